@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto';
+import type { PolicyDocument } from './policy-schema.js';
+
+/** JSON with object keys sorted, so equal documents serialise to equal bytes. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * The bundle revision: a hash of every policy's parsed content, ordered by policy id. File names,
+ * file order, comments and formatting do not change it; any change of meaning does.
+ */
+export function bundleRevision(policies: readonly PolicyDocument[]): string {
+  const sorted = [...policies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return `sha256:${createHash('sha256').update(canonicalJson(sorted)).digest('hex')}`;
+}

@@ -1,0 +1,125 @@
+import { Environment } from '@marcbachmann/cel-js';
+import { trustRank } from '../model/trust.js';
+import type { Relationship } from '../model/action-request.js';
+import { globMatches } from './glob.js';
+
+/**
+ * The variables a condition may use. Anything else is an "unknown variable" at load time.
+ * `now` is a timestamp; the others are maps or strings built from the ActionRequest.
+ */
+export const CEL_VARIABLES = {
+  agent: 'map',
+  user: 'map',
+  service: 'map',
+  tenant: 'string',
+  action: 'string',
+  tool: 'map',
+  resource: 'map',
+  args: 'map',
+  context: 'map',
+  session: 'map',
+  signals: 'map',
+  now: 'google.protobuf.Timestamp',
+} as const;
+
+export type CelVariable = keyof typeof CEL_VARIABLES;
+
+/**
+ * Data some functions read besides their arguments (`trust_at_least('high')` reads the agent's
+ * trust, `related(...)` the request's relationship tuples). cel-js passes handlers only their
+ * arguments, so the evaluator sets this before it evaluates a request's rules. Evaluation is
+ * synchronous, so no two requests can interleave.
+ */
+export interface EvaluationScope {
+  agentTrust: string;
+  relationships: readonly Relationship[];
+  relationshipKeys: Set<string> | undefined;
+}
+
+export const scope: EvaluationScope = { agentTrust: 'low', relationships: [], relationshipKeys: undefined };
+
+export function enterScope(agentTrust: string, relationships: readonly Relationship[] | undefined): void {
+  scope.agentTrust = agentTrust;
+  scope.relationships = relationships ?? [];
+  scope.relationshipKeys = undefined;
+}
+
+const tupleKey = (s: string, r: string, o: string) => `${s}\u0000${r}\u0000${o}`;
+
+function related(subject: string, relation: string, object: string): boolean {
+  if (!scope.relationshipKeys) {
+    scope.relationshipKeys = new Set(scope.relationships.map((t) => tupleKey(t.subject, t.relation, t.object)));
+  }
+  return scope.relationshipKeys.has(tupleKey(subject, relation, object));
+}
+
+function trustAtLeast(level: string): boolean {
+  const wanted = trustRank(level);
+  if (wanted < 0) throw new Error(`unknown trust level "${level}" (low, medium, high, admin)`);
+  return trustRank(scope.agentTrust) >= wanted;
+}
+
+function minutesOfDay(hhmm: string): number {
+  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
+  if (!m) throw new Error(`time "${hhmm}" is not HH:MM`);
+  return Number(m[1]) * 60 + Number(m[2]);
+}
+
+const clockFormatters = new Map<string, Intl.DateTimeFormat>();
+function localMinutes(at: Date, timeZone: string): number {
+  let format = clockFormatters.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    clockFormatters.set(timeZone, format);
+  }
+  const [h, m] = format.format(at).split(':');
+  return Number(h) * 60 + Number(m);
+}
+
+/** True when `at` falls in [from, to) local time; a window like 22:00–06:00 wraps midnight. */
+function inTimeWindow(at: Date, from: string, to: string, timeZone = 'UTC'): boolean {
+  const start = minutesOfDay(from);
+  const end = minutesOfDay(to);
+  const t = localMinutes(at, timeZone);
+  return start <= end ? t >= start && t < end : t >= start || t < end;
+}
+
+function createEnvironment(): Environment {
+  const env = new Environment({ homogeneousAggregateLiterals: false });
+  for (const [name, type] of Object.entries(CEL_VARIABLES)) env.registerVariable(name, type);
+  env
+    .registerFunction('glob(string, string): bool', (text: string, pattern: string) => globMatches(pattern, text), {
+      description: 'glob(text, pattern): true when text matches a pattern with * and ?',
+    })
+    .registerFunction('trust_at_least(string): bool', trustAtLeast, {
+      description: "true when the agent's trust is at least the given level (low < medium < high < admin)",
+    })
+    .registerFunction('related(string, string, string): bool', related, {
+      description: 'related(subject, relation, object): true when that relationship tuple was supplied',
+    })
+    .registerFunction('in_time_window(google.protobuf.Timestamp, string, string): bool', (at: Date, f: string, t: string) =>
+      inTimeWindow(at, f, t),
+    )
+    .registerFunction(
+      'in_time_window(google.protobuf.Timestamp, string, string, string): bool',
+      (at: Date, f: string, t: string, tz: string) => inTimeWindow(at, f, t, tz),
+    );
+  // JSON numbers arrive as doubles while CEL literals like `100` are ints; comparisons across the
+  // two already work, and these make arithmetic (`args.amount + 1 > 100`) work the same way.
+  const arithmetic: Record<string, (a: number, b: number) => number> = {
+    '+': (a, b) => a + b,
+    '-': (a, b) => a - b,
+    '*': (a, b) => a * b,
+    '/': (a, b) => a / b,
+  };
+  for (const [op, fn] of Object.entries(arithmetic)) {
+    env.registerOperator(`double ${op} int`, (a: number, b: bigint) => fn(a, Number(b)));
+    env.registerOperator(`int ${op} double`, (a: bigint, b: number) => fn(Number(a), b));
+  }
+  return env;
+}
+
+/** One environment for the process: building one is expensive and it holds no per-request state. */
+export const celEnvironment = createEnvironment();
+
+export type CompiledExpression = (activation: Record<string, unknown>) => unknown;

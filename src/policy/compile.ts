@@ -1,0 +1,249 @@
+import type { z } from 'zod';
+import type { ApprovalRequirement } from '../model/decision.js';
+import type { Obligation } from '../model/obligation.js';
+import { CEL_VARIABLES, celEnvironment, type CompiledExpression } from './cel-environment.js';
+import { bundleRevision } from './bundle.js';
+import { closest, hasErrors, type Diagnostic, type DiagnosticCode } from './diagnostic.js';
+import { parseDuration } from './duration.js';
+import { parseObligation } from './obligation-parse.js';
+import { allowedKeysAt, policySchema, type PolicyDocument, type RuleDocument } from './policy-schema.js';
+import type { CompiledPolicy, CompiledRule, PolicySet } from './policy-set.js';
+import { firstLine, parseReasonTemplate } from './reason-template.js';
+import { RuleIndex } from './rule-index.js';
+import { YamlSource } from './source-map.js';
+
+export interface PolicySource {
+  file: string;
+  text: string;
+}
+
+export interface CompileResult {
+  /** Present only when there are no errors: a set with a broken policy is never half-loaded. */
+  policySet?: PolicySet;
+  diagnostics: Diagnostic[];
+}
+
+type Path = ReadonlyArray<PropertyKey>;
+
+/** Collects diagnostics for one file, located by YAML path. */
+class FileReport {
+  constructor(
+    readonly source: YamlSource,
+    private readonly out: Diagnostic[],
+  ) {}
+
+  error(code: DiagnosticCode, at: { line: number; column: number }, message: string, hint?: string): void {
+    this.out.push({ file: this.source.file, ...at, severity: 'error', code, message, ...(hint ? { hint } : {}) });
+  }
+
+  at(path: Path, code: DiagnosticCode, message: string, hint?: string): void {
+    this.error(code, this.source.locate(path), message, hint);
+  }
+}
+
+export function compilePolicies(sources: readonly PolicySource[]): CompileResult {
+  const diagnostics: Diagnostic[] = [];
+  const documents: PolicyDocument[] = [];
+  const policies: CompiledPolicy[] = [];
+  const rules: CompiledRule[] = [];
+  const seenPolicies = new Map<string, string>();
+
+  for (const { file, text } of sources) {
+    const source = new YamlSource(file, text);
+    const report = new FileReport(source, diagnostics);
+    const document = parseDocument(source, report);
+    if (!document) continue;
+
+    const where = source.locate([]);
+    const first = seenPolicies.get(document.id);
+    if (first) {
+      report.at(['id'], 'duplicate-id', `policy id "${document.id}" is already used at ${first}`, 'policy ids must be unique across the folder');
+      continue;
+    }
+    seenPolicies.set(document.id, `${file}:${source.locate(['id']).line}`);
+
+    const policy = compilePolicyHeader(document, file, where.line, report);
+    const compiled = compileRules(document, policy, report);
+    documents.push(document);
+    policies.push(policy);
+    rules.push(...compiled);
+  }
+
+  if (hasErrors(diagnostics)) return { diagnostics };
+  rules.sort((a, b) => (a.key < b.key ? -1 : 1));
+  policies.sort((a, b) => (a.id < b.id ? -1 : 1));
+  return {
+    diagnostics,
+    policySet: { policies, rules, index: new RuleIndex(rules), bundle: bundleRevision(documents) },
+  };
+}
+
+function parseDocument(source: YamlSource, report: FileReport): PolicyDocument | undefined {
+  const yamlErrors = source.document.errors;
+  if (yamlErrors.length > 0) {
+    for (const e of yamlErrors) report.error('yaml', source.position(e.pos[0]), firstLine(e.message));
+    return undefined;
+  }
+  let raw: unknown;
+  try {
+    // A small alias budget stops "billion laughs" documents from expanding without bound.
+    raw = source.document.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    report.error('yaml', source.position(0), firstLine((e as Error).message));
+    return undefined;
+  }
+  if (raw === null || raw === undefined) {
+    report.error('schema', source.position(0), 'the file is empty', 'a policy needs at least id, version and rules');
+    return undefined;
+  }
+  const parsed = policySchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) reportSchemaIssue(issue, report);
+    return undefined;
+  }
+  return parsed.data;
+}
+
+function reportSchemaIssue(issue: z.core.$ZodIssue, report: FileReport): void {
+  const path = issue.path;
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeysAt(path);
+    for (const key of issue.keys) {
+      const guess = closest(key, allowed);
+      report.error(
+        'unknown-field',
+        report.source.locateKey(path, key),
+        `unknown field "${key}"${path.length ? ` in ${pathText(path)}` : ''}`,
+        guess ? `did you mean "${guess}"?` : `allowed fields: ${allowed.join(', ')}`,
+      );
+    }
+    return;
+  }
+  const missing = issue.code === 'invalid_type' && issue.message.includes('undefined');
+  report.at(
+    path,
+    'schema',
+    missing ? `${pathText(path)} is required` : `${pathText(path)}: ${issue.message}`,
+  );
+}
+
+function pathText(path: Path): string {
+  if (path.length === 0) return 'the policy';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}
+
+function compilePolicyHeader(document: PolicyDocument, file: string, line: number, report: FileReport): CompiledPolicy {
+  const from = document.effective?.from ? Date.parse(document.effective.from) : undefined;
+  const until = document.effective?.until ? Date.parse(document.effective.until) : undefined;
+  if (from !== undefined && until !== undefined && from >= until) {
+    report.at(['effective'], 'schema', 'effective.from must be before effective.until');
+  }
+  return {
+    id: document.id,
+    version: document.version,
+    owner: document.owner,
+    description: document.description,
+    mode: document.mode,
+    from,
+    until,
+    file,
+    line,
+  };
+}
+
+function compileRules(document: PolicyDocument, policy: CompiledPolicy, report: FileReport): CompiledRule[] {
+  const seen = new Set<string>();
+  const compiled: CompiledRule[] = [];
+  document.rules.forEach((rule, i) => {
+    const path = ['rules', i];
+    if (seen.has(rule.id)) {
+      report.at([...path, 'id'], 'duplicate-id', `rule id "${rule.id}" appears twice in policy "${policy.id}"`);
+      return;
+    }
+    seen.add(rule.id);
+    const when = rule.when === undefined ? undefined : compileCondition(rule.when, [...path, 'when'], report);
+    let reason;
+    if (rule.reason !== undefined) {
+      const parsed = parseReasonTemplate(rule.reason);
+      if (parsed.ok) reason = parsed.template;
+      else report.error('template', report.source.locateInScalar([...path, 'reason'], parsed.index), parsed.message);
+    }
+    compiled.push({
+      key: `${policy.id}/${rule.id}`,
+      policy,
+      id: rule.id,
+      effect: rule.effect,
+      actions: rule.actions,
+      tools: rule.tools,
+      when,
+      whenSource: rule.when,
+      reason,
+      obligations: compileObligations(rule, path, report),
+      approval: compileApproval(rule, path, report),
+      file: report.source.file,
+      line: report.source.locate(path).line,
+    });
+  });
+  return compiled;
+}
+
+const KNOWN_VARIABLES = Object.keys(CEL_VARIABLES).join(', ');
+
+function compileCondition(source: string, path: Path, report: FileReport): CompiledExpression | undefined {
+  const checked = celEnvironment.check(source);
+  if (!checked.valid) {
+    const error = checked.error;
+    const message = firstLine(error?.message);
+    const at = report.source.locateInScalar(path, error?.range?.start ?? 0);
+    if (error?.name === 'ParseError') {
+      report.error('cel-syntax', at, `CEL syntax error: ${message}`);
+    } else if (/^Unknown variable/.test(message)) {
+      const name = message.replace(/^Unknown variable:\s*/, '');
+      const guess = closest(name, Object.keys(CEL_VARIABLES));
+      report.error('unknown-variable', at, message, guess ? `did you mean "${guess}"?` : `variables: ${KNOWN_VARIABLES}`);
+    } else {
+      report.error('cel-type', at, `CEL type error: ${message}`);
+    }
+    return undefined;
+  }
+  if (checked.type !== 'bool' && checked.type !== 'dyn') {
+    report.at(path, 'cel-type', `a condition must be a bool; this one is ${checked.type}`, 'compare the value, e.g. args.amount > 100');
+    return undefined;
+  }
+  return celEnvironment.parse(source) as CompiledExpression;
+}
+
+function compileObligations(rule: RuleDocument, path: Path, report: FileReport): Obligation[] {
+  const out: Obligation[] = [];
+  if (rule.obligations && rule.effect === 'deny') {
+    report.at([...path, 'obligations'], 'obligation', 'a deny rule cannot carry obligations', 'move them to an allow or require_approval rule');
+  }
+  rule.obligations?.forEach((item, j) => {
+    const parsed = parseObligation(item);
+    if (parsed.ok) out.push(parsed.obligation);
+    else {
+      const code = parsed.message.startsWith('unknown obligation type') ? 'unknown-obligation' : 'obligation';
+      report.at([...path, 'obligations', j], code, parsed.message, parsed.hint);
+    }
+  });
+  return out;
+}
+
+const DEFAULT_APPROVAL: ApprovalRequirement = { approvers: ['role:approver'], quorum: 1, expiresIn: '1h', allowRequester: false };
+
+function compileApproval(rule: RuleDocument, path: Path, report: FileReport): ApprovalRequirement | undefined {
+  if (rule.effect !== 'require_approval') {
+    if (rule.approval) report.at([...path, 'approval'], 'schema', `approval is only valid on require_approval rules, not ${rule.effect}`);
+    return undefined;
+  }
+  if (!rule.approval) return DEFAULT_APPROVAL;
+  if (parseDuration(rule.approval.expires) === undefined) {
+    report.at([...path, 'approval', 'expires'], 'schema', `approval.expires "${rule.approval.expires}" is not a duration`, 'use forms like 30m, 1h, 2d');
+  }
+  return {
+    approvers: [...new Set(rule.approval.approvers)].sort(),
+    quorum: rule.approval.quorum,
+    expiresIn: rule.approval.expires,
+    allowRequester: rule.approval.allow_requester,
+  };
+}

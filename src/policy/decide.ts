@@ -1,0 +1,197 @@
+import type { ActionRequest } from '../model/action-request.js';
+import type { ApprovalRequirement, Decision, RuleTrace, ShadowResult } from '../model/decision.js';
+import type { Effect } from '../model/effect.js';
+import { buildActivation } from './activation.js';
+import { enterScope } from './cel-environment.js';
+import { parseDuration } from './duration.js';
+import { mergeObligations } from './obligation-parse.js';
+import type { CompiledRule, PolicySet } from './policy-set.js';
+import { firstLine, renderReason } from './reason-template.js';
+
+export interface DecideOptions {
+  /** The instant the decision is made for (effective windows, `now` in CEL). Default: the clock. */
+  now?: Date;
+  /** Record why every candidate rule did or did not match. Costs time; off on the hot path. */
+  explain?: boolean;
+}
+
+type Outcome = 'matched' | 'not_matched' | 'error';
+
+/** One evaluated rule: whether it matched, and the error when its condition failed. */
+interface Evaluation {
+  rule: CompiledRule;
+  outcome: Outcome;
+  error?: string;
+}
+
+/**
+ * The PDP. Pure: the same policy set, request and instant give the same decision, and it does
+ * no I/O. It never throws; anything unexpected is a deny (fail closed).
+ */
+export function decide(policySet: PolicySet, request: ActionRequest, options: DecideOptions = {}): Decision {
+  const now = options.now ?? new Date();
+  try {
+    return evaluate(policySet, request, now, options.explain === true);
+  } catch (error) {
+    return {
+      ...baseDecision(policySet, request),
+      effect: 'deny',
+      reason: `policy evaluation failed, denied (fail closed): ${firstLine((error as Error)?.message)}`,
+    };
+  }
+}
+
+function baseDecision(policySet: PolicySet, request: ActionRequest): Decision {
+  return {
+    requestId: request.requestId ?? '',
+    effect: 'deny',
+    reason: '',
+    bundle: policySet.bundle,
+    obligations: [],
+    advice: [],
+    matched: [],
+    shadow: [],
+  };
+}
+
+function evaluate(policySet: PolicySet, request: ActionRequest, now: Date, explain: boolean): Decision {
+  const candidates = policySet.index.candidates(request.action, request.resource.id);
+  const activation = buildActivation(request, now);
+  enterScope(request.actor.agent.trust, request.relationships);
+  const at = now.getTime();
+  const traces: RuleTrace[] | undefined = explain ? [] : undefined;
+
+  const run = (rules: readonly CompiledRule[]): Evaluation[] => {
+    const matched: Evaluation[] = [];
+    for (const rule of rules) {
+      const result = evaluateRule(rule, activation, at);
+      if (traces) traces.push(trace(rule, result));
+      if (result.outcome === 'matched' || (result.outcome === 'error' && rule.effect !== 'allow')) {
+        matched.push(result);
+      }
+    }
+    return matched;
+  };
+
+  // Deny overrides: once a deny matched, approval and allow rules cannot change the effect, so
+  // they are only evaluated when an explanation was asked for.
+  const denies = run(candidates.deny);
+  const approvals = denies.length === 0 || explain ? run(candidates.requireApproval) : [];
+  const allows = (denies.length === 0 && approvals.length === 0) || explain ? run(candidates.allow) : [];
+  const shadow = candidates.shadow.length ? shadowResults(candidates.shadow, activation, at, traces) : [];
+
+  const decision = baseDecision(policySet, request);
+  decision.shadow = shadow;
+  if (denies.length > 0) conclude(decision, 'deny', denies, activation);
+  else if (approvals.length > 0) {
+    conclude(decision, 'require_approval', approvals, activation);
+    decision.approval = mergeApprovals(approvals.map((e) => e.rule.approval!));
+    decision.obligations = mergeObligations([...approvals, ...allows].map((e) => e.rule.obligations));
+  } else if (allows.length > 0) {
+    conclude(decision, 'allow', allows, activation);
+    decision.obligations = mergeObligations(allows.map((e) => e.rule.obligations));
+  } else {
+    decision.reason = 'no rule allowed this action';
+  }
+
+  if (traces) {
+    const deciding = decision.rule ? `${decision.policy}/${decision.rule}` : 'the default (deny)';
+    decision.explanation = {
+      candidates: traces,
+      rulesInSet: policySet.rules.length,
+      summary: `${candidates.size} of ${policySet.rules.length} rules apply to ${request.action} on ${request.resource.id}; ${decision.effect} by ${deciding}`,
+    };
+  }
+  return decision;
+}
+
+function evaluateRule(rule: CompiledRule, activation: Record<string, unknown>, at: number): Evaluation & { inactive?: boolean } {
+  const { from, until } = rule.policy;
+  if ((from !== undefined && at < from) || (until !== undefined && at >= until)) {
+    return { rule, outcome: 'not_matched', inactive: true };
+  }
+  if (!rule.when) return { rule, outcome: 'matched' };
+  try {
+    return { rule, outcome: rule.when(activation) === true ? 'matched' : 'not_matched' };
+  } catch (error) {
+    return { rule, outcome: 'error', error: firstLine((error as Error)?.message) };
+  }
+}
+
+function trace(rule: CompiledRule, result: Evaluation & { inactive?: boolean }): RuleTrace {
+  const base = { policy: rule.policy.id, policyVersion: rule.policy.version, rule: rule.id, effect: rule.effect, mode: rule.policy.mode };
+  if (result.inactive) return { ...base, outcome: 'inactive', detail: 'policy is outside its effective window' };
+  if (result.outcome === 'error') {
+    const counted = rule.effect === 'allow' ? 'not matched' : 'matched';
+    return { ...base, outcome: 'error', detail: `condition failed (${result.error}); counted as ${counted} (fail closed)` };
+  }
+  const condition = rule.whenSource ? `condition ${rule.whenSource}` : 'no condition';
+  return {
+    ...base,
+    outcome: result.outcome,
+    detail: result.outcome === 'matched' ? `${condition}: true` : `${condition}: false`,
+  };
+}
+
+/** Sets effect, deciding rule (the first in the set's order) and reason from the matched rules. */
+function conclude(decision: Decision, effect: Effect, matched: readonly Evaluation[], activation: Record<string, unknown>): void {
+  const deciding = matched[0]!;
+  const rule = deciding.rule;
+  decision.effect = effect;
+  decision.policy = rule.policy.id;
+  decision.rule = rule.id;
+  decision.policyVersion = rule.policy.version;
+  decision.matched = matched.map((e) => e.rule.key);
+  decision.reason = `${ruleReason(rule, activation)} (policy ${rule.policy.id} v${rule.policy.version}, rule ${rule.id})`;
+  for (const e of matched) {
+    if (e.outcome === 'error') {
+      decision.advice.push(`rule ${e.rule.key}: condition failed (${e.error}); treated as matched (fail closed)`);
+    }
+  }
+}
+
+const DEFAULT_REASON: Record<Effect, string> = { allow: 'allowed', deny: 'denied', require_approval: 'requires approval' };
+
+function ruleReason(rule: CompiledRule, activation: Record<string, unknown>): string {
+  return rule.reason ? renderReason(rule.reason, activation) : DEFAULT_REASON[rule.effect];
+}
+
+/** Every approval requirement must be met: union of approvers, largest quorum, shortest expiry. */
+function mergeApprovals(list: readonly ApprovalRequirement[]): ApprovalRequirement {
+  const shortest = list.reduce((a, b) => ((parseDuration(b.expiresIn) ?? Infinity) < (parseDuration(a.expiresIn) ?? Infinity) ? b : a));
+  return {
+    approvers: [...new Set(list.flatMap((a) => a.approvers))].sort(),
+    quorum: Math.max(...list.map((a) => a.quorum)),
+    expiresIn: shortest.expiresIn,
+    allowRequester: list.every((a) => a.allowRequester),
+  };
+}
+
+/** What each shadow policy would have decided on its own, had it been enforced. */
+function shadowResults(
+  rules: readonly CompiledRule[],
+  activation: Record<string, unknown>,
+  at: number,
+  traces: RuleTrace[] | undefined,
+): ShadowResult[] {
+  const byPolicy = new Map<string, Evaluation[]>();
+  for (const rule of rules) {
+    const result = evaluateRule(rule, activation, at);
+    if (traces) traces.push(trace(rule, result));
+    const list = byPolicy.get(rule.policy.id) ?? [];
+    if (result.outcome === 'matched' || (result.outcome === 'error' && rule.effect !== 'allow')) list.push(result);
+    byPolicy.set(rule.policy.id, list);
+  }
+  const results: ShadowResult[] = [];
+  for (const [policyId, matched] of byPolicy) {
+    const rank = (e: Evaluation) => ['deny', 'require_approval', 'allow'].indexOf(e.rule.effect);
+    const winner = [...matched].sort((a, b) => rank(a) - rank(b))[0];
+    const version = rules.find((r) => r.policy.id === policyId)!.policy.version;
+    results.push(
+      winner
+        ? { policy: policyId, policyVersion: version, effect: winner.rule.effect, rule: winner.rule.id, reason: ruleReason(winner.rule, activation) }
+        : { policy: policyId, policyVersion: version, effect: 'deny', reason: 'no rule of this policy matched' },
+    );
+  }
+  return results;
+}

@@ -1,0 +1,6 @@
+export { compilePolicies, type CompileResult, type PolicySource } from './compile.js';
+export { decide, type DecideOptions } from './decide.js';
+export { loadPolicyFolder, readPolicyFolder, type PolicyFolder } from './load.js';
+export { formatDiagnostic, hasErrors, type Diagnostic } from './diagnostic.js';
+export type { PolicySet, CompiledPolicy, CompiledRule } from './policy-set.js';
+export { CEL_VARIABLES } from './cel-environment.js';

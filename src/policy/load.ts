@@ -1,0 +1,63 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { compilePolicies, type CompileResult, type PolicySource } from './compile.js';
+import type { Diagnostic } from './diagnostic.js';
+
+const YAML_FILE = /\.ya?ml$/;
+const TEST_FILE = /\.test\.ya?ml$/;
+/** Policy files are small; a larger one is a mistake (or an attack) and is refused unread. */
+export const MAX_POLICY_FILE_BYTES = 1_048_576;
+
+export interface PolicyFolder {
+  policies: PolicySource[];
+  tests: PolicySource[];
+  /** Files that could not be read. */
+  diagnostics: Diagnostic[];
+}
+
+const ioError = (file: string, message: string, hint?: string): Diagnostic => ({
+  file,
+  line: 1,
+  column: 1,
+  severity: 'error',
+  code: 'io',
+  message,
+  ...(hint ? { hint } : {}),
+});
+
+/** Reads every `*.yaml` under `dir` (recursively), splitting `*.test.yaml` suites from policies. */
+export async function readPolicyFolder(dir: string): Promise<PolicyFolder> {
+  const folder: PolicyFolder = { policies: [], tests: [], diagnostics: [] };
+  let paths: string[];
+  try {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    paths = entries
+      .filter((e) => e.isFile() && YAML_FILE.test(e.name))
+      .map((e) => join(e.parentPath, e.name))
+      .sort();
+  } catch (e) {
+    folder.diagnostics.push(ioError(dir, `cannot read the policy folder: ${(e as Error).message}`));
+    return folder;
+  }
+  for (const path of paths) {
+    const file = relative(process.cwd(), path) || path;
+    const size = (await stat(path)).size;
+    if (size > MAX_POLICY_FILE_BYTES) {
+      folder.diagnostics.push(ioError(file, `file is ${size} bytes; policy files are limited to ${MAX_POLICY_FILE_BYTES}`));
+      continue;
+    }
+    const text = await readFile(path, 'utf8');
+    (TEST_FILE.test(path) ? folder.tests : folder.policies).push({ file, text });
+  }
+  if (folder.policies.length === 0 && folder.diagnostics.length === 0) {
+    folder.diagnostics.push(ioError(dir, 'no policy files (*.yaml) found', 'policies are YAML files; *.test.yaml files are test suites'));
+  }
+  return folder;
+}
+
+export async function loadPolicyFolder(dir: string): Promise<CompileResult & { folder: PolicyFolder }> {
+  const folder = await readPolicyFolder(dir);
+  const result = compilePolicies(folder.policies);
+  if (folder.diagnostics.length === 0) return { ...result, folder };
+  return { diagnostics: [...folder.diagnostics, ...result.diagnostics], folder };
+}

@@ -1,0 +1,46 @@
+import type { ApprovalRequirement } from '../model/decision.js';
+import type { Effect } from '../model/effect.js';
+import type { Obligation } from '../model/obligation.js';
+import type { CompiledExpression } from './cel-environment.js';
+import type { ReasonTemplate } from './reason-template.js';
+import type { RuleIndex } from './rule-index.js';
+
+export interface CompiledPolicy {
+  id: string;
+  version: string;
+  owner?: string;
+  description?: string;
+  mode: 'enforce' | 'shadow';
+  /** Effective window in epoch milliseconds; absent ends are open. */
+  from?: number;
+  until?: number;
+  file: string;
+  line: number;
+}
+
+export interface CompiledRule {
+  /** `policy/rule`, unique in a set; also the deterministic order of evaluation. */
+  key: string;
+  policy: CompiledPolicy;
+  id: string;
+  effect: Effect;
+  /** Undefined means every action / every resource. */
+  actions?: readonly string[];
+  tools?: readonly string[];
+  when?: CompiledExpression;
+  whenSource?: string;
+  reason?: ReasonTemplate;
+  obligations: readonly Obligation[];
+  approval?: ApprovalRequirement;
+  file: string;
+  line: number;
+}
+
+/** An immutable, compiled policy set: what the PDP decides against. */
+export interface PolicySet {
+  policies: readonly CompiledPolicy[];
+  rules: readonly CompiledRule[];
+  index: RuleIndex;
+  /** `sha256:<hex>` of the canonical form of every policy; independent of file names and order. */
+  bundle: string;
+}

@@ -1,0 +1,94 @@
+import { globToRegExp, isGlob } from './glob.js';
+import type { CompiledRule } from './policy-set.js';
+
+/** Rules of one action (or of every action) by the resource they name. */
+class Bucket {
+  readonly exact = new Map<string, CompiledRule[]>();
+  readonly globs: Array<{ pattern: RegExp; rule: CompiledRule }> = [];
+  readonly anyResource: CompiledRule[] = [];
+
+  add(rule: CompiledRule): void {
+    if (!rule.tools) {
+      this.anyResource.push(rule);
+      return;
+    }
+    for (const name of new Set(rule.tools)) {
+      if (isGlob(name)) this.globs.push({ pattern: globToRegExp(name), rule });
+      else {
+        const list = this.exact.get(name) ?? [];
+        list.push(rule);
+        this.exact.set(name, list);
+      }
+    }
+  }
+
+  collect(resource: string, into: Set<CompiledRule>): void {
+    this.exact.get(resource)?.forEach((r) => into.add(r));
+    for (const g of this.globs) if (g.pattern.test(resource)) into.add(g.rule);
+    this.anyResource.forEach((r) => into.add(r));
+  }
+}
+
+/** Candidate rules grouped by effect, in the set's deterministic order. */
+export interface Candidates {
+  deny: readonly CompiledRule[];
+  requireApproval: readonly CompiledRule[];
+  allow: readonly CompiledRule[];
+  /** Rules of shadow-mode policies: evaluated and reported, never enforced. */
+  shadow: readonly CompiledRule[];
+  size: number;
+}
+
+/**
+ * Selects the rules that can apply to an (action, resource) pair. Globs are resolved once per
+ * pair and cached, so decision time depends on the rules that can match, not on the set's size.
+ */
+export class RuleIndex {
+  private readonly byAction = new Map<string, Bucket>();
+  private readonly anyAction = new Bucket();
+  private readonly cache = new Map<string, Candidates>();
+
+  constructor(
+    rules: readonly CompiledRule[],
+    /** Resource names come from requests; a bound keeps hostile names from growing the cache. */
+    private readonly cacheLimit = 10_000,
+  ) {
+    for (const rule of rules) {
+      if (!rule.actions) {
+        this.anyAction.add(rule);
+        continue;
+      }
+      for (const action of new Set(rule.actions)) {
+        let bucket = this.byAction.get(action);
+        if (!bucket) this.byAction.set(action, (bucket = new Bucket()));
+        bucket.add(rule);
+      }
+    }
+  }
+
+  candidates(action: string, resource: string): Candidates {
+    const key = `${action}\u0000${resource}`;
+    let found = this.cache.get(key);
+    if (!found) {
+      found = this.resolve(action, resource);
+      if (this.cache.size >= this.cacheLimit) this.cache.clear();
+      this.cache.set(key, found);
+    }
+    return found;
+  }
+
+  private resolve(action: string, resource: string): Candidates {
+    const set = new Set<CompiledRule>();
+    this.byAction.get(action)?.collect(resource, set);
+    this.anyAction.collect(resource, set);
+    const sorted = [...set].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const enforced = sorted.filter((r) => r.policy.mode === 'enforce');
+    return {
+      deny: enforced.filter((r) => r.effect === 'deny'),
+      requireApproval: enforced.filter((r) => r.effect === 'require_approval'),
+      allow: enforced.filter((r) => r.effect === 'allow'),
+      shadow: sorted.filter((r) => r.policy.mode === 'shadow'),
+      size: sorted.length,
+    };
+  }
+}
