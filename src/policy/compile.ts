@@ -5,8 +5,9 @@ import { CEL_VARIABLES, celEnvironment, type CompiledExpression } from './cel-en
 import { bundleRevision } from './bundle.js';
 import { closest, hasErrors, type Diagnostic, type DiagnosticCode } from './diagnostic.js';
 import { parseDuration } from './duration.js';
+import { globMatches, isGlob } from './glob.js';
 import { parseObligation } from './obligation-parse.js';
-import { allowedKeysAt, policySchema, type PolicyDocument, type RuleDocument } from './policy-schema.js';
+import { allowedKeysAt, policyHeaderSchema, ruleSchema, type PolicyDocument, type RuleDocument } from './policy-schema.js';
 import type { CompiledPolicy, CompiledRule, PolicySet } from './policy-set.js';
 import { firstLine, parseReasonTemplate } from './reason-template.js';
 import { RuleIndex } from './rule-index.js';
@@ -15,6 +16,14 @@ import { YamlSource } from './source-map.js';
 export interface PolicySource {
   file: string;
   text: string;
+}
+
+export interface CompileOptions {
+  /**
+   * Names of every tool the registry knows. When given, a `tools` entry (exact or glob) that
+   * matches none of them is reported: its rule can never apply.
+   */
+  knownTools?: readonly string[];
 }
 
 export interface CompileResult {
@@ -41,7 +50,7 @@ class FileReport {
   }
 }
 
-export function compilePolicies(sources: readonly PolicySource[]): CompileResult {
+export function compilePolicies(sources: readonly PolicySource[], options: CompileOptions = {}): CompileResult {
   const diagnostics: Diagnostic[] = [];
   const documents: PolicyDocument[] = [];
   const policies: CompiledPolicy[] = [];
@@ -51,8 +60,9 @@ export function compilePolicies(sources: readonly PolicySource[]): CompileResult
   for (const { file, text } of sources) {
     const source = new YamlSource(file, text);
     const report = new FileReport(source, diagnostics);
-    const document = parseDocument(source, report);
-    if (!document) continue;
+    const parsed = parseDocument(source, report);
+    if (!parsed) continue;
+    const { document, rulePositions } = parsed;
 
     const where = source.locate([]);
     const first = seenPolicies.get(document.id);
@@ -63,12 +73,14 @@ export function compilePolicies(sources: readonly PolicySource[]): CompileResult
     seenPolicies.set(document.id, `${file}:${source.locate(['id']).line}`);
 
     const policy = compilePolicyHeader(document, file, where.line, report);
-    const compiled = compileRules(document, policy, report);
+    const compiled = compileRules(document, rulePositions, policy, report);
+    if (options.knownTools) reportUnmatchedTools(document, rulePositions, options.knownTools, report);
     documents.push(document);
     policies.push(policy);
     rules.push(...compiled);
   }
 
+  diagnostics.sort((a, b) => (a.file !== b.file ? (a.file < b.file ? -1 : 1) : a.line - b.line || a.column - b.column));
   if (hasErrors(diagnostics)) return { diagnostics };
   rules.sort((a, b) => (a.key < b.key ? -1 : 1));
   policies.sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -78,7 +90,13 @@ export function compilePolicies(sources: readonly PolicySource[]): CompileResult
   };
 }
 
-function parseDocument(source: YamlSource, report: FileReport): PolicyDocument | undefined {
+/** A schema-valid policy, and for each of its rules the index it has in the file's `rules` list. */
+interface ParsedPolicy {
+  document: PolicyDocument;
+  rulePositions: number[];
+}
+
+function parseDocument(source: YamlSource, report: FileReport): ParsedPolicy | undefined {
   const yamlErrors = source.document.errors;
   if (yamlErrors.length > 0) {
     for (const e of yamlErrors) report.error('yaml', source.position(e.pos[0]), firstLine(e.message));
@@ -96,16 +114,28 @@ function parseDocument(source: YamlSource, report: FileReport): PolicyDocument |
     report.error('schema', source.position(0), 'the file is empty', 'a policy needs at least id, version and rules');
     return undefined;
   }
-  const parsed = policySchema.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) reportSchemaIssue(issue, report);
+  const header = policyHeaderSchema.safeParse(raw);
+  if (!header.success) {
+    for (const issue of header.error.issues) reportSchemaIssue(issue, [], raw, report);
     return undefined;
   }
-  return parsed.data;
+  const rules: RuleDocument[] = [];
+  const rulePositions: number[] = [];
+  header.data.rules.forEach((item, i) => {
+    const rule = ruleSchema.safeParse(item);
+    if (rule.success) {
+      rules.push(rule.data);
+      rulePositions.push(i);
+    }
+    else for (const issue of rule.error.issues) reportSchemaIssue(issue, ['rules', i], item, report);
+  });
+  // Rules that failed the schema are already reported (so no set is built); the rest are still
+  // compiled so that their own problems are reported in the same run.
+  return { document: { ...header.data, rules }, rulePositions };
 }
 
-function reportSchemaIssue(issue: z.core.$ZodIssue, report: FileReport): void {
-  const path = issue.path;
+function reportSchemaIssue(issue: z.core.$ZodIssue, prefix: Path, input: unknown, report: FileReport): void {
+  const path = [...prefix, ...issue.path];
   if (issue.code === 'unrecognized_keys') {
     const allowed = allowedKeysAt(path);
     for (const key of issue.keys) {
@@ -119,12 +149,17 @@ function reportSchemaIssue(issue: z.core.$ZodIssue, report: FileReport): void {
     }
     return;
   }
-  const missing = issue.code === 'invalid_type' && issue.message.includes('undefined');
-  report.at(
-    path,
-    'schema',
-    missing ? `${pathText(path)} is required` : `${pathText(path)}: ${issue.message}`,
-  );
+  const missing = valueAt(input, issue.path) === undefined;
+  report.at(path, 'schema', missing ? `${pathText(path)} is required` : `${pathText(path)}: ${issue.message}`);
+}
+
+function valueAt(value: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
 }
 
 function pathText(path: Path): string {
@@ -151,11 +186,16 @@ function compilePolicyHeader(document: PolicyDocument, file: string, line: numbe
   };
 }
 
-function compileRules(document: PolicyDocument, policy: CompiledPolicy, report: FileReport): CompiledRule[] {
+function compileRules(
+  document: PolicyDocument,
+  rulePositions: readonly number[],
+  policy: CompiledPolicy,
+  report: FileReport,
+): CompiledRule[] {
   const seen = new Set<string>();
   const compiled: CompiledRule[] = [];
-  document.rules.forEach((rule, i) => {
-    const path = ['rules', i];
+  document.rules.forEach((rule, k) => {
+    const path = ['rules', rulePositions[k]!];
     if (seen.has(rule.id)) {
       report.at([...path, 'id'], 'duplicate-id', `rule id "${rule.id}" appears twice in policy "${policy.id}"`);
       return;
@@ -185,6 +225,27 @@ function compileRules(document: PolicyDocument, policy: CompiledPolicy, report: 
     });
   });
   return compiled;
+}
+
+function reportUnmatchedTools(
+  document: PolicyDocument,
+  rulePositions: readonly number[],
+  knownTools: readonly string[],
+  report: FileReport,
+): void {
+  document.rules.forEach((rule, k) => {
+    const i = rulePositions[k]!;
+    rule.tools?.forEach((pattern, j) => {
+      if (knownTools.some((name) => globMatches(pattern, name))) return;
+      const guess = isGlob(pattern) ? undefined : closest(pattern, knownTools);
+      report.at(
+        ['rules', i, 'tools', j],
+        'unmatched-tool',
+        `${isGlob(pattern) ? 'pattern' : 'tool'} "${pattern}" matches no known tool, so rule "${rule.id}" can never apply to it`,
+        guess ? `did you mean "${guess}"?` : 'check the name against the tool registry',
+      );
+    });
+  });
 }
 
 const KNOWN_VARIABLES = Object.keys(CEL_VARIABLES).join(', ');

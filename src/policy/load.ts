@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { compilePolicies, type CompileResult, type PolicySource } from './compile.js';
+import { compilePolicies, type CompileOptions, type CompileResult, type PolicySource } from './compile.js';
 import type { Diagnostic } from './diagnostic.js';
 
 const YAML_FILE = /\.ya?ml$/;
@@ -55,9 +55,12 @@ export async function readPolicyFolder(dir: string): Promise<PolicyFolder> {
   return folder;
 }
 
-export async function loadPolicyFolder(dir: string): Promise<CompileResult & { folder: PolicyFolder }> {
+export async function loadPolicyFolder(
+  dir: string,
+  options: CompileOptions = {},
+): Promise<CompileResult & { folder: PolicyFolder }> {
   const folder = await readPolicyFolder(dir);
-  const result = compilePolicies(folder.policies);
+  const result = compilePolicies(folder.policies, options);
   if (folder.diagnostics.length === 0) return { ...result, folder };
   return { diagnostics: [...folder.diagnostics, ...result.diagnostics], folder };
 }

@@ -31,23 +31,24 @@ export const ruleSchema = z.strictObject({
   approval: approvalSchema.optional(),
 });
 
-export const policySchema = z.strictObject({
+/** The policy without its rules: each rule is checked on its own, so one bad rule hides no others. */
+export const policyHeaderSchema = z.strictObject({
   id: identifier,
   version: z.union([z.number().int().nonnegative(), z.string().min(1)]).transform(String),
   owner: z.string().optional(),
   description: z.string().optional(),
   mode: z.enum(['enforce', 'shadow']).default('enforce'),
   effective: z.strictObject({ from: isoTime.optional(), until: isoTime.optional() }).optional(),
-  rules: z.array(ruleSchema).min(1),
+  rules: z.array(z.unknown()).min(1),
 });
 
-export type PolicyDocument = z.output<typeof policySchema>;
+export type PolicyDocument = Omit<z.output<typeof policyHeaderSchema>, 'rules'> & { rules: RuleDocument[] };
 export type RuleDocument = z.output<typeof ruleSchema>;
 
 /** The keys allowed at each level, for "did you mean" hints on unknown fields. */
 export function allowedKeysAt(path: ReadonlyArray<PropertyKey>): readonly string[] {
   const last = path[path.length - 1];
-  if (path.length === 0) return Object.keys(policySchema.shape);
+  if (path.length === 0) return Object.keys(policyHeaderSchema.shape);
   if (last === 'effective') return ['from', 'until'];
   if (last === 'approval') return Object.keys(approvalSchema.shape);
   if (path[0] === 'rules' && path.length === 2) return Object.keys(ruleSchema.shape);
