@@ -91,7 +91,11 @@ export function parseActionRequest(
   if (result.success) return { ok: true, value: result.data };
   return {
     ok: false,
-    errors: result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`),
+    errors: result.error.issues.map((issue) =>
+      issue.code === 'invalid_type' && issue.message.endsWith('received undefined')
+        ? `${formatPath(issue.path)} is required`
+        : `${formatPath(issue.path)}: ${issue.message}`,
+    ),
   };
 }
 
