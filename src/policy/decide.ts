@@ -73,11 +73,13 @@ function evaluate(policySet: PolicySet, request: ActionRequest, now: Date, expla
     return matched;
   };
 
-  // Deny overrides: once a deny matched, approval and allow rules cannot change the effect, so
-  // they are only evaluated when an explanation was asked for.
+  // Deny overrides: once a deny matched, approval and allow rules cannot change the decision, so
+  // they are only evaluated when an explanation was asked for. Allow rules are evaluated under an
+  // approval too, because their obligations apply once the action is approved.
   const denies = run(candidates.deny);
-  const approvals = denies.length === 0 || explain ? run(candidates.requireApproval) : [];
-  const allows = (denies.length === 0 && approvals.length === 0) || explain ? run(candidates.allow) : [];
+  const undenied = denies.length === 0 || explain;
+  const approvals = undenied ? run(candidates.requireApproval) : [];
+  const allows = undenied ? run(candidates.allow) : [];
   const shadow = candidates.shadow.length ? shadowResults(candidates.shadow, activation, at, traces) : [];
 
   const decision = baseDecision(policySet, request);
