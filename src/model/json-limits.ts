@@ -49,7 +49,8 @@ export function findLimitViolation(
         if (key.length > limits.maxStringLength) return `${item.path} has a key longer than ${limits.maxStringLength} characters`;
         stack.push({ value: v[key], depth: item.depth + 1, path: `${item.path}.${key}` });
       }
-    } else if (v !== null && typeof v !== 'boolean') {
+    } else if (v !== null && v !== undefined && typeof v !== 'boolean') {
+      // undefined is an absent value (JSON cannot carry it); anything else is not JSON.
       return `${item.path} is not a JSON value (${typeof v})`;
     }
   }

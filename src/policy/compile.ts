@@ -7,7 +7,7 @@ import { closest, hasErrors, type Diagnostic, type DiagnosticCode } from './diag
 import { parseDuration } from './duration.js';
 import { globMatches, isGlob } from './glob.js';
 import { parseObligation } from './obligation-parse.js';
-import { allowedKeysAt, policyHeaderSchema, ruleSchema, type PolicyDocument, type RuleDocument } from './policy-schema.js';
+import { allowedKeysAt, looseRuleSchema, policyHeaderSchema, ruleSchema, type PolicyDocument, type RuleDocument } from './policy-schema.js';
 import type { CompiledPolicy, CompiledRule, PolicySet } from './policy-set.js';
 import { firstLine, parseReasonTemplate } from './reason-template.js';
 import { RuleIndex } from './rule-index.js';
@@ -123,11 +123,13 @@ function parseDocument(source: YamlSource, report: FileReport): ParsedPolicy | u
   const rulePositions: number[] = [];
   header.data.rules.forEach((item, i) => {
     const rule = ruleSchema.safeParse(item);
-    if (rule.success) {
-      rules.push(rule.data);
+    if (!rule.success) for (const issue of rule.error.issues) reportSchemaIssue(issue, ['rules', i], item, report);
+    // A rule whose only fault is an unknown field is still compiled, so its condition is checked too.
+    const usable = rule.success ? rule : looseRuleSchema.safeParse(item);
+    if (usable.success) {
+      rules.push(usable.data);
       rulePositions.push(i);
     }
-    else for (const issue of rule.error.issues) reportSchemaIssue(issue, ['rules', i], item, report);
   });
   // Rules that failed the schema are already reported (so no set is built); the rest are still
   // compiled so that their own problems are reported in the same run.

@@ -43,7 +43,8 @@ export function decide(policySet: PolicySet, request: ActionRequest, options: De
 
 function baseDecision(policySet: PolicySet, request: ActionRequest): Decision {
   return {
-    requestId: request.requestId ?? '',
+    // Optional chaining: this also builds the deny for a malformed request that made evaluation throw.
+    requestId: request?.requestId ?? '',
     effect: 'deny',
     reason: '',
     bundle: policySet.bundle,
@@ -54,7 +55,30 @@ function baseDecision(policySet: PolicySet, request: ActionRequest): Decision {
   };
 }
 
+/**
+ * Callers are meant to pass a request from parseActionRequest; this cheap check makes sure one
+ * that skipped it (a bug in a surface) is denied rather than matched by a rule with no condition.
+ */
+function assertDecidable(request: ActionRequest): void {
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (
+    !isObject(request) ||
+    !isObject(request.actor) ||
+    !isObject(request.actor.agent) ||
+    typeof request.actor.agent.id !== 'string' ||
+    typeof request.tenant !== 'string' ||
+    typeof request.action !== 'string' ||
+    !isObject(request.resource) ||
+    typeof request.resource.id !== 'string' ||
+    !isObject(request.args) ||
+    !isObject(request.context)
+  ) {
+    throw new Error('malformed request (validate it with parseActionRequest)');
+  }
+}
+
 function evaluate(policySet: PolicySet, request: ActionRequest, now: Date, explain: boolean): Decision {
+  assertDecidable(request);
   const candidates = policySet.index.candidates(request.action, request.resource.id);
   const activation = buildActivation(request, now);
   enterScope(request.actor.agent.trust, request.relationships);

@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { compilePolicies, type CompileOptions, type CompileResult, type PolicySource } from './compile.js';
 import type { Diagnostic } from './diagnostic.js';
 
@@ -40,7 +40,7 @@ export async function readPolicyFolder(dir: string): Promise<PolicyFolder> {
     return folder;
   }
   for (const path of paths) {
-    const file = relative(process.cwd(), path) || path;
+    const file = displayPath(path);
     const size = (await stat(path)).size;
     if (size > MAX_POLICY_FILE_BYTES) {
       folder.diagnostics.push(ioError(file, `file is ${size} bytes; policy files are limited to ${MAX_POLICY_FILE_BYTES}`));
@@ -53,6 +53,12 @@ export async function readPolicyFolder(dir: string): Promise<PolicyFolder> {
     folder.diagnostics.push(ioError(dir, 'no policy files (*.yaml) found', 'policies are YAML files; *.test.yaml files are test suites'));
   }
   return folder;
+}
+
+/** Relative to the working directory when inside it (short, clickable), absolute otherwise. */
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 export async function loadPolicyFolder(

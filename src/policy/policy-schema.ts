@@ -31,6 +31,9 @@ export const ruleSchema = z.strictObject({
   approval: approvalSchema.optional(),
 });
 
+/** The same rule, ignoring unknown fields: used only to keep checking a rule that has a typo. */
+export const looseRuleSchema = z.object(ruleSchema.shape);
+
 /** The policy without its rules: each rule is checked on its own, so one bad rule hides no others. */
 export const policyHeaderSchema = z.strictObject({
   id: identifier,

@@ -31,7 +31,7 @@ export const NOW = new Date('2026-01-01T00:00:00Z');
 export const ACTIONS = ['tool.call', 'resource.read'] as const;
 export const TOOL_NAMES = ['tool_alpha', 'tool_beta', 'read_orders', 'read_files', 'issue_refund'] as const;
 /** What a rule's `tools` may list: exact names and globs (some match several tools, some one). */
-export const TOOL_PATTERNS = [...TOOL_NAMES, 'tool_*', 'read_*', '*_orders', 'tool_?eta', '*', 'delete_*'] as const;
+export const TOOL_PATTERNS = [...TOOL_NAMES, 'tool_*', 'read_*', '*_orders', 'tool_?eta', 'read_?????', '*', 'delete_*'] as const;
 export const ROLES = ['support', 'finance', 'admin'] as const;
 export const TENANTS = ['acme', 'globex'] as const;
 export const RISKS = ['low', 'high'] as const;

@@ -193,6 +193,18 @@ describe('PDP properties', () => {
     );
   });
 
+  it('3c. asking for an explanation does not change the decision, by example (require_approval + allow with obligations)', () => {
+    const set = compileYaml([
+      { id: 'needs-approval', effect: 'require_approval' },
+      { id: 'reads', effect: 'allow', obligations: [{ redact: ['result.secret'] }] },
+    ]);
+    const plain = decide(set, request(), { now: NOW });
+    const { explanation, ...explained } = decide(set, request(), { now: NOW, explain: true });
+    expect(explanation).toBeDefined();
+    expect(plain.effect).toBe('require_approval');
+    expect(explained).toEqual(plain);
+  });
+
   it('4. order-independent: shuffling rules inside policies and the policy files changes nothing', () => {
     fc.assert(
       fc.property(
