@@ -14,10 +14,13 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * The bundle revision: a hash of every policy's parsed content, ordered by policy id. File names,
- * file order, comments and formatting do not change it; any change of meaning does.
+ * The bundle revision: a hash of every policy's parsed content, ordered by policy and rule id.
+ * File names, file and rule order, comments and formatting do not change it; any change of meaning
+ * does.
  */
 export function bundleRevision(policies: readonly PolicyDocument[]): string {
-  const sorted = [...policies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // Neither file order nor rule order carries meaning (combining is order-independent).
+  const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const sorted = [...policies].sort(byId).map((p) => ({ ...p, rules: [...p.rules].sort(byId) }));
   return `sha256:${createHash('sha256').update(canonicalJson(sorted)).digest('hex')}`;
 }

@@ -138,10 +138,22 @@ function evaluateRule(rule: CompiledRule, activation: Record<string, unknown>, a
   }
   if (!rule.when) return { rule, outcome: 'matched' };
   try {
-    return { rule, outcome: rule.when(activation) === true ? 'matched' : 'not_matched' };
+    const value = rule.when(activation);
+    // A condition like `args.flag` type-checks as dyn; a caller must not be able to switch a deny
+    // off by sending "yes" instead of true, so anything but a bool is an error (fail closed).
+    if (typeof value !== 'boolean') {
+      return { rule, outcome: 'error', error: `condition returned ${describe(value)}, not a bool` };
+    }
+    return { rule, outcome: value ? 'matched' : 'not_matched' };
   } catch (error) {
     return { rule, outcome: 'error', error: firstLine((error as Error)?.message) };
   }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a map' : `a ${typeof value === 'bigint' ? 'int' : typeof value}`;
 }
 
 function trace(rule: CompiledRule, result: Evaluation & { inactive?: boolean }): RuleTrace {

@@ -46,7 +46,9 @@ export interface Candidates {
 export class RuleIndex {
   private readonly byAction = new Map<string, Bucket>();
   private readonly anyAction = new Bucket();
-  private readonly cache = new Map<string, Candidates>();
+  /** action → resource → candidates. Nested maps: a joined string key could collide. */
+  private readonly cache = new Map<string, Map<string, Candidates>>();
+  private cached = 0;
 
   constructor(
     rules: readonly CompiledRule[],
@@ -67,12 +69,18 @@ export class RuleIndex {
   }
 
   candidates(action: string, resource: string): Candidates {
-    const key = `${action}\u0000${resource}`;
-    let found = this.cache.get(key);
+    let byResource = this.cache.get(action);
+    let found = byResource?.get(resource);
     if (!found) {
       found = this.resolve(action, resource);
-      if (this.cache.size >= this.cacheLimit) this.cache.clear();
-      this.cache.set(key, found);
+      if (this.cached >= this.cacheLimit) {
+        this.cache.clear();
+        this.cached = 0;
+        byResource = undefined;
+      }
+      if (!byResource) this.cache.set(action, (byResource = new Map()));
+      byResource.set(resource, found);
+      this.cached++;
     }
     return found;
   }

@@ -508,7 +508,11 @@ export interface Expectation {
   /** Number of deciding-effect rules that matched only because their condition failed. */
   errorMatches: number;
   approval?: ApprovalRequirement;
-  /** For allow decisions: the merged obligations, normalised (see normaliseObligations). */
+  /**
+   * For allow decisions the merged obligations of the matching allow rules; for require_approval
+   * decisions those of the matching require_approval and allow rules (they apply once approved).
+   * Normalised (see normaliseObligations).
+   */
   obligations?: NormalisedObligations;
 }
 
@@ -537,8 +541,9 @@ export function expectDecision(policies: readonly PolicyModel[], r: RequestModel
       allowRequester: list.every((a) => a.allow_requester),
     };
   }
-  if (effect === 'allow') {
-    expectation.obligations = normaliseObligationModels(allow.flatMap((o) => o.rule.obligations ?? []));
+  if (effect === 'allow' || effect === 'require_approval') {
+    const contributing = effect === 'allow' ? allow : [...requireApproval, ...allow];
+    expectation.obligations = normaliseObligationModels(contributing.flatMap((o) => o.rule.obligations ?? []));
   }
   return expectation;
 }

@@ -134,6 +134,23 @@ rules:
     expect(decide(set, request('c'), { now: NOW }).effect).toBe('require_approval');
   });
 
+  it('fails closed when a condition yields something other than a bool', () => {
+    const text = `id: p\nversion: 1\nrules:\n  - {id: ok, effect: allow}\n  - {id: flagged, effect: deny, when: "args.flag"}\n`;
+    const set = policySet(text);
+    for (const flag of ['yes', 1, 'false', {}, [], null]) {
+      const d = decide(set, request('x', { args: { flag } }), { now: NOW, explain: true });
+      expect(d).toMatchObject({ effect: 'deny', rule: 'flagged' });
+      expect(d.explanation?.candidates.find((c) => c.rule === 'flagged')?.outcome).toBe('error');
+    }
+    expect(decide(set, request('x', { args: { flag: false } }), { now: NOW }).effect).toBe('allow');
+  });
+
+  it('keeps actions and resource names apart in the rule cache, whatever characters they hold', () => {
+    const set = policySet('id: p\nversion: 1\nrules: [{id: r, effect: allow, actions: [a], tools: ["b\\u0000c"]}]\n');
+    expect(decide(set, request('b\u0000c', { action: 'a' }), { now: NOW }).effect).toBe('allow');
+    expect(decide(set, request('c', { action: 'a\u0000b' }), { now: NOW }).effect).toBe('deny');
+  });
+
   it('reports shadow policies beside the decision without enforcing them', () => {
     const draft = `id: draft\nversion: 4\nmode: shadow\nrules: [{id: strict, effect: deny, tools: [issue_refund], when: "args.amount > 10", reason: too much}]\n`;
     const d = decide(policySet(refunds, draft), request('issue_refund', { agent: finance, args: { amount: 50 } }), { now: NOW });
