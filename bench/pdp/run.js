@@ -138,6 +138,13 @@ function buildWarden(rules, requests) {
     throw new Error('Warden: the generated policies did not compile');
   }
   const buildMs = Number(now() - t0) / 1e6;
+  // How many rules the index hands the evaluator per request (exact tool + matching globs).
+  let candidates = NaN;
+  if (typeof policySet.index?.candidates === 'function') {
+    let sum = 0;
+    for (const r of requests) sum += policySet.index.candidates('tool.call', r.tool).size;
+    candidates = sum / requests.length;
+  }
   const inputs = requests.map((r) => {
     const parsed = parseActionRequest(toWardenRequest(r));
     if (!parsed.ok) throw new Error(`Warden: bad request: ${parsed.errors.join('; ')}`);
@@ -146,6 +153,7 @@ function buildWarden(rules, requests) {
   return {
     name: 'Warden',
     buildMs,
+    candidates,
     inputs,
     decide: (req) => decide(policySet, req),
     effect: (d) => d.effect,
@@ -252,6 +260,8 @@ async function main() {
   const short = [];
   const agreement = [];
   const byCell = new Map();
+  const candidateCounts = [];
+  const loadBefore = os.loadavg()[0];
 
   for (const size of SIZES) {
     const rules = generateRules(size);
@@ -259,6 +269,7 @@ async function main() {
     const cedarEngine = buildCedar(rules, requests, size);
     const casbinEngines = await buildCasbin(rules, requests);
     const engines = [warden, cedarEngine, ...casbinEngines];
+    candidateCounts.push(`${fmtInt(size)}: ${warden.candidates.toFixed(2)}`);
     log(`\n== ${fmtInt(size)} rules: build Warden ${warden.buildMs.toFixed(0)} ms, cedar ${cedarEngine.buildMs.toFixed(0)} ms, casbin ${casbinEngines[0].buildMs.toFixed(0)} ms`);
 
     // Agreement: every engine against the reference evaluation, on a spread of requests.
@@ -305,6 +316,14 @@ async function main() {
         `so slow engines were sampled less rather than skipped): ${short.join(', ')}. Their p99 rests on fewer samples.`,
     );
   }
+  notes.push(
+    `Warden candidate rules per request (rules the action+tool index selects, exact and glob, that CEL then evaluates), ` +
+      `by set size: ${candidateCounts.join(', ')}. With a fixed 200 tools this grows linearly with the set.`,
+  );
+  notes.push(
+    `Load average (1 min) before / after the run: ${loadBefore.toFixed(2)} / ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} cores; ` +
+      `other processes on the machine inflate p99 and throughput more than p50.`,
+  );
   notes.push(`cedar-wasm fixed cost per call (same requests, empty policy set): p50 ${fmtUs(await cedarFloor(requests))} µs.`);
 
   const table = [
@@ -365,7 +384,7 @@ async function main() {
 
   console.log(report);
   writeFileSync(join(here, 'results.md'), `${report}\n`);
-  log(`\nwritten ${join(here, 'results.md')}`);
+  log(`\nwritten ${join(here, 'results.md')} (last result: ${typeof sink})`);
 }
 
 main().catch((error) => {
