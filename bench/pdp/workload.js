@@ -37,7 +37,8 @@ export function rng(seed) {
 const pick = (rand, list) => list[Math.floor(rand() * list.length)];
 
 /** A glob covering 11 tools: tool_1D* (tool_1D, tool_1D0..tool_1D9) or tool_D* for D in 2..9. */
-function randomGlob(rand) {
+function randomGlob(rand, toolCount) {
+  if (toolCount !== TOOL_COUNT) return `tool_${Math.floor(rand() * toolCount)}_*`; // names no tool, so never a candidate
   return rand() < 0.5 ? `tool_1${Math.floor(rand() * 10)}*` : `tool_${2 + Math.floor(rand() * 8)}*`;
 }
 
@@ -59,7 +60,7 @@ function denyCondition(rand) {
  * `count` rules over 200 tools: ~80% allow (role + same tenant + amount cap), ~15% deny (role cap,
  * cross tenant, or hard cap), ~5% glob rules (70% allow / 30% deny). Grouped 10 per policy.
  */
-export function generateRules(count, seed = 42) {
+export function generateRules(count, seed = 42, toolCount = TOOL_COUNT) {
   const rand = rng(seed ^ count);
   const rules = [];
   for (let i = 0; i < count; i++) {
@@ -67,11 +68,11 @@ export function generateRules(count, seed = 42) {
     let rule;
     if (r < 0.05) {
       const effect = rand() < 0.7 ? 'allow' : 'deny';
-      rule = { effect, tool: randomGlob(rand), ...(effect === 'allow' ? allowCondition(rand) : denyCondition(rand)) };
+      rule = { effect, tool: randomGlob(rand, toolCount), ...(effect === 'allow' ? allowCondition(rand) : denyCondition(rand)) };
     } else if (r < 0.2) {
-      rule = { effect: 'deny', tool: `tool_${Math.floor(rand() * TOOL_COUNT)}`, ...denyCondition(rand) };
+      rule = { effect: 'deny', tool: `tool_${Math.floor(rand() * toolCount)}`, ...denyCondition(rand) };
     } else {
-      rule = { effect: 'allow', tool: `tool_${Math.floor(rand() * TOOL_COUNT)}`, ...allowCondition(rand) };
+      rule = { effect: 'allow', tool: `tool_${Math.floor(rand() * toolCount)}`, ...allowCondition(rand) };
     }
     rule.policy = `tools-${String(Math.floor(i / 10)).padStart(4, '0')}`;
     rule.id = `r${i % 10}`;
@@ -81,7 +82,7 @@ export function generateRules(count, seed = 42) {
 }
 
 /** Random requests, tools uniform over all 200; ~85% same-tenant resources. */
-export function generateRequests(count, seed = 7) {
+export function generateRequests(count, seed = 7, toolCount = TOOL_COUNT) {
   const rand = rng(seed);
   const requests = [];
   for (let i = 0; i < count; i++) {
@@ -98,7 +99,7 @@ export function generateRequests(count, seed = 7) {
       agent: `agent-${Math.floor(rand() * 50)}`,
       roles,
       tenant,
-      tool: `tool_${Math.floor(rand() * TOOL_COUNT)}`,
+      tool: `tool_${Math.floor(rand() * toolCount)}`,
       resourceTenant: rand() < 0.85 ? tenant : pick(rand, TENANTS.filter((t) => t !== tenant)),
       amount,
     });

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { ApprovalRequirement } from '../model/decision.js';
 import type { Obligation } from '../model/obligation.js';
-import { CEL_VARIABLES, celEnvironment, type CompiledExpression } from './cel-environment.js';
+import { CEL_VARIABLES, celEnvironment, compileExpression, type CompiledExpression } from './cel-environment.js';
 import { bundleRevision } from './bundle.js';
 import { closest, hasErrors, type Diagnostic, type DiagnosticCode } from './diagnostic.js';
 import { parseDuration } from './duration.js';
@@ -207,7 +207,7 @@ function compileRules(
     let reason;
     if (rule.reason !== undefined) {
       const parsed = parseReasonTemplate(rule.reason);
-      if (parsed.ok) reason = parsed.template;
+      if (parsed.ok) reason = parsed.template.every((part) => typeof part === 'string') ? parsed.template.join('') : parsed.template;
       else report.error('template', report.source.locateInScalar([...path, 'reason'], parsed.index), parsed.message);
     }
     compiled.push({
@@ -220,6 +220,7 @@ function compileRules(
       when,
       whenSource: rule.when,
       reason,
+      attribution: ` (policy ${policy.id} v${policy.version}, rule ${rule.id})`,
       obligations: compileObligations(rule, path, report),
       approval: compileApproval(rule, path, report),
       file: report.source.file,
@@ -273,7 +274,7 @@ function compileCondition(source: string, path: Path, report: FileReport): Compi
     report.at(path, 'cel-type', `a condition must be a bool; this one is ${checked.type}`, 'compare the value, e.g. args.amount > 100');
     return undefined;
   }
-  return celEnvironment.parse(source) as CompiledExpression;
+  return compileExpression(source);
 }
 
 function compileObligations(rule: RuleDocument, path: Path, report: FileReport): Obligation[] {

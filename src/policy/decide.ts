@@ -15,14 +15,17 @@ export interface DecideOptions {
   explain?: boolean;
 }
 
-type Outcome = 'matched' | 'not_matched' | 'error';
+/** How one rule fared: matched, not, outside its policy's window, or its condition failed. */
+type RuleResult = 'matched' | 'not_matched' | 'inactive' | { error: string };
 
-/** One evaluated rule: whether it matched, and the error when its condition failed. */
-interface Evaluation {
+/** A rule that counts as matched (its condition was true, or failed on a deny/approval rule). */
+interface Match {
   rule: CompiledRule;
-  outcome: Outcome;
   error?: string;
 }
+
+const counts = (rule: CompiledRule, result: RuleResult) =>
+  result === 'matched' || (typeof result === 'object' && rule.effect !== 'allow');
 
 /**
  * The PDP. Pure: the same policy set, request and instant give the same decision, and it does
@@ -55,12 +58,15 @@ function baseDecision(policySet: PolicySet, request: ActionRequest): Decision {
   };
 }
 
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * Callers are meant to pass a request from parseActionRequest; this cheap check makes sure one
  * that skipped it (a bug in a surface) is denied rather than matched by a rule with no condition.
  */
 function assertDecidable(request: ActionRequest): void {
-  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (
     !isObject(request) ||
     !isObject(request.actor) ||
@@ -85,14 +91,12 @@ function evaluate(policySet: PolicySet, request: ActionRequest, now: Date, expla
   const at = now.getTime();
   const traces: RuleTrace[] | undefined = explain ? [] : undefined;
 
-  const run = (rules: readonly CompiledRule[]): Evaluation[] => {
-    const matched: Evaluation[] = [];
+  const run = (rules: readonly CompiledRule[]): Match[] => {
+    const matched: Match[] = [];
     for (const rule of rules) {
       const result = evaluateRule(rule, activation, at);
       if (traces) traces.push(trace(rule, result));
-      if (result.outcome === 'matched' || (result.outcome === 'error' && rule.effect !== 'allow')) {
-        matched.push(result);
-      }
+      if (counts(rule, result)) matched.push(typeof result === 'object' ? { rule, error: result.error } : { rule });
     }
     return matched;
   };
@@ -131,22 +135,18 @@ function evaluate(policySet: PolicySet, request: ActionRequest, now: Date, expla
   return decision;
 }
 
-function evaluateRule(rule: CompiledRule, activation: Record<string, unknown>, at: number): Evaluation & { inactive?: boolean } {
+function evaluateRule(rule: CompiledRule, activation: Record<string, unknown>, at: number): RuleResult {
   const { from, until } = rule.policy;
-  if ((from !== undefined && at < from) || (until !== undefined && at >= until)) {
-    return { rule, outcome: 'not_matched', inactive: true };
-  }
-  if (!rule.when) return { rule, outcome: 'matched' };
+  if ((from !== undefined && at < from) || (until !== undefined && at >= until)) return 'inactive';
+  if (!rule.when) return 'matched';
   try {
     const value = rule.when(activation);
     // A condition like `args.flag` type-checks as dyn; a caller must not be able to switch a deny
     // off by sending "yes" instead of true, so anything but a bool is an error (fail closed).
-    if (typeof value !== 'boolean') {
-      return { rule, outcome: 'error', error: `condition returned ${describe(value)}, not a bool` };
-    }
-    return { rule, outcome: value ? 'matched' : 'not_matched' };
+    if (typeof value !== 'boolean') return { error: `condition returned ${describe(value)}, not a bool` };
+    return value ? 'matched' : 'not_matched';
   } catch (error) {
-    return { rule, outcome: 'error', error: firstLine((error as Error)?.message) };
+    return { error: firstLine((error as Error)?.message) };
   }
 }
 
@@ -156,23 +156,19 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'a map' : `a ${typeof value === 'bigint' ? 'int' : typeof value}`;
 }
 
-function trace(rule: CompiledRule, result: Evaluation & { inactive?: boolean }): RuleTrace {
+function trace(rule: CompiledRule, result: RuleResult): RuleTrace {
   const base = { policy: rule.policy.id, policyVersion: rule.policy.version, rule: rule.id, effect: rule.effect, mode: rule.policy.mode };
-  if (result.inactive) return { ...base, outcome: 'inactive', detail: 'policy is outside its effective window' };
-  if (result.outcome === 'error') {
+  if (result === 'inactive') return { ...base, outcome: 'inactive', detail: 'policy is outside its effective window' };
+  if (typeof result === 'object') {
     const counted = rule.effect === 'allow' ? 'not matched' : 'matched';
     return { ...base, outcome: 'error', detail: `condition failed (${result.error}); counted as ${counted} (fail closed)` };
   }
   const condition = rule.whenSource ? `condition ${rule.whenSource}` : 'no condition';
-  return {
-    ...base,
-    outcome: result.outcome,
-    detail: result.outcome === 'matched' ? `${condition}: true` : `${condition}: false`,
-  };
+  return { ...base, outcome: result, detail: `${condition}: ${result === 'matched'}` };
 }
 
 /** Sets effect, deciding rule (the first in the set's order) and reason from the matched rules. */
-function conclude(decision: Decision, effect: Effect, matched: readonly Evaluation[], activation: Record<string, unknown>): void {
+function conclude(decision: Decision, effect: Effect, matched: readonly Match[], activation: Record<string, unknown>): void {
   const deciding = matched[0]!;
   const rule = deciding.rule;
   decision.effect = effect;
@@ -180,9 +176,9 @@ function conclude(decision: Decision, effect: Effect, matched: readonly Evaluati
   decision.rule = rule.id;
   decision.policyVersion = rule.policy.version;
   decision.matched = matched.map((e) => e.rule.key);
-  decision.reason = `${ruleReason(rule, activation)} (policy ${rule.policy.id} v${rule.policy.version}, rule ${rule.id})`;
+  decision.reason = ruleReason(rule, activation) + rule.attribution;
   for (const e of matched) {
-    if (e.outcome === 'error') {
+    if (e.error !== undefined) {
       decision.advice.push(`rule ${e.rule.key}: condition failed (${e.error}); treated as matched (fail closed)`);
     }
   }
@@ -191,7 +187,8 @@ function conclude(decision: Decision, effect: Effect, matched: readonly Evaluati
 const DEFAULT_REASON: Record<Effect, string> = { allow: 'allowed', deny: 'denied', require_approval: 'requires approval' };
 
 function ruleReason(rule: CompiledRule, activation: Record<string, unknown>): string {
-  return rule.reason ? renderReason(rule.reason, activation) : DEFAULT_REASON[rule.effect];
+  if (rule.reason === undefined) return DEFAULT_REASON[rule.effect];
+  return typeof rule.reason === 'string' ? rule.reason : renderReason(rule.reason, activation);
 }
 
 /** Every approval requirement must be met: union of approvers, largest quorum, shortest expiry. */
@@ -212,17 +209,17 @@ function shadowResults(
   at: number,
   traces: RuleTrace[] | undefined,
 ): ShadowResult[] {
-  const byPolicy = new Map<string, Evaluation[]>();
+  const byPolicy = new Map<string, Match[]>();
   for (const rule of rules) {
     const result = evaluateRule(rule, activation, at);
     if (traces) traces.push(trace(rule, result));
     const list = byPolicy.get(rule.policy.id) ?? [];
-    if (result.outcome === 'matched' || (result.outcome === 'error' && rule.effect !== 'allow')) list.push(result);
+    if (counts(rule, result)) list.push({ rule });
     byPolicy.set(rule.policy.id, list);
   }
   const results: ShadowResult[] = [];
   for (const [policyId, matched] of byPolicy) {
-    const rank = (e: Evaluation) => ['deny', 'require_approval', 'allow'].indexOf(e.rule.effect);
+    const rank = (e: Match) => ['deny', 'require_approval', 'allow'].indexOf(e.rule.effect);
     const winner = [...matched].sort((a, b) => rank(a) - rank(b))[0];
     const version = rules.find((r) => r.policy.id === policyId)!.policy.version;
     results.push(

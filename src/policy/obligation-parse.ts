@@ -79,6 +79,7 @@ export function parseObligation(item: Record<string, unknown>): ObligationParse 
 
 /** Merges obligations from several matched rules into one deterministic, duplicate-free list. */
 export function mergeObligations(lists: ReadonlyArray<readonly Obligation[]>): Obligation[] {
+  if (lists.every((list) => list.length === 0)) return [];
   const redact = new Set<string>();
   const caps = new Map<string, number>();
   const others = new Map<string, Obligation>();

@@ -29,7 +29,10 @@ export interface CompiledRule {
   tools?: readonly string[];
   when?: CompiledExpression;
   whenSource?: string;
-  reason?: ReasonTemplate;
+  /** A plain string when the reason has no `${...}` expressions, so nothing is rendered per decision. */
+  reason?: string | ReasonTemplate;
+  /** ` (policy refunds v3, rule large-refund)`: appended to the reason of every decision it makes. */
+  attribution: string;
   obligations: readonly Obligation[];
   approval?: ApprovalRequirement;
   file: string;

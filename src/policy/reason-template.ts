@@ -1,4 +1,4 @@
-import { celEnvironment, type CompiledExpression } from './cel-environment.js';
+import { celEnvironment, compileExpression, type CompiledExpression } from './cel-environment.js';
 
 /** A reason such as "${agent.id} lacks the finance role": literal text and CEL expressions. */
 export type ReasonTemplate = ReadonlyArray<string | CompiledExpression>;
@@ -21,7 +21,7 @@ export function parseReasonTemplate(text: string): TemplateParse {
     if (!checked.valid) {
       return { ok: false, message: `reason expression \${${source}}: ${firstLine(checked.error?.message)}`, index: open };
     }
-    parts.push(celEnvironment.parse(source) as CompiledExpression);
+    parts.push(compileExpression(source));
     cursor = close + 1;
   }
   if (cursor < text.length) parts.push(text.slice(cursor));
