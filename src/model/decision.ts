@@ -53,4 +53,11 @@ export interface Decision {
   matched: string[];
   shadow: ShadowResult[];
   explanation?: Explanation;
+  /**
+   * Set when a pipeline stage other than the policy ended the exchange (authenticate, agent,
+   * arguments, tenant, limits, approval, execute, obligations, audit): a deny the PDP never saw.
+   */
+  stage?: string;
+  /** The break-glass grant that turned a policy deny into this allow. */
+  breakGlass?: { grant: string; grantedBy: string; reason: string };
 }

@@ -5,3 +5,4 @@ export * from './effect.js';
 export * from './obligation.js';
 export * from './action-request.js';
 export * from './decision.js';
+export * from './canonical-json.js';

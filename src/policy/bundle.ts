@@ -1,17 +1,6 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../model/canonical-json.js';
 import type { PolicyDocument } from './policy-schema.js';
-
-/** JSON with object keys sorted, so equal documents serialise to equal bytes. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 /**
  * The bundle revision: a hash of every policy's parsed content, ordered by policy and rule id.

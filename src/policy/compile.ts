@@ -1,13 +1,13 @@
-import type { z } from 'zod';
 import type { ApprovalRequirement } from '../model/decision.js';
 import type { Obligation } from '../model/obligation.js';
 import { CEL_VARIABLES, celEnvironment, compileExpression, type CompiledExpression } from './cel-environment.js';
 import { bundleRevision } from './bundle.js';
 import { closest, hasErrors, type Diagnostic, type DiagnosticCode } from './diagnostic.js';
+import { schemaDiagnostics } from './schema-diagnostics.js';
 import { parseDuration } from './duration.js';
 import { globMatches, isGlob } from './glob.js';
 import { parseObligation } from './obligation-parse.js';
-import { allowedKeysAt, looseRuleSchema, policyHeaderSchema, ruleSchema, type PolicyDocument, type RuleDocument } from './policy-schema.js';
+import { looseRuleSchema, policyHeaderSchema, ruleSchema, type PolicyDocument, type RuleDocument } from './policy-schema.js';
 import type { CompiledPolicy, CompiledRule, PolicySet } from './policy-set.js';
 import { firstLine, parseReasonTemplate } from './reason-template.js';
 import { RuleIndex } from './rule-index.js';
@@ -43,6 +43,10 @@ class FileReport {
 
   error(code: DiagnosticCode, at: { line: number; column: number }, message: string, hint?: string): void {
     this.out.push({ file: this.source.file, ...at, severity: 'error', code, message, ...(hint ? { hint } : {}) });
+  }
+
+  add(diagnostics: readonly Diagnostic[]): void {
+    this.out.push(...diagnostics);
   }
 
   at(path: Path, code: DiagnosticCode, message: string, hint?: string): void {
@@ -86,7 +90,13 @@ export function compilePolicies(sources: readonly PolicySource[], options: Compi
   policies.sort((a, b) => (a.id < b.id ? -1 : 1));
   return {
     diagnostics,
-    policySet: { policies, rules, index: new RuleIndex(rules), bundle: bundleRevision(documents) },
+    policySet: {
+      policies,
+      rules,
+      index: new RuleIndex(rules),
+      bundle: bundleRevision(documents),
+      usesRelationships: rules.some((r) => r.whenSource !== undefined && /\brelated\s*\(/.test(r.whenSource)),
+    },
   };
 }
 
@@ -116,14 +126,16 @@ function parseDocument(source: YamlSource, report: FileReport): ParsedPolicy | u
   }
   const header = policyHeaderSchema.safeParse(raw);
   if (!header.success) {
-    for (const issue of header.error.issues) reportSchemaIssue(issue, [], raw, report);
+    report.add(schemaDiagnostics(header.error.issues, { source, schema: policyHeaderSchema, input: raw, root: 'the policy' }));
     return undefined;
   }
   const rules: RuleDocument[] = [];
   const rulePositions: number[] = [];
   header.data.rules.forEach((item, i) => {
     const rule = ruleSchema.safeParse(item);
-    if (!rule.success) for (const issue of rule.error.issues) reportSchemaIssue(issue, ['rules', i], item, report);
+    if (!rule.success) {
+      report.add(schemaDiagnostics(rule.error.issues, { source, schema: ruleSchema, input: item, prefix: ['rules', i] }));
+    }
     // A rule whose only fault is an unknown field is still compiled, so its condition is checked too.
     const usable = rule.success ? rule : looseRuleSchema.safeParse(item);
     if (usable.success) {
@@ -134,39 +146,6 @@ function parseDocument(source: YamlSource, report: FileReport): ParsedPolicy | u
   // Rules that failed the schema are already reported (so no set is built); the rest are still
   // compiled so that their own problems are reported in the same run.
   return { document: { ...header.data, rules }, rulePositions };
-}
-
-function reportSchemaIssue(issue: z.core.$ZodIssue, prefix: Path, input: unknown, report: FileReport): void {
-  const path = [...prefix, ...issue.path];
-  if (issue.code === 'unrecognized_keys') {
-    const allowed = allowedKeysAt(path);
-    for (const key of issue.keys) {
-      const guess = closest(key, allowed);
-      report.error(
-        'unknown-field',
-        report.source.locateKey(path, key),
-        `unknown field "${key}"${path.length ? ` in ${pathText(path)}` : ''}`,
-        guess ? `did you mean "${guess}"?` : `allowed fields: ${allowed.join(', ')}`,
-      );
-    }
-    return;
-  }
-  const missing = valueAt(input, issue.path) === undefined;
-  report.at(path, 'schema', missing ? `${pathText(path)} is required` : `${pathText(path)}: ${issue.message}`);
-}
-
-function valueAt(value: unknown, path: ReadonlyArray<PropertyKey>): unknown {
-  let current = value;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
-}
-
-function pathText(path: Path): string {
-  if (path.length === 0) return 'the policy';
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }
 
 function compilePolicyHeader(document: PolicyDocument, file: string, line: number, report: FileReport): CompiledPolicy {

@@ -1,11 +1,18 @@
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
+const FORM = /^(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
 
-/** Parses `90s`, `15m`, `1h`, `2d` (and combinations like `1h30m`) into milliseconds. */
+/** Parses `500ms`, `90s`, `15m`, `1h`, `2d` and combinations like `1h30m` into milliseconds. */
 export function parseDuration(text: string): number | undefined {
-  const match = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
-  if (!match || text.trim() === '') return undefined;
-  const [, d, h, m, s] = match;
-  return (
-    Number(d ?? 0) * UNITS.d! + Number(h ?? 0) * UNITS.h! + Number(m ?? 0) * UNITS.m! + Number(s ?? 0) * UNITS.s!
-  );
+  const trimmed = text.trim();
+  if (trimmed === '' || !FORM.test(trimmed)) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of trimmed.matchAll(/(\d+)(ms|d|h|m|s)/g)) total += Number(amount) * UNIT_MS[unit!]!;
+  return total;
+}
+
+/** For durations a schema has already validated. */
+export function durationMs(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new Error(`"${text}" is not a duration`);
+  return ms;
 }

@@ -47,13 +47,3 @@ export const policyHeaderSchema = z.strictObject({
 
 export type PolicyDocument = Omit<z.output<typeof policyHeaderSchema>, 'rules'> & { rules: RuleDocument[] };
 export type RuleDocument = z.output<typeof ruleSchema>;
-
-/** The keys allowed at each level, for "did you mean" hints on unknown fields. */
-export function allowedKeysAt(path: ReadonlyArray<PropertyKey>): readonly string[] {
-  const last = path[path.length - 1];
-  if (path.length === 0) return Object.keys(policyHeaderSchema.shape);
-  if (last === 'effective') return ['from', 'until'];
-  if (last === 'approval') return Object.keys(approvalSchema.shape);
-  if (path[0] === 'rules' && path.length === 2) return Object.keys(ruleSchema.shape);
-  return [];
-}

@@ -46,4 +46,6 @@ export interface PolicySet {
   index: RuleIndex;
   /** `sha256:<hex>` of the canonical form of every policy; independent of file names and order. */
   bundle: string;
+  /** Some condition calls `related(...)`: the pipeline then loads the actor's relationship tuples. */
+  usesRelationships: boolean;
 }

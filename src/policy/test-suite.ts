@@ -4,7 +4,7 @@ import type { Decision } from '../model/decision.js';
 import { EFFECTS } from '../model/effect.js';
 import { isJsonObject, type JsonValue } from '../model/json.js';
 import type { Obligation } from '../model/obligation.js';
-import { canonicalJson } from './bundle.js';
+import { canonicalJson } from '../model/canonical-json.js';
 import type { PolicySource } from './compile.js';
 import { decide } from './decide.js';
 import type { Diagnostic } from './diagnostic.js';

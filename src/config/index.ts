@@ -1,0 +1,2 @@
+export { loadConfig, parseConfig, resolveFrom, type ConfigResult, type WardenConfig } from './load-config.js';
+export type { AgentConfig, ToolConfig, RateLimitConfig } from './config-schema.js';

@@ -1,0 +1,83 @@
+/** What a limiter answers: go ahead, or which limit was hit and when to try again. */
+export type LimitVerdict = { ok: true } | { ok: false; retryAfterMs: number };
+
+export interface Limiter {
+  /** Takes one unit for `key` at `now` if the limit allows it. */
+  take(key: string, now: number): LimitVerdict;
+}
+
+/**
+ * Sliding window, approximated the way most gateways do (Cloudflare, Envoy's local limiter): the
+ * count of the previous fixed window, weighted by how much of it still overlaps the sliding
+ * window, plus the current window's count. Constant memory per key, error well under one window.
+ */
+export class SlidingWindowLimiter implements Limiter {
+  private readonly windows = new Map<string, { start: number; current: number; previous: number }>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly maxKeys = 100_000,
+  ) {}
+
+  take(key: string, now: number): LimitVerdict {
+    const start = now - (now % this.windowMs);
+    let w = this.windows.get(key);
+    if (!w) {
+      if (this.windows.size >= this.maxKeys) this.prune(now);
+      w = { start, current: 0, previous: 0 };
+      this.windows.set(key, w);
+    } else if (w.start !== start) {
+      w.previous = start - w.start === this.windowMs ? w.current : 0;
+      w.current = 0;
+      w.start = start;
+    }
+    const overlap = 1 - (now - start) / this.windowMs;
+    const estimate = w.previous * overlap + w.current;
+    if (estimate + 1 > this.limit) {
+      // When enough of the previous window has slid out for one more call to fit.
+      const excess = estimate + 1 - this.limit;
+      const retryAfterMs = w.previous > 0 && excess <= w.previous ? Math.ceil((excess / w.previous) * this.windowMs) : start + this.windowMs - now;
+      return { ok: false, retryAfterMs: Math.max(1, retryAfterMs) };
+    }
+    w.current++;
+    return { ok: true };
+  }
+
+  private prune(now: number): void {
+    for (const [key, w] of this.windows) if (now - w.start >= 2 * this.windowMs) this.windows.delete(key);
+    // Still full of live keys: forget the oldest half rather than grow without bound.
+    if (this.windows.size >= this.maxKeys) {
+      let n = 0;
+      for (const key of this.windows.keys()) if (n++ < this.maxKeys / 2) this.windows.delete(key);
+    }
+  }
+}
+
+/** Token bucket: bursts up to `limit`, refilled at `limit` per window. */
+export class TokenBucketLimiter implements Limiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly ratePerMs: number;
+
+  constructor(
+    private readonly limit: number,
+    windowMs: number,
+    private readonly maxKeys = 100_000,
+  ) {
+    this.ratePerMs = limit / windowMs;
+  }
+
+  take(key: string, now: number): LimitVerdict {
+    let b = this.buckets.get(key);
+    if (!b) {
+      if (this.buckets.size >= this.maxKeys) this.buckets.clear();
+      b = { tokens: this.limit, at: now };
+      this.buckets.set(key, b);
+    }
+    b.tokens = Math.min(this.limit, b.tokens + (now - b.at) * this.ratePerMs);
+    b.at = now;
+    if (b.tokens < 1) return { ok: false, retryAfterMs: Math.max(1, Math.ceil((1 - b.tokens) / this.ratePerMs)) };
+    b.tokens -= 1;
+    return { ok: true };
+  }
+}

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { Redactor } from '../audit/redact.js';
+import type { Decision } from '../model/decision.js';
+import type { JsonObject, JsonValue } from '../model/json.js';
+import type { NewDecisionRecord, Outcome } from '../store/records.js';
+import type { Exchange } from './exchange.js';
+
+/** Results are summarised in the log, not stored whole: enough to explain, never a data dump. */
+const SUMMARY_CHARS = 2_048;
+
+export function summarise(value: JsonValue | undefined, redactor: Redactor): JsonValue | undefined {
+  if (value === undefined) return undefined;
+  const redacted = redactor.redact(value);
+  const text = JSON.stringify(redacted);
+  return text.length <= SUMMARY_CHARS ? redacted : { truncated: true, preview: `${text.slice(0, SUMMARY_CHARS)}…`, bytes: text.length };
+}
+
+export function newAuditId(): string {
+  return `dec_${randomUUID()}`;
+}
+
+/** The decision log entry for an exchange: redacted, with what was decided and what happened. */
+export function auditRecord(
+  x: Exchange,
+  decision: Decision,
+  outcome: Outcome,
+  redactor: Redactor,
+  extra: { result?: JsonValue; approvalId?: string; kind?: 'decision' | 'outcome'; decisionId?: string } = {},
+): NewDecisionRecord {
+  const call = x.call;
+  const details: JsonObject = { ...x.details };
+  if (decision.matched.length) details.matched = decision.matched;
+  if (decision.advice.length) details.advice = redactor.redact(decision.advice);
+  if (decision.shadow.length) details.shadow = decision.shadow as unknown as JsonValue;
+  if (call.agentVersion) details.agentVersion = call.agentVersion;
+  return {
+    id: newAuditId(),
+    time: x.now,
+    kind: extra.kind ?? 'decision',
+    requestId: x.requestId,
+    traceId: call.traceId,
+    tenant: x.request?.tenant ?? call.tenant ?? x.agent?.tenant ?? '',
+    sessionId: call.sessionId,
+    agentId: call.agentId,
+    userId: call.user?.id,
+    serviceId: call.service?.id,
+    action: call.action ?? 'tool.call',
+    resourceType: x.request?.resource.type ?? 'tool',
+    resourceId: call.tool,
+    effect: decision.effect,
+    reason: redactor.redactText(decision.reason),
+    stage: decision.stage ?? 'policy',
+    policy: decision.policy,
+    rule: decision.rule,
+    policyVersion: decision.policyVersion,
+    bundle: decision.bundle,
+    obligations: decision.obligations,
+    outcome,
+    latencyUs: Number((process.hrtime.bigint() - x.started) / 1000n),
+    args: x.args ? redactor.redact(x.args) : unvalidatedArgs(call.args, redactor),
+    resultSummary: summarise(extra.result, redactor),
+    approvalId: extra.approvalId,
+    breakGlass: decision.breakGlass?.grant,
+    decisionId: extra.decisionId,
+    details,
+  };
+}
+
+/** Arguments the pipeline refused may be huge or hostile: keep a short, redacted preview. */
+function unvalidatedArgs(args: unknown, redactor: Redactor): JsonValue {
+  let text: string;
+  try {
+    text = JSON.stringify(args) ?? String(args);
+  } catch {
+    text = String(args);
+  }
+  return { unvalidated: redactor.redactText(text.length > SUMMARY_CHARS ? `${text.slice(0, SUMMARY_CHARS)}…` : text) };
+}

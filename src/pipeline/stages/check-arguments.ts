@@ -1,0 +1,47 @@
+import { isJsonObject, type JsonObject } from '../../model/json.js';
+import { findLimitViolation } from '../../model/json-limits.js';
+import { Ending, type Exchange } from '../exchange.js';
+import type { Runtime } from '../runtime.js';
+
+const normalise = (key: string) => key.toLowerCase().replace(/[-_]/g, '');
+
+/** The first argument path whose key is forbidden, at any depth. */
+function findForbiddenKey(value: unknown, forbidden: ReadonlySet<string>, path = 'args'): string | undefined {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findForbiddenKey(value[i], forbidden, `${path}[${i}]`);
+      if (found) return found;
+    }
+  } else if (isJsonObject(value)) {
+    for (const key of Object.keys(value)) {
+      if (forbidden.has(normalise(key))) return `${path}.${key}`;
+      const found = findForbiddenKey(value[key], forbidden, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Stage 3: the tool must be in the registry (deny by default), and its arguments a JSON object
+ * within the size and depth limits, free of credential-like keys, and valid for its schema.
+ */
+export function checkArguments(x: Exchange, rt: Runtime): void {
+  const tool = rt.tools.get(x.call.tool);
+  if (!tool) throw new Ending('arguments', `unknown tool "${x.call.tool}": only registered tools can be called (deny by default)`, 403);
+  x.tool = tool;
+  const args = x.call.args ?? {};
+  if (!isJsonObject(args)) throw new Ending('arguments', 'arguments must be a JSON object', 400);
+  const limits = rt.config.arguments;
+  const violation = findLimitViolation(args, { maxDepth: limits.max_depth, maxStringLength: limits.max_bytes, maxNodes: 100_000 });
+  if (violation) throw new Ending('arguments', `arguments rejected: ${violation.replace(/^\$/, 'args')}`, 400);
+  const size = Buffer.byteLength(JSON.stringify(args));
+  if (size > limits.max_bytes) throw new Ending('arguments', `arguments are ${size} bytes; the limit is ${limits.max_bytes}`, 400);
+  const forbidden = findForbiddenKey(args, new Set(limits.forbidden_keys.map(normalise)));
+  if (forbidden) {
+    throw new Ending('arguments', `argument ${forbidden} is forbidden: credentials are injected by Warden at execution, never passed by agents`, 400);
+  }
+  const errors = tool.validate(args);
+  if (errors.length > 0) throw new Ending('arguments', `arguments do not match the schema of "${x.call.tool}": ${errors.join('; ')}`, 400, { schemaErrors: errors });
+  x.args = structuredClone(args) as JsonObject;
+}

@@ -1,0 +1,199 @@
+import type { ApprovalRequirement } from '../model/decision.js';
+import type { Effect } from '../model/effect.js';
+import type { JsonObject, JsonValue } from '../model/json.js';
+import type { Obligation } from '../model/obligation.js';
+import type { TrustLevel } from '../model/trust.js';
+
+/** Times are epoch milliseconds throughout the store. */
+export type Millis = number;
+
+export type AgentStatus = 'active' | 'suspended';
+
+export interface AgentRecord {
+  id: string;
+  roles: string[];
+  tenant?: string;
+  trust: TrustLevel;
+  status: AgentStatus;
+  /** Where the agent came from: the config file, the API, or auto-registration of an unknown agent. */
+  source: 'config' | 'api' | 'auto';
+  statusReason?: string;
+  createdAt: Millis;
+  updatedAt: Millis;
+}
+
+/**
+ * An agent credential. API keys are stored only as SHA-256 hashes, found by their public key id
+ * (`wk_<keyId>_<secret>`). HMAC credentials name a secret (`${secret:name}`) resolved when a
+ * signature is checked, so the shared secret never sits in the database.
+ */
+export interface CredentialRecord {
+  agentId: string;
+  keyId: string;
+  kind: 'api_key' | 'hmac';
+  /** `sha256:<hex>` of the whole API key (api_key only). */
+  hash?: string;
+  /** A secret reference such as `${secret:support_hmac}` (hmac only). */
+  secretRef?: string;
+  createdAt: Millis;
+  revokedAt?: Millis;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'executing' | 'executed' | 'failed';
+
+export interface ApprovalVote {
+  approver: string;
+  approverRoles: string[];
+  vote: 'approve' | 'deny';
+  reason: string;
+  at: Millis;
+}
+
+export interface ApprovalRecord {
+  id: string;
+  status: ApprovalStatus;
+  createdAt: Millis;
+  expiresAt: Millis;
+  requestId: string;
+  tenant: string;
+  sessionId?: string;
+  agentId: string;
+  userId?: string;
+  action: string;
+  tool: string;
+  /** The arguments as they will be executed; cleared once the approval is settled. */
+  args?: JsonObject;
+  /** `sha256:<hex>` of the canonical frozen arguments: what the approvers approved. */
+  argsHash: string;
+  /** The arguments with secrets and personal data redacted: what approvers and the dashboard see. */
+  argsRedacted: JsonObject;
+  requirement: ApprovalRequirement;
+  policy?: string;
+  rule?: string;
+  reason: string;
+  /** The decision record that asked for the approval. */
+  decisionId: string;
+  votes: ApprovalVote[];
+  /** Redacted summary of the result once executed, or the error. */
+  result?: JsonValue;
+  settledAt?: Millis;
+}
+
+export type VoteOutcome =
+  | { ok: true; approval: ApprovalRecord; quorumReached: boolean }
+  | { ok: false; code: 'not_found' | 'not_pending' | 'expired' | 'already_voted'; message: string; approval?: ApprovalRecord };
+
+export type Outcome = 'executed' | 'denied' | 'pending' | 'error' | 'allowed';
+
+/**
+ * One entry of the append-only, hash-chained decision log. `seq`, `prevHash` and `hash` are set
+ * by the log writer; everything else is redacted before it gets here.
+ */
+export interface DecisionRecord {
+  seq: number;
+  id: string;
+  time: Millis;
+  /** `decision` for what was decided; `outcome` for what happened when it was carried out later. */
+  kind: 'decision' | 'outcome';
+  requestId: string;
+  traceId?: string;
+  tenant: string;
+  sessionId?: string;
+  agentId: string;
+  userId?: string;
+  serviceId?: string;
+  action: string;
+  resourceType: string;
+  resourceId: string;
+  effect: Effect;
+  reason: string;
+  /** The pipeline stage that ended the exchange: authenticate, arguments, limits, policy, … */
+  stage: string;
+  policy?: string;
+  rule?: string;
+  policyVersion?: string;
+  bundle?: string;
+  obligations: Obligation[];
+  outcome: Outcome;
+  latencyUs: number;
+  args: JsonValue;
+  resultSummary?: JsonValue;
+  approvalId?: string;
+  breakGlass?: string;
+  /** For `outcome` records: the decision they complete. */
+  decisionId?: string;
+  /** Anything else worth keeping: matched rules, advice, shadow results, limit hit, signals. */
+  details: JsonObject;
+  prevHash: string;
+  hash: string;
+}
+
+export type NewDecisionRecord = Omit<DecisionRecord, 'seq' | 'prevHash' | 'hash'>;
+
+export interface DecisionQuery {
+  agentId?: string;
+  tool?: string;
+  effect?: Effect;
+  tenant?: string;
+  sessionId?: string;
+  since?: Millis;
+  until?: Millis;
+  /** Only records with seq greater than this (for tailing). */
+  afterSeq?: number;
+  limit?: number;
+  order?: 'asc' | 'desc';
+}
+
+export interface SessionRecord {
+  id: string;
+  tenant: string;
+  callsUsed: number;
+  spend: number;
+  tainted: boolean;
+  recent: Array<{ tool: string; effect?: string; at: string }>;
+  updatedAt: Millis;
+}
+
+export interface IncidentRecord {
+  id: string;
+  time: Millis;
+  type: string;
+  severity: 'low' | 'medium' | 'high' | 'critical';
+  agentId: string;
+  tenant?: string;
+  decisionId?: string;
+  description: string;
+  reportedBy: string;
+}
+
+export interface BreakGlassGrant {
+  id: string;
+  grantedBy: string;
+  reason: string;
+  /** Which actions it unlocks: an agent, a tool (glob) and/or a tenant; absent means any. */
+  scope: { agentId?: string; tool?: string; tenant?: string };
+  createdAt: Millis;
+  expiresAt: Millis;
+  revokedAt?: Millis;
+  revokedBy?: string;
+}
+
+export interface Relationship {
+  subject: string;
+  relation: string;
+  object: string;
+}
+
+export interface PolicyBundleRecord {
+  bundle: string;
+  loadedAt: Millis;
+  policies: Array<{ id: string; version: string; file: string }>;
+}
+
+export interface ToolPin {
+  tool: string;
+  hash: string;
+  firstSeenAt: Millis;
+  approvedAt?: Millis;
+  approvedBy?: string;
+}

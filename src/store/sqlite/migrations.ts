@@ -1,0 +1,256 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * One schema change. Migrations are applied in `id` order, each exactly once, and never edited
+ * after release: a change to the schema is a new migration appended to the list.
+ */
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * Conventions: times are INTEGER epoch milliseconds; JSON values are TEXT (JSON.stringify);
+ * booleans are INTEGER 0/1; optional fields are NULL when absent.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE agents (
+  id            TEXT PRIMARY KEY,
+  roles         TEXT NOT NULL,
+  tenant        TEXT,
+  trust         TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  source        TEXT NOT NULL,
+  status_reason TEXT,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+);
+
+CREATE TABLE credentials (
+  key_id     TEXT PRIMARY KEY,
+  agent_id   TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+  kind       TEXT NOT NULL,
+  hash       TEXT,
+  secret_ref TEXT,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX idx_credentials_agent ON credentials(agent_id, kind);
+
+-- The replay guard: one row per (agent, request id) until its window passes.
+CREATE TABLE seen_requests (
+  agent_id   TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (agent_id, request_id)
+) WITHOUT ROWID;
+CREATE INDEX idx_seen_requests_expires ON seen_requests(expires_at);
+
+CREATE TABLE approvals (
+  id            TEXT PRIMARY KEY,
+  status        TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  expires_at    INTEGER NOT NULL,
+  request_id    TEXT NOT NULL,
+  tenant        TEXT NOT NULL,
+  session_id    TEXT,
+  agent_id      TEXT NOT NULL,
+  user_id       TEXT,
+  action        TEXT NOT NULL,
+  tool          TEXT NOT NULL,
+  args          TEXT,
+  args_hash     TEXT NOT NULL,
+  args_redacted TEXT NOT NULL,
+  requirement   TEXT NOT NULL,
+  policy        TEXT,
+  rule          TEXT,
+  reason        TEXT NOT NULL,
+  decision_id   TEXT NOT NULL,
+  result        TEXT,
+  settled_at    INTEGER
+);
+CREATE INDEX idx_approvals_status ON approvals(status, expires_at);
+CREATE INDEX idx_approvals_tenant ON approvals(tenant, status);
+CREATE INDEX idx_approvals_created ON approvals(created_at);
+
+CREATE TABLE approval_votes (
+  id             INTEGER PRIMARY KEY,
+  approval_id    TEXT NOT NULL REFERENCES approvals(id) ON DELETE CASCADE,
+  approver       TEXT NOT NULL,
+  approver_roles TEXT NOT NULL,
+  vote           TEXT NOT NULL,
+  reason         TEXT NOT NULL,
+  at             INTEGER NOT NULL,
+  UNIQUE (approval_id, approver)
+);
+
+-- The append-only, hash-chained decision log. seq is given by the log writer (not generated).
+CREATE TABLE decisions (
+  seq            INTEGER PRIMARY KEY,
+  id             TEXT NOT NULL UNIQUE,
+  time           INTEGER NOT NULL,
+  kind           TEXT NOT NULL,
+  request_id     TEXT NOT NULL,
+  trace_id       TEXT,
+  tenant         TEXT NOT NULL,
+  session_id     TEXT,
+  agent_id       TEXT NOT NULL,
+  user_id        TEXT,
+  service_id     TEXT,
+  action         TEXT NOT NULL,
+  resource_type  TEXT NOT NULL,
+  resource_id    TEXT NOT NULL,
+  effect         TEXT NOT NULL,
+  reason         TEXT NOT NULL,
+  stage          TEXT NOT NULL,
+  policy         TEXT,
+  rule           TEXT,
+  policy_version TEXT,
+  bundle         TEXT,
+  obligations    TEXT NOT NULL,
+  outcome        TEXT NOT NULL,
+  latency_us     INTEGER NOT NULL,
+  args           TEXT NOT NULL,
+  result_summary TEXT,
+  approval_id    TEXT,
+  break_glass    TEXT,
+  decision_id    TEXT,
+  details        TEXT NOT NULL,
+  prev_hash      TEXT NOT NULL,
+  hash           TEXT NOT NULL
+);
+-- Single-column indexes also carry the rowid (seq), so they serve "filter, then order by seq".
+CREATE INDEX idx_decisions_agent_time ON decisions(agent_id, time);
+CREATE INDEX idx_decisions_resource ON decisions(resource_id);
+CREATE INDEX idx_decisions_effect ON decisions(effect);
+CREATE INDEX idx_decisions_tenant ON decisions(tenant);
+CREATE INDEX idx_decisions_session ON decisions(session_id);
+CREATE INDEX idx_decisions_time ON decisions(time);
+
+CREATE TABLE incidents (
+  id          TEXT PRIMARY KEY,
+  time        INTEGER NOT NULL,
+  type        TEXT NOT NULL,
+  severity    TEXT NOT NULL,
+  agent_id    TEXT NOT NULL,
+  tenant      TEXT,
+  decision_id TEXT,
+  description TEXT NOT NULL,
+  reported_by TEXT NOT NULL
+);
+CREATE INDEX idx_incidents_agent_time ON incidents(agent_id, time);
+CREATE INDEX idx_incidents_time ON incidents(time);
+
+CREATE TABLE sessions (
+  id         TEXT PRIMARY KEY,
+  tenant     TEXT NOT NULL,
+  calls_used INTEGER NOT NULL,
+  spend      REAL NOT NULL,
+  tainted    INTEGER NOT NULL,
+  recent     TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE break_glass_grants (
+  id         TEXT PRIMARY KEY,
+  granted_by TEXT NOT NULL,
+  reason     TEXT NOT NULL,
+  scope      TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  revoked_by TEXT
+);
+CREATE INDEX idx_grants_expires ON break_glass_grants(expires_at);
+
+-- ReBAC tuples. The primary key starts with subject, so it is also the index on subject.
+CREATE TABLE relationships (
+  subject  TEXT NOT NULL,
+  relation TEXT NOT NULL,
+  object   TEXT NOT NULL,
+  PRIMARY KEY (subject, relation, object)
+) WITHOUT ROWID;
+CREATE INDEX idx_relationships_object ON relationships(object);
+
+CREATE TABLE policy_bundles (
+  id        INTEGER PRIMARY KEY,
+  bundle    TEXT NOT NULL,
+  loaded_at INTEGER NOT NULL,
+  policies  TEXT NOT NULL
+);
+CREATE INDEX idx_policy_bundles_loaded ON policy_bundles(loaded_at);
+
+CREATE TABLE tool_pins (
+  tool          TEXT PRIMARY KEY,
+  hash          TEXT NOT NULL,
+  first_seen_at INTEGER NOT NULL,
+  approved_at   INTEGER,
+  approved_by   TEXT
+);
+`,
+  },
+];
+
+/** The newest schema version this code knows. */
+export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.reduce((max, m) => Math.max(max, m.id), 0);
+
+export class SchemaVersionError extends Error {
+  constructor(
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(
+      `database schema version ${found} is newer than this version of Warden supports (${supported}); ` +
+        'upgrade Warden, or point it at a different database',
+    );
+    this.name = 'SchemaVersionError';
+  }
+}
+
+/**
+ * Brings the database up to the newest schema, inside one immediate transaction so that two
+ * processes opening the same file at once apply each migration exactly once. A failing migration
+ * rolls everything back. Refuses (SchemaVersionError) a database newer than this code.
+ * Returns the ids applied now.
+ */
+export function applyMigrations(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const ordered = [...migrations].sort((a, b) => a.id - b.id);
+  for (let i = 1; i < ordered.length; i++) {
+    if (ordered[i]!.id === ordered[i - 1]!.id) throw new Error(`duplicate migration id ${ordered[i]!.id}`);
+  }
+  const latest = ordered.length > 0 ? ordered[ordered.length - 1]!.id : 0;
+
+  const run = db.transaction((): number[] => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      id         INTEGER PRIMARY KEY,
+      name       TEXT NOT NULL,
+      applied_at INTEGER NOT NULL
+    )`);
+    const applied = new Set(
+      db
+        .prepare<[], { id: number }>('SELECT id FROM schema_migrations')
+        .all()
+        .map((row) => row.id),
+    );
+    const current = Math.max(0, ...applied);
+    if (current > latest) throw new SchemaVersionError(current, latest);
+
+    const insert = db.prepare<[number, string, number]>(
+      'INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)',
+    );
+    const done: number[] = [];
+    for (const migration of ordered) {
+      if (applied.has(migration.id)) continue;
+      db.exec(migration.sql);
+      insert.run(migration.id, migration.name, Date.now());
+      done.push(migration.id);
+    }
+    return done;
+  });
+  return run.immediate();
+}

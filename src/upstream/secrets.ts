@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Where secret values come from. Values are read only when a call is executed. */
+export interface SecretProvider {
+  /** For error messages: where this provider looked, never what it found. */
+  describe(name: string): string;
+  get(name: string): Promise<string | undefined>;
+}
+
+const SECRET_NAME = /^[A-Za-z0-9._-]+$/;
+export const SECRET_REFERENCE = /\$\{secret:([A-Za-z0-9._-]+)\}/g;
+
+export class EnvSecretProvider implements SecretProvider {
+  constructor(
+    private readonly prefix = 'WARDEN_SECRET_',
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  private variable(name: string): string {
+    return `${this.prefix}${name.toUpperCase().replace(/[.-]/g, '_')}`;
+  }
+
+  describe(name: string): string {
+    return `environment variable ${this.variable(name)}`;
+  }
+
+  async get(name: string): Promise<string | undefined> {
+    return this.env[this.variable(name)];
+  }
+}
+
+export class FileSecretProvider implements SecretProvider {
+  constructor(private readonly dir: string) {}
+
+  describe(name: string): string {
+    return `file ${join(this.dir, name)}`;
+  }
+
+  async get(name: string): Promise<string | undefined> {
+    try {
+      // One trailing newline is how editors and `echo` leave files; it is never part of a secret.
+      return (await readFile(join(this.dir, name), 'utf8')).replace(/\r?\n$/, '');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new Error(`cannot read secret file for "${name}": ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { cause: e });
+    }
+  }
+}
+
+export class SecretNotFoundError extends Error {}
+
+/** Resolves `${secret:name}` references through the providers, first one that has it wins. */
+export class SecretResolver {
+  constructor(private readonly providers: readonly SecretProvider[]) {}
+
+  async resolve(name: string): Promise<string> {
+    if (!SECRET_NAME.test(name)) throw new SecretNotFoundError(`"${name}" is not a valid secret name`);
+    for (const provider of this.providers) {
+      const value = await provider.get(name);
+      if (value !== undefined) return value;
+    }
+    const looked = this.providers.map((p) => p.describe(name)).join(', ') || 'no providers configured';
+    throw new SecretNotFoundError(`secret "${name}" is not set (looked in: ${looked})`);
+  }
+
+  /** Replaces every `${secret:name}` in `text`; the result must never be logged. */
+  async interpolate(text: string): Promise<string> {
+    const names = [...new Set([...text.matchAll(SECRET_REFERENCE)].map((m) => m[1]!))];
+    if (names.length === 0) return text;
+    const values = new Map<string, string>();
+    for (const name of names) values.set(name, await this.resolve(name));
+    return text.replace(SECRET_REFERENCE, (_, name: string) => values.get(name)!);
+  }
+}
