@@ -1,0 +1,84 @@
+/**
+ * Sensitive key names: the value of such a key is redacted whatever it is, in structured values
+ * (`{ "password": … }`) and after `key=` / `key:` in free text.
+ */
+export const DEFAULT_SENSITIVE_KEYS: readonly string[] = Object.freeze([
+  'password',
+  'passwd',
+  'pwd',
+  'secret',
+  'client_secret',
+  'token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'api_key',
+  'apikey',
+  'x-api-key',
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'private_key',
+  'ssh_key',
+  'credentials',
+  'session_token',
+  'ssn',
+  'card_number',
+  'cvv',
+  'pin',
+  // Beyond the original list: an AWS secret key (40 base64 characters) has no recognisable shape
+  // of its own, so without its key name `{ aws_secret_access_key: "…" }` would pass untouched.
+  'aws_secret_access_key',
+  'secret_access_key',
+]);
+
+/** Keys whose value in free text runs to the end of the line (HTTP headers: `Authorization: Basic …`). */
+const LINE_KEYS = new Set(['authorization', 'proxyauthorization', 'cookie', 'setcookie']);
+
+/** Case-insensitive, `-` and `_` ignored: `X-Api-Key`, `x_api_key` and `XAPIKEY` are one key. */
+export function normaliseKey(key: string): string {
+  return key.toLowerCase().replace(/[-_]/g, '');
+}
+
+export const KeyKind = {
+  None: 0,
+  /** The value is one token (or a quoted string). */
+  Value: 1,
+  /** The value is the rest of the line (or a quoted string). */
+  Line: 2,
+} as const;
+export type KeyKind = (typeof KeyKind)[keyof typeof KeyKind];
+
+const CACHE_LIMIT = 4_096;
+
+/** Decides whether a key name is sensitive; remembers the answer for names it has seen. */
+export class KeyMatcher {
+  private readonly keys: Set<string>;
+  private readonly cache = new Map<string, KeyKind>();
+
+  constructor(keys: Iterable<string>) {
+    this.keys = new Set([...keys].map(normaliseKey).filter((k) => k.length > 0));
+  }
+
+  /**
+   * `remember: false` for names sliced out of a larger text: V8 may keep such a slice as a view of
+   * the whole text, and the cache would then keep the text alive.
+   */
+  kind(key: string, remember = true): KeyKind {
+    let kind = this.cache.get(key);
+    if (kind === undefined) {
+      const normal = normaliseKey(key);
+      kind = !this.keys.has(normal) ? KeyKind.None : LINE_KEYS.has(normal) ? KeyKind.Line : KeyKind.Value;
+      if (remember) {
+        if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+        this.cache.set(key, kind);
+      }
+    }
+    return kind;
+  }
+
+  isSensitive(key: string): boolean {
+    return this.kind(key) !== KeyKind.None;
+  }
+}
