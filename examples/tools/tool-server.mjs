@@ -49,6 +49,8 @@ export async function startToolServer({ port = 0, host = '127.0.0.1', token = pr
       return { slept: args.ms ?? 5000 };
     },
     huge_tool: (args) => ({ data: 'x'.repeat(args.bytes ?? 2_000_000) }),
+    // A careless tool that echoes what it was sent, credentials included.
+    echo_request: (args, req) => ({ args, authorization: req.headers.authorization ?? null }),
     failing_tool: () => {
       throw Object.assign(new Error('upstream exploded'), { status: 500 });
     },
@@ -83,7 +85,7 @@ export async function startToolServer({ port = 0, host = '127.0.0.1', token = pr
     });
     if (req.headers.authorization !== `Bearer ${token}`) return send(401, { error: 'missing or wrong bearer token' });
     try {
-      send(200, await tool(args));
+      send(200, await tool(args, req));
     } catch (error) {
       send(error.status ?? 500, { error: error.message });
     }

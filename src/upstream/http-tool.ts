@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { JsonObject, JsonValue } from '../model/json.js';
-import type { SecretResolver } from './secrets.js';
+import { maskSecrets, type SecretResolver } from './secrets.js';
 
 export interface HttpToolTarget {
   url: string;
@@ -31,9 +31,10 @@ export type HttpToolResult =
 export async function callHttpTool(target: HttpToolTarget, call: HttpCall, secrets: SecretResolver): Promise<HttpToolResult> {
   let url: string;
   const headers: Record<string, string> = {};
+  const injected = new Set<string>();
   try {
-    url = await secrets.interpolate(target.url);
-    for (const [name, value] of Object.entries(target.headers)) headers[name.toLowerCase()] = await secrets.interpolate(value);
+    url = await secrets.interpolate(target.url, injected);
+    for (const [name, value] of Object.entries(target.headers)) headers[name.toLowerCase()] = await secrets.interpolate(value, injected);
   } catch (e) {
     return { ok: false, kind: 'secret', message: (e as Error).message };
   }
@@ -61,10 +62,11 @@ export async function callHttpTool(target: HttpToolTarget, call: HttpCall, secre
     return { ok: false, kind: 'network', message: `the tool could not be reached: ${describeNetworkError(error)}` };
   }
 
-  const body = await readLimited(response, target.maxResponseBytes);
-  if (body === undefined) {
+  const raw = await readLimited(response, target.maxResponseBytes);
+  if (raw === undefined) {
     return { ok: false, kind: 'too_large', message: `the tool's response exceeded ${target.maxResponseBytes} bytes` };
   }
+  const body = maskSecrets(raw, injected);
   if (!response.ok) {
     return { ok: false, kind: 'status', status: response.status, message: `the tool answered HTTP ${response.status}` };
   }

@@ -65,11 +65,26 @@ export class SecretResolver {
   }
 
   /** Replaces every `${secret:name}` in `text`; the result must never be logged. */
-  async interpolate(text: string): Promise<string> {
+  async interpolate(text: string, used?: Set<string>): Promise<string> {
     const names = [...new Set([...text.matchAll(SECRET_REFERENCE)].map((m) => m[1]!))];
     if (names.length === 0) return text;
     const values = new Map<string, string>();
-    for (const name of names) values.set(name, await this.resolve(name));
+    for (const name of names) {
+      const value = await this.resolve(name);
+      values.set(name, value);
+      used?.add(value);
+    }
     return text.replace(SECRET_REFERENCE, (_, name: string) => values.get(name)!);
   }
+}
+
+/**
+ * Masks the secret values injected into a call wherever they come back (a tool that echoes its
+ * Authorization header, an error page quoting the URL): an agent never sees a credential.
+ */
+export function maskSecrets(text: string, secrets: ReadonlySet<string>): string {
+  let out = text;
+  // Very short values would mask innocent text; they are not credentials worth the name anyway.
+  for (const secret of secrets) if (secret.length >= 6) out = out.split(secret).join('[REDACTED:secret]');
+  return out;
 }

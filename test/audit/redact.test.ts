@@ -254,6 +254,13 @@ describe('value detectors: details', () => {
     expect(text(JSON.stringify({ key: pem('') }))).toBe('{"key":"[REDACTED:private_key]"}');
   });
 
+  it('a secret uncovered by another marker is masked too (and redaction stays idempotent)', () => {
+    const warden = 'wk_abcd_0123456789abcdefghij';
+    const once = text(`001-01-0001${warden}`);
+    expect(once).toBe('[REDACTED:ssn][REDACTED:warden_key]');
+    expect(text(once)).toBe(once);
+  });
+
   it('markers have the documented shapes', () => {
     expect(r.redact({ password: 'x', note: 'mail alice@example.com' })).toEqual({
       password: '[REDACTED]',

@@ -16,7 +16,7 @@ version: 1
 rules:
   - id: support-uses-test-tools
     effect: allow
-    tools: [slow_tool, huge_tool, failing_tool]
+    tools: [slow_tool, huge_tool, failing_tool, echo_request]
     when: "'support' in agent.roles"
   - id: tickets-need-key
     effect: allow
@@ -101,6 +101,7 @@ tools:
   - { name: slow_tool, effect: read, risk: low, ${http('slow_tool', ', timeout: 300ms')} }
   - { name: huge_tool, effect: read, risk: low, ${http('huge_tool', ', max_response_bytes: 10000')} }
   - { name: failing_tool, effect: write, risk: low, ${http('failing_tool')} }
+  - { name: echo_request, effect: read, risk: low, ${http('echo_request')} }
 ${extraConfig}`;
   const file = join(dir, 'warden.yaml');
   writeFileSync(file, config);

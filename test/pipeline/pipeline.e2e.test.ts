@@ -112,6 +112,17 @@ describe('the pipeline, end to end against a real HTTP tool service and a SQLite
     h = { ...h, close: () => h.tools.close() };
   });
 
+  it('never hands an injected credential back to the agent, and redacts personal data in the log', async () => {
+    const result = await h.warden.call(call('support-agent', 'echo_request', { note: 'call jane@example.com' }), key('support-agent'));
+    expect(result.status).toBe('executed');
+    expect(callsTo('echo_request')[0]!.authorization).toBe(`Bearer ${TOOLS_TOKEN}`);
+    expect(JSON.stringify(result)).not.toContain(TOOLS_TOKEN);
+    expect(result.result).toMatchObject({ authorization: 'Bearer [REDACTED:secret]', args: { note: 'call jane@example.com' } });
+    const [record] = await records();
+    expect(JSON.stringify(record)).not.toContain('jane@example.com');
+    expect(JSON.stringify(record)).not.toContain(TOOLS_TOKEN);
+  });
+
   it('fails closed when the tool fails, times out or answers too much, without retrying', async () => {
     const failing = await h.warden.call(call('support-agent', 'failing_tool', {}), key('support-agent'));
     expect(failing).toMatchObject({ status: 'error', httpStatus: 502, success: false });
