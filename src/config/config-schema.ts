@@ -64,7 +64,54 @@ const rateLimit = z.strictObject({
   algorithm: z.enum(['sliding_window', 'token_bucket']).default('sliding_window'),
 });
 
+const humanToken = z.strictObject({
+  /** Who this token is: shown in the log as the approver or operator. */
+  id: name,
+  /** `sha256:<hex>` of the bearer token; create one with `warden humans create-token`. */
+  token_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:<64 hex digits>"'),
+  /** viewer, approver, admin, plus any business roles approval rules name (finance_manager…). */
+  roles: z.array(z.string().min(1)).min(1),
+  /** The tenant this person acts for; `*` for operators of every tenant. */
+  tenant: z.string().min(1).default('*'),
+});
+
+const oidc = z.strictObject({
+  issuer: z.string().url(),
+  audience: z.string().min(1),
+  /** Where the signing keys are; default `<issuer>/.well-known/jwks.json`. */
+  jwks_uri: z.string().url().optional(),
+  /** Claim holding the roles (a list, or a space-separated string). */
+  roles_claim: z.string().default('roles'),
+  tenant_claim: z.string().default('tenant'),
+  subject_claim: z.string().default('sub'),
+});
+
 export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      /** Largest request body accepted, in bytes. */
+      body_limit: z.number().int().positive().default(1_048_576),
+      /** Watch the policy folder and hot-reload valid changes. */
+      watch_policies: z.boolean().default(true),
+    })
+    .prefault({}),
+  humans: z.strictObject({ tokens: z.array(humanToken).default([]), oidc: oidc.optional() }).prefault({}),
+  incidents: z
+    .strictObject({
+      /** A critical incident suspends the agent it names. */
+      suspend_on_critical: z.boolean().default(true),
+    })
+    .prefault({}),
+  compliance: z
+    .strictObject({
+      /** Denial rate (0–1) over the window at which the status turns warning / critical. */
+      warning_denial_rate: z.number().min(0).max(1).default(0.1),
+      critical_denial_rate: z.number().min(0).max(1).default(0.25),
+      window: duration.default('1h'),
+    })
+    .prefault({}),
   storage: z.string().default('sqlite:./warden.db'),
   /** Folder of policy files, relative to this file. */
   policies: z.string().default('./policies'),
@@ -145,3 +192,5 @@ export type ConfigDocument = z.output<typeof configSchema>;
 export type AgentConfig = z.output<typeof agentSchema>;
 export type ToolConfig = z.output<typeof toolSchema>;
 export type RateLimitConfig = z.output<typeof rateLimit>;
+export type HumanTokenConfig = z.output<typeof humanToken>;
+export type OidcConfig = z.output<typeof oidc>;

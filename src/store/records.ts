@@ -144,6 +144,17 @@ export interface DecisionQuery {
   order?: 'asc' | 'desc';
 }
 
+/** Counts over the decision log since an instant (compliance status, dashboards). */
+export interface DecisionStats {
+  total: number;
+  byEffect: Record<Effect, number>;
+  byOutcome: Partial<Record<Outcome, number>>;
+  topDeniedAgents: Array<{ agentId: string; count: number }>;
+  topDeniedTools: Array<{ tool: string; count: number }>;
+  /** Decisions per time bucket and effect, oldest first. */
+  series: Array<{ at: Millis; allow: number; deny: number; require_approval: number }>;
+}
+
 export interface SessionRecord {
   id: string;
   tenant: string;

@@ -7,6 +7,7 @@ import type {
   CredentialRecord,
   DecisionQuery,
   DecisionRecord,
+  DecisionStats,
   IncidentRecord,
   Millis,
   PolicyBundleRecord,
@@ -69,6 +70,11 @@ export interface Store {
   lastDecision(): Promise<DecisionRecord | undefined>;
   queryDecisions(query: DecisionQuery): Promise<DecisionRecord[]>;
   getDecision(id: string): Promise<DecisionRecord | undefined>;
+  /**
+   * Counts of `decision` records (not outcomes, not operator actions) since `since`, with a
+   * series bucketed by `bucketMs`.
+   */
+  decisionStats(since: Millis, bucketMs: number): Promise<DecisionStats>;
   /** Every record in seq order, in pages, for verification and export. */
   scanDecisions(afterSeq: number, limit: number): Promise<DecisionRecord[]>;
 

@@ -2,8 +2,20 @@ import { durationMs } from '../../policy/duration.js';
 import { parseApiKey, parseTimestamp, safeEqual, sha256, signEnvelope } from '../credentials.js';
 import { Ending, type Credentials, type Exchange } from '../exchange.js';
 import type { Runtime } from '../runtime.js';
+import type { Store } from '../../store/store.js';
 
 const deny = (reason: string, status: 401 | 409 = 401) => new Ending('authenticate', reason, status);
+
+/** The agent an API key belongs to; throws a 401 ending when the key is malformed, unknown or revoked. */
+export async function agentOfApiKey(store: Store, key: string): Promise<string> {
+  const parsed = parseApiKey(key);
+  if (!parsed) throw deny('the API key is malformed');
+  const stored = await store.getCredential(parsed.keyId);
+  if (!stored || stored.kind !== 'api_key' || stored.revokedAt !== undefined || !stored.hash || !safeEqual(stored.hash, sha256(key))) {
+    throw deny('the API key is not valid');
+  }
+  return stored.agentId;
+}
 
 /**
  * Stage 1: who is asking. An API key must belong to the agent named in the call; a signed
@@ -17,13 +29,8 @@ export async function authenticate(x: Exchange, credentials: Credentials, rt: Ru
     case 'none':
       throw deny('no credentials: send an API key or a signed envelope');
     case 'api_key': {
-      const parsed = parseApiKey(credentials.key);
-      if (!parsed) throw deny('the API key is malformed');
-      const stored = await rt.store.getCredential(parsed.keyId);
-      if (!stored || stored.kind !== 'api_key' || stored.revokedAt !== undefined || !stored.hash || !safeEqual(stored.hash, sha256(credentials.key))) {
-        throw deny('the API key is not valid');
-      }
-      if (stored.agentId !== x.call.agentId) throw deny(`the API key does not belong to agent "${x.call.agentId}"`);
+      const owner = await agentOfApiKey(rt.store, credentials.key);
+      if (owner !== x.call.agentId) throw deny(`the API key does not belong to agent "${x.call.agentId}"`);
       break;
     }
     case 'hmac': {

@@ -15,6 +15,7 @@ import type {
   CredentialRecord,
   DecisionQuery,
   DecisionRecord,
+  DecisionStats,
   IncidentRecord,
   Millis,
   Outcome,
@@ -737,6 +738,42 @@ export class SqliteStore implements Store {
   async getDecision(id: string): Promise<DecisionRecord | undefined> {
     const row = this.s.getDecision.get(id);
     return row ? toDecision(row) : undefined;
+  }
+
+  async decisionStats(since: Millis, bucketMs: number): Promise<DecisionStats> {
+    const where = "kind = 'decision' AND resource_type != 'warden' AND time >= @since";
+    const byEffect = { allow: 0, deny: 0, require_approval: 0 };
+    const byOutcome: DecisionStats['byOutcome'] = {};
+    let total = 0;
+    for (const row of this.db.prepare<[{ since: number }], { effect: Effect; outcome: Outcome; n: number }>(
+      `SELECT effect, outcome, COUNT(*) AS n FROM decisions WHERE ${where} GROUP BY effect, outcome`,
+    ).all({ since })) {
+      byEffect[row.effect] += row.n;
+      byOutcome[row.outcome] = (byOutcome[row.outcome] ?? 0) + row.n;
+      total += row.n;
+    }
+    const top = (column: 'agent_id' | 'resource_id') =>
+      this.db
+        .prepare<[{ since: number }], { key: string; n: number }>(
+          `SELECT ${column} AS key, COUNT(*) AS n FROM decisions WHERE ${where} AND effect = 'deny' GROUP BY ${column} ORDER BY n DESC, key LIMIT 10`,
+        )
+        .all({ since });
+    const series = new Map<number, DecisionStats['series'][number]>();
+    for (const row of this.db.prepare<[{ since: number; bucket: number }], { at: number; effect: Effect; n: number }>(
+      `SELECT (time / @bucket) * @bucket AS at, effect, COUNT(*) AS n FROM decisions WHERE ${where} GROUP BY at, effect ORDER BY at`,
+    ).all({ since, bucket: Math.max(1, Math.floor(bucketMs)) })) {
+      const point = series.get(row.at) ?? { at: row.at, allow: 0, deny: 0, require_approval: 0 };
+      point[row.effect] += row.n;
+      series.set(row.at, point);
+    }
+    return {
+      total,
+      byEffect,
+      byOutcome,
+      topDeniedAgents: top('agent_id').map((r) => ({ agentId: r.key, count: r.n })),
+      topDeniedTools: top('resource_id').map((r) => ({ tool: r.key, count: r.n })),
+      series: [...series.values()],
+    };
   }
 
   async scanDecisions(afterSeq: number, limit: number): Promise<DecisionRecord[]> {

@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import { durationMs } from '../../policy/duration.js';
+import type { Warden } from '../../warden.js';
+import type { ServerContext } from '../context.js';
+
+/** The compliance status: what the decision log says about the last window. */
+export async function complianceStatus(warden: Warden, now: number) {
+  const c = warden.config.compliance;
+  const windowMs = durationMs(c.window);
+  const stats = await warden.store.decisionStats(now - windowMs, 60_000);
+  const decided = stats.byEffect.allow + stats.byEffect.deny + stats.byEffect.require_approval;
+  const denialRate = decided === 0 ? 0 : stats.byEffect.deny / decided;
+  const status = denialRate >= c.critical_denial_rate ? 'critical' : denialRate >= c.warning_denial_rate ? 'warning' : 'healthy';
+  const agents = await warden.store.listAgents();
+  const policySet = warden.policySet;
+  return {
+    status,
+    window: c.window,
+    totals: { decisions: decided, ...stats.byEffect, outcomes: stats.byOutcome },
+    denialRate: Math.round(denialRate * 10_000) / 10_000,
+    thresholds: { warning: c.warning_denial_rate, critical: c.critical_denial_rate },
+    topOffendingAgents: stats.topDeniedAgents,
+    topDeniedTools: stats.topDeniedTools,
+    recentIncidents: await warden.store.listIncidents({ since: now - windowMs, limit: 20 }),
+    suspendedAgents: agents.filter((a) => a.status === 'suspended').map((a) => ({ id: a.id, reason: a.statusReason ?? '' })),
+    pendingApprovals: (await warden.store.listApprovals({ status: 'pending', limit: 1000 })).length,
+    policyBundle: { bundle: policySet.bundle, policies: policySet.policies.map((p) => ({ id: p.id, version: p.version, mode: p.mode })) },
+    series: stats.series,
+  };
+}
+
+export function registerComplianceRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/v1/compliance', { schema: { summary: 'Compliance status: totals, denial rate, offenders, incidents, policy bundle', tags: ['compliance'] } }, async (req, reply) => {
+    const human = await ctx.requireHuman(req, reply, 'viewer');
+    if (!human) return reply;
+    await ctx.warden.pipeline.rt.log.flush();
+    return complianceStatus(ctx.warden, ctx.now());
+  });
+}
