@@ -48,8 +48,6 @@ export async function buildServer(warden: Warden, options: ServerOptions = {}, m
       const match = TRACEPARENT.exec(String(req.headers.traceparent ?? ''));
       return match ? match[1]! : randomBytes(16).toString('hex');
     },
-    requestIdLogLabel: 'traceId',
-    disableRequestLogging: false,
   });
   app.decorateRequest('traceId', '');
   app.addHook('onRequest', async (req) => {

@@ -178,10 +178,12 @@ describe('warden test', () => {
 });
 
 describe('warden demo', () => {
-  it('plays every example scenario and exits 0 when each got its expected decision', async () => {
+  it('plays every scenario over HTTP against a real gateway and exits 0 when each got its expected decision', async () => {
     const run = await warden(['demo']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('→ deny: support-agent lacks the finance role required for issue_refund');
-    expect(run.stdout).toMatch(/(\d+) of \1 scenarios decided as expected/);
+    expect(run.stdout).toContain('→ HTTP 403 denied, deny: support-agent lacks the finance role required for issue_refund');
+    expect(run.stdout).toContain('✔  6. Fiona (finance manager) approves it: the refund executes, once');
+    expect(run.stdout).toMatch(/audit verify: ok, \d+ records, hash chain intact/);
+    expect(run.stdout).toMatch(/(\d+) of \1 steps got their expected decision/);
   });
 });
