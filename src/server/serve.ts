@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { durationMs } from '../policy/duration.js';
 import { formatDiagnostic } from '../policy/diagnostic.js';
 import { createWarden, type Warden } from '../warden.js';
+import { governanceModule } from '../mcp/governance-http.js';
 import { watchPolicies } from './policy-watcher.js';
 import { buildServer, type RouteModule, type ServerOptions } from './server.js';
 
@@ -22,7 +23,7 @@ export interface ServeOptions extends ServerOptions {
 /** `warden serve`: one process, one port. */
 export async function serve(configPath: string, options: ServeOptions = {}): Promise<RunningServer> {
   const warden = await createWarden({ config: configPath });
-  const { app, ctx } = await buildServer(warden, options, options.modules);
+  const { app, ctx } = await buildServer(warden, options, options.modules ?? [governanceModule]);
   ctx.onReload = (why, result) => {
     if (result.ok) app.log.info({ bundle: result.bundle, why }, 'policies in force');
     else app.log.error({ why, problems: result.diagnostics.map(formatDiagnostic) }, 'policy change refused; the previous policies keep serving');

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { TRUST_LEVELS } from '../../model/trust.js';
-import { generateApiKey } from '../../pipeline/credentials.js';
 import type { AgentRecord } from '../../store/records.js';
+import { issueApiKey, registerAgent } from '../agent-admin.js';
 import type { ServerContext } from '../context.js';
 import { sendProblem } from '../problem.js';
 
@@ -24,24 +24,13 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: ServerContext): v
   const { warden } = ctx;
   const store = warden.store;
 
-  const issueKey = async (agentId: string, now: number) => {
-    const key = generateApiKey();
-    await store.putCredential({ agentId, keyId: key.keyId, kind: 'api_key', hash: key.hash, createdAt: now });
-    return key.key;
-  };
-
   app.post('/v1/agents', { schema: { summary: 'Register an agent (returns its API key once)', tags: ['agents'], body: agentBody } }, async (req, reply) => {
     const human = await ctx.requireHuman(req, reply, 'admin');
     if (!human) return reply;
     const body = req.body as { id: string; roles?: string[]; tenant?: string; trust?: AgentRecord['trust'] };
-    if (await store.getAgent(body.id)) return sendProblem(reply, 409, `agent "${body.id}" already exists`);
-    if (human.tenant !== '*' && body.tenant !== human.tenant) return sendProblem(reply, 403, `${human.id} may only register agents of tenant ${human.tenant}`);
-    const now = ctx.now();
-    const agent: AgentRecord = { id: body.id, roles: body.roles ?? [], tenant: body.tenant, trust: body.trust ?? 'low', status: 'active', source: 'api', createdAt: now, updatedAt: now };
-    await store.upsertAgent(agent);
-    const apiKey = await issueKey(agent.id, now);
-    await warden.pipeline.auditAdmin('agent.register', human.id, `agent ${agent.id} registered at trust ${agent.trust}`, { agent: agent.id }, agent.tenant);
-    return reply.code(201).send({ agent, api_key: apiKey, note: 'the API key is shown once; store it now' });
+    const registered = await registerAgent(warden, human, body, ctx.now());
+    if (!registered.ok) return sendProblem(reply, registered.status, registered.message);
+    return reply.code(201).send({ agent: registered.agent, api_key: registered.apiKey, note: 'the API key is shown once; store it now' });
   });
 
   app.get('/v1/agents', { schema: { summary: 'List agents', tags: ['agents'] } }, async (req, reply) => {
@@ -88,7 +77,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: ServerContext): v
     if (!found) return reply;
     const now = ctx.now();
     const revoked = await store.revokeCredentials(found.agent.id, 'api_key', now);
-    const apiKey = await issueKey(found.agent.id, now);
+    const apiKey = await issueApiKey(store, found.agent.id, now);
     await warden.pipeline.auditAdmin('agent.rotate_key', found.human.id, `API keys of ${found.agent.id} rotated (${revoked} revoked)`, { agent: found.agent.id }, found.agent.tenant);
     return { agent: found.agent.id, revoked, api_key: apiKey, note: 'the API key is shown once; store it now' };
   });
