@@ -103,10 +103,13 @@ function secretProviders(config: WardenConfig): SecretProvider[] {
   return config.secrets.providers.map((p) => (p.type === 'env' ? new EnvSecretProvider(p.prefix) : new FileSecretProvider(resolveFrom(config.baseDir, p.dir))));
 }
 
-function storageUrl(config: WardenConfig): string {
-  const match = /^sqlite:(.+)$/.exec(config.storage);
-  if (!match || match[1] === ':memory:') return config.storage;
-  return `sqlite:${resolveFrom(config.baseDir, match[1]!)}`;
+/** The config's storage with a relative SQLite path resolved from the config's folder. */
+export function storageUrl(config: WardenConfig): string {
+  const url = config.storage;
+  const sqlite = /^sqlite:(?!\/\/)(.+)$/.exec(url);
+  const path = sqlite ? sqlite[1]! : /^[^:]+\.(db|sqlite3?)$/.test(url) ? url : undefined;
+  if (path === undefined || path === ':memory:') return url;
+  return `sqlite:${resolveFrom(config.baseDir, path)}`;
 }
 
 /** The agents and credentials of the config, written to the store at start. */

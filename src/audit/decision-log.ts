@@ -1,5 +1,5 @@
 import type { DecisionRecord, NewDecisionRecord } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import type { ChainLink, Store } from '../store/store.js';
 import { GENESIS_HASH, recordHash } from './hash-chain.js';
 
 export interface DecisionLogOptions {
@@ -14,23 +14,26 @@ export interface DecisionLogOptions {
 export class AuditUnavailableError extends Error {}
 
 interface Pending {
-  record: DecisionRecord;
-  resolve: () => void;
+  entry: NewDecisionRecord;
+  resolve: (record: DecisionRecord) => void;
   reject: (error: Error) => void;
 }
 
+/** Chains an entry after the record before it: seq + 1, and a hash covering the previous hash. */
+export const linkRecord: ChainLink = (entry, previous) => {
+  const unsigned = { ...entry, seq: (previous?.seq ?? 0) + 1, prevHash: previous?.hash ?? GENESIS_HASH };
+  return { ...unsigned, hash: recordHash(unsigned) };
+};
+
 /**
- * The append-only, hash-chained decision log. Records are chained in the order they are
- * appended (seq and hash are assigned at once), then written in batches, one transaction per
- * batch (group commit), off the caller's path. `append` returns a promise that settles when the
+ * The append-only, hash-chained decision log. Entries are queued and written in batches, one
+ * transaction per batch (group commit), off the caller's path. The chain is extended inside that
+ * transaction, under the store's write lock, so a gateway and a CLI (or several replicas) can
+ * write to the same log without forking it. `append` returns a promise that settles when the
  * record is durable: callers about to cause a side effect wait for it; others need not.
- *
- * One writer per store: the chain head is read at open and then kept here.
  */
 export class DecisionLog {
   private queue: Pending[] = [];
-  private seq = 0;
-  private head = GENESIS_HASH;
   private flushing = false;
   private scheduled = false;
   private closed = false;
@@ -47,13 +50,7 @@ export class DecisionLog {
   }
 
   static async open(store: Store, options: DecisionLogOptions = {}): Promise<DecisionLog> {
-    const log = new DecisionLog(store, options);
-    const last = await store.lastDecision();
-    if (last) {
-      log.seq = last.seq;
-      log.head = last.hash;
-    }
-    return log;
+    return new DecisionLog(store, options);
   }
 
   /** Records waiting to be written (a metric, and the back-pressure signal). */
@@ -61,25 +58,21 @@ export class DecisionLog {
     return this.queue.length;
   }
 
-  /** Chains the record now and queues it; the promise settles when it is durable. */
-  append(entry: NewDecisionRecord): { record: DecisionRecord; durable: Promise<void> } {
+  /** Queues the entry; `durable` settles with the chained record once it is written. */
+  append(entry: NewDecisionRecord): { id: string; durable: Promise<DecisionRecord> } {
     if (this.closed) throw new AuditUnavailableError('the decision log is closed');
     if (this.queue.length >= this.maxQueue) {
       throw new AuditUnavailableError(`the decision log has ${this.queue.length} records waiting to be written; refusing more`);
     }
-    const unsigned = { ...entry, seq: this.seq + 1, prevHash: this.head };
-    const record: DecisionRecord = { ...unsigned, hash: recordHash(unsigned) };
-    this.seq = record.seq;
-    this.head = record.hash;
     let pending!: Pending;
-    const durable = new Promise<void>((resolve, reject) => {
-      pending = { record, resolve, reject };
+    const durable = new Promise<DecisionRecord>((resolve, reject) => {
+      pending = { entry, resolve, reject };
     });
     // Nobody may be awaiting a read's durability; an unobserved rejection must not crash the process.
     durable.catch(() => undefined);
     this.queue.push(pending);
     this.schedule();
-    return { record, durable };
+    return { id: entry.id, durable };
   }
 
   private schedule(): void {
@@ -98,13 +91,16 @@ export class DecisionLog {
     this.flushing = true;
     const batch = this.queue.slice(0, this.maxBatch);
     try {
-      await this.store.appendDecisions(batch.map((p) => p.record));
+      const records = await this.store.appendChained(
+        batch.map((p) => p.entry),
+        linkRecord,
+      );
       this.queue.splice(0, batch.length);
       this.retryDelay = 0;
-      for (const p of batch) p.resolve();
+      batch.forEach((p, i) => p.resolve(records[i]!));
     } catch (e) {
-      // The batch stays at the head of the queue with its seq and hashes: retrying it later keeps
-      // the chain intact, and callers waiting for durability keep waiting (and time out, denied).
+      // The batch stays at the head of the queue and is retried in order; callers waiting for
+      // durability keep waiting (and time out, denied).
       this.retryDelay = Math.min(Math.max(this.retryDelay * 2, 10), 1_000);
       this.options.onError?.(e as Error);
     } finally {

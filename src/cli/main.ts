@@ -1,8 +1,15 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { agentsCreateKeyCommand, agentsListCommand, agentsSetStatusCommand } from './commands/agents.js';
+import { approvalsListCommand, approvalsVoteCommand } from './commands/approvals.js';
+import { auditExportCommand, auditTailCommand, auditVerifyCommand } from './commands/audit.js';
+import { breakGlassGrantCommand, breakGlassListCommand, breakGlassRevokeCommand } from './commands/break-glass.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
+import { initCommand } from './commands/init.js';
+import { serveCommand } from './commands/serve.js';
+import { runGovernanceStdio } from '../mcp/governance-stdio.js';
 import { testCommand } from './commands/test.js';
 import { EXIT, UsageError } from './usage-error.js';
 
@@ -41,6 +48,157 @@ program
   .command('demo')
   .description('play the example scenarios and show each decision and its reason')
   .action(async () => setExit(await demoCommand()));
+
+const CONFIG_HELP = 'warden.yaml to read (default ./warden.yaml)';
+const DB_HELP = 'SQLite database file to read instead of the config\'s storage';
+
+program
+  .command('serve')
+  .description('run the gateway: HTTP API, governance MCP endpoint, decision log')
+  .option('--config <file>', 'the configuration', './warden.yaml')
+  .option('--port <port>', 'listen on this port (default: server.port of the config)')
+  .option('--host <host>', 'listen on this address (default: server.host of the config)')
+  .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug', 'info')
+  .action(async (options) => setExit(await serveCommand(options)));
+
+program
+  .command('init')
+  .description('write a commented starter config, a policy and its tests')
+  .argument('[dir]', 'where to write them', '.')
+  .option('--force', 'overwrite files that exist')
+  .action(async (dir: string, options) => setExit(await initCommand(dir, options)));
+
+const mcp = program.command('mcp').description('Warden as an MCP server over stdio');
+mcp
+  .command('governance')
+  .description('the governance tools (validate_action, report_incident, …) for one agent, over stdio')
+  .option('--config <file>', 'the configuration', './warden.yaml')
+  .requiredOption('--agent <id>', 'the agent this stdio session speaks for')
+  .action(async (options: { config: string; agent: string }) => setExit(await runGovernanceStdio(options.config, options.agent)));
+
+const audit = program.command('audit').description('the hash-chained decision log: verify, export, tail');
+
+audit
+  .command('verify')
+  .description('walk the hash chain of the decision log; exit 1 at the first altered or missing record')
+  .option('--db <path>', DB_HELP)
+  .option('--config <file>', CONFIG_HELP)
+  .action(async (options) => setExit(await auditVerifyCommand(options)));
+
+audit
+  .command('export')
+  .description('write decision records (already redacted) to standard output, oldest first')
+  .option('--db <path>', DB_HELP)
+  .option('--config <file>', CONFIG_HELP)
+  .option('--since <time>', 'only records at or after this ISO 8601 time, or this long ago (1h, 30m, 2d)')
+  .option('--until <time>', 'only records at or before this ISO 8601 time, or this long ago')
+  .option('--agent <id>', 'only this agent')
+  .option('--tool <name>', 'only this tool (resource id)')
+  .option('--tenant <tenant>', 'only this tenant')
+  .option('--effect <effect>', 'only allow, deny or require_approval')
+  .option('--format <format>', 'jsonl or csv', 'jsonl')
+  .action(async (options) => setExit(await auditExportCommand(options)));
+
+audit
+  .command('tail')
+  .description('print the last records, one line each; --follow keeps printing new ones')
+  .option('--db <path>', DB_HELP)
+  .option('--config <file>', CONFIG_HELP)
+  .option('-n, --lines <count>', 'how many records', '20')
+  .option('-f, --follow', 'keep printing new records until interrupted')
+  .action(async (options) => setExit(await auditTailCommand(options)));
+
+const approvals = program.command('approvals').description('actions held for human approval');
+
+approvals
+  .command('list')
+  .description('list approvals, newest first')
+  .option('--status <status>', 'pending, approved, denied, expired, executing, executed or failed')
+  .option('--tenant <tenant>', 'only this tenant')
+  .option('--limit <n>', 'at most this many', '100')
+  .option('--json', 'print JSON')
+  .option('--db <path>', DB_HELP)
+  .option('--config <file>', CONFIG_HELP)
+  .action(async (options) => setExit(await approvalsListCommand(options)));
+
+for (const vote of ['approve', 'deny'] as const) {
+  approvals
+    .command(vote)
+    .description(vote === 'approve' ? 'approve a pending action; at quorum it is executed, once' : 'deny a pending action; it will not run')
+    .argument('<id>', 'approval id (apr_…)')
+    .requiredOption('--as <user>', 'who is voting')
+    .requiredOption('--reason <text>', 'why (recorded in the decision log)')
+    .option('--roles <roles>', 'the voter\'s roles, comma-separated (e.g. finance_manager)')
+    .option('--tenant <tenant>', 'the tenant the voter acts for, or * for all', '*')
+    .option('--config <file>', CONFIG_HELP)
+    .action(async (id: string, options) => setExit(await approvalsVoteCommand(vote, id, options)));
+}
+
+const breakGlass = program.command('break-glass').description('time-boxed emergency overrides of policy denials');
+
+breakGlass
+  .command('grant')
+  .description('grant a break-glass override (at most break_glass.max_duration)')
+  .requiredOption('--as <user>', 'who grants it')
+  .requiredOption('--reason <text>', 'why (recorded in the decision log)')
+  .requiredOption('--for <duration>', 'how long: 15m, 1h, …')
+  .option('--agent <id>', 'only for this agent (default: any)')
+  .option('--tool <glob>', 'only for tools matching this glob (default: any)')
+  .option('--tenant <tenant>', 'only for this tenant (default: any)')
+  .option('--config <file>', CONFIG_HELP)
+  .action(async (options) => setExit(await breakGlassGrantCommand(options)));
+
+breakGlass
+  .command('revoke')
+  .description('end a break-glass grant now')
+  .argument('<id>', 'grant id (bg_…)')
+  .requiredOption('--as <user>', 'who revokes it')
+  .option('--config <file>', CONFIG_HELP)
+  .action(async (id: string, options) => setExit(await breakGlassRevokeCommand(id, options)));
+
+breakGlass
+  .command('list')
+  .description('list break-glass grants, oldest first')
+  .option('--active', 'only grants in force now')
+  .option('--json', 'print JSON')
+  .option('--db <path>', DB_HELP)
+  .option('--config <file>', CONFIG_HELP)
+  .action(async (options) => setExit(await breakGlassListCommand(options)));
+
+const agents = program.command('agents').description('agents, their keys and their status');
+
+agents
+  .command('create-key')
+  .description('generate an API key for an agent, and the credential line for warden.yaml')
+  .argument('<agent-id>', 'the agent the key is for')
+  .option('--json', 'print JSON')
+  .action(async (agentId: string, options) => setExit(await agentsCreateKeyCommand(agentId, options)));
+
+agents
+  .command('list')
+  .description('list the agents Warden knows')
+  .option('--json', 'print JSON')
+  .option('--db <path>', DB_HELP)
+  .option('--config <file>', CONFIG_HELP)
+  .action(async (options) => setExit(await agentsListCommand(options)));
+
+agents
+  .command('suspend')
+  .description('suspend an agent: every call it makes is denied until it is resumed')
+  .argument('<id>', 'agent id')
+  .requiredOption('--as <user>', 'who suspends it')
+  .requiredOption('--reason <text>', 'why (shown in every denial and in the decision log)')
+  .option('--config <file>', CONFIG_HELP)
+  .action(async (id: string, options) => setExit(await agentsSetStatusCommand('suspended', id, options)));
+
+agents
+  .command('resume')
+  .description('resume a suspended agent')
+  .argument('<id>', 'agent id')
+  .requiredOption('--as <user>', 'who resumes it')
+  .option('--reason <text>', 'why (recorded in the decision log)')
+  .option('--config <file>', CONFIG_HELP)
+  .action(async (id: string, options) => setExit(await agentsSetStatusCommand('active', id, options)));
 
 function setExit(code: number): void {
   process.exitCode = code;

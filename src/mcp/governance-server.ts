@@ -424,7 +424,7 @@ async function dryRun(warden: Warden, agent: AgentRecord, input: ValidateActionI
     Object.assign(x.details, error.details);
     let auditId: string | undefined;
     try {
-      auditId = rt.log.append(auditRecord(x, decision, 'denied', rt.redactor)).record.id;
+      auditId = rt.log.append(auditRecord(x, decision, 'denied', rt.redactor)).id;
     } catch {
       auditId = undefined; // a log that refuses the record must not turn a deny into a crash
     }

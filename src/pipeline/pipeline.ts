@@ -93,9 +93,9 @@ export class Pipeline {
     x.request = request;
     const decision = decide(this.rt.policies.current, request, { now: new Date(x.now) });
     const outcome: Outcome = decision.effect === 'allow' ? 'allowed' : decision.effect === 'deny' ? 'denied' : 'pending';
-    const { record, durable } = this.rt.log.append(auditRecord(x, decision, outcome, this.rt.redactor));
+    const { id, durable } = this.rt.log.append(auditRecord(x, decision, outcome, this.rt.redactor));
     if (this.rt.config.audit.durable_reads) await durable;
-    return { ok: true, decision, auditId: record.id };
+    return { ok: true, decision, auditId: id };
   }
 
   /** A human's vote on a pending approval; reaching the quorum executes the action exactly once. */
@@ -380,29 +380,29 @@ export class Pipeline {
   }
 
   /** Appends; waits for durability when asked to, or when the config wants every record durable. */
-  private async append(entry: NewDecisionRecord, durable: boolean): Promise<DecisionRecord> {
+  private async append(entry: NewDecisionRecord, durable: boolean): Promise<DecisionRecord | NewDecisionRecord> {
     if (durable || this.rt.config.audit.durable_reads) return this.appendDurably(entry);
-    return this.rt.log.append(entry).record;
+    this.rt.log.append(entry);
+    return entry;
   }
 
   private async appendDurably(entry: NewDecisionRecord): Promise<DecisionRecord> {
-    const { record, durable } = this.rt.log.append(entry);
+    const { durable } = this.rt.log.append(entry);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new AuditUnavailableError(`the decision record was not durable within ${DURABILITY_TIMEOUT_MS} ms`)), DURABILITY_TIMEOUT_MS);
     });
     try {
-      await Promise.race([durable, timeout]);
+      return await Promise.race([durable, timeout]);
     } finally {
       clearTimeout(timer);
     }
-    return record;
   }
 
   /** For endings: a log that refuses the record must not turn a deny into a crash. */
   private tryAppend(entry: NewDecisionRecord): string | undefined {
     try {
-      return this.rt.log.append(entry).record.id;
+      return this.rt.log.append(entry).id;
     } catch {
       return undefined;
     }

@@ -20,7 +20,7 @@ import { YamlSource } from './source-map.js';
 const caseSchema = z.strictObject({
   name: z.string().min(1),
   now: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 date-time').optional(),
-  request: z.record(z.string(), z.unknown()),
+  request: z.record(z.string(), z.unknown()).default({}),
   expect: z.strictObject({
     effect: z.enum(EFFECTS),
     rule: z.string().optional(),

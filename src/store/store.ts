@@ -8,6 +8,7 @@ import type {
   DecisionQuery,
   DecisionRecord,
   DecisionStats,
+  NewDecisionRecord,
   IncidentRecord,
   Millis,
   PolicyBundleRecord,
@@ -16,6 +17,9 @@ import type {
   ToolPin,
   VoteOutcome,
 } from './records.js';
+
+/** Makes the next record of the chain from an entry and the record before it (undefined: the first). */
+export type ChainLink = (entry: NewDecisionRecord, previous: { seq: number; hash: string } | undefined) => DecisionRecord;
 
 /**
  * Where Warden keeps state. One interface; SQLite (embedded, the default) implements it now, and
@@ -65,8 +69,15 @@ export interface Store {
   /** Marks pending approvals whose time ran out as expired; returns them. */
   expireApprovals(now: Millis): Promise<ApprovalRecord[]>;
 
-  // the decision log (append-only; seq, prevHash and hash are set by the caller's chain)
+  // the decision log (append-only, hash-chained)
+  /** Inserts records whose seq, prevHash and hash are already set (imports, tests): all or nothing. */
   appendDecisions(records: readonly DecisionRecord[]): Promise<void>;
+  /**
+   * Appends new entries after the current head, in one transaction that holds the write lock:
+   * `link` turns each entry into a chained record given the one before it. Because the head is
+   * read inside the transaction, several processes can append to one log without forking it.
+   */
+  appendChained(entries: readonly NewDecisionRecord[], link: ChainLink): Promise<DecisionRecord[]>;
   lastDecision(): Promise<DecisionRecord | undefined>;
   queryDecisions(query: DecisionQuery): Promise<DecisionRecord[]>;
   getDecision(id: string): Promise<DecisionRecord | undefined>;

@@ -187,3 +187,49 @@ describe('warden demo', () => {
     expect(run.stdout).toMatch(/(\d+) of \1 steps got their expected decision/);
   });
 });
+
+describe('warden init and warden serve', () => {
+  it('writes a starter whose policies check and pass their tests, and never overwrites', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'warden-init-')), 'project');
+    const run = await warden(['init', dir]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/wk_[A-Za-z0-9]+_[A-Za-z0-9_-]+/);
+    expect((await warden(['check', join(dir, 'policies')])).code).toBe(0);
+    const tested = await warden(['test', join(dir, 'policies')]);
+    expect(tested.stdout).toMatch(/3 passed, 0 failed/);
+    const again = await warden(['init', dir]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('nothing was written');
+  });
+
+  it('serves until SIGTERM, then shuts down cleanly with the decision log written', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'warden-serve-')), 'project');
+    await warden(['init', dir]);
+    const child = execFile(process.execPath, [CLI, 'serve', '--config', join(dir, 'warden.yaml'), '--port', '0', '--log-level', 'warn']);
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr!.on('data', (d) => {
+        stderr += d;
+        const match = /serving on (http:\/\/[^\s]+)/.exec(stderr);
+        if (match) resolve(match[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+    });
+    const health = await fetch(`${url}/readyz`);
+    expect(health.status).toBe(200);
+    const denied = await fetch(`${url}/v1/tools/call`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent_id: 'my-agent', request_id: 'r1', tool: 'lookup_customer', arguments: { customer_id: 'c1' } }) });
+    expect(denied.status).toBe(401);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('SIGTERM, finishing requests and writing the decision log');
+    const verify = await warden(['audit', 'verify', '--config', join(dir, 'warden.yaml')]);
+    expect(verify.stdout).toMatch(/^ok: 1 records, chain intact/);
+  });
+
+  it('refuses a missing config with a usage error', async () => {
+    const run = await warden(['serve', '--config', '/nonexistent/warden.yaml']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no config at /nonexistent/warden.yaml');
+  });
+});

@@ -16,6 +16,7 @@ import type {
   DecisionQuery,
   DecisionRecord,
   DecisionStats,
+  NewDecisionRecord,
   IncidentRecord,
   Millis,
   Outcome,
@@ -25,7 +26,7 @@ import type {
   ToolPin,
   VoteOutcome,
 } from '../records.js';
-import type { Store } from '../store.js';
+import type { ChainLink, Store } from '../store.js';
 import { applyMigrations } from './migrations.js';
 
 export interface SqliteStoreOptions {
@@ -427,6 +428,7 @@ export class SqliteStore implements Store {
     expire: (now: Millis) => ApprovalRecord[];
     createApproval: (approval: ApprovalRecord) => void;
     appendDecisions: (records: readonly DecisionRecord[]) => void;
+    appendChained: (entries: readonly NewDecisionRecord[], link: ChainLink) => DecisionRecord[];
     setAgentStatus: (id: string, status: AgentRecord['status'], reason: string, at: Millis) => AgentRecord | undefined;
     revokeGrant: (id: string, by: string, at: Millis) => BreakGlassGrant | undefined;
     read: <T>(fn: () => T) => T;
@@ -444,6 +446,18 @@ export class SqliteStore implements Store {
       createApproval: wrapImmediate(db, (approval: ApprovalRecord) => this.createApprovalSync(approval)),
       appendDecisions: wrapImmediate(db, (records: readonly DecisionRecord[]) => {
         for (const record of records) this.s.insertDecision.run(decisionParams(record));
+      }),
+      appendChained: wrapImmediate(db, (entries: readonly NewDecisionRecord[], link: ChainLink) => {
+        const head = this.s.lastDecision.get();
+        let previous = head ? { seq: head.seq, hash: head.hash } : undefined;
+        const records: DecisionRecord[] = [];
+        for (const entry of entries) {
+          const record = link(entry, previous);
+          this.s.insertDecision.run(decisionParams(record));
+          records.push(record);
+          previous = { seq: record.seq, hash: record.hash };
+        }
+        return records;
       }),
       setAgentStatus: wrapImmediate(db, (id: string, status: AgentRecord['status'], reason: string, at: Millis) => {
         const row = this.s.setAgentStatus.get({ id, status, reason, at });
@@ -704,6 +718,11 @@ export class SqliteStore implements Store {
   async appendDecisions(records: readonly DecisionRecord[]): Promise<void> {
     if (records.length === 0) return;
     this.tx.appendDecisions(records);
+  }
+
+  async appendChained(entries: readonly NewDecisionRecord[], link: ChainLink): Promise<DecisionRecord[]> {
+    if (entries.length === 0) return [];
+    return this.tx.appendChained(entries, link);
   }
 
   async lastDecision(): Promise<DecisionRecord | undefined> {

@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { DecisionLog } from '../../src/audit/decision-log.js';
+import { verifyDecisionLog } from '../../src/audit/verify-log.js';
+import type { NewDecisionRecord } from '../../src/store/records.js';
+import { openStore } from '../../src/store/open-store.js';
+
+const entry = (id: string): NewDecisionRecord => ({
+  id,
+  time: Date.now(),
+  kind: 'decision',
+  requestId: `req-${id}`,
+  tenant: 'acme-corp',
+  agentId: 'support-agent',
+  action: 'tool.call',
+  resourceType: 'tool',
+  resourceId: 'read_orders',
+  effect: 'allow',
+  reason: 'allowed',
+  stage: 'policy',
+  obligations: [],
+  outcome: 'executed',
+  latencyUs: 12,
+  args: { limit: 5 },
+  details: {},
+});
+
+describe('the decision log', () => {
+  it('settles each append with its chained record, in order', async () => {
+    const store = openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'warden-log-')), 'log.db')}`);
+    const log = await DecisionLog.open(store);
+    const records = await Promise.all(['a', 'b', 'c'].map((id) => log.append(entry(id)).durable));
+    expect(records.map((r) => [r.id, r.seq])).toEqual([['a', 1], ['b', 2], ['c', 3]]);
+    expect(records[1]!.prevHash).toBe(records[0]!.hash);
+    await log.close();
+    await store.close();
+  });
+
+  it('keeps one chain when two writers share the file (a gateway and a CLI)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'warden-log-')), 'log.db');
+    const [s1, s2] = [openStore(`sqlite:${file}`), openStore(`sqlite:${file}`)];
+    const [l1, l2] = [await DecisionLog.open(s1), await DecisionLog.open(s2)];
+    const pending: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 500; i++) pending.push((i % 3 ? l1 : l2).append(entry(`e${i}`)).durable);
+    await Promise.all(pending);
+    await Promise.all([l1.close(), l2.close()]);
+    expect(await verifyDecisionLog(s1)).toEqual({ ok: true, checked: 500 });
+    await Promise.all([s1.close(), s2.close()]);
+  });
+
+  it('keeps one chain when another process appends at the same time', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-log-'));
+    const file = join(dir, 'log.db');
+    const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
+    const child = join(dir, 'child.mjs');
+    writeFileSync(
+      child,
+      `import { DecisionLog } from '${dist}audit/decision-log.js';
+import { openStore } from '${dist}store/index.js';
+const store = openStore('sqlite:${file}');
+const log = await DecisionLog.open(store);
+const entry = ${JSON.stringify(entry('x'))};
+const all = [];
+for (let i = 0; i < 2000; i++) { all.push(log.append({ ...entry, id: 'child-' + i }).durable); if (i % 50 === 0) await new Promise((r) => setImmediate(r)); }
+await Promise.all(all); await log.close(); await store.close();`,
+    );
+    const store = openStore(`sqlite:${file}`);
+    const log = await DecisionLog.open(store);
+    const done = new Promise<void>((resolve, reject) => execFile(process.execPath, [child], (error) => (error ? reject(error) : resolve())));
+    const mine: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 2000; i++) {
+      mine.push(log.append(entry(`parent-${i}`)).durable);
+      if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all([done, ...mine]);
+    await log.close();
+    expect(await verifyDecisionLog(store)).toEqual({ ok: true, checked: 4000 });
+    await store.close();
+  });
+});
