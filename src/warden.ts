@@ -19,6 +19,8 @@ import type { Executor, Runtime } from './pipeline/runtime.js';
 import { configureLimits } from './pipeline/stages/limits.js';
 import { ToolRegistry } from './pipeline/tool-registry.js';
 import { openStore } from './store/open-store.js';
+import { withReadCache } from './store/caching-store.js';
+import { MemoryReplayGuard, StoreReplayGuard } from './pipeline/replay-guard.js';
 import type { ApprovalRecord, ApprovalStatus, BreakGlassGrant } from './store/records.js';
 import type { Store } from './store/store.js';
 import { callHttpTool } from './upstream/http-tool.js';
@@ -152,7 +154,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   const clock = options.clock ?? Date.now;
   const tools = new ToolRegistry(config.tools);
   const policySet = await loadPolicies(config);
-  const store = options.store ?? openStore(storageUrl(config));
+  const store = withReadCache(options.store ?? openStore(storageUrl(config)), 1_000, clock);
   await syncAgents(config, store, clock());
   await store.recordPolicyBundle({ bundle: policySet.bundle, loadedAt: clock(), policies: policySet.policies.map((p) => ({ id: p.id, version: p.version, file: p.file })) });
   const log = await DecisionLog.open(store, { maxBatch: config.audit.max_batch });
@@ -174,6 +176,10 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
     limits: configureLimits(config),
     cache: new DecisionCache(durationMs(config.decision_cache.ttl), config.decision_cache.max_entries),
     sessionLocks: new KeyedMutex(),
+    replay:
+      store.kind === 'sqlite'
+        ? await MemoryReplayGuard.load(store, clock(), durationMs(config.authentication.replay_window))
+        : new StoreReplayGuard(store),
     clock,
   };
   const pipeline = new Pipeline(rt);

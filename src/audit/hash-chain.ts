@@ -6,12 +6,33 @@ import type { DecisionRecord } from '../store/records.js';
 export const GENESIS_HASH = `sha256:${'0'.repeat(64)}`;
 
 /**
+ * Every field of a record but `hash`, in a fixed order. Adding a field to DecisionRecord means
+ * adding it here (the type below fails to compile otherwise) and starting a new chain format.
+ */
+const HASHED_FIELDS = [
+  'seq', 'prevHash', 'id', 'time', 'kind', 'requestId', 'traceId', 'tenant', 'sessionId', 'agentId', 'userId',
+  'serviceId', 'action', 'resourceType', 'resourceId', 'effect', 'reason', 'stage', 'policy', 'rule',
+  'policyVersion', 'bundle', 'obligations', 'outcome', 'latencyUs', 'args', 'resultSummary', 'approvalId',
+  'breakGlass', 'decisionId', 'details',
+] as const satisfies ReadonlyArray<keyof DecisionRecord>;
+type Unhashed = Exclude<keyof DecisionRecord, (typeof HASHED_FIELDS)[number] | 'hash'>;
+// Compile-time check that no field escapes the hash: Unhashed must be empty.
+const everyFieldHashed: [Unhashed] extends [never] ? true : never = true;
+void everyFieldHashed;
+
+/**
  * A record's hash covers every field but `hash` itself, including `seq` and `prevHash`, so
  * editing a record, reordering records or removing one breaks the chain from that point on.
+ * Top-level fields go in a fixed order (fast); nested values in canonical form (key order free).
  */
 export function recordHash(record: Omit<DecisionRecord, 'hash'> & { hash?: string }): string {
-  const { hash: _ignored, ...content } = record;
-  return `sha256:${createHash('sha256').update(canonicalJson(content)).digest('hex')}`;
+  const fields = record as unknown as Record<string, unknown>;
+  let text = '';
+  for (const field of HASHED_FIELDS) {
+    const value = fields[field];
+    text += value === undefined ? '\u0000|' : `${typeof value === 'object' && value !== null ? canonicalJson(value) : JSON.stringify(value)}|`;
+  }
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
 export interface ChainBreak {

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import type { SecretResolver } from '../upstream/secrets.js';
 import type { DecisionCache } from './decision-cache.js';
 import type { KeyedMutex } from './keyed-mutex.js';
+import type { ReplayGuard } from './replay-guard.js';
 import type { ConfiguredLimit } from './stages/limits.js';
 import type { ToolRegistry } from './tool-registry.js';
 
@@ -33,5 +34,6 @@ export interface Runtime {
   limits: ConfiguredLimit[];
   cache: DecisionCache;
   sessionLocks: KeyedMutex;
+  replay: ReplayGuard;
   clock: () => number;
 }

@@ -166,6 +166,17 @@ describe('the pipeline, end to end against a real HTTP tool service and a SQLite
       expect(replay.decision.reason).toMatch(/request id "sig-1" was already used: replay refused/);
     });
 
+    it('still refuses the replay after a restart: request ids are reloaded from the decision log', async () => {
+      const at = new Date(h.clock.now).toISOString();
+      expect((await h.warden.call(call('support-agent', 'search_knowledge_base', { query: 'q' }, { requestId: 'sig-r', agentVersion: '1.2' }), signed('sig-r', at))).status).toBe('executed');
+      await h.warden.close();
+      const { createWarden } = await import('../../src/warden.js');
+      const restarted = await createWarden({ config: join(h.dir, 'warden.yaml'), clock: () => h.clock.now });
+      h = { ...h, warden: restarted };
+      const replay = await restarted.call(call('support-agent', 'search_knowledge_base', { query: 'q' }, { requestId: 'sig-r', agentVersion: '1.2' }), signed('sig-r', at));
+      expect(replay).toMatchObject({ status: 'denied', httpStatus: 409 });
+    });
+
     it('refuses a wrong secret, a tampered field and a stale timestamp', async () => {
       const at = new Date(h.clock.now).toISOString();
       const wrong = await h.warden.call(call('support-agent', 'search_knowledge_base', {}, { requestId: 'sig-2', agentVersion: '1.2' }), signed('sig-2', at, undefined, 'guess'));

@@ -59,7 +59,7 @@ export async function authenticate(x: Exchange, credentials: Credentials, rt: Ru
   }
   if (!x.call.requestId) throw deny('a request id is required');
   const window = durationMs(rt.config.authentication.replay_window);
-  if (!(await rt.store.rememberRequestId(x.call.agentId, x.call.requestId, x.now, x.now + window))) {
+  if (!(await rt.replay.remember(x.call.agentId, x.call.requestId, x.now, x.now + window))) {
     throw deny(`request id "${x.call.requestId}" was already used: replay refused`, 409);
   }
 }

@@ -194,6 +194,14 @@ CREATE TABLE tool_pins (
 );
 `,
   },
+  {
+    id: 2,
+    name: 'fewer decision-log indexes',
+    // Each index is one more B-tree written per record; effect and tenant filters are served by
+    // scanning recent records in seq order, which the log's queries do anyway.
+    sql: `DROP INDEX IF EXISTS idx_decisions_effect;
+DROP INDEX IF EXISTS idx_decisions_tenant;`,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -1,0 +1,67 @@
+import type { AgentRecord, CredentialRecord, Relationship } from './records.js';
+import type { Store } from './store.js';
+
+/** Store methods that change what the cached reads return. */
+const INVALIDATING = new Set<keyof Store>([
+  'upsertAgent',
+  'setAgentStatus',
+  'putCredential',
+  'revokeCredentials',
+  'addRelationship',
+  'removeRelationship',
+  'close',
+]);
+
+interface Entry<T> {
+  value: T;
+  until: number;
+}
+
+/**
+ * The reads every call makes (its agent, its API key, its relationships), kept for `ttlMs`.
+ * Writes through this store clear the cache at once, so a suspension or a revoked key made by
+ * this process applies to the next call; one made by another process (the CLI) within `ttlMs`.
+ */
+export function withReadCache(store: Store, ttlMs = 1_000, clock: () => number = Date.now): Store {
+  if (ttlMs <= 0) return store;
+  const agents = new Map<string, Entry<AgentRecord | undefined>>();
+  const credentials = new Map<string, Entry<CredentialRecord | undefined>>();
+  const relationships = new Map<string, Entry<Relationship[]>>();
+  const maxEntries = 50_000;
+  const cached = async <T>(map: Map<string, Entry<T>>, key: string, load: () => Promise<T>): Promise<T> => {
+    const now = clock();
+    const hit = map.get(key);
+    if (hit && hit.until > now) return hit.value;
+    const value = await load();
+    if (map.size >= maxEntries) map.clear();
+    map.set(key, { value, until: now + ttlMs });
+    return value;
+  };
+  const clear = () => {
+    agents.clear();
+    credentials.clear();
+    relationships.clear();
+  };
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === 'getAgent') return (id: string) => cached(agents, id, () => target.getAgent(id));
+      if (property === 'getCredential') return (keyId: string) => cached(credentials, keyId, () => target.getCredential(keyId));
+      if (property === 'relationshipsOf') {
+        return (subjects: readonly string[]) => cached(relationships, subjects.join('\u0000'), () => target.relationshipsOf(subjects));
+      }
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (INVALIDATING.has(property as keyof Store)) {
+        return async (...args: unknown[]) => {
+          clear();
+          try {
+            return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          } finally {
+            clear();
+          }
+        };
+      }
+      return (value as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
+}
