@@ -5,6 +5,14 @@ import type { Runtime } from '../runtime.js';
 
 const normalise = (key: string) => key.toLowerCase().replace(/[-_]/g, '');
 
+const forbiddenSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+/** The normalised forbidden keys, built once per config rather than per call. */
+function forbiddenKeys(keys: readonly string[]): ReadonlySet<string> {
+  let set = forbiddenSets.get(keys);
+  if (!set) forbiddenSets.set(keys, (set = new Set(keys.map(normalise))));
+  return set;
+}
+
 /** The first argument path whose key is forbidden, at any depth. */
 function findForbiddenKey(value: unknown, forbidden: ReadonlySet<string>, path = 'args'): string | undefined {
   if (Array.isArray(value)) {
@@ -37,7 +45,7 @@ export function checkArguments(x: Exchange, rt: Runtime): void {
   if (violation) throw new Ending('arguments', `arguments rejected: ${violation.replace(/^\$/, 'args')}`, 400);
   const size = Buffer.byteLength(JSON.stringify(args));
   if (size > limits.max_bytes) throw new Ending('arguments', `arguments are ${size} bytes; the limit is ${limits.max_bytes}`, 400);
-  const forbidden = findForbiddenKey(args, new Set(limits.forbidden_keys.map(normalise)));
+  const forbidden = findForbiddenKey(args, forbiddenKeys(limits.forbidden_keys));
   if (forbidden) {
     throw new Ending('arguments', `argument ${forbidden} is forbidden: credentials are injected by Warden at execution, never passed by agents`, 400);
   }

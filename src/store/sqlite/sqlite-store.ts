@@ -27,11 +27,14 @@ import type {
   VoteOutcome,
 } from '../records.js';
 import type { ChainLink, Store } from '../store.js';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { applyMigrations } from './migrations.js';
 
 export interface SqliteStoreOptions {
   /** How long to wait for another connection's write lock before failing, in ms. Default 5000. */
   busyTimeoutMs?: number;
+  /** Checkpoint the WAL from a worker thread instead of inside commits (default true). */
+  backgroundCheckpoints?: boolean;
 }
 
 const DEFAULT_LIMIT = 100;
@@ -419,6 +422,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
 
   private readonly db: Database.Database;
+  private checkpointer?: Checkpointer;
   private readonly dynamic = new Map<string, Database.Statement<[Params]>>();
 
   private readonly s: ReturnType<typeof prepareStatements>;
@@ -497,7 +501,12 @@ export class SqliteStore implements Store {
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       applyMigrations(db);
-      return new SqliteStore(db);
+      const store = new SqliteStore(db);
+      if (!memory && options.backgroundCheckpoints !== false) {
+        db.pragma('wal_autocheckpoint = 0');
+        store.checkpointer = startCheckpointer(path);
+      }
+      return store;
     } catch (error) {
       db.close();
       throw error;
@@ -509,7 +518,17 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    await this.checkpointer?.close();
+    this.checkpointer = undefined;
+    if (this.db.open) {
+      // Fold the WAL back into the database file so it is self-contained at rest.
+      try {
+        if (!this.db.memory) this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        // Another connection holds the database; its own close will fold the WAL in.
+      }
+      this.db.close();
+    }
   }
 
   // -------------------------------------------------------------------------------------------
