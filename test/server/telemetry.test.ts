@@ -1,0 +1,69 @@
+import { context, trace, type Span, type SpanOptions, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildServer } from '../../src/server/server.js';
+import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
+
+/**
+ * A tracer provider that records what it is given: the @opentelemetry/api contract, without an
+ * exporter (a collector is out of reach here). Real deployments register the OTel SDK instead.
+ */
+interface Recorded {
+  name: string;
+  attributes: Record<string, unknown>;
+  ended: boolean;
+}
+const spans: Recorded[] = [];
+const tracer: Tracer = {
+  startSpan(name: string): Span {
+    const record: Recorded = { name, attributes: {}, ended: false };
+    spans.push(record);
+    const span = trace.wrapSpanContext({ traceId: '0'.repeat(31) + '1', spanId: '0'.repeat(15) + '1', traceFlags: 1 });
+    return Object.assign(Object.create(span) as Span, {
+      setAttributes: (a: Record<string, unknown>) => (Object.assign(record.attributes, a), span),
+      setAttribute: (k: string, v: unknown) => ((record.attributes[k] = v), span),
+      setStatus: () => span,
+      end: () => void (record.ended = true),
+      isRecording: () => true,
+    });
+  },
+  startActiveSpan(name: string, ...rest: unknown[]) {
+    const fn = rest[rest.length - 1] as (span: Span) => unknown;
+    const span = this.startSpan(name, rest[0] as SpanOptions);
+    return context.with(trace.setSpan(context.active(), span), () => fn(span));
+  },
+} as Tracer;
+const provider: TracerProvider = { getTracer: () => tracer };
+
+let h: Harness;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  trace.setGlobalTracerProvider(provider);
+  h = await startHarness('', { realClock: true });
+});
+afterAll(async () => {
+  trace.disable();
+  await h.close();
+});
+
+it('emits a span per tool call and logs with the W3C trace id of the caller', async () => {
+  const { app } = await buildServer(h.warden, { logger: { level: 'info', stream: { write: (l: string) => logs.push(l) } } });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const res = await fetch(`http://127.0.0.1:${port}/v1/tools/call`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${h.keys['support-agent']}`, 'content-type': 'application/json', traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    body: JSON.stringify({ agent_id: 'support-agent', request_id: nextRequestId(), tool: 'read_orders', arguments: {} }),
+  });
+  expect(res.status).toBe(200);
+  await app.close();
+  const span = spans.find((s) => s.name === 'warden.tool_call');
+  expect(span).toMatchObject({ ended: true, attributes: { 'warden.agent': 'support-agent', 'warden.tool': 'read_orders', 'warden.effect': 'allow', 'warden.status': 'executed' } });
+  const lines = logs.map((l) => JSON.parse(l) as { reqId?: string; msg?: string; audit?: string });
+  const call = lines.find((l) => l.msg === 'tool call');
+  expect(call?.reqId).toBe(traceId);
+  await h.warden.pipeline.rt.log.flush();
+  expect((await h.warden.store.getDecision(call!.audit!))?.traceId).toBe(traceId);
+});
