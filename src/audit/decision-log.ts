@@ -7,6 +7,11 @@ export interface DecisionLogOptions {
   maxBatch?: number;
   /** Appends are refused (and the action denied) when this many records wait to be written. */
   maxQueue?: number;
+  /**
+   * How long a record nobody waits for may sit in the queue so that more join its transaction
+   * (group commit under light load). An urgent append flushes at once. Default 2 ms.
+   */
+  maxDelayMs?: number;
   /** Called when a write fails; the log retries the same batch until it succeeds or closes. */
   onError?: (error: Error) => void;
 }
@@ -35,11 +40,13 @@ export const linkRecord: ChainLink = (entry, previous) => {
 export class DecisionLog {
   private queue: Pending[] = [];
   private flushing = false;
-  private scheduled = false;
+  private scheduled: 'soon' | 'now' | undefined;
+  private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private retryDelay = 0;
   private readonly maxBatch: number;
   private readonly maxQueue: number;
+  private readonly maxDelayMs: number;
 
   private constructor(
     private readonly store: Store,
@@ -47,6 +54,7 @@ export class DecisionLog {
   ) {
     this.maxBatch = options.maxBatch ?? 1024;
     this.maxQueue = options.maxQueue ?? 100_000;
+    this.maxDelayMs = options.maxDelayMs ?? 2;
   }
 
   static async open(store: Store, options: DecisionLogOptions = {}): Promise<DecisionLog> {
@@ -58,8 +66,11 @@ export class DecisionLog {
     return this.queue.length;
   }
 
-  /** Queues the entry; `durable` settles with the chained record once it is written. */
-  append(entry: NewDecisionRecord): { id: string; durable: Promise<DecisionRecord> } {
+  /**
+   * Queues the entry; `durable` settles with the chained record once it is written. `urgent`
+   * when the caller will wait for it (before a side effect): it is written without delay.
+   */
+  append(entry: NewDecisionRecord, urgent = false): { id: string; durable: Promise<DecisionRecord> } {
     if (this.closed) throw new AuditUnavailableError('the decision log is closed');
     if (this.queue.length >= this.maxQueue) {
       throw new AuditUnavailableError(`the decision log has ${this.queue.length} records waiting to be written; refusing more`);
@@ -71,19 +82,23 @@ export class DecisionLog {
     // Nobody may be awaiting a read's durability; an unobserved rejection must not crash the process.
     durable.catch(() => undefined);
     this.queue.push(pending);
-    this.schedule();
+    this.schedule(urgent || this.queue.length >= this.maxBatch);
     return { id: entry.id, durable };
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.flushing) return;
-    this.scheduled = true;
+  private schedule(now: boolean): void {
+    if (this.flushing) return; // the running flush schedules the next one
+    if (this.scheduled === 'now' || (this.scheduled === 'soon' && !now)) return;
+    clearTimeout(this.timer);
     const run = () => {
-      this.scheduled = false;
+      this.scheduled = undefined;
+      this.timer = undefined;
       void this.flushOnce();
     };
-    if (this.retryDelay > 0) setTimeout(run, this.retryDelay).unref?.();
-    else setImmediate(run);
+    const delay = this.retryDelay > 0 ? this.retryDelay : now ? 0 : this.maxDelayMs;
+    this.scheduled = now ? 'now' : 'soon';
+    if (delay === 0) setImmediate(run);
+    else this.timer = setTimeout(run, delay);
   }
 
   private async flushOnce(): Promise<void> {
@@ -106,7 +121,7 @@ export class DecisionLog {
     } finally {
       this.flushing = false;
     }
-    if (this.queue.length > 0 && !this.closed) this.schedule();
+    if (this.queue.length > 0 && !this.closed) this.schedule(true);
   }
 
   /** Writes everything queued; resolves when the queue is empty or rejects if the store fails. */

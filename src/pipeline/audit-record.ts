@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Redactor } from '../audit/redact.js';
 import type { Decision } from '../model/decision.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
@@ -21,12 +21,10 @@ export function summarise(value: JsonValue | undefined, redactor: Redactor): Jso
  * (measured in bench/pipeline: 2.6x fewer inserts per second).
  */
 export function newAuditId(now = Date.now()): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `dec_${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  // randomUUID draws from a cached entropy pool; a syscall per id (randomBytes) showed in profiles.
+  const random = randomUUID();
+  const time = now.toString(16).padStart(12, '0');
+  return `dec_${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15, 18)}-${random.slice(19)}`;
 }
 
 /** The decision log entry for an exchange: redacted, with what was decided and what happened. */

@@ -93,7 +93,7 @@ export class Pipeline {
     x.request = request;
     const decision = decide(this.rt.policies.current, request, { now: new Date(x.now) });
     const outcome: Outcome = decision.effect === 'allow' ? 'allowed' : decision.effect === 'deny' ? 'denied' : 'pending';
-    const { id, durable } = this.rt.log.append(auditRecord(x, decision, outcome, this.rt.redactor));
+    const { id, durable } = this.rt.log.append(auditRecord(x, decision, outcome, this.rt.redactor), this.rt.config.audit.durable_reads);
     if (this.rt.config.audit.durable_reads) await durable;
     return { ok: true, decision, auditId: id };
   }
@@ -387,7 +387,7 @@ export class Pipeline {
   }
 
   private async appendDurably(entry: NewDecisionRecord): Promise<DecisionRecord> {
-    const { durable } = this.rt.log.append(entry);
+    const { durable } = this.rt.log.append(entry, true);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new AuditUnavailableError(`the decision record was not durable within ${DURABILITY_TIMEOUT_MS} ms`)), DURABILITY_TIMEOUT_MS);
