@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -46,7 +46,7 @@ export async function buildServer(warden: Warden, options: ServerOptions = {}, m
     bodyLimit: warden.config.server.body_limit,
     genReqId: (req) => {
       const match = TRACEPARENT.exec(String(req.headers.traceparent ?? ''));
-      return match ? match[1]! : randomBytes(16).toString('hex');
+      return match ? match[1]! : randomUUID().replace(/-/g, '');
     },
   });
   app.decorateRequest('traceId', '');
