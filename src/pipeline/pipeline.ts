@@ -53,7 +53,7 @@ export class Pipeline {
       x.decision = decision;
       if (decision.effect === 'deny') {
         await releaseSpend(x, this.rt);
-        return await this.finish(x, decision, 'denied', { httpStatus: 403 });
+        return await this.policyDeny(x, decision);
       }
       const pre = this.argumentObligations(x, decision);
       if (decision.effect === 'require_approval') return await this.hold(x, decision);
@@ -374,9 +374,9 @@ export class Pipeline {
     };
   }
 
-  private async finish(x: Exchange, decision: Decision, outcome: Outcome, options: { httpStatus: CallResult['httpStatus'] }): Promise<CallResult> {
-    const record = await this.append(auditRecord(x, decision, outcome, this.rt.redactor), false);
-    return { status: 'denied', success: false, decision, auditId: record.id, httpStatus: options.httpStatus };
+  private async policyDeny(x: Exchange, decision: Decision): Promise<CallResult> {
+    const record = await this.append(auditRecord(x, decision, 'denied', this.rt.redactor), false);
+    return { status: 'denied', success: false, decision, auditId: record.id, httpStatus: 403 };
   }
 
   /** Appends; waits for durability when asked to, or when the config wants every record durable. */
