@@ -50,6 +50,7 @@ import { parse, stringify } from 'yaml';
 
 import { DEMO, demoConfig } from '../../dist/cli/commands/demo.js';
 import { parseDuration } from '../../dist/policy/duration.js';
+import { fmtInt, percentile, versionOf } from '../common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
@@ -251,12 +252,6 @@ async function sanityCheck(t) {
 }
 
 /* ------------------------------------------------------------------ load */
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length) - 1;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
-}
 
 /**
  * One autocannon run. Counts what was sent (each client's 'request' event) and every response
@@ -478,20 +473,10 @@ function summariseProfile(file, window) {
 
 /* ------------------------------------------------------------------ formatting */
 
-const fmtInt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
 const fmtMs = (ms) => (Number.isFinite(ms) ? ms.toFixed(ms < 10 ? 3 : ms < 100 ? 2 : 1) : '—');
 const fmtPct = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '—');
 const fmtSigned = (ms) => (Number.isFinite(ms) ? `${ms >= 0 ? '+' : '−'}${fmtMs(Math.abs(ms))}` : '—');
 const mark = (ok) => (ok ? 'PASS' : 'FAIL');
-
-function versionOf(pkg) {
-  try {
-    const file = pkg === 'warden' ? join(root, 'package.json') : join(root, 'node_modules', pkg, 'package.json');
-    return JSON.parse(readFileSync(file, 'utf8')).version;
-  } catch {
-    return '?';
-  }
-}
 
 /* ------------------------------------------------------------------ run */
 

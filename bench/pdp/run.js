@@ -13,7 +13,7 @@
  * second, decisions per second. Requests are built/parsed before timing; only the decision call
  * is timed. Output: a Markdown table on stdout, also written to bench/pdp/results.md.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,7 @@ import {
   toWardenRequest,
   toWardenSources,
 } from './workload.js';
+import { fmtInt, fmtRatio, fmtUs, percentile, versionOf } from '../common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = process.env;
@@ -54,12 +55,6 @@ const log = (...a) => console.error(...a); // progress goes to stderr; the repor
 let sink; // keeps results alive so no call is optimised away
 
 /* ------------------------------------------------------------------ measurement */
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length) - 1;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
-}
 
 /** Runs `fn` over the inputs for a while so every engine is JIT-warm before timing. */
 async function warmUp(fn, inputs, isAsync) {
@@ -220,18 +215,6 @@ async function cedarFloor(requests) {
 
 /* ------------------------------------------------------------------ run */
 
-const fmtUs = (ns) => (Number.isNaN(ns) ? '—' : (ns / 1000).toFixed(ns < 10_000 ? 2 : ns < 1_000_000 ? 1 : 0));
-const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
-const fmtRatio = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
-
-function versionOf(pkg) {
-  try {
-    const file = pkg === 'warden' ? join(here, '../../package.json') : join(here, '../../node_modules', pkg, 'package.json');
-    return JSON.parse(readFileSync(file, 'utf8')).version;
-  } catch {
-    return '?';
-  }
-}
 
 async function main() {
   const cpus = os.cpus();

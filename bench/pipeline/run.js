@@ -32,7 +32,7 @@
  *
  * Output: Markdown tables on stdout, also written to bench/pipeline/results.md.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -48,6 +48,7 @@ import { DecisionCache } from '../../dist/pipeline/decision-cache.js';
 import { buildRequest } from '../../dist/pipeline/stages/policy-decision.js';
 import { openStore } from '../../dist/store/index.js';
 import { AGENT, POLICIES, TENANT, TOOL, argumentSets, readOrdersExecutor, startBenchWarden } from './setup.js';
+import { fmtInt, fmtRatio, fmtUs, percentile, versionOf } from '../common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = process.env;
@@ -69,12 +70,6 @@ const log = (...a) => console.error(...a); // progress goes to stderr; the repor
 let sink; // keeps results alive so no call is optimised away
 
 /* ------------------------------------------------------------------ measurement */
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length) - 1;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
-}
 
 function summarise(samples) {
   const sorted = Float64Array.from(samples).sort();
@@ -350,10 +345,7 @@ async function checkLog(store, file, expected) {
 
 /* ------------------------------------------------------------------ formatting */
 
-const fmtUs = (ns) => (Number.isNaN(ns) ? '—' : (ns / 1000).toFixed(ns < 10_000 ? 2 : ns < 1_000_000 ? 1 : 0));
 const fmtMs = (ns) => (Number.isNaN(ns) ? '—' : (ns / 1e6).toFixed(ns < 1e6 ? 3 : ns < 1e7 ? 2 : 1));
-const fmtInt = (x) => Math.round(x).toLocaleString('en-US');
-const fmtRatio = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const mark = (ok) => (ok ? 'PASS' : 'FAIL');
 
 function sqliteVersion() {
@@ -362,15 +354,6 @@ function sqliteVersion() {
     return db.prepare('SELECT sqlite_version() AS v').get().v;
   } finally {
     db.close();
-  }
-}
-
-function versionOf(pkg) {
-  try {
-    const file = pkg === 'warden' ? join(here, '../../package.json') : join(here, '../../node_modules', pkg, 'package.json');
-    return JSON.parse(readFileSync(file, 'utf8')).version;
-  } catch {
-    return '?';
   }
 }
 
