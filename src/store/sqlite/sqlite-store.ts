@@ -204,6 +204,24 @@ function setIf<T extends object, K extends keyof T>(target: T, key: K, value: T[
   if (value !== null && value !== undefined) target[key] = value;
 }
 
+/** One optional filter of a listing: skipped when its value is undefined. */
+type Filter = [column: string, op: '=' | '>' | '>=' | '<=', value: string | number | undefined];
+
+/**
+ * `SELECT * FROM table WHERE <the filters that have a value> <orderBy> LIMIT @limit`. Parameters
+ * are named by position, so calls with the same filters share one cached statement.
+ */
+function filteredSelect(table: string, filters: readonly Filter[], orderBy: string, limit: number | undefined): { sql: string; params: Params } {
+  const where: string[] = [];
+  const params: Params = { limit: clampLimit(limit) };
+  filters.forEach(([column, op, value], i) => {
+    if (value === undefined) return;
+    where.push(`${column} ${op} @p${i}`);
+    params[`p${i}`] = value;
+  });
+  return { sql: `SELECT * FROM ${table}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ${orderBy} LIMIT @limit`, params };
+}
+
 function clampLimit(limit: number | undefined, fallback = DEFAULT_LIMIT): number {
   if (limit === undefined || !Number.isFinite(limit)) return fallback;
   return Math.max(0, Math.min(MAX_LIMIT, Math.floor(limit)));
@@ -613,20 +631,15 @@ export class SqliteStore implements Store {
   }
 
   async listApprovals(filter: { status?: ApprovalStatus; tenant?: string; limit?: number }): Promise<ApprovalRecord[]> {
-    const where: string[] = [];
-    const params: Params = { limit: clampLimit(filter.limit) };
-    if (filter.status !== undefined) {
-      where.push('status = @status');
-      params.status = filter.status;
-    }
-    if (filter.tenant !== undefined) {
-      where.push('tenant = @tenant');
-      params.tenant = filter.tenant;
-    }
-    const sql =
-      'SELECT * FROM approvals' +
-      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ' ORDER BY created_at DESC, id DESC LIMIT @limit';
+    const { sql, params } = filteredSelect(
+      'approvals',
+      [
+        ['status', '=', filter.status],
+        ['tenant', '=', filter.tenant],
+      ],
+      'ORDER BY created_at DESC, id DESC',
+      filter.limit,
+    );
     const statement = this.statement(sql);
     return this.tx.read(() => (statement.all(params) as ApprovalRow[]).map((row) => this.withVotes(row)));
   }
@@ -750,26 +763,21 @@ export class SqliteStore implements Store {
   }
 
   async queryDecisions(query: DecisionQuery): Promise<DecisionRecord[]> {
-    const where: string[] = [];
-    const params: Params = { limit: clampLimit(query.limit) };
-    const filter = (column: string, op: string, name: string, value: string | number | undefined): void => {
-      if (value === undefined) return;
-      where.push(`${column} ${op} @${name}`);
-      params[name] = value;
-    };
-    filter('agent_id', '=', 'agent_id', query.agentId);
-    filter('resource_id', '=', 'tool', query.tool);
-    filter('effect', '=', 'effect', query.effect);
-    filter('tenant', '=', 'tenant', query.tenant);
-    filter('session_id', '=', 'session_id', query.sessionId);
-    filter('time', '>=', 'since', query.since);
-    filter('time', '<=', 'until', query.until);
-    filter('seq', '>', 'after_seq', query.afterSeq);
-    const order = query.order === 'asc' ? 'ASC' : 'DESC';
-    const sql =
-      'SELECT * FROM decisions' +
-      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY seq ${order} LIMIT @limit`;
+    const { sql, params } = filteredSelect(
+      'decisions',
+      [
+        ['agent_id', '=', query.agentId],
+        ['resource_id', '=', query.tool],
+        ['effect', '=', query.effect],
+        ['tenant', '=', query.tenant],
+        ['session_id', '=', query.sessionId],
+        ['time', '>=', query.since],
+        ['time', '<=', query.until],
+        ['seq', '>', query.afterSeq],
+      ],
+      `ORDER BY seq ${query.order === 'asc' ? 'ASC' : 'DESC'}`,
+      query.limit,
+    );
     return (this.statement(sql).all(params) as DecisionRow[]).map(toDecision);
   }
 
@@ -783,23 +791,26 @@ export class SqliteStore implements Store {
     const byEffect = { allow: 0, deny: 0, require_approval: 0 };
     const byOutcome: DecisionStats['byOutcome'] = {};
     let total = 0;
-    for (const row of this.db.prepare<[{ since: number }], { effect: Effect; outcome: Outcome; n: number }>(
-      `SELECT effect, outcome, COUNT(*) AS n FROM decisions WHERE ${where} GROUP BY effect, outcome`,
-    ).all({ since })) {
+    for (const row of this.statement(`SELECT effect, outcome, COUNT(*) AS n FROM decisions WHERE ${where} GROUP BY effect, outcome`).all({ since }) as Array<{
+      effect: Effect;
+      outcome: Outcome;
+      n: number;
+    }>) {
       byEffect[row.effect] += row.n;
       byOutcome[row.outcome] = (byOutcome[row.outcome] ?? 0) + row.n;
       total += row.n;
     }
     const top = (column: 'agent_id' | 'resource_id') =>
-      this.db
-        .prepare<[{ since: number }], { key: string; n: number }>(
-          `SELECT ${column} AS key, COUNT(*) AS n FROM decisions WHERE ${where} AND effect = 'deny' GROUP BY ${column} ORDER BY n DESC, key LIMIT 10`,
-        )
-        .all({ since });
+      this.statement(`SELECT ${column} AS key, COUNT(*) AS n FROM decisions WHERE ${where} AND effect = 'deny' GROUP BY ${column} ORDER BY n DESC, key LIMIT 10`).all({ since }) as Array<{
+        key: string;
+        n: number;
+      }>;
     const series = new Map<number, DecisionStats['series'][number]>();
-    for (const row of this.db.prepare<[{ since: number; bucket: number }], { at: number; effect: Effect; n: number }>(
-      `SELECT (time / @bucket) * @bucket AS at, effect, COUNT(*) AS n FROM decisions WHERE ${where} GROUP BY at, effect ORDER BY at`,
-    ).all({ since, bucket: Math.max(1, Math.floor(bucketMs)) })) {
+    const buckets = this.statement(`SELECT (time / @bucket) * @bucket AS at, effect, COUNT(*) AS n FROM decisions WHERE ${where} GROUP BY at, effect ORDER BY at`).all({
+      since,
+      bucket: Math.max(1, Math.floor(bucketMs)),
+    }) as Array<{ at: number; effect: Effect; n: number }>;
+    for (const row of buckets) {
       const point = series.get(row.at) ?? { at: row.at, allow: 0, deny: 0, require_approval: 0 };
       point[row.effect] += row.n;
       series.set(row.at, point);
@@ -856,20 +867,15 @@ export class SqliteStore implements Store {
   }
 
   async listIncidents(filter: { agentId?: string; since?: Millis; limit?: number }): Promise<IncidentRecord[]> {
-    const where: string[] = [];
-    const params: Params = { limit: clampLimit(filter.limit) };
-    if (filter.agentId !== undefined) {
-      where.push('agent_id = @agent_id');
-      params.agent_id = filter.agentId;
-    }
-    if (filter.since !== undefined) {
-      where.push('time >= @since');
-      params.since = filter.since;
-    }
-    const sql =
-      'SELECT * FROM incidents' +
-      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ' ORDER BY time DESC, id DESC LIMIT @limit';
+    const { sql, params } = filteredSelect(
+      'incidents',
+      [
+        ['agent_id', '=', filter.agentId],
+        ['time', '>=', filter.since],
+      ],
+      'ORDER BY time DESC, id DESC',
+      filter.limit,
+    );
     return (this.statement(sql).all(params) as IncidentRow[]).map(toIncident);
   }
 
