@@ -3,6 +3,7 @@ import { createRedactor } from './audit/redact.js';
 import { DecisionLog } from './audit/decision-log.js';
 import { toolSchema, type ToolConfig } from './config/config-schema.js';
 import { loadConfig, parseConfig, resolveFrom, type WardenConfig } from './config/load-config.js';
+import { storageUrl } from './config/storage.js';
 import type { ActionRequest } from './model/action-request.js';
 import type { Decision } from './model/decision.js';
 import type { JsonObject, JsonValue } from './model/json.js';
@@ -103,15 +104,6 @@ async function resolveConfig(input: CreateWardenOptions['config']): Promise<Ward
 
 function secretProviders(config: WardenConfig): SecretProvider[] {
   return config.secrets.providers.map((p) => (p.type === 'env' ? new EnvSecretProvider(p.prefix) : new FileSecretProvider(resolveFrom(config.baseDir, p.dir))));
-}
-
-/** The config's storage with a relative SQLite path resolved from the config's folder. */
-export function storageUrl(config: WardenConfig): string {
-  const url = config.storage;
-  const sqlite = /^sqlite:(?!\/\/)(.+)$/.exec(url);
-  const path = sqlite ? sqlite[1]! : /^[^:]+\.(db|sqlite3?)$/.test(url) ? url : undefined;
-  if (path === undefined || path === ':memory:') return url;
-  return `sqlite:${resolveFrom(config.baseDir, path)}`;
 }
 
 /** The agents and credentials of the config, written to the store at start. */

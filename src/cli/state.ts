@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig, resolveFrom, type WardenConfig } from '../config/load-config.js';
+import { loadConfig, type WardenConfig } from '../config/load-config.js';
+import { sqlitePath } from '../config/storage.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { createWarden, WardenConfigError, type Warden } from '../warden.js';
@@ -31,15 +32,11 @@ export async function readConfig(file: string | undefined, orDb = false): Promis
  * createWarden does), so every command reads the same file whatever the working directory.
  */
 export function storeUrlOf(config: WardenConfig): { url: string; file?: string } {
-  const match = /^sqlite:(.+)$/i.exec(config.storage.trim());
-  const bare = /\.(db|sqlite3?)$/i.test(config.storage.trim()) && !/^[a-z][a-z0-9+.-]*:/i.test(config.storage.trim());
-  if (!match && !bare) return { url: config.storage };
-  let path = match ? match[1]! : config.storage.trim();
-  if (path === ':memory:') {
+  const file = sqlitePath(config);
+  if (file === undefined) return { url: config.storage };
+  if (file === ':memory:') {
     throw new UsageError(`the config's storage is ${config.storage}: an in-memory database that no other process can read; use --db <path>`);
   }
-  if (path.startsWith('//')) path = path.slice(2);
-  const file = resolveFrom(config.baseDir, path);
   return { url: `sqlite:${file}`, file };
 }
 
