@@ -1,4 +1,4 @@
-import { parseDuration } from '../policy/duration.js';
+import { parseInstant as instantOf } from '../policy/duration.js';
 import { UsageError } from './usage-error.js';
 
 /** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
@@ -46,12 +46,9 @@ export const oneLine = (text: string): string => text.replace(/[\r\n\t]+/g, ' ')
  * Anything else is a usage error naming the option.
  */
 export function parseInstant(option: string, text: string, now: number): number {
-  const ago = parseDuration(text);
-  if (ago !== undefined) return now - ago;
-  // Only full dates (2026-11-02, 2026-11-02T10:00:00Z): Date.parse accepts odd forms such as "1".
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(ms)) throw new UsageError(`${option} "${text}" is neither an ISO 8601 time (2026-11-02T10:00:00Z) nor a duration (1h, 30m, 2d)`);
-  return ms;
+  const at = instantOf(text, now);
+  if (at === undefined) throw new UsageError(`${option} "${text}" is neither an ISO 8601 time (2026-11-02T10:00:00Z) nor a duration (1h, 30m, 2d)`);
+  return at;
 }
 
 /** A whole number within [min, max], or a usage error naming the option. */

@@ -20,7 +20,7 @@ import { durationMs } from '../policy/duration.js';
 import { MAX_POLICY_FILE_BYTES, readPolicyFolder } from '../policy/load.js';
 import { registerAgent } from '../server/agent-admin.js';
 import { hasRole, type Human, type Principal } from '../server/principal.js';
-import { parseInstant } from '../server/routes/audit.js';
+import { queryInstant } from '../server/routes/audit.js';
 import { complianceStatus } from '../server/routes/compliance.js';
 import { reportIncident } from '../server/routes/incidents.js';
 import type { AgentRecord, DecisionRecord } from '../store/records.js';
@@ -253,8 +253,8 @@ export function createGovernanceServer(warden: Warden, caller: Principal | (() =
     async (input) => {
       const principal = who();
       const now = rt.clock();
-      const since = parseInstant(input.since, now);
-      const until = parseInstant(input.until, now);
+      const since = queryInstant(input.since, now);
+      const until = queryInstant(input.until, now);
       if (since === null) throw new Refusal('since must be an ISO 8601 date-time or a duration such as 24h');
       if (until === null) throw new Refusal('until must be an ISO 8601 date-time or a duration such as 1h');
       const limit = input.limit ?? 50;

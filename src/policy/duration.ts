@@ -16,3 +16,15 @@ export function durationMs(text: string): number {
   if (ms === undefined) throw new Error(`"${text}" is not a duration`);
   return ms;
 }
+
+/**
+ * A point in time written as an ISO 8601 date(-time) or as a duration back from `now` (`24h`);
+ * undefined when it is neither. Only full dates count: Date.parse accepts odd forms such as "1".
+ */
+export function parseInstant(text: string, now: number): number | undefined {
+  const ago = parseDuration(text);
+  if (ago !== undefined) return now - ago;
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim())) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}

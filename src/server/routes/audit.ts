@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Effect } from '../../model/effect.js';
-import { parseDuration } from '../../policy/duration.js';
+import { parseInstant } from '../../policy/duration.js';
 import type { DecisionQuery } from '../../store/records.js';
 import type { ServerContext } from '../context.js';
 import { sendProblem } from '../problem.js';
@@ -23,20 +23,16 @@ const querySchema = {
 
 type AuditQuery = { agent?: string; tool?: string; effect?: Effect; tenant?: string; session?: string; since?: string; until?: string; limit?: number };
 
-/** `2026-11-02T10:00:00Z` or `24h` (back from now). */
-export function parseInstant(text: string | undefined, now: number): number | undefined | null {
-  if (text === undefined) return undefined;
-  const back = parseDuration(text);
-  if (back !== undefined) return now - back;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? null : at;
+/** An optional query parameter as an instant: undefined when absent, null when unreadable. */
+export function queryInstant(text: string | undefined, now: number): number | undefined | null {
+  return text === undefined ? undefined : (parseInstant(text, now) ?? null);
 }
 
 export function registerAuditRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const toQuery = (q: AuditQuery, tenant: string): DecisionQuery | string => {
     const now = ctx.now();
-    const since = parseInstant(q.since, now);
-    const until = parseInstant(q.until, now);
+    const since = queryInstant(q.since, now);
+    const until = queryInstant(q.until, now);
     if (since === null) return 'since must be an ISO 8601 date-time or a duration such as 24h';
     if (until === null) return 'until must be an ISO 8601 date-time or a duration such as 1h';
     if (tenant !== '*' && q.tenant && q.tenant !== tenant) return `you may only read tenant ${tenant}`;
