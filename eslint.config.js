@@ -13,4 +13,6 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
+  // The dashboard runs in the browser.
+  { files: ['src/ui/**/*.{ts,tsx}'], ignores: ['src/ui/vite.config.ts'], languageOptions: { globals: { ...globals.browser } } },
 );

@@ -25,6 +25,9 @@ import { MemoryReplayGuard, StoreReplayGuard } from './pipeline/replay-guard.js'
 import type { ApprovalRecord, ApprovalStatus, BreakGlassGrant } from './store/records.js';
 import type { Store } from './store/store.js';
 import { callHttpTool } from './upstream/http-tool.js';
+import { scanOptions, scanToolDescription } from './guards/injection-guard.js';
+import { McpCatalog, type PinEvent } from './upstream/mcp-catalog.js';
+import { McpUpstream } from './upstream/mcp-upstream.js';
 import { EnvSecretProvider, FileSecretProvider, SecretResolver, type SecretProvider } from './upstream/secrets.js';
 
 export class WardenConfigError extends Error {
@@ -50,7 +53,16 @@ export interface CreateWardenOptions {
   store?: Store;
   /** Replaces the clock (tests). */
   clock?: () => number;
+  /** Where upstream and background messages go (default: warnings and errors to standard error). */
+  log?: WardenLog;
 }
+
+export type WardenLogLevel = 'info' | 'warn' | 'error';
+export type WardenLog = (level: WardenLogLevel, message: string) => void;
+
+const stderrLog: WardenLog = (level, message) => {
+  if (level !== 'info') process.stderr.write(`warden ${level}: ${message}\n`);
+};
 
 export interface GuardOptions {
   agentId: string;
@@ -68,6 +80,8 @@ export interface Warden {
   readonly pipeline: Pipeline;
   /** The policy set in force. */
   readonly policySet: PolicySet;
+  /** The MCP upstreams and what the gateway exposes of them. */
+  readonly mcp: McpCatalog;
   /** Decision only, for callers that execute tools themselves. Logged. */
   decide(request: ActionRequest | unknown): Promise<DecideOnly>;
   /** The full pipeline: authenticate … execute … audit. In-process callers are trusted by default. */
@@ -136,7 +150,7 @@ async function syncAgents(config: WardenConfig, store: Store, now: number): Prom
 async function loadPolicies(config: WardenConfig): Promise<PolicySet> {
   // No knownTools check here: tools also arrive from MCP upstreams at run time. `warden check
   // --tools` is where a policy naming a tool that does not exist is reported.
-  const { policySet, diagnostics } = await loadPolicyFolder(config.policiesDir);
+  const { policySet, diagnostics } = await loadPolicyFolder(config.policiesDir, { defaultGuards: config.guards.default_policies });
   if (!policySet) throw new WardenConfigError(`the policies in ${config.policiesDir} do not load:`, diagnostics);
   return policySet;
 }
@@ -149,7 +163,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   const store = withReadCache(options.store ?? openStore(storageUrl(config)), 1_000, clock);
   await syncAgents(config, store, clock());
   await store.recordPolicyBundle({ bundle: policySet.bundle, loadedAt: clock(), policies: policySet.policies.map((p) => ({ id: p.id, version: p.version, file: p.file })) });
-  const log = await DecisionLog.open(store, { maxBatch: config.audit.max_batch });
+  const decisionLog = await DecisionLog.open(store, { maxBatch: config.audit.max_batch });
   const secrets = new SecretResolver(secretProviders(config));
   const executors = new Map<string, Executor>();
   for (const tool of config.tools) {
@@ -159,7 +173,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   const rt: Runtime = {
     config,
     store,
-    log,
+    log: decisionLog,
     policies: { current: policySet },
     tools,
     executors,
@@ -175,12 +189,29 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
     clock,
   };
   const pipeline = new Pipeline(rt);
+  const log = options.log ?? stderrLog;
+  const mcp: McpCatalog = new McpCatalog(
+    config.upstreams.map((u) => new McpUpstream(u, { secrets, baseDir: config.baseDir, onCatalog: (): Promise<void> => mcp.refresh(), log })),
+    {
+      registry: tools,
+      executors,
+      store,
+      configuredTools: new Set(config.tools.map((t) => t.name)),
+      pinNewTools: config.mcp.pin_new_tools,
+      scanDescription: (name, description) => scanToolDescription(name, description, scanOptions(config.guards)),
+      clock,
+      onPinEvent: (event) => reportPinEvent(pipeline, store, event, clock()),
+    },
+  );
+  // Boot upstreams are connected before Warden serves; one that fails is retried in the background.
+  await Promise.all(mcp.allUpstreams().filter((u) => u.config.start === 'boot').map((u) => u.connect().catch((e: Error) => log('error', e.message))));
   const maxGrant = durationMs(config.break_glass.max_duration);
 
   return {
     config,
     store,
     pipeline,
+    mcp,
     get policySet() {
       return rt.policies.current;
     },
@@ -228,7 +259,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
       },
     },
     async reloadPolicies() {
-      const { policySet: next, diagnostics } = await loadPolicyFolder(config.policiesDir);
+      const { policySet: next, diagnostics } = await loadPolicyFolder(config.policiesDir, { defaultGuards: config.guards.default_policies });
       if (!next) return { ok: false, diagnostics };
       if (next.bundle !== rt.policies.current.bundle) {
         rt.policies.current = next;
@@ -238,13 +269,33 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
       return { ok: true, bundle: next.bundle };
     },
     async close() {
+      await mcp.close();
       try {
-        await log.close();
+        await decisionLog.close();
       } finally {
         await store.close();
       }
     },
   };
+}
+
+/** A tool definition that no longer matches its pin is an incident, and the log says so. */
+async function reportPinEvent(pipeline: Pipeline, store: Store, event: PinEvent, now: number): Promise<void> {
+  const { description, type, severity } = {
+    changed: {
+      description: `the definition of MCP tool ${event.key} (exposed as ${event.exposedName}) changed from ${event.pinnedHash} to ${event.observedHash}; the tool is blocked until approved`,
+      type: 'tool_definition_changed',
+      severity: 'high' as const,
+    },
+    poisoned: {
+      description: `the description of MCP tool ${event.key} (exposed as ${event.exposedName}) reads like instructions to the model (${event.findings}); the tool is blocked until approved`,
+      type: 'tool_description_injection',
+      severity: 'high' as const,
+    },
+    unapproved: { description: `MCP tool ${event.key} is new and waits for approval before agents can use it`, type: 'tool_unapproved', severity: 'low' as const },
+  }[event.kind];
+  await store.createIncident({ id: `inc_${randomUUID()}`, time: now, type, severity, agentId: `upstream:${event.upstream}`, description, reportedBy: 'warden' });
+  await pipeline.auditAdmin(`tool.pin.${event.kind}`, 'warden', description, { tool: event.key, exposedAs: event.exposedName, observedHash: event.observedHash, ...(event.pinnedHash ? { pinnedHash: event.pinnedHash } : {}) });
 }
 
 export type { Decision };

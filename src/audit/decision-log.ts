@@ -47,6 +47,7 @@ export class DecisionLog {
   private readonly maxBatch: number;
   private readonly maxQueue: number;
   private readonly maxDelayMs: number;
+  private listeners: Array<(records: readonly DecisionRecord[]) => void> = [];
 
   private constructor(
     private readonly store: Store,
@@ -59,6 +60,17 @@ export class DecisionLog {
 
   static async open(store: Store, options: DecisionLogOptions = {}): Promise<DecisionLog> {
     return new DecisionLog(store, options);
+  }
+
+  /**
+   * Calls `listener` with each batch of records once it is written (live dashboards). Records
+   * are already redacted. Returns the unsubscribe function. Nothing is done when nobody listens.
+   */
+  onRecords(listener: (records: readonly DecisionRecord[]) => void): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
   }
 
   /** Records waiting to be written (a metric, and the back-pressure signal). */
@@ -113,6 +125,13 @@ export class DecisionLog {
       this.queue.splice(0, batch.length);
       this.retryDelay = 0;
       batch.forEach((p, i) => p.resolve(records[i]!));
+      for (const listener of this.listeners) {
+        try {
+          listener(records);
+        } catch {
+          // A listener's failure is its own: the records are written, the log carries on.
+        }
+      }
     } catch (e) {
       // The batch stays at the head of the queue and is retried in order; callers waiting for
       // durability keep waiting (and time out, denied).

@@ -9,7 +9,9 @@ import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
 import { initCommand } from './commands/init.js';
 import { serveCommand } from './commands/serve.js';
+import { runGatewayStdio } from '../mcp/gateway-stdio.js';
 import { runGovernanceStdio } from '../mcp/governance-stdio.js';
+import { toolsApproveCommand, toolsListCommand } from './commands/tools.js';
 import { testCommand } from './commands/test.js';
 import { EXIT, UsageError } from './usage-error.js';
 
@@ -24,6 +26,7 @@ program
   .description('validate every policy in a folder; problems are printed as file:line:column')
   .argument('<dir>', 'policy folder (searched recursively for *.yaml)')
   .option('--tools <file>', 'JSON list of known tool names; report tool patterns that match none')
+  .option('--no-default-guards', 'leave out the built-in guard policies (as guards.default_policies: false does)')
   .action(async (dir: string, options) => setExit(await checkCommand(dir, options)));
 
 program
@@ -34,6 +37,7 @@ program
   .option('--explain', 'list every candidate rule, matched or not, and why')
   .option('--json', 'print the Decision as JSON')
   .option('--now <time>', 'decide as of this ISO 8601 instant (default: now)')
+  .option('--no-default-guards', 'leave out the built-in guard policies')
   .action(async (options) => setExit(await evalCommand(options)));
 
 program
@@ -42,6 +46,7 @@ program
   .argument('<dir>', 'policy folder')
   .option('--format <format>', 'text or junit', 'text')
   .option('--verbose', 'print each decision')
+  .option('--no-default-guards', 'leave out the built-in guard policies')
   .action(async (dir: string, options) => setExit(await testCommand(dir, options)));
 
 program
@@ -68,7 +73,13 @@ program
   .option('--force', 'overwrite files that exist')
   .action(async (dir: string, options) => setExit(await initCommand(dir, options)));
 
-const mcp = program.command('mcp').description('Warden as an MCP server over stdio');
+const mcp = program
+  .command('mcp')
+  .description('the MCP gateway over stdio (every upstream\'s tools, governed), for clients that launch their servers; `mcp governance` for the governance tools')
+  .option('--config <file>', 'the configuration', './warden.yaml')
+  .option('--agent <id>', 'the agent this session acts as (default: mcp.stdio_agent of the config)')
+  .option('--user <id>', 'the user it acts for (default: mcp.stdio_user)')
+  .action(async (options: { config: string; agent?: string; user?: string }) => setExit(await runGatewayStdio(options.config, { agent: options.agent, user: options.user })));
 mcp
   .command('governance')
   .description('the governance tools (validate_action, report_incident, …) for one agent, over stdio')
@@ -107,6 +118,22 @@ audit
   .option('-n, --lines <count>', 'how many records', '20')
   .option('-f, --follow', 'keep printing new records until interrupted')
   .action(async (options) => setExit(await auditTailCommand(options)));
+
+const tools = program.command('tools').description('pinned MCP tool definitions ("rug pull" protection)');
+tools
+  .command('list')
+  .description('every pinned tool definition and whether it is blocked')
+  .option('--db <path>', DB_HELP)
+  .option('--config <file>', CONFIG_HELP)
+  .option('--json', 'print JSON (with both definitions, to review a change)')
+  .action(async (options) => setExit(await toolsListCommand(options)));
+tools
+  .command('approve')
+  .description('trust the definition an upstream serves now for <upstream>/<tool>; audited')
+  .argument('<tool>', '<upstream>/<tool name at the upstream>')
+  .option('--config <file>', CONFIG_HELP)
+  .requiredOption('--as <id>', 'who approves (recorded in the decision log)')
+  .action(async (tool: string, options) => setExit(await toolsApproveCommand(tool, options)));
 
 const approvals = program.command('approvals').description('actions held for human approval');
 

@@ -79,8 +79,10 @@ export async function withStore<T>(source: StoreSource, fn: (store: Store) => Pr
  * audited. The store is the one `storeUrlOf` names, so these commands and the store-only ones
  * always agree on the file. Closes the Warden (flushing the decision log) afterwards.
  */
-export async function withWarden<T>(configFile: string | undefined, fn: (warden: Warden) => Promise<T>): Promise<T> {
-  const config = await readConfig(configFile);
+export async function withWarden<T>(configFile: string | undefined, fn: (warden: Warden) => Promise<T>, options: { upstreams?: boolean } = {}): Promise<T> {
+  const read = await readConfig(configFile);
+  // Commands that only touch the store need not start the MCP servers the config names.
+  const config = options.upstreams === false ? { ...read, upstreams: [] } : read;
   const store = openStore(storeUrlOf(config).url);
   let warden: Warden;
   try {

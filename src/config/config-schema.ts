@@ -52,8 +52,84 @@ export const toolSchema = z.strictObject({
   fail_open: z.boolean().default(false),
   /** Arguments whose value is money spent, counted against the session's spend budget. */
   spend_arg: z.string().optional(),
+  /**
+   * Arguments that must not carry a value from an untrusted source (the user prompt, untrusted
+   * tool output) without a human's approval. Absent: guards.taint.sensitive_args by name.
+   */
+  sensitive_args: z.array(z.string().min(1)).optional(),
   http: httpExecution.optional(),
 });
+
+/** How Warden reaches an MCP server: a process it starts (stdio) or a Streamable HTTP endpoint. */
+const upstreamSchema = z
+  .strictObject({
+    /** Names the upstream in logs, `/readyz`, `tool.server` and, on collisions, exposed names. */
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'use letters, digits, _ and -'),
+    stdio: z
+      .strictObject({
+        command: z.string().min(1),
+        args: z.array(z.string()).default([]),
+        /** Values may hold `${secret:name}`, resolved when the process starts. */
+        env: z.record(z.string(), z.string()).default({}),
+        /** Relative to warden.yaml. */
+        cwd: z.string().optional(),
+      })
+      .optional(),
+    http: z
+      .strictObject({
+        url: z.string().url(),
+        /** Values may hold `${secret:name}`, resolved when the connection opens. */
+        headers: z.record(z.string(), z.string()).default({}),
+      })
+      .optional(),
+    /** `boot`: connect when Warden starts; `lazy`: on the first request that needs this upstream. */
+    start: z.enum(['boot', 'lazy']).default('boot'),
+    /** Longest wait for one upstream request (tools/call, resources/read…). */
+    timeout: duration.default('60s'),
+    /** Prefix every exposed name with `<name>.`, not only the ones that collide. */
+    prefix: z.boolean().default(false),
+    /**
+     * Per-tool overrides of what the upstream's annotations imply (by the upstream's tool name).
+     * Any field of a tool entry except its name and execution.
+     */
+    tools: z
+      .record(
+        z.string(),
+        z.strictObject({
+          risk: z.enum(['low', 'medium', 'high', 'critical']).optional(),
+          effect: z.enum(['read', 'write', 'external', 'destructive']).optional(),
+          tags: z.array(z.string()).optional(),
+          idempotent: z.boolean().optional(),
+          spend_arg: z.string().optional(),
+          /** Hide the tool from agents altogether. */
+          hidden: z.boolean().optional(),
+        }),
+      )
+      .default({}),
+    /** Tags added to every tool of this upstream (e.g. `untrusted_output` for a web fetcher). */
+    tags: z.array(z.string()).default([]),
+  })
+  .refine((u) => (u.stdio === undefined) !== (u.http === undefined), { message: 'give exactly one of stdio: or http:' });
+
+const mcpGateway = z
+  .strictObject({
+    /** The agent a `warden mcp` stdio session acts as, unless `--agent` names another. */
+    stdio_agent: z.string().optional(),
+    /** The user it acts for (whom elicitation asks to approve), unless `--user` names another. */
+    stdio_user: z.string().optional(),
+    /** How long a call that needs approval is held open (with progress notifications) before it answers "pending". */
+    approval_wait: duration.default('30s'),
+    /** Ask the requesting user through MCP elicitation when the client supports it and the rule allows them. */
+    elicitation: z.boolean().default(true),
+    /**
+     * `first_use`: a tool definition seen for the first time is pinned as it is; `approve`: it
+     * stays blocked until an admin approves it (`warden tools approve`).
+     */
+    pin_new_tools: z.enum(['first_use', 'approve']).default('first_use'),
+    /** Largest JSON-RPC message accepted on `/mcp`, in bytes (default: server.body_limit). */
+    max_message_bytes: z.number().int().positive().optional(),
+  })
+  .prefault({});
 
 const rateLimit = z.strictObject({
   scope: z.enum(['agent', 'agent_tool', 'tenant']),
@@ -86,6 +162,40 @@ const oidc = z.strictObject({
   subject_claim: z.string().default('sub'),
 });
 
+/** The threat guards (src/guards): what they look for. They only add signals; policies decide. */
+const guardsSchema = z
+  .strictObject({
+    /** Load the built-in guard policies (src/guards/default-policies.ts) beside the policy folder. */
+    default_policies: z.boolean().default(true),
+    /** Hosts links and images may point to without counting as exfiltration. */
+    allowed_hosts: z.array(z.string().min(1)).default([]),
+    injection: z
+      .strictObject({
+        /** Score (0-1) from which a scan is suspicious; absent: the detector's own default. */
+        threshold: z.number().min(0).max(1).optional(),
+        /** Scan every tool result for indirect injection (a finding taints the session). */
+        scan_results: z.boolean().default(true),
+      })
+      .prefault({}),
+    taint: z
+      .strictObject({
+        /** How many tainted values (hashed) a session remembers; the oldest are forgotten first. */
+        max_values: z.number().int().positive().max(10_000).default(512),
+        /** Argument names that are sensitive for tools that do not list their own sensitive_args. */
+        sensitive_args: z
+          .array(z.string().min(1))
+          .default(['amount', 'price', 'total', 'recipient', 'recipients', 'to', 'cc', 'bcc', 'email', 'account', 'iban', 'destination', 'url', 'webhook', 'endpoint', 'path', 'sql', 'command']),
+        /** Tool tags whose results are untrusted content (as are results of tools with effect external). */
+        untrusted_tags: z.array(z.string()).default(['untrusted_output', 'untrusted', 'web', 'external_content']),
+        /** Tool tags that mark a tool as reading private data. */
+        private_tags: z.array(z.string()).default(['private_data', 'pii', 'secrets', 'confidential']),
+        /** Tool tags that mark a tool as acting outside (besides effect external), for the trifecta. */
+        external_tags: z.array(z.string()).default(['send', 'export', 'http', 'email', 'external', 'upload']),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -102,6 +212,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** A critical incident suspends the agent it names. */
       suspend_on_critical: z.boolean().default(true),
+      /** This many incidents of one agent within the window suspend it (absent: never). */
+      suspend_after: z.strictObject({ violations: z.number().int().positive(), window: duration }).optional(),
+      /** Every policy deny (and every deny by a guard rule) creates an incident. */
+      on_policy_deny: z.boolean().default(true),
     })
     .prefault({}),
   compliance: z
@@ -117,6 +231,10 @@ export const configSchema = z.strictObject({
   policies: z.string().default('./policies'),
   agents: z.array(agentSchema).default([]),
   tools: z.array(toolSchema).default([]),
+  /** MCP servers Warden stands in front of; their tools join the registry. */
+  upstreams: z.array(upstreamSchema).default([]),
+  mcp: mcpGateway,
+  guards: guardsSchema,
   registration: z
     .strictObject({
       /** Unknown agents are registered at trust `low` instead of being denied. */
@@ -198,3 +316,5 @@ export type ToolConfig = z.output<typeof toolSchema>;
 export type RateLimitConfig = z.output<typeof rateLimit>;
 export type HumanTokenConfig = z.output<typeof humanToken>;
 export type OidcConfig = z.output<typeof oidc>;
+export type GuardsConfig = z.output<typeof guardsSchema>;
+export type UpstreamConfig = z.output<typeof upstreamSchema>;

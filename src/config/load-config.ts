@@ -69,16 +69,17 @@ function crossChecks(config: ConfigDocument, source: YamlSource): Diagnostic[] {
   const out: Diagnostic[] = [];
   const at = (path: PropertyKey[], message: string, hint?: string) =>
     out.push({ file: source.file, ...source.locate(path), severity: 'error', code: 'schema', message, ...(hint ? { hint } : {}) });
-  const unique = (list: Array<{ id?: string; name?: string }>, key: 'agents' | 'tools') => {
+  const unique = (list: Array<{ id?: string; name?: string }>, key: 'agents' | 'tools' | 'upstreams') => {
     const seen = new Set<string>();
     list.forEach((item, i) => {
       const id = item.id ?? item.name ?? '';
-      if (seen.has(id)) at([key, i], `${key === 'agents' ? 'agent' : 'tool'} "${id}" is defined twice`);
+      if (seen.has(id)) at([key, i], `${key.slice(0, -1)} "${id}" is defined twice`);
       seen.add(id);
     });
   };
   unique(config.agents, 'agents');
   unique(config.tools, 'tools');
+  unique(config.upstreams, 'upstreams');
   const keyIds = new Set<string>();
   config.agents.forEach((agent, i) =>
     agent.credentials.forEach((c, j) => {

@@ -22,7 +22,7 @@ import { registerAgent } from '../server/agent-admin.js';
 import { hasRole, type Human, type Principal } from '../server/principal.js';
 import { queryInstant } from '../server/routes/audit.js';
 import { complianceStatus } from '../server/routes/compliance.js';
-import { reportIncident } from '../server/routes/incidents.js';
+import { reportIncident } from '../guards/incidents.js';
 import type { AgentRecord, DecisionRecord } from '../store/records.js';
 import type { Warden } from '../warden.js';
 
@@ -324,7 +324,7 @@ export function createGovernanceServer(warden: Warden, caller: Principal | (() =
         const record = await store.getDecision(input.decision_id);
         if (!record || record.agentId !== agentId) throw new Refusal(`no decision record "${input.decision_id}" about agent ${agentId}`);
       }
-      const result = await reportIncident(warden, { agentId, type: input.type, severity: input.severity, description: input.description, decisionId: input.decision_id, reportedBy });
+      const result = await reportIncident(warden.pipeline, { agentId, type: input.type, severity: input.severity, description: input.description, decisionId: input.decision_id, reportedBy });
       const note = result.suspended ? `; agent ${agentId} is now suspended` : '';
       return success(`incident ${result.incident.id} (${result.incident.severity} ${result.incident.type}) recorded${note}`, result as unknown as Record<string, unknown>);
     },

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createWarden, type Warden } from '../warden.js';
 import { createGovernanceServer } from './governance-server.js';
+import { serveStdioSession } from './stdio-session.js';
 
 export interface GovernanceStdioStreams {
   stdin?: Readable;
@@ -41,36 +41,5 @@ export async function runGovernanceStdio(configPath: string, agentId: string, st
   if (agent.status === 'suspended') stderr.write(`warden mcp governance: agent "${agentId}" is suspended; validate_action will deny every action\n`);
 
   const server = createGovernanceServer(warden, { kind: 'agent', agentId });
-  const transport = new StdioServerTransport(stdin, stdout);
-
-  return new Promise<number>((resolve) => {
-    let finished = false;
-    let code = 0;
-    const stop = () => void server.close().catch(() => undefined);
-    const finish = async () => {
-      if (finished) return;
-      finished = true;
-      stdin.off('end', stop);
-      stdin.off('close', stop);
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      try {
-        await warden.close();
-        resolve(code);
-      } catch (error) {
-        resolve(fail(`could not close the store cleanly: ${(error as Error)?.message ?? String(error)}`));
-      }
-    };
-    server.server.onclose = () => void finish();
-    server.server.onerror = (error) => stderr.write(`warden mcp governance: ${error.message}\n`);
-    stdin.once('end', stop);
-    stdin.once('close', stop);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    server.connect(transport).catch((error: unknown) => {
-      stderr.write(`warden mcp governance: ${(error as Error)?.message ?? String(error)}\n`);
-      code = 1;
-      void finish();
-    });
-  });
+  return serveStdioSession(server, server.server, warden, { stdin, stdout }, (message) => stderr.write(`warden mcp governance: ${message}\n`));
 }

@@ -38,8 +38,14 @@ const sessionSchema = z.strictObject({
   spend: z.number().nonnegative().default(0),
   tainted: z.boolean().default(false),
   recent: z
-    .array(z.strictObject({ tool: z.string(), effect: z.string().optional(), at: z.string().optional() }))
+    .array(z.strictObject({ tool: z.string(), effect: z.string().optional(), risk: z.string().optional(), at: z.string().optional() }))
     .default([]),
+  /** Every distinct tool executed in the session (what `called_before` looks at). */
+  tools: z.array(z.string()).optional(),
+  /** When the session's last denials happened, ISO 8601 (what `denials_within` counts). */
+  denials: z.array(z.string()).optional(),
+  /** A tool that reads private data has run in the session. */
+  privateData: z.boolean().optional(),
 });
 
 const relationshipSchema = z.strictObject({ subject: z.string(), relation: z.string(), object: z.string() });

@@ -19,6 +19,8 @@ import { checkLimits, releaseSpend, spendOf } from './stages/limits.js';
 import { buildRequest, decideWithPolicy } from './stages/policy-decision.js';
 import { resolveAgent } from './stages/resolve-agent.js';
 import { guardTenant } from './stages/tenant-guard.js';
+import { addSignals, observeDenial, observeExecution } from './stages/signals.js';
+import { incidentForDeny, reportIncident } from '../guards/incidents.js';
 
 /** How long a side-effecting call waits for its decision record to be durable before giving up. */
 const DURABILITY_TIMEOUT_MS = 5_000;
@@ -49,6 +51,7 @@ export class Pipeline {
       const tenant = guardTenant(x);
       const session = await this.failOpen(x, 'limits', () => checkLimits(x, this.rt, tenant));
       x.request = await buildRequest(x, this.rt, tenant, session ?? undefined);
+      await addSignals(x, this.rt, x.request, session ?? undefined);
       const decision = await decideWithPolicy(x, this.rt, x.request);
       x.decision = decision;
       if (decision.effect === 'deny') {
@@ -175,6 +178,20 @@ export class Pipeline {
     return record.id;
   }
 
+  /**
+   * Records a list decision (which tools, prompts or resources an agent was shown). Not awaited:
+   * a listing changes nothing, so it waits for the next group commit like a read.
+   */
+  recordListing(listing: { agentId: string; tenant: string; sessionId?: string; userId?: string; action: string; shown: number; hidden: string[] }): string | undefined {
+    const x = this.exchange({ agentId: listing.agentId, tool: '*', args: {}, tenant: listing.tenant, sessionId: listing.sessionId, user: listing.userId ? { id: listing.userId } : undefined, action: listing.action }, { kind: 'trusted' });
+    x.args = {};
+    x.details.shown = listing.shown;
+    x.details.hidden = listing.hidden.slice(0, 200);
+    const reason = `listed ${listing.shown}; hid ${listing.hidden.length} that policy could not allow this agent`;
+    const decision: Decision = { ...this.syntheticDecision(x, new Ending('list', reason, 200)), effect: 'allow' };
+    return this.tryAppend(auditRecord(x, decision, 'allowed', this.rt.redactor));
+  }
+
   // ---------------------------------------------------------------------------------------------
 
   private exchange(call: ToolCall, credentials: Credentials): Exchange {
@@ -262,7 +279,7 @@ export class Pipeline {
       auditRecord(x, d, outcome, this.rt.redactor, { result, approvalId, kind: first ? 'outcome' : 'decision', decisionId: first?.id });
 
     const run = await executor({ args: x.args!, requestId: x.requestId, agentId: x.call.agentId, traceId: x.call.traceId, idempotencyKey: pre.idempotencyKey });
-    await this.recordActivity(x);
+    await this.recordActivity(x, run.ok ? run.result : undefined);
     if (!run.ok) {
       const failed = { ...decision, reason: `the tool failed: ${this.rt.redactor.redactText(run.message)}`, stage: 'execute' };
       const record = await this.append(outcomeRecord('error', failed), sideEffect);
@@ -283,17 +300,13 @@ export class Pipeline {
     return { status: 'executed', success: true, result, decision, auditId: first?.id ?? record.id, httpStatus: 200, ...(approvalId ? { approvalId } : {}) };
   }
 
-  /** Adds the call to the session's recent activity (what sequence rules look at). */
-  private async recordActivity(x: Exchange): Promise<void> {
-    const sessionId = x.call.sessionId;
-    if (!sessionId) return;
+  /**
+   * Adds the call to the session's recent activity (what sequence rules look at), and lets the
+   * guards look at the result (indirect injection, untrusted output: the session is tainted).
+   */
+  private async recordActivity(x: Exchange, result: JsonValue | undefined): Promise<void> {
     delete x.details.spendReserved; // executed: the reserved spend is now spent
-    await this.rt.sessionLocks.run(sessionId, async () => {
-      const session = await this.rt.store.getSession(sessionId);
-      if (!session) return;
-      const recent = [...session.recent, { tool: x.call.tool, effect: x.tool?.entry.effect, at: new Date(x.now).toISOString() }].slice(-20);
-      await this.rt.store.putSession({ ...session, recent, updatedAt: this.rt.clock() });
-    });
+    await observeExecution(x, this.rt, result);
   }
 
   /** An approved call's spend is reserved again at execution; the budget may have moved since. */
@@ -363,6 +376,8 @@ export class Pipeline {
     Object.assign(x.details, ending.details);
     const outcome: Outcome = ending.status === 'error' ? 'error' : 'denied';
     const auditId = this.tryAppend(auditRecord(x, decision, outcome, this.rt.redactor, { approvalId })) ?? '';
+    // A denial after the limits counted the call joins the session's denials (sequence rules).
+    if (x.request && outcome === 'denied') void observeDenial(x, this.rt).catch(() => undefined);
     return {
       status: ending.status,
       success: false,
@@ -376,7 +391,23 @@ export class Pipeline {
 
   private async policyDeny(x: Exchange, decision: Decision): Promise<CallResult> {
     const record = await this.append(auditRecord(x, decision, 'denied', this.rt.redactor), false);
+    await this.afterPolicyDeny(x, decision, record.id);
     return { status: 'denied', success: false, decision, auditId: record.id, httpStatus: 403 };
+  }
+
+  /**
+   * After the deny is recorded: the session counts the denial, and the violation (or the guard
+   * deny) becomes an incident, which may suspend the agent. Neither may turn the deny into an error.
+   */
+  private async afterPolicyDeny(x: Exchange, decision: Decision, decisionId: string): Promise<void> {
+    await observeDenial(x, this.rt).catch(() => undefined);
+    if (!x.agent || !this.rt.config.incidents.on_policy_deny) return;
+    try {
+      // A suspension is recorded by reportIncident itself (agent.suspend, audited).
+      await reportIncident(this, incidentForDeny(decision, x.request?.signals, x.agent.id, decisionId));
+    } catch {
+      // the deny stands; a store that cannot take the incident fails the next call anyway
+    }
   }
 
   /** Appends; waits for durability when asked to, or when the config wants every record durable. */

@@ -9,14 +9,26 @@ import type { HttpToolTarget } from '../upstream/http-tool.js';
 export interface RegisteredTool {
   entry: ToolEntry;
   description: string;
+  /** The JSON Schema of the arguments as configured (what MCP clients are shown). */
+  inputSchema: Record<string, unknown>;
   /** Validates arguments; returns readable errors, none when valid. */
   validate(args: unknown): string[];
   http?: HttpToolTarget;
   idempotent: boolean;
   failOpen: boolean;
   spendArg?: string;
+  /** Arguments that must not carry tainted values (the tool's `sensitive_args`); absent: the guards' defaults. */
+  sensitiveArgs?: readonly string[];
   /** Argument names declared by the schema (to fill in a missing tenant). */
   declaredArgs: ReadonlySet<string>;
+  /** Why every call is refused before any policy runs (an MCP tool whose definition changed). */
+  blocked?: string;
+}
+
+/** Where a registered tool came from, beyond its config: the MCP upstream serving it. */
+export interface ToolOrigin {
+  server?: string;
+  blocked?: string;
 }
 
 export class ToolRegistryError extends Error {}
@@ -43,12 +55,13 @@ function describeErrors(errors: readonly ErrorObject[] | null | undefined): stri
   });
 }
 
-export function registerTool(tool: ToolConfig): RegisteredTool {
+export function registerTool(tool: ToolConfig, origin: ToolOrigin = {}): RegisteredTool {
   const validator = compileSchema(tool.name, tool.input_schema);
   const properties = (tool.input_schema?.properties ?? {}) as Record<string, unknown>;
   return {
-    entry: { name: tool.name, risk: tool.risk, effect: tool.effect, tags: tool.tags },
+    entry: { name: tool.name, risk: tool.risk, effect: tool.effect, tags: tool.tags, ...(origin.server ? { server: origin.server } : {}) },
     description: tool.description,
+    inputSchema: tool.input_schema ?? { type: 'object' },
     validate: (args) => (validator(args) ? [] : describeErrors(validator.errors)),
     http: tool.http && {
       url: tool.http.url,
@@ -60,7 +73,9 @@ export function registerTool(tool: ToolConfig): RegisteredTool {
     idempotent: tool.idempotent,
     failOpen: tool.fail_open,
     spendArg: tool.spend_arg,
+    ...(tool.sensitive_args ? { sensitiveArgs: tool.sensitive_args } : {}),
     declaredArgs: new Set(Object.keys(properties)),
+    ...(origin.blocked ? { blocked: origin.blocked } : {}),
   };
 }
 
@@ -72,10 +87,14 @@ export class ToolRegistry {
   }
 
   /** Adds or replaces a tool (the SDK's guard() registers the functions it wraps). */
-  add(tool: ToolConfig): RegisteredTool {
-    const registered = registerTool(tool);
+  add(tool: ToolConfig, origin?: ToolOrigin): RegisteredTool {
+    const registered = registerTool(tool, origin);
     this.tools.set(tool.name, registered);
     return registered;
+  }
+
+  remove(name: string): void {
+    this.tools.delete(name);
   }
 
   get(name: string): RegisteredTool | undefined {
@@ -84,5 +103,9 @@ export class ToolRegistry {
 
   names(): string[] {
     return [...this.tools.keys()];
+  }
+
+  all(): IterableIterator<RegisteredTool> {
+    return this.tools.values();
   }
 }

@@ -1,6 +1,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { trustRank } from '../model/trust.js';
 import type { Relationship } from '../model/action-request.js';
+import { durationMs } from './duration.js';
 import { globMatches } from './glob.js';
 
 /**
@@ -34,14 +35,63 @@ export interface EvaluationScope {
   agentTrust: string;
   relationships: readonly Relationship[];
   relationshipKeys: Set<string> | undefined;
+  /** The decision instant (epoch ms), for `denials_within`. */
+  now: number;
 }
 
-export const scope: EvaluationScope = { agentTrust: 'low', relationships: [], relationshipKeys: undefined };
+export const scope: EvaluationScope = { agentTrust: 'low', relationships: [], relationshipKeys: undefined, now: 0 };
 
-export function enterScope(agentTrust: string, relationships: readonly Relationship[] | undefined): void {
+export function enterScope(agentTrust: string, relationships: readonly Relationship[] | undefined, now = Date.now()): void {
   scope.agentTrust = agentTrust;
   scope.relationships = relationships ?? [];
   scope.relationshipKeys = undefined;
+  scope.now = now;
+}
+
+// Sequence helpers over the session (src/guards/sequence.ts keeps it up to date as calls happen).
+// Pure functions of the request: the session is part of it, and `now` is the decision instant.
+
+interface SessionView {
+  recent?: ReadonlyArray<{ tool?: string; effect?: string; risk?: string; at?: string }>;
+  tools?: readonly string[];
+  denials?: readonly string[];
+}
+
+const RISK_LEVELS = ['low', 'medium', 'high', 'critical'];
+const EFFECTS = ['read', 'write', 'external', 'destructive'];
+
+/** The session's executed tools include one matching `pattern` (exact or glob). */
+function calledBefore(session: SessionView, pattern: string): boolean {
+  const tools = session.tools ?? (session.recent ?? []).map((r) => r.tool ?? '');
+  return tools.some((t) => globMatches(pattern, t));
+}
+
+/**
+ * How many of the last `n` executed calls match `what`: a risk level (that risk or higher), an
+ * effect (read, write, external, destructive), or else a tool name or glob.
+ */
+function recentCount(session: SessionView, what: string, n?: bigint): bigint {
+  const recent = session.recent ?? [];
+  const window = n === undefined ? recent : n <= 0n ? [] : recent.slice(-Number(n));
+  const rank = RISK_LEVELS.indexOf(what);
+  const matches =
+    rank >= 0
+      ? (r: { risk?: string }) => RISK_LEVELS.indexOf(r.risk ?? '') >= rank
+      : EFFECTS.includes(what)
+        ? (r: { effect?: string }) => r.effect === what
+        : (r: { tool?: string }) => globMatches(what, r.tool ?? '');
+  let count = 0n;
+  for (const r of window) if (matches(r)) count++;
+  return count;
+}
+
+/** How many denials the session had within `window` (a duration such as 1m) before now. */
+function denialsWithin(session: SessionView, window: string): bigint {
+  const ms = durationMs(window);
+  const since = scope.now - ms;
+  let count = 0n;
+  for (const at of session.denials ?? []) if (Date.parse(at) >= since) count++;
+  return count;
 }
 
 const tupleKey = (s: string, r: string, o: string) => `${s}\u0000${r}\u0000${o}`;
@@ -103,7 +153,19 @@ function createEnvironment(): Environment {
     .registerFunction(
       'in_time_window(google.protobuf.Timestamp, string, string, string): bool',
       (at: Date, f: string, t: string, tz: string) => inTimeWindow(at, f, t, tz),
-    );
+    )
+    .registerFunction('called_before(map, string): bool', calledBefore, {
+      description: "called_before(session, 'read_secrets'): a tool matching the name or glob has run in this session",
+    })
+    .registerFunction('recent_count(map, string): int', (s: SessionView, what: string) => recentCount(s, what), {
+      description: "recent_count(session, 'high'): how many recent calls are of that risk or higher, that effect, or that tool (glob)",
+    })
+    .registerFunction('recent_count(map, string, int): int', recentCount, {
+      description: "recent_count(session, 'high', 5): the same over the last 5 calls",
+    })
+    .registerFunction('denials_within(map, string): int', denialsWithin, {
+      description: "denials_within(session, '1m'): how many of the session's calls were denied in the last minute",
+    });
   // JSON numbers arrive as doubles while CEL literals like `100` are ints; comparisons across the
   // two already work, and these make arithmetic (`args.amount + 1 > 100`) work the same way.
   const arithmetic: Record<string, (a: number, b: number) => number> = {

@@ -12,6 +12,7 @@ import type { CompiledPolicy, CompiledRule, PolicySet } from './policy-set.js';
 import { firstLine, parseReasonTemplate } from './reason-template.js';
 import { RuleIndex } from './rule-index.js';
 import { YamlSource } from './source-map.js';
+import { GUARD_POLICY_IDS } from '../guards/default-policies.js';
 
 export interface PolicySource {
   file: string;
@@ -164,6 +165,7 @@ function compilePolicyHeader(document: PolicyDocument, file: string, line: numbe
     until,
     file,
     line,
+    ...(GUARD_POLICY_IDS.has(document.id) ? { cautionOnly: true } : {}),
   };
 }
 

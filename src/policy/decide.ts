@@ -87,7 +87,7 @@ function evaluate(policySet: PolicySet, request: ActionRequest, now: Date, expla
   assertDecidable(request);
   const candidates = policySet.index.candidates(request.action, request.resource.id);
   const activation = buildActivation(request, now);
-  enterScope(request.actor.agent.trust, request.relationships);
+  enterScope(request.actor.agent.trust, request.relationships, now.getTime());
   const at = now.getTime();
   const traces: RuleTrace[] | undefined = explain ? [] : undefined;
 
@@ -112,8 +112,10 @@ function evaluate(policySet: PolicySet, request: ActionRequest, now: Date, expla
 
   const decision = baseDecision(policySet, request);
   decision.shadow = shadow;
+  // A guard policy's approval holds what another rule allows; alone it does not lift the default deny.
+  const holds = approvals.length > 0 && (allows.length > 0 || approvals.some((e) => !e.rule.policy.cautionOnly));
   if (denies.length > 0) conclude(decision, 'deny', denies, activation);
-  else if (approvals.length > 0) {
+  else if (holds) {
     conclude(decision, 'require_approval', approvals, activation);
     decision.approval = mergeApprovals(approvals.map((e) => e.rule.approval!));
     decision.obligations = mergeObligations([...approvals, ...allows].map((e) => e.rule.obligations));

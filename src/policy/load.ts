@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { compilePolicies, type CompileOptions, type CompileResult, type PolicySource } from './compile.js';
 import type { Diagnostic } from './diagnostic.js';
+import { withDefaultGuardPolicies } from '../guards/default-policies.js';
 
 const YAML_FILE = /\.ya?ml$/;
 const TEST_FILE = /\.test\.ya?ml$/;
@@ -61,12 +62,22 @@ function displayPath(path: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
+export interface LoadOptions extends CompileOptions {
+  /**
+   * Also load the built-in guard policies (src/guards/default-policies.ts) that no policy in the
+   * folder replaces by id. Their diagnostics name `<built-in>/guards/<id>.yaml`.
+   */
+  defaultGuards?: boolean;
+}
+
 export async function loadPolicyFolder(
   dir: string,
-  options: CompileOptions = {},
+  options: LoadOptions = {},
 ): Promise<CompileResult & { folder: PolicyFolder }> {
   const folder = await readPolicyFolder(dir);
-  const result = compilePolicies(folder.policies, options);
+  const { defaultGuards, ...compileOptions } = options;
+  const sources = defaultGuards ? withDefaultGuardPolicies(folder.policies) : folder.policies;
+  const result = compilePolicies(sources, compileOptions);
   if (folder.diagnostics.length === 0) return { ...result, folder };
   return { diagnostics: [...folder.diagnostics, ...result.diagnostics], folder };
 }

@@ -16,6 +16,12 @@ export interface CompiledPolicy {
   until?: number;
   file: string;
   line: number;
+  /**
+   * A guard policy (src/guards/default-policies.ts, or one replacing it by id): its rules only add
+   * caution. Its require_approval holds an action some other rule allows; it never stands in for
+   * an allow, so an action no rule allows stays denied by default.
+   */
+  cautionOnly?: boolean;
 }
 
 export interface CompiledRule {

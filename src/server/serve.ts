@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { durationMs } from '../policy/duration.js';
 import { formatDiagnostic } from '../policy/diagnostic.js';
-import { createWarden, type Warden } from '../warden.js';
+import { createWarden, type Warden, type WardenLogLevel } from '../warden.js';
+import { gatewayModule } from '../mcp/gateway-http.js';
 import { governanceModule } from '../mcp/governance-http.js';
 import { watchPolicies } from './policy-watcher.js';
 import { buildServer, type RouteModule, type ServerOptions } from './server.js';
@@ -22,8 +23,16 @@ export interface ServeOptions extends ServerOptions {
 
 /** `warden serve`: one process, one port. */
 export async function serve(configPath: string, options: ServeOptions = {}): Promise<RunningServer> {
-  const warden = await createWarden({ config: configPath });
-  const { app, ctx } = await buildServer(warden, options, options.modules ?? [governanceModule]);
+  // Upstreams connect inside createWarden, before fastify's logger exists: their messages wait for it.
+  const logTo: { app?: FastifyInstance } = {};
+  const early: Array<[WardenLogLevel, string]> = [];
+  const warden = await createWarden({
+    config: configPath,
+    log: (level, message) => (logTo.app ? logTo.app.log[level]({ component: 'upstream' }, message) : early.push([level, message])),
+  });
+  const { app, ctx } = await buildServer(warden, options, options.modules ?? [governanceModule, gatewayModule]);
+  logTo.app = app;
+  for (const [level, message] of early) app.log[level]({ component: 'upstream' }, message);
   ctx.onReload = (why, result) => {
     if (result.ok) app.log.info({ bundle: result.bundle, why }, 'policies in force');
     else app.log.error({ why, problems: result.diagnostics.map(formatDiagnostic) }, 'policy change refused; the previous policies keep serving');

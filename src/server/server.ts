@@ -11,11 +11,15 @@ import { registerAgentRoutes } from './routes/agents.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerComplianceRoutes } from './routes/compliance.js';
+import { registerDashboardApiRoutes } from './routes/dashboard-api.js';
 import { registerDecisionRoutes } from './routes/decisions.js';
+import { registerEventRoutes } from './routes/events.js';
 import { registerIncidentRoutes } from './routes/incidents.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerPolicyRoutes } from './routes/policies.js';
+import { registerToolCatalogRoutes } from './routes/tool-catalog.js';
 import { registerToolRoutes } from './routes/tools.js';
+import { registerUiRoutes } from './routes/ui.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -93,6 +97,7 @@ export async function buildServer(warden: Warden, options: ServerOptions = {}, m
   const ctx = new ServerContext(warden, new Metrics(warden));
   registerOpsRoutes(app, ctx);
   registerToolRoutes(app, ctx);
+  registerToolCatalogRoutes(app, ctx);
   registerDecisionRoutes(app, ctx);
   registerApprovalRoutes(app, ctx);
   registerAgentRoutes(app, ctx);
@@ -100,6 +105,9 @@ export async function buildServer(warden: Warden, options: ServerOptions = {}, m
   registerAuditRoutes(app, ctx);
   registerComplianceRoutes(app, ctx);
   registerPolicyRoutes(app, ctx);
+  registerDashboardApiRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
+  registerUiRoutes(app, ctx);
   for (const module of modules) await module(app, ctx);
   return { app, ctx };
 }

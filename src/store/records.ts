@@ -160,9 +160,27 @@ export interface SessionRecord {
   tenant: string;
   callsUsed: number;
   spend: number;
+  /** The session has seen untrusted content (an untrusted tool's result, an injection finding). */
   tainted: boolean;
-  recent: Array<{ tool: string; effect?: string; at: string }>;
+  /** The last calls executed, oldest first (bounded). */
+  recent: Array<{ tool: string; effect?: string; risk?: string; at: string }>;
+  /** What the guards remember about the session (src/guards); absent in sessions from before them. */
+  flow?: SessionFlow;
   updatedAt: Millis;
+}
+
+/** The guards' per-session memory, kept up to date as calls happen (never rebuilt from the log). */
+export interface SessionFlow {
+  /** Hashes of tainted value tokens (src/guards/taint.ts), oldest first, bounded. */
+  taint: string[];
+  /** Where untrusted content came from: `prompt`, `args`, `result:<tool>` (the last few). */
+  untrusted: string[];
+  /** Tools that read private data in this session (the last few). */
+  privateReads: string[];
+  /** Every distinct tool executed in the session (bounded). */
+  tools: string[];
+  /** When the session's last denials happened (ISO 8601, the last few). */
+  denials: string[];
 }
 
 export interface IncidentRecord {
@@ -201,10 +219,21 @@ export interface PolicyBundleRecord {
   policies: Array<{ id: string; version: string; file: string }>;
 }
 
+/**
+ * The definition of an upstream tool (name, description, input schema) Warden trusts, by hash.
+ * A different definition seen later is kept as `observed*` and blocks the tool until approved.
+ */
 export interface ToolPin {
+  /** `<upstream>/<tool name at the upstream>`. */
   tool: string;
   hash: string;
+  /** The pinned definition, for review (JSON). */
+  definition?: JsonObject;
   firstSeenAt: Millis;
   approvedAt?: Millis;
   approvedBy?: string;
+  /** A definition that differs from the pinned one, seen at `observedAt`. */
+  observedHash?: string;
+  observedAt?: Millis;
+  observedDefinition?: JsonObject;
 }

@@ -53,6 +53,8 @@ export interface Store {
   createApproval(approval: ApprovalRecord): Promise<void>;
   getApproval(id: string): Promise<ApprovalRecord | undefined>;
   listApprovals(filter: { status?: ApprovalStatus; tenant?: string; limit?: number }): Promise<ApprovalRecord[]>;
+  /** The newest approved (else pending) approval of this agent for this tool and these frozen arguments. */
+  findOpenApproval(agentId: string, tool: string, argsHash: string): Promise<ApprovalRecord | undefined>;
   /**
    * Adds a vote atomically: refused unless the approval is pending and not expired at `now`, and
    * the approver has not voted. A deny settles it as denied; reaching the quorum of approvals
@@ -113,4 +115,5 @@ export interface Store {
   listPolicyBundles(limit: number): Promise<PolicyBundleRecord[]>;
   getToolPin(tool: string): Promise<ToolPin | undefined>;
   putToolPin(pin: ToolPin): Promise<void>;
+  listToolPins(): Promise<ToolPin[]>;
 }

@@ -42,7 +42,7 @@ describe('warden check', () => {
   it('passes the example policies with exit 0', async () => {
     const run = await warden(['check', EXAMPLES, '--tools', join(EXAMPLES, '..', 'tools.json')]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^ok: 8 policies, \d+ rules, 5 test suites; bundle sha256:[0-9a-f]{64}$/m);
+    expect(run.stdout).toMatch(/^ok: 9 policies, \d+ rules, 6 test suites; bundle sha256:[0-9a-f]{64}$/m);
   });
 
   it('prints every problem as file:line:column with a hint, exit 1', async () => {

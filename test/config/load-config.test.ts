@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/index.js';
@@ -12,13 +14,16 @@ function errorsOf(text: string) {
 }
 
 describe('warden.yaml', () => {
-  it('the example config is valid, and its policies only name tools it declares', async () => {
+  it('the example config is valid, and its policies only name tools it declares or its MCP upstream serves', async () => {
     const result = await loadConfig(EXAMPLE);
     if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
     const { config } = result;
     expect(config.agents.map((a) => a.id)).toContain('refund-agent');
     expect(config.policiesDir.endsWith('examples/policies')).toBe(true);
-    const loaded = await loadPolicyFolder(config.policiesDir, { knownTools: config.tools.map((t) => t.name) });
+    // The docs.* tools come from the filesystem MCP server at run time; examples/tools.json lists them.
+    const upstreamTools = (JSON.parse(readFileSync(join(config.baseDir, 'tools.json'), 'utf8')) as string[]).filter((t) => t.startsWith('docs.'));
+    expect(config.upstreams.map((u) => u.name)).toEqual(['docs']);
+    const loaded = await loadPolicyFolder(config.policiesDir, { knownTools: [...config.tools.map((t) => t.name), ...upstreamTools] });
     expect(loaded.diagnostics).toEqual([]);
   });
 

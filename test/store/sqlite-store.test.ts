@@ -414,6 +414,22 @@ describe('round trips (what is written is what is read)', () => {
     expect(await store.getSession('sess-2')).toBeUndefined();
   });
 
+  it('sessions are written behind: in one transaction after the turn, and at close', async () => {
+    const path = tempDb();
+    const store = openAt(path);
+    const reader = openAt(path);
+    const session: SessionRecord = { id: 's-wb', tenant: 't', callsUsed: 1, spend: 0, tainted: false, recent: [], updatedAt: T0 };
+    await store.putSession(session);
+    await store.putSession({ ...session, callsUsed: 2, updatedAt: T0 + 1 });
+    expect((await store.getSession('s-wb'))?.callsUsed).toBe(2); // read through the buffer
+    expect(await reader.getSession('s-wb')).toBeUndefined(); // not written yet
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await reader.getSession('s-wb'))?.callsUsed).toBe(2);
+    await store.putSession({ ...session, callsUsed: 3, updatedAt: T0 + 2 });
+    await store.close();
+    expect((await reader.getSession('s-wb'))?.callsUsed).toBe(3);
+  });
+
   it('incidents, full and minimal', async () => {
     const store = fresh();
     const full: IncidentRecord = {
@@ -814,6 +830,14 @@ describe('decision log', () => {
   }
 
   const seqs = (records: DecisionRecord[]): number[] => records.map((r) => r.seq);
+
+  it('decisionStats groups the series into whole buckets', async () => {
+    const store = await seeded(); // records one second apart from T0 + 1 s
+    const stats = await store.decisionStats(0, 5_000);
+    expect(stats.total).toBe(12);
+    expect(stats.series.map((p) => p.at)).toEqual([T0, T0 + 5_000, T0 + 10_000]);
+    expect(stats.series.map((p) => p.allow + p.deny + p.require_approval)).toEqual([4, 5, 3]);
+  });
 
   it('queryDecisions filters by each field, newest first by default', async () => {
     const store = await seeded();

@@ -7,12 +7,14 @@ import { EXIT, UsageError } from '../usage-error.js';
 
 export interface CheckOptions {
   tools?: string;
+  /** False with --no-default-guards. */
+  defaultGuards?: boolean;
 }
 
 /** `warden check <dir>`: every problem in the policies (and their test suites), with file:line:column. */
 export async function checkCommand(dir: string, options: CheckOptions): Promise<number> {
   const knownTools = options.tools ? await readToolNames(options.tools) : undefined;
-  const { policySet, diagnostics, folder } = await loadPolicyFolder(dir, { knownTools });
+  const { policySet, diagnostics, folder } = await loadPolicyFolder(dir, { knownTools, defaultGuards: options.defaultGuards !== false });
   if (policySet) diagnostics.push(...runTestSuites(policySet, folder.tests).diagnostics);
   for (const d of diagnostics) console.log(formatDiagnostic(d));
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
@@ -22,6 +24,8 @@ export async function checkCommand(dir: string, options: CheckOptions): Promise<
     return EXIT.problems;
   }
   const rules = policySet!.rules.length;
+  const builtIn = policySet!.policies.filter((p) => p.file.startsWith('<built-in>/')).map((p) => p.id);
+  if (builtIn.length) console.log(`built-in guard policies: ${builtIn.join(', ')} (a policy with the same id replaces one; --no-default-guards leaves them out)`);
   console.log(`ok: ${folder.policies.length} policies, ${rules} rules, ${folder.tests.length} test suites; bundle ${policySet!.bundle}`);
   return EXIT.ok;
 }

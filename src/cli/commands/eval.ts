@@ -13,6 +13,8 @@ export interface EvalOptions {
   explain?: boolean;
   json?: boolean;
   now?: string;
+  /** False with --no-default-guards. */
+  defaultGuards?: boolean;
 }
 
 /** `warden eval`: one decision for one request. Exit 0 whatever the effect; 1 when it cannot decide. */
@@ -35,7 +37,7 @@ export async function evalCommand(options: EvalOptions): Promise<number> {
     for (const e of request.errors) console.error(`  ${e}`);
     return EXIT.problems;
   }
-  const { policySet, diagnostics } = await loadPolicyFolder(options.policies);
+  const { policySet, diagnostics } = await loadPolicyFolder(options.policies, { defaultGuards: options.defaultGuards !== false });
   if (!policySet) {
     console.error(`error: the policies in ${options.policies} do not load:`);
     for (const d of diagnostics) console.error(formatDiagnostic(d));

@@ -8,13 +8,15 @@ import { EXIT, UsageError } from '../usage-error.js';
 export interface TestOptions {
   format?: string;
   verbose?: boolean;
+  /** False with --no-default-guards. */
+  defaultGuards?: boolean;
 }
 
 /** `warden test <dir>`: runs every `*.test.yaml` suite against the policies beside it. */
 export async function testCommand(dir: string, options: TestOptions): Promise<number> {
   const format = options.format ?? 'text';
   if (format !== 'text' && format !== 'junit') throw new UsageError(`--format must be text or junit, not "${format}"`);
-  const { policySet, diagnostics, folder } = await loadPolicyFolder(dir);
+  const { policySet, diagnostics, folder } = await loadPolicyFolder(dir, { defaultGuards: options.defaultGuards !== false });
   if (!policySet) {
     console.error(`error: the policies in ${dir} do not load:`);
     for (const d of diagnostics) console.error(formatDiagnostic(d));

@@ -38,6 +38,7 @@ export function checkArguments(x: Exchange, rt: Runtime): void {
   const tool = rt.tools.get(x.call.tool);
   if (!tool) throw new Ending('arguments', `unknown tool "${x.call.tool}": only registered tools can be called (deny by default)`, 403);
   x.tool = tool;
+  if (tool.blocked) throw new Ending('registry', tool.blocked, 403, { blocked: true });
   const args = x.call.args ?? {};
   if (!isJsonObject(args)) throw new Ending('arguments', 'arguments must be a JSON object', 400);
   const limits = rt.config.arguments;

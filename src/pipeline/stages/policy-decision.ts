@@ -2,6 +2,7 @@ import type { ActionRequest } from '../../model/action-request.js';
 import type { Decision } from '../../model/decision.js';
 import { decide } from '../../policy/decide.js';
 import { globMatches } from '../../policy/glob.js';
+import { sessionView } from '../../guards/sequence.js';
 import type { SessionRecord } from '../../store/records.js';
 import type { Exchange } from '../exchange.js';
 import type { Runtime } from '../runtime.js';
@@ -25,7 +26,7 @@ export async function buildRequest(x: Exchange, rt: Runtime, tenant: string, ses
     args: x.args!,
     context: call.context ?? {},
     tool: x.tool!.entry,
-    session: session && { callsUsed: session.callsUsed, spend: session.spend, tainted: session.tainted, recent: session.recent },
+    session: session && sessionView(session),
   };
   if (rt.policies.current.usesRelationships) {
     const subjects = [`agent:${agent.id}`, ...(call.user ? [`user:${call.user.id}`] : [])];

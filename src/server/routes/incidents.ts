@@ -1,43 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { reportIncident } from '../../guards/incidents.js';
 import type { IncidentRecord } from '../../store/records.js';
-import type { Warden } from '../../warden.js';
 import type { ServerContext } from '../context.js';
 import { hasRole } from '../principal.js';
 import { sendProblem } from '../problem.js';
-
-export interface IncidentReport {
-  agentId: string;
-  type: string;
-  severity: IncidentRecord['severity'];
-  description: string;
-  decisionId?: string;
-  reportedBy: string;
-}
-
-/** Records an incident; a critical one suspends its agent when the config says so (audited). */
-export async function reportIncident(warden: Warden, report: IncidentReport): Promise<{ incident: IncidentRecord; suspended: boolean }> {
-  const agent = await warden.store.getAgent(report.agentId);
-  const incident: IncidentRecord = {
-    id: `inc_${randomUUID()}`,
-    time: warden.pipeline.rt.clock(),
-    type: report.type,
-    severity: report.severity,
-    agentId: report.agentId,
-    tenant: agent?.tenant,
-    decisionId: report.decisionId,
-    description: warden.pipeline.rt.redactor.redactText(report.description),
-    reportedBy: report.reportedBy,
-  };
-  await warden.store.createIncident(incident);
-  let suspended = false;
-  if (incident.severity === 'critical' && warden.config.incidents.suspend_on_critical && agent && agent.status !== 'suspended') {
-    await warden.store.setAgentStatus(agent.id, 'suspended', `critical incident ${incident.id}: ${incident.type}`, incident.time);
-    await warden.pipeline.auditAdmin('agent.suspend', report.reportedBy, `agent ${agent.id} suspended by critical incident ${incident.id} (${incident.type})`, { agent: agent.id, incident: incident.id }, agent.tenant);
-    suspended = true;
-  }
-  return { incident, suspended };
-}
 
 const reportBody = {
   type: 'object',
@@ -62,7 +28,7 @@ export function registerIncidentRoutes(app: FastifyInstance, ctx: ServerContext)
     }
     if (principal.kind === 'human' && !hasRole(principal, 'approver')) return sendProblem(reply, 403, `${principal.id} needs the approver or admin role to report incidents`);
     const reportedBy = principal.kind === 'agent' ? `agent:${principal.agentId}` : principal.id;
-    const result = await reportIncident(ctx.warden, { agentId: body.agent_id, type: body.type, severity: body.severity, description: body.description, decisionId: body.decision_id, reportedBy });
+    const result = await reportIncident(ctx.warden.pipeline, { agentId: body.agent_id, type: body.type, severity: body.severity, description: body.description, decisionId: body.decision_id, reportedBy });
     return reply.code(201).send(result);
   });
 

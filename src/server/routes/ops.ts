@@ -17,7 +17,10 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServerContext): voi
     checks.policies = { ok: rules > 0, detail: `${rules} rules, bundle ${ctx.warden.policySet.bundle}` };
     checks.audit = { ok: ctx.warden.pipeline.rt.log.depth < 50_000, detail: `${ctx.warden.pipeline.rt.log.depth} records waiting` };
     const ready = Object.values(checks).every((c) => c.ok);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+    // Upstreams are reported, not required: one MCP server being down makes its tools fail
+    // (denied, with the reason), not the gateway, and every replica would see the same outage.
+    const upstreams = ctx.warden.mcp.allUpstreams().map((u) => u.health());
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks, ...(upstreams.length ? { upstreams } : {}) });
   });
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_req, reply) => {

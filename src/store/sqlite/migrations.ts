@@ -202,6 +202,19 @@ CREATE TABLE tool_pins (
     sql: `DROP INDEX IF EXISTS idx_decisions_effect;
 DROP INDEX IF EXISTS idx_decisions_tenant;`,
   },
+  {
+    id: 3,
+    name: 'tool pins remember a changed definition until it is approved',
+    sql: `ALTER TABLE tool_pins ADD COLUMN observed_hash TEXT;
+ALTER TABLE tool_pins ADD COLUMN observed_at INTEGER;
+ALTER TABLE tool_pins ADD COLUMN observed_definition TEXT;
+ALTER TABLE tool_pins ADD COLUMN definition TEXT;`,
+  },
+  {
+    id: 4,
+    name: 'sessions remember what the guards saw (taint, private reads, tools called, denials)',
+    sql: `ALTER TABLE sessions ADD COLUMN flow TEXT NOT NULL DEFAULT '{}';`,
+  },
 ];
 
 /** The newest schema version this code knows. */

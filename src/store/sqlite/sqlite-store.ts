@@ -141,6 +141,7 @@ interface SessionRow {
   spend: number;
   tainted: number;
   recent: string;
+  flow: string;
   updated_at: number;
 }
 
@@ -179,6 +180,10 @@ interface ToolPinRow {
   first_seen_at: number;
   approved_at: number | null;
   approved_by: string | null;
+  definition: string | null;
+  observed_hash: string | null;
+  observed_at: number | null;
+  observed_definition: string | null;
 }
 
 type Params = Record<string, string | number | null>;
@@ -345,6 +350,7 @@ function toSession(row: SessionRow): SessionRecord {
     spend: row.spend,
     tainted: row.tainted !== 0,
     recent: parseJson<SessionRecord['recent']>(row.recent),
+    ...(row.flow && row.flow !== '{}' ? { flow: parseJson<NonNullable<SessionRecord['flow']>>(row.flow) } : {}),
     updatedAt: row.updated_at,
   };
 }
@@ -382,10 +388,27 @@ function toBundle(row: BundleRow): PolicyBundleRecord {
   return { bundle: row.bundle, loadedAt: row.loaded_at, policies: parseJson<PolicyBundleRecord['policies']>(row.policies) };
 }
 
+function sessionParams(session: SessionRecord): Params {
+  return {
+    id: session.id,
+    tenant: session.tenant,
+    calls_used: session.callsUsed,
+    spend: session.spend,
+    tainted: session.tainted ? 1 : 0,
+    recent: JSON.stringify(session.recent),
+    flow: session.flow ? JSON.stringify(session.flow) : '{}',
+    updated_at: session.updatedAt,
+  };
+}
+
 function toToolPin(row: ToolPinRow): ToolPin {
   const pin: ToolPin = { tool: row.tool, hash: row.hash, firstSeenAt: row.first_seen_at };
   setIf(pin, 'approvedAt', row.approved_at);
   setIf(pin, 'approvedBy', row.approved_by);
+  setIf(pin, 'observedHash', row.observed_hash);
+  setIf(pin, 'observedAt', row.observed_at);
+  if (row.definition) pin.definition = parseJson<JsonObject>(row.definition);
+  if (row.observed_definition) pin.observedDefinition = parseJson<JsonObject>(row.observed_definition);
   return pin;
 }
 
@@ -444,6 +467,8 @@ export class SqliteStore implements Store {
   private readonly dynamic = new Map<string, Database.Statement<[Params]>>();
 
   private readonly s: ReturnType<typeof prepareStatements>;
+  private readonly pendingSessions = new Map<string, SessionRecord>();
+  private sessionFlush?: NodeJS.Immediate | NodeJS.Timeout;
   private readonly tx: {
     vote: (id: string, vote: ApprovalVote, now: Millis) => VoteOutcome;
     claim: (id: string) => ApprovalRecord | undefined;
@@ -454,6 +479,7 @@ export class SqliteStore implements Store {
     setAgentStatus: (id: string, status: AgentRecord['status'], reason: string, at: Millis) => AgentRecord | undefined;
     revokeGrant: (id: string, by: string, at: Millis) => BreakGlassGrant | undefined;
     read: <T>(fn: () => T) => T;
+    putSessions: (sessions: readonly SessionRecord[]) => void;
   };
 
   private constructor(db: Database.Database) {
@@ -466,6 +492,9 @@ export class SqliteStore implements Store {
       claim: wrapImmediate(db, (id: string) => this.claimSync(id)),
       expire: wrapImmediate(db, (now: Millis) => this.expireSync(now)),
       createApproval: wrapImmediate(db, (approval: ApprovalRecord) => this.createApprovalSync(approval)),
+      putSessions: wrapImmediate(db, (sessions: readonly SessionRecord[]) => {
+        for (const session of sessions) this.s.putSession.run(sessionParams(session));
+      }),
       appendDecisions: wrapImmediate(db, (records: readonly DecisionRecord[]) => {
         for (const record of records) this.s.insertDecision.run(decisionParams(record));
       }),
@@ -536,6 +565,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.flushSessions();
     await this.checkpointer?.close();
     this.checkpointer = undefined;
     if (this.db.open) {
@@ -628,6 +658,11 @@ export class SqliteStore implements Store {
 
   async getApproval(id: string): Promise<ApprovalRecord | undefined> {
     return this.tx.read(() => this.loadApproval(id));
+  }
+
+  async findOpenApproval(agentId: string, tool: string, argsHash: string): Promise<ApprovalRecord | undefined> {
+    const row = this.s.findOpenApproval.get(agentId, tool, argsHash);
+    return row ? this.withVotes(row) : undefined;
   }
 
   async listApprovals(filter: { status?: ApprovalStatus; tenant?: string; limit?: number }): Promise<ApprovalRecord[]> {
@@ -806,7 +841,7 @@ export class SqliteStore implements Store {
         n: number;
       }>;
     const series = new Map<number, DecisionStats['series'][number]>();
-    const buckets = this.statement(`SELECT (time / @bucket) * @bucket AS at, effect, COUNT(*) AS n FROM decisions WHERE ${where} GROUP BY at, effect ORDER BY at`).all({
+    const buckets = this.statement(`SELECT (time / CAST(@bucket AS INTEGER)) * CAST(@bucket AS INTEGER) AS at, effect, COUNT(*) AS n FROM decisions WHERE ${where} GROUP BY at, effect ORDER BY at`).all({
       since,
       bucket: Math.max(1, Math.floor(bucketMs)),
     }) as Array<{ at: number; effect: Effect; n: number }>;
@@ -833,21 +868,39 @@ export class SqliteStore implements Store {
   // sessions
 
   async getSession(id: string): Promise<SessionRecord | undefined> {
+    const pending = this.pendingSessions.get(id);
+    if (pending) return { ...pending };
     const row = this.s.getSession.get(id);
     return row ? toSession(row) : undefined;
   }
 
+  /**
+   * Sessions are written behind: a call updates its session twice (limits, then what it did), and
+   * concurrent calls update many, so puts made in one turn of the event loop are written together
+   * in one transaction right after it. Reads see them at once. The window a crash could lose is
+   * that one turn; a side-effecting call waits longer than that for its decision record anyway.
+   */
   async putSession(session: SessionRecord): Promise<void> {
-    this.s.putSession.run({
-      id: session.id,
-      tenant: session.tenant,
-      calls_used: session.callsUsed,
-      spend: session.spend,
-      tainted: session.tainted ? 1 : 0,
-      recent: JSON.stringify(session.recent),
-      updated_at: session.updatedAt,
-    });
+    this.pendingSessions.set(session.id, { ...session });
+    if (this.sessionFlush) return;
+    this.sessionFlush = setImmediate(() => this.flushSessions());
   }
+
+  /** Writes the sessions put since the last flush (also on close). */
+  flushSessions(): void {
+    clearImmediate(this.sessionFlush as NodeJS.Immediate);
+    clearTimeout(this.sessionFlush as NodeJS.Timeout);
+    this.sessionFlush = undefined;
+    if (this.pendingSessions.size === 0 || !this.db.open) return;
+    try {
+      this.tx.putSessions([...this.pendingSessions.values()]);
+      this.pendingSessions.clear();
+    } catch {
+      // Kept for the next flush; the decision log, written to the same file, fails closed meanwhile.
+      this.sessionFlush = setTimeout(() => this.flushSessions(), 100);
+    }
+  }
+
 
   // -------------------------------------------------------------------------------------------
   // incidents
@@ -953,7 +1006,15 @@ export class SqliteStore implements Store {
       first_seen_at: pin.firstSeenAt,
       approved_at: orNull(pin.approvedAt),
       approved_by: orNull(pin.approvedBy),
+      definition: pin.definition ? JSON.stringify(pin.definition) : null,
+      observed_hash: orNull(pin.observedHash),
+      observed_at: orNull(pin.observedAt),
+      observed_definition: pin.observedDefinition ? JSON.stringify(pin.observedDefinition) : null,
     });
+  }
+
+  async listToolPins(): Promise<ToolPin[]> {
+    return this.s.listToolPins.all().map(toToolPin);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1020,6 +1081,10 @@ function prepareStatements(db: Database.Database) {
         @action, @tool, @args, @args_hash, @args_redacted, @requirement, @policy, @rule, @reason, @decision_id,
         @result, @settled_at)`),
     getApproval: db.prepare<[string], ApprovalRow>('SELECT * FROM approvals WHERE id = ?'),
+    // Served by idx_approvals_status: only open approvals are read.
+    findOpenApproval: db.prepare<[string, string, string], ApprovalRow>(
+      "SELECT * FROM approvals WHERE status IN ('approved', 'pending') AND agent_id = ? AND tool = ? AND args_hash = ? ORDER BY status = 'approved' DESC, created_at DESC LIMIT 1",
+    ),
     votesOf: db.prepare<[string], VoteRow>(
       'SELECT approver, approver_roles, vote, reason, at FROM approval_votes WHERE approval_id = ? ORDER BY id',
     ),
@@ -1048,11 +1113,11 @@ function prepareStatements(db: Database.Database) {
 
     getSession: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
     putSession: db.prepare<[Params]>(`
-      INSERT INTO sessions (id, tenant, calls_used, spend, tainted, recent, updated_at)
-      VALUES (@id, @tenant, @calls_used, @spend, @tainted, @recent, @updated_at)
+      INSERT INTO sessions (id, tenant, calls_used, spend, tainted, recent, flow, updated_at)
+      VALUES (@id, @tenant, @calls_used, @spend, @tainted, @recent, @flow, @updated_at)
       ON CONFLICT(id) DO UPDATE SET
         tenant = excluded.tenant, calls_used = excluded.calls_used, spend = excluded.spend,
-        tainted = excluded.tainted, recent = excluded.recent, updated_at = excluded.updated_at`),
+        tainted = excluded.tainted, recent = excluded.recent, flow = excluded.flow, updated_at = excluded.updated_at`),
 
     insertIncident: db.prepare<[Params]>(`
       INSERT INTO incidents (id, time, type, severity, agent_id, tenant, decision_id, description, reported_by)
@@ -1086,11 +1151,14 @@ function prepareStatements(db: Database.Database) {
     ),
 
     getToolPin: db.prepare<[string], ToolPinRow>('SELECT * FROM tool_pins WHERE tool = ?'),
+    listToolPins: db.prepare<[], ToolPinRow>('SELECT * FROM tool_pins ORDER BY tool'),
     putToolPin: db.prepare<[Params]>(`
-      INSERT INTO tool_pins (tool, hash, first_seen_at, approved_at, approved_by)
-      VALUES (@tool, @hash, @first_seen_at, @approved_at, @approved_by)
+      INSERT INTO tool_pins (tool, hash, first_seen_at, approved_at, approved_by, definition, observed_hash, observed_at, observed_definition)
+      VALUES (@tool, @hash, @first_seen_at, @approved_at, @approved_by, @definition, @observed_hash, @observed_at, @observed_definition)
       ON CONFLICT(tool) DO UPDATE SET
         hash = excluded.hash, first_seen_at = excluded.first_seen_at,
-        approved_at = excluded.approved_at, approved_by = excluded.approved_by`),
+        approved_at = excluded.approved_at, approved_by = excluded.approved_by,
+        definition = excluded.definition, observed_hash = excluded.observed_hash,
+        observed_at = excluded.observed_at, observed_definition = excluded.observed_definition`),
   };
 }

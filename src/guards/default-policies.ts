@@ -1,0 +1,100 @@
+import { parse } from 'yaml';
+import type { PolicySource } from '../policy/compile.js';
+
+/**
+ * The built-in guard policies: safe behaviour with no configuration. They are ordinary policies,
+ * loaded beside the user's policy folder, so `warden check` compiles them, the bundle hash covers
+ * them, and decisions name them (`policy guard-injection v1, rule …`).
+ *
+ * They only add caution: under the combining rules a deny anywhere wins and require_approval beats
+ * allow, so a guard rule can hold or stop an action and never allow one.
+ *
+ * To change one, put a policy with the same id in the policy folder: it replaces the built-in one
+ * (an empty-handed replacement can be `mode: shadow`). To drop them all: `guards: { default_policies: false }`.
+ *
+ * Conditions test `has(...)` first: a request decided without the pipeline (the decision API, a
+ * policy test) may carry no signals, and a condition error would count as matched (fail closed).
+ */
+export const DEFAULT_GUARD_POLICIES: ReadonlyArray<PolicySource & { id: string }> = [
+  {
+    id: 'guard-injection',
+    file: '<built-in>/guards/guard-injection.yaml',
+    text: `id: guard-injection
+version: 1
+owner: warden
+description: Prompt injection found in the user prompt or in the arguments the agent sends.
+rules:
+  - id: exfiltration-in-arguments
+    effect: deny
+    description: >-
+      A link or image in the arguments that would carry data to a host not in guards.allowed_hosts.
+      No legitimate call needs one; it is how injected instructions get data out.
+    when: "has(signals.injection) && has(signals.injection.args) && signals.injection.args.critical == true"
+    reason: "the arguments carry a link that would send data to a host that is not allowed (prompt-injection exfiltration)"
+  - id: injection-in-arguments
+    effect: require_approval
+    description: The arguments carry instruction-override text, forged role headers, hidden text, scripts or encoded blobs.
+    when: "has(signals.injection) && has(signals.injection.args) && signals.injection.args.suspicious == true"
+    reason: "the arguments look like a prompt injection (score \${signals.injection.args.score}); a human must confirm"
+    approval: { approvers: ["role:approver"], expires: 1h }
+  - id: injection-in-prompt
+    effect: require_approval
+    description: The user prompt tries to override the agent's instructions.
+    when: "has(signals.injection) && has(signals.injection.prompt) && signals.injection.prompt.suspicious == true"
+    reason: "the user prompt looks like a prompt injection (score \${signals.injection.prompt.score}); a human must confirm"
+    approval: { approvers: ["role:approver"], expires: 1h }
+`,
+  },
+  {
+    id: 'guard-taint',
+    file: '<built-in>/guards/guard-taint.yaml',
+    text: `id: guard-taint
+version: 1
+owner: warden
+description: A sensitive argument carries a value from an untrusted source (the user prompt, untrusted tool output).
+rules:
+  - id: tainted-sensitive-argument
+    effect: require_approval
+    when: "has(signals.taint) && has(signals.taint.sensitive_args) && size(signals.taint.sensitive_args) > 0"
+    reason: "untrusted data flows into \${signals.taint.sensitive_args}; a human must confirm"
+    approval: { approvers: ["role:approver"], expires: 1h }
+`,
+  },
+  {
+    id: 'guard-trifecta',
+    file: '<built-in>/guards/guard-trifecta.yaml',
+    text: `id: guard-trifecta
+version: 1
+owner: warden
+description: The lethal trifecta - private data read, untrusted content seen, and now a tool that acts outside.
+rules:
+  - id: lethal-trifecta
+    effect: require_approval
+    when: "has(signals.trifecta) && signals.trifecta == true"
+    reason: "this session read private data and saw untrusted content; an outside action now needs a human"
+    approval: { approvers: ["role:approver"], expires: 1h }
+`,
+  },
+];
+
+/** Ids of the guard policies: a deny by one of them (or by a user policy replacing one) is a guard deny. */
+export const GUARD_POLICY_IDS: ReadonlySet<string> = new Set(DEFAULT_GUARD_POLICIES.map((p) => p.id));
+
+/** The id a policy file declares, if it parses that far. */
+function declaredId(text: string): string | undefined {
+  try {
+    const doc = parse(text, { maxAliasCount: 100 }) as { id?: unknown } | null;
+    return typeof doc?.id === 'string' ? doc.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The user's policies plus the built-in guard policies they do not replace (same id). The built-in
+ * ones come last, so diagnostics and the bundle list the user's files first.
+ */
+export function withDefaultGuardPolicies(sources: readonly PolicySource[]): PolicySource[] {
+  const taken = new Set(sources.map((s) => declaredId(s.text)).filter((id): id is string => id !== undefined));
+  return [...sources, ...DEFAULT_GUARD_POLICIES.filter((p) => !taken.has(p.id)).map(({ file, text }) => ({ file, text }))];
+}

@@ -1,0 +1,74 @@
+import type { GuardsConfig } from '../config/config-schema.js';
+import type { JsonObject } from '../model/json.js';
+import { scanText, scanValue, type InjectionFinding, type InjectionKind, type InjectionScan, type ScanOptions } from './injection/index.js';
+
+/**
+ * Finding kinds that have no innocent reason to be in what an agent sends to a tool: a link or
+ * image that carries data to a host not on the allow-list is exfiltration in progress. A scan with
+ * one of them is `critical`; the default guard policy denies it and the incident is critical.
+ */
+export const CRITICAL_KINDS: ReadonlySet<InjectionKind> = new Set(['exfiltration_link']);
+
+/** At most this many findings are kept per signal (the decision log explains, it does not archive). */
+const MAX_FINDINGS = 10;
+
+/**
+ * What the injection guard tells the policy about one scanned thing (the user prompt, the
+ * arguments, a result, a tool description): `signals.injection.prompt`, `signals.injection.args`.
+ */
+export interface InjectionSignal extends JsonObject {
+  score: number;
+  suspicious: boolean;
+  /** Suspicious, with a finding of a critical kind (CRITICAL_KINDS). */
+  critical: boolean;
+  /** Distinct kinds found, sorted. */
+  kinds: string[];
+  findings: Array<{ kind: string; score: number; detail: string; offset: number; path?: string }>;
+}
+
+export const NO_INJECTION: InjectionSignal = Object.freeze({ score: 0, suspicious: false, critical: false, kinds: [], findings: [] }) as InjectionSignal;
+
+export function scanOptions(config: GuardsConfig): ScanOptions {
+  return { allowedHosts: config.allowed_hosts, ...(config.injection.threshold !== undefined ? { threshold: config.injection.threshold } : {}) };
+}
+
+function summarize(scan: InjectionScan & { findings: Array<InjectionFinding & { path?: string }> }): InjectionSignal {
+  if (scan.findings.length === 0) return { ...NO_INJECTION, kinds: [], findings: [], score: round(scan.score) };
+  const findings = [...scan.findings].sort((a, b) => b.score - a.score).slice(0, MAX_FINDINGS);
+  return {
+    score: round(scan.score),
+    suspicious: scan.suspicious,
+    critical: scan.suspicious && scan.findings.some((f) => CRITICAL_KINDS.has(f.kind)),
+    kinds: [...new Set(scan.findings.map((f) => f.kind))].sort(),
+    findings: findings.map((f) => ({ kind: f.kind, score: round(f.score), detail: f.detail, offset: f.offset, ...(f.path !== undefined ? { path: f.path } : {}) })),
+  };
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** The user prompt (`context.userPrompt`): direct injection. */
+export function scanPrompt(prompt: unknown, config: GuardsConfig): InjectionSignal {
+  if (typeof prompt !== 'string' || prompt === '') return NO_INJECTION;
+  const options = scanOptions(config);
+  return summarize(scanText(prompt, options));
+}
+
+/** The tool arguments: what the agent is about to send (paths such as `args.body`). */
+export function scanArgs(args: JsonObject, config: GuardsConfig): InjectionSignal {
+  const options = scanOptions(config);
+  return summarize(scanValue(args, { ...options, rootPath: 'args' }));
+}
+
+/** A tool result: indirect injection, content the agent will read next (paths such as `result.body`). */
+export function scanResult(result: unknown, config: GuardsConfig): InjectionSignal {
+  const options = scanOptions(config);
+  return summarize(scanValue(result, { ...options, rootPath: 'result' }));
+}
+
+/**
+ * A tool description from an MCP upstream (tool poisoning): instructions hidden in a description
+ * reach the model as if they were the tool author's. For the MCP gateway, when it lists tools.
+ */
+export function scanToolDescription(name: string, description: string, options: ScanOptions = {}): InjectionSignal & { tool: string } {
+  return { tool: name, ...summarize(scanText(description, options)) };
+}

@@ -1,0 +1,75 @@
+/**
+ * Mention versus use. A security article that writes 'attackers type "ignore previous
+ * instructions"' mentions an attack; it does not perform one. A finding whose match sits inside
+ * quotation marks or backticks, in a text that talks about attacks, is damped (halved).
+ *
+ * This is a trade-off, written down: an attacker can wrap a payload in quotes and add the word
+ * "example"; the payload then needs a second finding to cross the default threshold. Quotes
+ * that open a data value (`"text": "…"`, `["…"]`, `x = "…"`) do not count, so a payload inside
+ * a JSON tool result is not damped.
+ */
+const META_DISCUSSION =
+  /prompt[\s-]+injections?|jailbreak|attack|adversar|malicious|red[\s-]?team|threat\s+model|e\.g\.|examples?\b(?!\.)|for\s+instance|such\s+as|phrases?\s+like|payloads?|classifier|detector|guardrail|phishing|scam|xss|exploit|vulnerab|security/i;
+
+export interface MentionState {
+  meta?: boolean;
+}
+
+/**
+ * An opening single quote before `index` on the line (after a space, bracket or line start and
+ * before a non-space) with no closing one (after a non-space, before a space or punctuation)
+ * between it and `index`; apostrophes inside words ("don't") are neither.
+ */
+function openSingleQuote(text: string, lineStart: number, index: number): number {
+  let open = -1;
+  for (let i = lineStart; i < index; i++) {
+    const c = text[i];
+    if (c !== "'" && c !== '\u2018' && c !== '\u2019') continue;
+    const before = i > lineStart ? text[i - 1]! : ' ';
+    const after = text[i + 1] ?? ' ';
+    if (open === -1 && c !== '\u2019' && /[\s([{:]/.test(before) && /\S/.test(after)) open = i;
+    else if (open !== -1 && c !== '\u2018' && /\S/.test(before) && /[\s.,;:!?)\]]/.test(after)) open = -1;
+  }
+  return open;
+}
+
+/** True when `index` is inside a quoted span or code span of its line, in a text about attacks. */
+export function isQuotedMention(text: string, index: number, state: MentionState): boolean {
+  const lineStart = Math.max(text.lastIndexOf('\n', index - 1) + 1, index - 400);
+  let open: number;
+  let straight = 0;
+  let curly = 0;
+  let ticks = 0;
+  let lastStraight = -1;
+  let lastCurly = -1;
+  let lastTick = -1;
+  for (let i = lineStart; i < index; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      straight++;
+      lastStraight = i;
+    } else if (c === 0x201c || c === 0xab || c === 0x201e) {
+      curly++;
+      lastCurly = i;
+    } else if (c === 0x201d || c === 0xbb) {
+      if (curly > 0) curly--;
+    } else if (c === 0x60) {
+      ticks++;
+      lastTick = i;
+    }
+  }
+  if (straight % 2 === 1) open = lastStraight;
+  else if (curly > 0) open = lastCurly;
+  else if (ticks % 2 === 1) open = lastTick;
+  else open = openSingleQuote(text, lineStart, index);
+  if (open === -1) return false;
+  // `"key": "payload"`, `["payload"]`, `x = "payload"`: a data value, not a quotation.
+  let j = open - 1;
+  while (j >= lineStart && (text[j] === ' ' || text[j] === '\t')) j--;
+  const prev = j >= 0 ? text[j]! : '';
+  if (prev === '[' || prev === '{' || prev === '=') return false;
+  if (prev === ',' && j === open - 1) return false; // CSV cell: ,"…"
+  if ((prev === ':' || prev === ',') && j > 0 && /["'\]}\d]/.test(text[j - 1]!)) return false;
+  state.meta ??= META_DISCUSSION.test(text);
+  return state.meta;
+}

@@ -1,0 +1,200 @@
+/**
+ * scanText / scanValue: run every detector over a text (or every string in a JSON value) and
+ * combine the findings. Pure and synchronous.
+ *
+ * Combining: the strongest finding of each kind counts, and kinds combine as independent
+ * evidence, score = 1 − Π_k (1 − max_k). Ten weak role labels in a chat log stay weak; an
+ * override phrase plus an exfiltration image is stronger than either.
+ *
+ * Cost control: a string longer than MAX_SCAN (256 Ki UTF-16 units) is scanned in two windows,
+ * its first 192 Ki and its last 64 Ki units (padding an injection to the middle of a 10 MB
+ * result is the remaining blind spot), and the result says `truncated`. Each detector is gated
+ * by substring pre-filters, caps its matches, and uses bounded, linear-time patterns.
+ */
+import type { DetectorContext, Detector } from './context.js';
+import { detectEncoded } from './encoded.js';
+import { detectExfiltration } from './exfiltration.js';
+import { detectHiddenText } from './hidden-text.js';
+import { hostMatcher, type HostMatcher } from './hosts.js';
+import { detectOverride } from './override.js';
+import { detectRoleHeader } from './role-header.js';
+import { isQuotedMention, type MentionState } from './mention.js';
+import { detectScript } from './script.js';
+import { clampScore } from './text-utils.js';
+import type { InjectionFinding, InjectionKind, InjectionScan, ScanOptions } from './types.js';
+
+export const DEFAULT_THRESHOLD = 0.5;
+const MAX_SCAN = 256 * 1024;
+const HEAD = 192 * 1024;
+const TAIL = MAX_SCAN - HEAD;
+/** Findings kept per kind per string (the strongest), so a pathological input yields a short list. */
+const MAX_PER_KIND = 8;
+
+/** Phrase detectors: also run over derived text (decoded blobs, tag characters, text without zero-width characters). */
+const PHRASE_DETECTORS: readonly Detector[] = [detectOverride, detectRoleHeader, detectScript, detectExfiltration];
+const ALL_DETECTORS: readonly Detector[] = [...PHRASE_DETECTORS, detectHiddenText, detectEncoded];
+
+/** Kinds whose matches can be quoted in prose about attacks (see mention.ts). */
+const MENTIONABLE = new Set<InjectionKind>(['instruction_override', 'role_header', 'script']);
+
+/**
+ * `text.toLowerCase()` with the same length as `text`, so positions found in it are positions in
+ * `text`. Only U+0130 (İ) lowercases to two code units; it becomes a plain i.
+ */
+function lowerAligned(text: string): string {
+  const lower = text.toLowerCase();
+  return lower.length === text.length ? lower : text.replace(/\u0130/g, 'I').toLowerCase();
+}
+
+function runDetectors(text: string, hosts: HostMatcher, depth: number, detectors: readonly Detector[], base: number, out: InjectionFinding[]): void {
+  const mention: MentionState = {};
+  const ctx: DetectorContext = {
+    text,
+    lower: lowerAligned(text),
+    hosts,
+    depth,
+    add(kind, score, detail, offset) {
+      if (MENTIONABLE.has(kind) && isQuotedMention(text, offset, mention)) {
+        score *= 0.5;
+        detail += ' (quoted in a text about attacks)';
+      }
+      out.push({ kind, score: clampScore(score), detail, offset: base + offset });
+    },
+    rescan(derived) {
+      const inner: InjectionFinding[] = [];
+      runDetectors(derived.length > HEAD ? derived.slice(0, HEAD) : derived, hosts, depth + 1, PHRASE_DETECTORS, 0, inner);
+      return inner;
+    },
+  };
+  for (const detect of detectors) detect(ctx);
+}
+
+/** Keeps the strongest MAX_PER_KIND findings of each kind (one per kind and offset), in text order. */
+function prune(findings: InjectionFinding[]): InjectionFinding[] {
+  if (findings.length <= 1) return findings;
+  const byKind = new Map<InjectionKind, InjectionFinding[]>();
+  for (const f of findings) {
+    const list = byKind.get(f.kind);
+    if (list) list.push(f);
+    else byKind.set(f.kind, [f]);
+  }
+  const kept: InjectionFinding[] = [];
+  for (const list of byKind.values()) {
+    list.sort((a, b) => b.score - a.score || a.offset - b.offset);
+    const seen = new Set<number>();
+    for (const f of list) {
+      if (seen.has(f.offset)) continue;
+      seen.add(f.offset);
+      kept.push(f);
+      if (seen.size >= MAX_PER_KIND) break;
+    }
+  }
+  return kept.sort((a, b) => a.offset - b.offset || b.score - a.score);
+}
+
+/** 1 − Π_k (1 − max score of kind k). */
+export function combine(findings: readonly InjectionFinding[]): number {
+  const max = new Map<InjectionKind, number>();
+  for (const f of findings) if (f.score > (max.get(f.kind) ?? 0)) max.set(f.kind, f.score);
+  let rest = 1;
+  for (const s of max.values()) rest *= 1 - s;
+  return clampScore(1 - rest);
+}
+
+function findingsOf(text: string, hosts: HostMatcher): { findings: InjectionFinding[]; truncated: boolean } {
+  const out: InjectionFinding[] = [];
+  if (text.length <= MAX_SCAN) {
+    runDetectors(text, hosts, 0, ALL_DETECTORS, 0, out);
+    return { findings: prune(out), truncated: false };
+  }
+  runDetectors(text.slice(0, HEAD), hosts, 0, ALL_DETECTORS, 0, out);
+  runDetectors(text.slice(text.length - TAIL), hosts, 0, ALL_DETECTORS, text.length - TAIL, out);
+  return { findings: prune(out), truncated: true };
+}
+
+function threshold(options: ScanOptions | undefined): number {
+  const t = options?.threshold;
+  return typeof t === 'number' && Number.isFinite(t) ? t : DEFAULT_THRESHOLD;
+}
+
+export function scanText(text: string, options?: ScanOptions): InjectionScan {
+  const { findings, truncated } = typeof text === 'string' && text.length > 0 ? findingsOf(text, hostMatcher(options?.allowedHosts)) : { findings: [], truncated: false };
+  const score = combine(findings);
+  const result: InjectionScan = { score, suspicious: score >= threshold(options), findings };
+  if (truncated) result.truncated = true;
+  return result;
+}
+
+/* ------------------------------------------------------------------ scanValue */
+
+const MAX_DEPTH = 32;
+const MAX_STRINGS = 10_000;
+const MAX_TOTAL_CHARS = 1024 * 1024;
+/** Object keys shorter than this are not scanned (ids, field names). */
+const MIN_KEY_SCAN = 16;
+const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+type PathFinding = InjectionFinding & { path: string };
+
+function child(path: string, key: string): string {
+  if (IDENT.test(key)) return path ? `${path}.${key}` : key;
+  return `${path}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * Walks a JSON value (objects and arrays, up to 32 levels, 10,000 strings and 1 MiB of text)
+ * and scans every string, and every object key of 16 characters or more (its findings carry
+ * the property's path). `truncated` is set when any limit was reached.
+ */
+export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: string }): Omit<InjectionScan, 'findings'> & { findings: PathFinding[] } {
+  const hosts = hostMatcher(options?.allowedHosts);
+  const findings: PathFinding[] = [];
+  let truncated = false;
+  let strings = 0;
+  let chars = 0;
+  const seen = new WeakSet<object>();
+
+  const scanString = (s: string, path: string): void => {
+    if (s.length === 0) return;
+    if (strings >= MAX_STRINGS || chars >= MAX_TOTAL_CHARS) {
+      truncated = true;
+      return;
+    }
+    strings++;
+    let text = s;
+    if (chars + s.length > MAX_TOTAL_CHARS) {
+      text = s.slice(0, MAX_TOTAL_CHARS - chars);
+      truncated = true;
+    }
+    chars += text.length;
+    const r = findingsOf(text, hosts);
+    if (r.truncated) truncated = true;
+    for (const f of r.findings) findings.push({ ...f, path });
+  };
+
+  const walk = (v: unknown, path: string, depth: number): void => {
+    if (typeof v === 'string') return scanString(v, path);
+    if (v === null || typeof v !== 'object') return;
+    if (depth >= MAX_DEPTH) {
+      truncated = true;
+      return;
+    }
+    if (seen.has(v)) return;
+    seen.add(v);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) walk(v[i], `${path}[${i}]`, depth + 1);
+      return;
+    }
+    for (const [key, item] of Object.entries(v as Record<string, unknown>)) {
+      const p = child(path, key);
+      if (key.length >= MIN_KEY_SCAN) scanString(key, p);
+      walk(item, p, depth + 1);
+    }
+  };
+
+  walk(value, options?.rootPath ?? '', 0);
+  const score = combine(findings);
+  const result: Omit<InjectionScan, 'findings'> & { findings: PathFinding[] } = { score, suspicious: score >= threshold(options), findings };
+  if (truncated) result.truncated = true;
+  return result;
+}

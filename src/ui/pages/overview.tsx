@@ -1,0 +1,123 @@
+import { useCallback } from 'preact/hooks';
+import { api } from '../api';
+import { DecisionsChart } from '../chart';
+import { Card, ErrorNote, shortHash, useInterval, useLoad } from '../components';
+import type { ChainStatus, Compliance } from '../types';
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+export function OverviewPage() {
+  const compliance = useLoad(() => api<Compliance>('/v1/compliance'));
+  const chain = useLoad(() => api<ChainStatus>('/v1/audit/verify'));
+  const reload = useCallback(() => {
+    compliance.reload();
+    chain.reload();
+  }, [compliance.reload, chain.reload]);
+  useInterval(reload, 10_000);
+  const c = compliance.data;
+
+  return (
+    <>
+      <h1>Overview</h1>
+      <ErrorNote error={compliance.error} />
+      {c && (
+        <div class="grid">
+          <Card title="Decisions per minute" class="wide">
+            <DecisionsChart series={c.series} now={Date.now()} />
+          </Card>
+          <Card title="Denial rate">
+            <p class={`big status-${c.status}`}>{pct(c.denialRate)}</p>
+            <Meter value={c.denialRate} warning={c.thresholds.warning} critical={c.thresholds.critical} />
+            <p class="small">
+              Status <strong class={`status-${c.status}`}>{c.status}</strong> over the last {c.window}: {c.totals.decisions} decisions, {c.totals.deny} denied. Thresholds: warning {pct(c.thresholds.warning)}, critical{' '}
+              {pct(c.thresholds.critical)}.
+            </p>
+          </Card>
+          <Card title="Pending approvals">
+            <p class="big">{c.pendingApprovals}</p>
+            <p class="small">
+              <a href="#/approvals">Open the approval queue</a>
+            </p>
+          </Card>
+          <Card title="Audit chain">
+            <ErrorNote error={chain.error} />
+            {chain.data ? (
+              <>
+                <p class={`big ${chain.data.ok ? 'status-healthy' : 'status-critical'}`}>{chain.data.ok ? 'intact' : 'BROKEN'}</p>
+                <p class="small">
+                  {chain.data.checked} records verified; head {chain.data.head ? `#${chain.data.head.seq} ${shortHash(chain.data.head.hash)}` : '—'}
+                  {chain.data.broken && (
+                    <>
+                      <br />
+                      Breaks at #{chain.data.broken.seq}: {chain.data.broken.problem}
+                    </>
+                  )}
+                </p>
+              </>
+            ) : (
+              <p class="muted">verifying…</p>
+            )}
+          </Card>
+          <Card title="Policy bundle in force">
+            <p>
+              <code title={c.policyBundle.bundle}>{shortHash(c.policyBundle.bundle)}</code>
+            </p>
+            <p class="small">
+              {c.policyBundle.policies.length} policies ({c.policyBundle.policies.filter((p) => p.mode === 'shadow').length} in shadow mode). <a href="#/policies">Policies</a>
+            </p>
+          </Card>
+          <Card title="Top denied tools">
+            <TopList items={c.topDeniedTools.map((t) => [t.tool, t.count])} empty="No denials in the window." />
+          </Card>
+          <Card title="Top denied agents">
+            <TopList items={c.topOffendingAgents.map((t) => [t.agentId, t.count])} empty="No denials in the window." />
+          </Card>
+          <Card title="Suspended agents">
+            {c.suspendedAgents.length ? (
+              <ul class="plain">
+                {c.suspendedAgents.map((a) => (
+                  <li key={a.id}>
+                    <strong>{a.id}</strong> <span class="muted small">{a.reason}</span>
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p class="muted">None.</p>
+            )}
+          </Card>
+        </div>
+      )}
+    </>
+  );
+}
+
+function TopList({ items, empty }: { items: Array<[string, number]>; empty: string }) {
+  if (items.length === 0) return <p class="muted">{empty}</p>;
+  const max = Math.max(...items.map((i) => i[1]));
+  return (
+    <ol class="top">
+      {items.slice(0, 5).map(([name, n]) => (
+        <li key={name}>
+          <span class="name">{name}</span>
+          <span class="bar" aria-hidden="true">
+            <span style={{ width: `${(n / max) * 100}%` }} />
+          </span>
+          <span class="n">{n}</span>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** The denial rate against the warning and critical thresholds. */
+function Meter({ value, warning, critical }: { value: number; warning: number; critical: number }) {
+  const scale = Math.max(critical * 1.5, value, 0.01);
+  const at = (x: number) => `${Math.min(100, (x / scale) * 100)}%`;
+  return (
+    <div class="meter" role="meter" aria-valuemin={0} aria-valuemax={1} aria-valuenow={value} aria-label="Denial rate against thresholds">
+      <span class="fill" style={{ width: at(value) }} />
+      <span class="mark warning" style={{ left: at(warning) }} title={`warning ${pct(warning)}`} />
+      <span class="mark critical" style={{ left: at(critical) }} title={`critical ${pct(critical)}`} />
+    </div>
+  );
+}

@@ -1,0 +1,353 @@
+import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { ToolConfig } from '../config/config-schema.js';
+import { canonicalJson } from '../model/canonical-json.js';
+import type { JsonObject, JsonValue } from '../model/json.js';
+import type { Executor } from '../pipeline/runtime.js';
+import type { ToolRegistry } from '../pipeline/tool-registry.js';
+import type { Store } from '../store/store.js';
+import { effectOfAnnotations } from './mcp-annotations.js';
+import type { McpUpstream } from './mcp-upstream.js';
+import { approvedPin, definitionHash, toolDefinition, type ToolDefinition } from './tool-definition.js';
+
+/** An upstream tool as agents see it through the gateway. */
+export interface ExposedTool {
+  /** The name agents call and policies match (`<upstream>.<tool>` when prefixed). */
+  name: string;
+  upstream: string;
+  /** The name at the upstream. */
+  original: string;
+  tool: Tool;
+  /** Why calls are refused before any policy runs (a changed or unapproved definition). */
+  blocked?: string;
+}
+
+export interface ExposedPrompt {
+  name: string;
+  upstream: string;
+  original: string;
+  prompt: Prompt;
+  /** The registry entry calls go through: `prompt:<name>`. */
+  registryName: string;
+}
+
+export interface ExposedResource {
+  uri: string;
+  upstream: string;
+  resource: Resource;
+  /** The registry entry reads go through: `resource:<upstream>`. */
+  registryName: string;
+}
+
+/** Something every surface and operator must hear about: a tool definition no longer matches its pin. */
+export interface PinEvent {
+  /** `poisoned`: the description reads like instructions to the model (the injection guard's verdict). */
+  kind: 'changed' | 'unapproved' | 'poisoned';
+  key: string;
+  exposedName: string;
+  upstream: string;
+  pinnedHash?: string;
+  observedHash: string;
+  /** What the guard found, for `poisoned`. */
+  findings?: string;
+}
+
+/** The injection guard's view of a tool description: suspicious or not, and what it found. */
+export type DescriptionScanner = (name: string, description: string) => { suspicious: boolean; kinds: string[] };
+
+const PIN_RECHECK_MS = 5_000;
+
+export const resourceEntryName = (upstream: string) => `resource:${upstream}`;
+export const promptEntryName = (exposed: string) => `prompt:${exposed}`;
+
+/**
+ * The gateway's view of every upstream: which name each tool, prompt and resource is exposed as
+ * (prefixed by its upstream where names collide, or always when configured), the registry entries
+ * and executors the pipeline runs them through, and the pins that catch changed definitions.
+ */
+export class McpCatalog {
+  private tools = new Map<string, ExposedTool>();
+  private prompts = new Map<string, ExposedPrompt>();
+  private resources = new Map<string, ExposedResource>();
+  /** Registry names this catalog added, so a tool that disappears is removed again. */
+  private registered = new Set<string>();
+  private listeners = new Set<() => void>();
+  private refreshing: Promise<void> = Promise.resolve();
+  private recheck?: NodeJS.Timeout;
+
+  constructor(
+    private readonly upstreams: readonly McpUpstream[],
+    private readonly deps: {
+      registry: ToolRegistry;
+      executors: Map<string, Executor>;
+      store: Store;
+      /** Tools of warden.yaml: an upstream tool with the same name is prefixed. */
+      configuredTools: ReadonlySet<string>;
+      pinNewTools: 'first_use' | 'approve';
+      /** Scans descriptions Warden has not trusted yet (new or changed ones). */
+      scanDescription?: DescriptionScanner;
+      clock: () => number;
+      onPinEvent: (event: PinEvent) => void | Promise<void>;
+    },
+  ) {}
+
+  /** Called when lists change (a session sends `notifications/*\/list_changed` to its client). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  upstream(name: string): McpUpstream | undefined {
+    return this.upstreams.find((u) => u.name === name);
+  }
+
+  allUpstreams(): readonly McpUpstream[] {
+    return this.upstreams;
+  }
+
+  listTools(): ExposedTool[] {
+    return [...this.tools.values()];
+  }
+
+  listPrompts(): ExposedPrompt[] {
+    return [...this.prompts.values()];
+  }
+
+  listResources(): ExposedResource[] {
+    return [...this.resources.values()];
+  }
+
+  tool(name: string): ExposedTool | undefined {
+    return this.tools.get(name);
+  }
+
+  prompt(name: string): ExposedPrompt | undefined {
+    return this.prompts.get(name);
+  }
+
+  resource(uri: string): ExposedResource | undefined {
+    return this.resources.get(uri);
+  }
+
+  /** Disconnects every upstream (stdio servers are stopped). */
+  async close(): Promise<void> {
+    clearTimeout(this.recheck);
+    this.listeners.clear();
+    await Promise.all(this.upstreams.map((u) => u.close()));
+  }
+
+  /** Connects the `start: lazy` upstreams that are not connected yet (the first listing needs them). */
+  async connectLazy(): Promise<void> {
+    await Promise.all(this.upstreams.filter((u) => u.health().state === 'idle').map((u) => u.connect().catch(() => undefined)));
+  }
+
+  /** Rebuilds the exposure after an upstream (re)listed; serialised so two relistings never interleave. */
+  refresh(): Promise<void> {
+    this.refreshing = this.refreshing.then(() => this.rebuild()).catch(() => undefined);
+    return this.refreshing;
+  }
+
+  /** Approves the observed definition of a tool (`<upstream>/<tool>`): it becomes the pin. */
+  async approve(key: string, by: string): Promise<boolean> {
+    const pin = await this.deps.store.getToolPin(key);
+    if (!pin?.observedHash) return false;
+    await this.deps.store.putToolPin(approvedPin(pin, by, this.deps.clock()));
+    await this.refresh();
+    return true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async rebuild(): Promise<void> {
+    const tools = new Map<string, ExposedTool>();
+    const prompts = new Map<string, ExposedPrompt>();
+    const resources = new Map<string, ExposedResource>();
+    const toolCount = countNames(this.upstreams, (u) => u.catalog.tools, this.deps.configuredTools);
+    const promptCount = countNames(this.upstreams, (u) => u.catalog.prompts);
+    const exposed = (u: McpUpstream, name: string, counts: Map<string, number>) => (u.config.prefix || (counts.get(name) ?? 0) > 1 ? `${u.name}.${name}` : name);
+
+    for (const upstream of this.upstreams) {
+      const overrides = upstream.config.tools;
+      for (const tool of upstream.catalog.tools) {
+        if (overrides[tool.name]?.hidden) continue;
+        const name = exposed(upstream, tool.name, toolCount);
+        const blocked = await this.checkPin(upstream, tool, name);
+        tools.set(name, { name, upstream: upstream.name, original: tool.name, tool, ...(blocked ? { blocked } : {}) });
+      }
+      for (const prompt of upstream.catalog.prompts) {
+        const name = exposed(upstream, prompt.name, promptCount);
+        prompts.set(name, { name, upstream: upstream.name, original: prompt.name, prompt, registryName: promptEntryName(name) });
+      }
+      for (const resource of upstream.catalog.resources) {
+        // URIs name themselves; two upstreams offering one URI is a configuration mistake, and
+        // the first upstream in the config keeps it.
+        if (!resources.has(resource.uri)) resources.set(resource.uri, { uri: resource.uri, upstream: upstream.name, resource, registryName: resourceEntryName(upstream.name) });
+      }
+    }
+    this.tools = tools;
+    this.prompts = prompts;
+    this.resources = resources;
+    this.register();
+    for (const listener of this.listeners) listener();
+    // A blocked tool is unblocked by an approval that may come from another process (the CLI):
+    // look at the pins again shortly, for as long as something is blocked.
+    if (!this.recheck && [...tools.values()].some((t) => t.blocked)) {
+      this.recheck = setTimeout(() => {
+        this.recheck = undefined;
+        void this.refresh();
+      }, PIN_RECHECK_MS);
+      this.recheck.unref();
+    }
+  }
+
+  /**
+   * Compares a tool's definition with its pin; returns why it is blocked, if it is. A pin whose
+   * observed definition equals its own and was never approved trusts nothing yet (a new tool
+   * waiting for review); otherwise `hash` is the trusted definition.
+   */
+  private async checkPin(upstream: McpUpstream, tool: Tool, exposedName: string): Promise<string | undefined> {
+    const key = `${upstream.name}/${tool.name}`;
+    const definition = toolDefinition(tool);
+    const hash = definitionHash(definition);
+    const pin = await this.deps.store.getToolPin(key);
+    const trusted = pin && !(pin.observedHash === pin.hash && !pin.approvedAt) ? pin.hash : undefined;
+    if (trusted === hash) {
+      // The upstream went back to the trusted definition: nothing to approve any more.
+      if (pin!.observedHash) await this.deps.store.putToolPin({ ...pin!, observedHash: undefined, observedAt: undefined, observedDefinition: undefined });
+      return undefined;
+    }
+    // Not trusted: new or changed. The injection guard reads the description first, since tool
+    // poisoning hides instructions there; a suspicious one is never pinned on first use.
+    const scan = this.deps.scanDescription?.(tool.name, definition.description);
+    const approve = `blocked until an admin reviews and approves it: warden tools approve ${key}`;
+    let event: PinEvent['kind'] | undefined;
+    let reason: string | undefined;
+    if (scan?.suspicious) {
+      event = 'poisoned';
+      reason = `the description of "${exposedName}" reads like instructions to the model (${scan.kinds.join(', ')}); ${approve}`;
+    } else if (trusted) {
+      event = 'changed';
+      reason = `the definition of "${exposedName}" changed since it was pinned (${describeChange(pin!.definition as ToolDefinition | undefined, definition)}); ${approve}`;
+    } else if (this.deps.pinNewTools === 'approve') {
+      event = 'unapproved';
+      reason = `the tool "${key}" is new and this gateway pins tools only after review (mcp.pin_new_tools: approve); ${approve}`;
+    }
+    const now = this.deps.clock();
+    const asJson = definition as unknown as JsonObject;
+    if (!reason) {
+      await this.deps.store.putToolPin({ tool: key, hash, definition: asJson, firstSeenAt: now });
+      return undefined;
+    }
+    if (pin?.observedHash !== hash) {
+      const observed = { observedHash: hash, observedAt: now, observedDefinition: asJson };
+      await this.deps.store.putToolPin(pin && trusted ? { ...pin, ...observed } : { tool: key, hash, definition: asJson, firstSeenAt: now, ...observed });
+      await this.deps.onPinEvent({ kind: event!, key, exposedName, upstream: upstream.name, ...(trusted ? { pinnedHash: trusted } : {}), observedHash: hash, ...(scan?.suspicious ? { findings: scan.kinds.join(', ') } : {}) });
+    }
+    return reason;
+  }
+
+  /** Puts the exposed tools, prompts and resource readers into the registry with their executors. */
+  private register(): void {
+    const { registry, executors } = this.deps;
+    const next = new Set<string>();
+    const add = (config: ToolConfig, server: string, executor: Executor, blocked?: string) => {
+      try {
+        registry.add(config, { server, ...(blocked ? { blocked } : {}) });
+      } catch (error) {
+        // A schema Warden cannot compile cannot check arguments: the tool is listed nowhere and refused.
+        registry.add({ ...config, input_schema: undefined }, { server, blocked: `${(error as Error).message}; calls are refused` });
+      }
+      executors.set(config.name, executor);
+      next.add(config.name);
+    };
+    for (const t of this.tools.values()) {
+      const upstream = this.upstream(t.upstream)!;
+      const override = upstream.config.tools[t.original] ?? {};
+      const implied = effectOfAnnotations(t.tool.annotations);
+      add(
+        {
+          name: t.name,
+          description: t.tool.description ?? '',
+          risk: override.risk ?? implied.risk,
+          effect: override.effect ?? implied.effect,
+          tags: [...new Set(['mcp', ...upstream.config.tags, ...(override.tags ?? [])])],
+          input_schema: t.tool.inputSchema as Record<string, unknown>,
+          idempotent: override.idempotent ?? implied.idempotent,
+          fail_open: false,
+          spend_arg: override.spend_arg,
+        },
+        t.upstream,
+        async ({ args }) => settle(() => upstream.callTool(t.original, args)),
+        t.blocked,
+      );
+    }
+    for (const p of this.prompts.values()) {
+      const upstream = this.upstream(p.upstream)!;
+      const properties: Record<string, unknown> = {};
+      for (const a of p.prompt.arguments ?? []) properties[a.name] = { type: 'string', ...(a.description ? { description: a.description } : {}) };
+      const required = (p.prompt.arguments ?? []).filter((a) => a.required).map((a) => a.name);
+      add(
+        {
+          name: p.registryName,
+          description: p.prompt.description ?? '',
+          risk: 'low',
+          effect: 'read',
+          tags: ['mcp', 'prompt', ...upstream.config.tags],
+          input_schema: { type: 'object', properties, required, additionalProperties: false },
+          idempotent: true,
+          fail_open: false,
+        },
+        p.upstream,
+        async ({ args }) => settle(() => upstream.getPrompt(p.original, args as Record<string, string>)),
+      );
+    }
+    for (const upstream of this.upstreams) {
+      if (!upstream.catalog.resources.length) continue;
+      add(
+        {
+          name: resourceEntryName(upstream.name),
+          description: `Reads a resource of the MCP server "${upstream.name}"`,
+          risk: 'low',
+          effect: 'read',
+          tags: ['mcp', 'resource', ...upstream.config.tags],
+          input_schema: { type: 'object', properties: { uri: { type: 'string', minLength: 1 } }, required: ['uri'], additionalProperties: false },
+          idempotent: true,
+          fail_open: false,
+        },
+        upstream.name,
+        async ({ args }) => settle(() => upstream.readResource(String(args.uri))),
+      );
+    }
+    for (const name of this.registered) {
+      if (next.has(name)) continue;
+      registry.remove(name);
+      executors.delete(name);
+    }
+    this.registered = next;
+  }
+}
+
+/** An upstream request as an executor outcome: failures become messages, never exceptions. */
+async function settle(run: () => Promise<unknown>): Promise<{ ok: true; result: JsonValue } | { ok: false; message: string }> {
+  try {
+    return { ok: true, result: (await run()) as JsonValue };
+  } catch (error) {
+    return { ok: false, message: (error as Error)?.message ?? String(error) };
+  }
+}
+
+function countNames<T extends { name: string }>(upstreams: readonly McpUpstream[], items: (u: McpUpstream) => readonly T[], reserved: ReadonlySet<string> = new Set()): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const name of reserved) counts.set(name, 1);
+  // A prefixed upstream's names cannot collide with anyone's.
+  for (const u of upstreams) if (!u.config.prefix) for (const item of items(u)) counts.set(item.name, (counts.get(item.name) ?? 0) + 1);
+  return counts;
+}
+
+function describeChange(before: ToolDefinition | undefined, after: ToolDefinition): string {
+  if (!before) return 'the pinned definition was not kept';
+  const parts: string[] = [];
+  if (before.name !== after.name) parts.push('name');
+  if (before.description !== after.description) parts.push('description');
+  if (canonicalJson(before.inputSchema) !== canonicalJson(after.inputSchema)) parts.push('input schema');
+  return parts.length ? `${parts.join(', ')} changed` : 'definition changed';
+}
