@@ -47,6 +47,30 @@ export async function settleHeld(held: CallResult, ctx: HoldContext): Promise<Se
 }
 
 /**
+ * Agent and tool pairs that may have an open approval, per Warden: a retry is looked up in the
+ * store only for these, so the calls that never needed approval (nearly all) skip that query.
+ * Seeded from the store's open approvals, so a retry still finds its approval after a restart.
+ */
+const heldPairsOf = new WeakMap<Warden, Promise<Set<string>>>();
+const heldKey = (agentId: string, tool: string) => `${agentId}\u0000${tool}`;
+
+function heldPairs(warden: Warden): Promise<Set<string>> {
+  let pairs = heldPairsOf.get(warden);
+  if (!pairs) {
+    pairs = Promise.all([warden.store.listApprovals({ status: 'pending', limit: 10_000 }), warden.store.listApprovals({ status: 'approved', limit: 10_000 })]).then(
+      (lists) => new Set(lists.flat().map((a) => heldKey(a.agentId, a.tool))),
+    );
+    heldPairsOf.set(warden, pairs);
+  }
+  return pairs;
+}
+
+/** Notes that this agent's call of this tool was held for approval (a retry may follow). */
+export function rememberHeld(warden: Warden, agentId: string, tool: string): void {
+  void heldPairs(warden).then((pairs) => pairs.add(heldKey(agentId, tool)));
+}
+
+/**
  * A retried call: the approval it refers to (by id in `_meta`, or the same agent, tool and
  * arguments still pending or approved), settled or waited on again. Undefined: no such approval.
  */
@@ -54,13 +78,15 @@ export async function resumeApproval(
   ctx: HoldContext,
   call: { agentId: string; tool: string; args: JsonObject; approvalId?: string },
 ): Promise<Settled | undefined> {
-  const approval = call.approvalId
-    ? await ctx.warden.store.getApproval(call.approvalId)
-    : await ctx.warden.store.findOpenApproval(call.agentId, call.tool, sha256(canonicalJson(call.args)));
+  let approval: ApprovalRecord | undefined;
+  if (call.approvalId) approval = await ctx.warden.store.getApproval(call.approvalId);
+  else if ((await heldPairs(ctx.warden)).has(heldKey(call.agentId, call.tool))) {
+    approval = await ctx.warden.store.findOpenApproval(call.agentId, call.tool, sha256(canonicalJson(call.args)));
+  }
   if (!approval || approval.agentId !== call.agentId || approval.tool !== call.tool) return undefined;
-  const held = heldResult(approval);
-  if (approval.status === 'pending') return settleHeld(held, ctx);
-  return waitForApprover(held, ctx);
+  const pending = heldResult(approval);
+  if (approval.status === 'pending') return settleHeld(pending, ctx);
+  return waitForApprover(pending, ctx);
 }
 
 async function waitForApprover(held: CallResult, ctx: HoldContext): Promise<Settled> {

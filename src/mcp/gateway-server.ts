@@ -25,7 +25,7 @@ import { listDecision } from '../policy/list-decision.js';
 import type { AgentRecord } from '../store/records.js';
 import { promptEntryName, resourceEntryName } from '../upstream/mcp-catalog.js';
 import type { Warden } from '../warden.js';
-import { resumeApproval, settleHeld, type HoldContext, type Settled } from './gateway-approval.js';
+import { rememberHeld, resumeApproval, settleHeld, type HoldContext, type Settled } from './gateway-approval.js';
 import { executedResult, META_APPROVAL, pendingResult, refusedResult } from './gateway-results.js';
 
 /** JSON-RPC error code for a resource read or prompt refused by policy (server-defined range). */
@@ -64,6 +64,7 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
   const rt = warden.pipeline.rt;
   const catalog = warden.mcp;
   const gateway = rt.config.mcp;
+  const waitMs = durationMs(gateway.approval_wait);
 
   const unsubscribe = catalog.onChange(() => {
     void server.sendToolListChanged().catch(() => undefined);
@@ -117,8 +118,8 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
     const hold: HoldContext = {
       warden,
       ...(caller.userId ? { user: userAsApprover(warden, caller.userId, agent) } : {}),
-      ...(gateway.elicitation && server.getClientCapabilities()?.elicitation ? { elicit: (message: string) => elicit(server, message, durationMs(gateway.approval_wait)) } : {}),
-      waitMs: durationMs(gateway.approval_wait),
+      ...(gateway.elicitation && server.getClientCapabilities()?.elicitation ? { elicit: (message: string) => elicit(server, message, waitMs) } : {}),
+      waitMs,
       signal: extra.signal,
       ...(extra._meta?.progressToken !== undefined ? { progress: progressSender(extra) } : {}),
     };
@@ -131,6 +132,7 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
       { kind: 'trusted' },
     );
     if (result.status !== 'pending_approval') return { kind: 'final', result };
+    rememberHeld(warden, caller.agentId, tool);
     return settleHeld(result, hold);
   }
 
