@@ -16,7 +16,7 @@ export interface DecideOptions {
 }
 
 /** How one rule fared: matched, not, outside its policy's window, or its condition failed. */
-type RuleResult = 'matched' | 'not_matched' | 'inactive' | { error: string };
+export type RuleResult = 'matched' | 'not_matched' | 'inactive' | { error: string };
 
 /** A rule that counts as matched (its condition was true, or failed on a deny/approval rule). */
 interface Match {
@@ -137,7 +137,8 @@ function evaluate(policySet: PolicySet, request: ActionRequest, now: Date, expla
   return decision;
 }
 
-function evaluateRule(rule: CompiledRule, activation: Record<string, unknown>, at: number): RuleResult {
+/** One rule on one activation (also used by the list decision). */
+export function evaluateRule(rule: CompiledRule, activation: Record<string, unknown>, at: number): RuleResult {
   const { from, until } = rule.policy;
   if ((from !== undefined && at < from) || (until !== undefined && at >= until)) return 'inactive';
   if (!rule.when) return 'matched';

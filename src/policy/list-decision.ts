@@ -1,6 +1,7 @@
 import type { ActionRequest } from '../model/action-request.js';
 import { buildActivation } from './activation.js';
 import { enterScope } from './cel-environment.js';
+import { evaluateRule } from './decide.js';
 import type { CompiledRule, PolicySet } from './policy-set.js';
 
 /** Whether a tool is shown to an actor, and the rule that settled it. */
@@ -26,16 +27,10 @@ const UNKNOWN = new Proxy(Object.freeze({}), { get: refuse, has: refuse, ownKeys
 
 type Outcome = 'true' | 'false' | 'unknown';
 
+/** A rule's result at listing time: an error (a per-call variable was needed) is "unknown". */
 function evaluate(rule: CompiledRule, activation: Record<string, unknown>, at: number): Outcome {
-  const { from, until } = rule.policy;
-  if ((from !== undefined && at < from) || (until !== undefined && at >= until)) return 'false';
-  if (!rule.when) return 'true';
-  try {
-    const value = rule.when(activation);
-    return value === true ? 'true' : value === false ? 'false' : 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  const result = evaluateRule(rule, activation, at);
+  return result === 'matched' ? 'true' : typeof result === 'object' ? 'unknown' : 'false';
 }
 
 /**
@@ -51,7 +46,7 @@ export function listDecision(policySet: PolicySet, request: ActionRequest, now: 
   for (const name of PER_CALL) activation[name] = UNKNOWN;
   // resource.attributes come with the call too.
   activation.resource = { ...request.resource, attributes: UNKNOWN };
-  enterScope(request.actor.agent.trust, request.relationships);
+  enterScope(request.actor.agent.trust, request.relationships, now.getTime());
   const at = now.getTime();
   for (const rule of candidates.deny) {
     if (evaluate(rule, activation, at) === 'true') return { visible: false, reason: `denied whatever the arguments by ${rule.key}`, rule: rule.key };

@@ -1,48 +1,18 @@
 /** The shapes the dashboard reads from the API (a subset of the server's records). */
 
-export type Effect = 'allow' | 'deny' | 'require_approval';
+// The server's own record types (type-only imports: nothing of the server is bundled).
+export type { Decision, RuleTrace } from '../model/decision.js';
+export type { Effect } from '../model/effect.js';
+export type { JsonValue as Json } from '../model/json.js';
+export type { Obligation } from '../model/obligation.js';
+export type { AgentRecord as Agent, ApprovalVote, DecisionRecord, IncidentRecord as Incident } from '../store/records.js';
+import type { Effect } from '../model/effect.js';
+import type { Decision } from '../model/decision.js';
+import type { ApprovalRecord, DecisionRecord, IncidentRecord as Incident } from '../store/records.js';
+
 export const EFFECTS: readonly Effect[] = ['allow', 'deny', 'require_approval'];
 
-export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-export interface Obligation {
-  type: string;
-  [key: string]: Json | undefined;
-}
-
-export interface DecisionRecord {
-  seq: number;
-  id: string;
-  time: number;
-  kind: 'decision' | 'outcome';
-  requestId: string;
-  traceId?: string;
-  tenant: string;
-  sessionId?: string;
-  agentId: string;
-  userId?: string;
-  serviceId?: string;
-  action: string;
-  resourceType: string;
-  resourceId: string;
-  effect: Effect;
-  reason: string;
-  stage: string;
-  policy?: string;
-  rule?: string;
-  policyVersion?: string;
-  bundle?: string;
-  obligations: Obligation[];
-  outcome: string;
-  latencyUs: number;
-  args: Json;
-  resultSummary?: Json;
-  approvalId?: string;
-  breakGlass?: string;
-  decisionId?: string;
-  details: { [key: string]: Json };
-  hash: string;
-}
 
 export interface Me {
   id: string;
@@ -51,62 +21,11 @@ export interface Me {
   can: { view: boolean; approve: boolean; admin: boolean };
 }
 
-export interface ApprovalVote {
-  approver: string;
-  vote: 'approve' | 'deny';
-  reason: string;
-  at: number;
-}
 
-export interface Approval {
-  id: string;
-  status: string;
-  createdAt: number;
-  expiresAt: number;
-  expiresInMs: number;
-  requestId: string;
-  tenant: string;
-  sessionId?: string;
-  agentId: string;
-  userId?: string;
-  action: string;
-  tool: string;
-  argsRedacted: { [key: string]: Json };
-  requirement: { approvers: string[]; quorum: number; expiresIn: string; allowRequester: boolean };
-  policy?: string;
-  rule?: string;
-  reason: string;
-  decisionId: string;
-  votes: ApprovalVote[];
-  result?: Json;
-  settledAt?: number;
-  canDecide?: boolean;
-  cannotDecideBecause?: string;
-}
+/** An approval as the API shows it: without the frozen arguments, with what the caller may do. */
+export type Approval = Omit<ApprovalRecord, 'args'> & { expiresInMs: number; canDecide?: boolean; cannotDecideBecause?: string };
 
-export interface Agent {
-  id: string;
-  roles: string[];
-  tenant?: string;
-  trust: string;
-  status: 'active' | 'suspended';
-  source: string;
-  statusReason?: string;
-  createdAt: number;
-  updatedAt: number;
-}
 
-export interface Incident {
-  id: string;
-  time: number;
-  type: string;
-  severity: 'low' | 'medium' | 'high' | 'critical';
-  agentId: string;
-  tenant?: string;
-  decisionId?: string;
-  description: string;
-  reportedBy: string;
-}
 
 export interface Compliance {
   status: 'healthy' | 'warning' | 'critical';
@@ -155,31 +74,7 @@ export interface PolicyTests {
   diagnostics: Array<{ file: string; line: number; column: number; severity: string; message: string }>;
 }
 
-export interface RuleTrace {
-  policy: string;
-  policyVersion: string;
-  rule: string;
-  effect: Effect;
-  mode: string;
-  outcome: 'matched' | 'not_matched' | 'error' | 'inactive';
-  detail: string;
-}
 
-export interface Decision {
-  requestId: string;
-  effect: Effect;
-  reason: string;
-  policy?: string;
-  rule?: string;
-  policyVersion?: string;
-  bundle: string;
-  obligations: Obligation[];
-  advice: string[];
-  approval?: { approvers: string[]; quorum: number; expiresIn: string };
-  matched: string[];
-  shadow: Array<{ policy: string; effect: Effect; rule?: string; reason: string }>;
-  explanation?: { candidates: RuleTrace[]; rulesInSet: number; summary: string };
-}
 
 export interface TryResult {
   decision: Decision;
