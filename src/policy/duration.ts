@@ -10,10 +10,15 @@ export function parseDuration(text: string): number | undefined {
   return total;
 }
 
-/** For durations a schema has already validated. */
+const parsed = new Map<string, number>();
+
+/** For durations a schema has already validated. Remembered: the same few config values are asked for on every call. */
 export function durationMs(text: string): number {
-  const ms = parseDuration(text);
+  let ms = parsed.get(text);
+  if (ms !== undefined) return ms;
+  ms = parseDuration(text);
   if (ms === undefined) throw new Error(`"${text}" is not a duration`);
+  if (parsed.size < 1_000) parsed.set(text, ms);
   return ms;
 }
 

@@ -56,6 +56,8 @@ export function applyToArguments(obligations: readonly Obligation[], args: JsonO
 
 /** After execution: redaction and tenant filtering of the result. Returns the new result. */
 export function applyToResult(obligations: readonly Obligation[], result: JsonValue, tenant: string, applied: string[]): JsonValue {
+  // Most calls carry no result obligation: then the result is not copied at all.
+  if (!obligations.some((o) => o.type === 'filter_tenant' || o.type === 'redact')) return result;
   let current = structuredClone(result);
   // Rows of other tenants go first: nothing of theirs needs redacting once they are gone.
   const ordered = [...obligations].sort((a, b) => Number(b.type === 'filter_tenant') - Number(a.type === 'filter_tenant'));
