@@ -414,20 +414,24 @@ describe('round trips (what is written is what is read)', () => {
     expect(await store.getSession('sess-2')).toBeUndefined();
   });
 
-  it('sessions are written behind: in one transaction after the turn, and at close', async () => {
+  it('sessions are written behind: within milliseconds, with the next log write, and at close', async () => {
     const path = tempDb();
     const store = openAt(path);
-    const reader = openAt(path);
+    // A new connection each time: a store keeps the sessions it read in memory.
+    const fromFile = (id: string) => openAt(path).getSession(id);
     const session: SessionRecord = { id: 's-wb', tenant: 't', callsUsed: 1, spend: 0, tainted: false, recent: [], updatedAt: T0 };
     await store.putSession(session);
     await store.putSession({ ...session, callsUsed: 2, updatedAt: T0 + 1 });
     expect((await store.getSession('s-wb'))?.callsUsed).toBe(2); // read through the buffer
-    expect(await reader.getSession('s-wb')).toBeUndefined(); // not written yet
-    await new Promise((resolve) => setImmediate(resolve));
-    expect((await reader.getSession('s-wb'))?.callsUsed).toBe(2);
+    expect(await fromFile('s-wb')).toBeUndefined(); // not written yet
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await fromFile('s-wb'))?.callsUsed).toBe(2);
     await store.putSession({ ...session, callsUsed: 3, updatedAt: T0 + 2 });
+    await store.appendChained([{ ...decision(1), seq: undefined, prevHash: undefined, hash: undefined } as never], (entry, previous) => ({ ...(entry as DecisionRecord), seq: (previous?.seq ?? 0) + 1, prevHash: previous?.hash ?? '', hash: 'h1' }));
+    expect((await fromFile('s-wb'))?.callsUsed).toBe(3); // rode along in the log's transaction
+    await store.putSession({ ...session, callsUsed: 4, updatedAt: T0 + 3 });
     await store.close();
-    expect((await reader.getSession('s-wb'))?.callsUsed).toBe(3);
+    expect((await fromFile('s-wb'))?.callsUsed).toBe(4);
   });
 
   it('incidents, full and minimal', async () => {

@@ -188,6 +188,11 @@ interface ToolPinRow {
 
 type Params = Record<string, string | number | null>;
 
+/** How long a session update waits to ride along with a decision-log write before it is written alone. */
+const SESSION_FLUSH_MS = 2;
+/** Sessions kept in memory; the least recently used beyond this are read from the file again. */
+const MAX_CACHED_SESSIONS = 50_000;
+
 // ---------------------------------------------------------------------------------------------
 // helpers
 
@@ -468,7 +473,8 @@ export class SqliteStore implements Store {
 
   private readonly s: ReturnType<typeof prepareStatements>;
   private readonly pendingSessions = new Map<string, SessionRecord>();
-  private sessionFlush?: NodeJS.Immediate | NodeJS.Timeout;
+  private readonly sessions = new Map<string, SessionRecord>();
+  private sessionFlush?: NodeJS.Timeout;
   private readonly tx: {
     vote: (id: string, vote: ApprovalVote, now: Millis) => VoteOutcome;
     claim: (id: string) => ApprovalRecord | undefined;
@@ -479,7 +485,7 @@ export class SqliteStore implements Store {
     setAgentStatus: (id: string, status: AgentRecord['status'], reason: string, at: Millis) => AgentRecord | undefined;
     revokeGrant: (id: string, by: string, at: Millis) => BreakGlassGrant | undefined;
     read: <T>(fn: () => T) => T;
-    putSessions: (sessions: readonly SessionRecord[]) => void;
+    putSessions: () => void;
   };
 
   private constructor(db: Database.Database) {
@@ -492,13 +498,15 @@ export class SqliteStore implements Store {
       claim: wrapImmediate(db, (id: string) => this.claimSync(id)),
       expire: wrapImmediate(db, (now: Millis) => this.expireSync(now)),
       createApproval: wrapImmediate(db, (approval: ApprovalRecord) => this.createApprovalSync(approval)),
-      putSessions: wrapImmediate(db, (sessions: readonly SessionRecord[]) => {
-        for (const session of sessions) this.s.putSession.run(sessionParams(session));
+      putSessions: wrapImmediate(db, () => {
+        this.writePendingSessions();
+        this.pendingSessions.clear();
       }),
       appendDecisions: wrapImmediate(db, (records: readonly DecisionRecord[]) => {
         for (const record of records) this.s.insertDecision.run(decisionParams(record));
       }),
       appendChained: wrapImmediate(db, (entries: readonly NewDecisionRecord[], link: ChainLink) => {
+        this.writePendingSessions();
         const head = this.s.lastDecision.get();
         let previous = head ? { seq: head.seq, hash: head.hash } : undefined;
         const records: DecisionRecord[] = [];
@@ -789,7 +797,10 @@ export class SqliteStore implements Store {
 
   async appendChained(entries: readonly NewDecisionRecord[], link: ChainLink): Promise<DecisionRecord[]> {
     if (entries.length === 0) return [];
-    return this.tx.appendChained(entries, link);
+    const records = this.tx.appendChained(entries, link);
+    // Committed with the records: the sessions that rode along are written.
+    this.pendingSessions.clear();
+    return records;
   }
 
   async lastDecision(): Promise<DecisionRecord | undefined> {
@@ -868,38 +879,54 @@ export class SqliteStore implements Store {
   // sessions
 
   async getSession(id: string): Promise<SessionRecord | undefined> {
-    const pending = this.pendingSessions.get(id);
-    if (pending) return { ...pending };
+    const known = this.sessions.get(id);
+    if (known) return { ...known };
     const row = this.s.getSession.get(id);
-    return row ? toSession(row) : undefined;
+    if (!row) return undefined;
+    const session = toSession(row);
+    this.remember(session);
+    return { ...session };
   }
 
   /**
-   * Sessions are written behind: a call updates its session twice (limits, then what it did), and
-   * concurrent calls update many, so puts made in one turn of the event loop are written together
-   * in one transaction right after it. Reads see them at once. The window a crash could lose is
-   * that one turn; a side-effecting call waits longer than that for its decision record anyway.
+   * Sessions are kept in memory and written behind. Only the gateway's pipeline writes them,
+   * under its per-session lock, so the copy here is what the file holds or is about to. A call
+   * updates its session twice (limits, then what it did) and concurrent calls update many: the
+   * puts ride along in the decision log's next write transaction, or in their own within 2 ms.
+   * A crash loses at most those 2 ms of session counters; the decision records, which say what
+   * ran, are written before any side effect.
    */
   async putSession(session: SessionRecord): Promise<void> {
-    this.pendingSessions.set(session.id, { ...session });
-    if (this.sessionFlush) return;
-    this.sessionFlush = setImmediate(() => this.flushSessions());
+    const copy = { ...session };
+    this.remember(copy);
+    this.pendingSessions.set(session.id, copy);
+    this.sessionFlush ??= setTimeout(() => this.flushSessions(), SESSION_FLUSH_MS);
   }
 
   /** Writes the sessions put since the last flush (also on close). */
   flushSessions(): void {
-    clearImmediate(this.sessionFlush as NodeJS.Immediate);
-    clearTimeout(this.sessionFlush as NodeJS.Timeout);
+    clearTimeout(this.sessionFlush);
     this.sessionFlush = undefined;
     if (this.pendingSessions.size === 0 || !this.db.open) return;
     try {
-      this.tx.putSessions([...this.pendingSessions.values()]);
-      this.pendingSessions.clear();
+      this.tx.putSessions();
     } catch {
       // Kept for the next flush; the decision log, written to the same file, fails closed meanwhile.
       this.sessionFlush = setTimeout(() => this.flushSessions(), 100);
     }
   }
+
+  /** Inside a write transaction: the pending sessions (cleared only when it commits, by the caller). */
+  private writePendingSessions(): void {
+    for (const session of this.pendingSessions.values()) this.s.putSession.run(sessionParams(session));
+  }
+
+  private remember(session: SessionRecord): void {
+    if (this.sessions.size >= MAX_CACHED_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
+    this.sessions.delete(session.id); // re-inserted last: the map's order is the eviction order
+    this.sessions.set(session.id, session);
+  }
+
 
 
   // -------------------------------------------------------------------------------------------
