@@ -136,6 +136,23 @@ const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 type PathFinding = InjectionFinding & { path: string };
 
+/** Between strings scanned together: a sentence break, which no phrase pattern reads across. */
+const SEPARATOR = '\n\n.\n\n';
+/** Strings are scanned together up to this many characters (a longer one alone). */
+const CHUNK = 64 * 1024;
+
+/** The string a chunk offset falls in (binary search over the parts' starts). */
+function partAt<T extends { start: number }>(parts: readonly T[], offset: number): T | undefined {
+  let lo = 0;
+  let hi = parts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (parts[mid]!.start <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return parts[lo];
+}
+
 function child(path: string, key: string): string {
   if (IDENT.test(key)) return path ? `${path}.${key}` : key;
   return `${path}[${JSON.stringify(key)}]`;
@@ -154,6 +171,25 @@ export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: s
   let chars = 0;
   const seen = new WeakSet<object>();
 
+  // Strings are scanned together, joined by a sentence break no phrase pattern spans, in chunks
+  // of up to CHUNK characters: a JSON result holds many short strings (ids, dates, names), and
+  // the detectors' cost per scanned text, not per character, dominated them one by one.
+  let chunk: string[] = [];
+  let parts: Array<{ path: string; start: number; length: number }> = [];
+  let chunkLength = 0;
+  const flush = (): void => {
+    if (parts.length === 0) return;
+    const r = findingsOf(chunk.join(''), hosts);
+    if (r.truncated) truncated = true;
+    for (const f of r.findings) {
+      const part = partAt(parts, f.offset);
+      if (part && f.offset < part.start + part.length) findings.push({ ...f, offset: f.offset - part.start, path: part.path });
+    }
+    chunk = [];
+    parts = [];
+    chunkLength = 0;
+  };
+
   const scanString = (s: string, path: string): void => {
     if (s.length === 0) return;
     if (strings >= MAX_STRINGS || chars >= MAX_TOTAL_CHARS) {
@@ -167,9 +203,14 @@ export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: s
       truncated = true;
     }
     chars += text.length;
-    const r = findingsOf(text, hosts);
-    if (r.truncated) truncated = true;
-    for (const f of r.findings) findings.push({ ...f, path });
+    if (chunkLength > 0 && chunkLength + SEPARATOR.length + text.length > CHUNK) flush();
+    if (chunkLength > 0) {
+      chunk.push(SEPARATOR);
+      chunkLength += SEPARATOR.length;
+    }
+    parts.push({ path, start: chunkLength, length: text.length });
+    chunk.push(text);
+    chunkLength += text.length;
   };
 
   const walk = (v: unknown, path: string, depth: number): void => {
@@ -193,6 +234,7 @@ export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: s
   };
 
   walk(value, options?.rootPath ?? '', 0);
+  flush();
   const score = combine(findings);
   const result: Omit<InjectionScan, 'findings'> & { findings: PathFinding[] } = { score, suspicious: score >= threshold(options), findings };
   if (truncated) result.truncated = true;
