@@ -94,6 +94,12 @@ export class Pipeline {
     );
     x.args = request.args;
     x.request = request;
+    x.tool = this.rt.tools.get(request.resource.id);
+    // The guards look at this request as they would at a call; their findings replace any the
+    // caller sent under the same names (a caller cannot vouch for its own input).
+    const given = request.signals;
+    await addSignals(x, this.rt, request, undefined);
+    if (given) request.signals = { ...given, ...request.signals };
     const decision = decide(this.rt.policies.current, request, { now: new Date(x.now) });
     const outcome: Outcome = decision.effect === 'allow' ? 'allowed' : decision.effect === 'deny' ? 'denied' : 'pending';
     const { id, durable } = this.rt.log.append(auditRecord(x, decision, outcome, this.rt.redactor), this.rt.config.audit.durable_reads);

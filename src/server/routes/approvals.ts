@@ -1,3 +1,4 @@
+import type { Redactor } from '../../audit/redact.js';
 import type { FastifyInstance } from 'fastify';
 import type { ApprovalRecord, ApprovalStatus } from '../../store/records.js';
 import { approverRefusal } from '../../pipeline/approvers.js';
@@ -8,9 +9,13 @@ import type { CallResult } from '../../pipeline/exchange.js';
 
 const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired', 'executing', 'executed', 'failed'];
 
-/** What an approval looks like on the API: the frozen arguments only in redacted form. */
-function view(a: ApprovalRecord, now: number, human?: Human) {
+/**
+ * What an approval looks like on the API: the frozen arguments only in redacted form. The result
+ * of the executed action is the agent's: humans see it through the redactor, as in the log.
+ */
+function view(a: ApprovalRecord, now: number, human?: Human, redactor?: Redactor) {
   const { args: _frozen, ...rest } = a;
+  if (human && redactor && rest.result !== undefined) rest.result = redactor.redact(rest.result);
   const refusal = human && a.status === 'pending' ? approverRefusal(a, { id: human.id, roles: human.roles, tenant: human.tenant }) : undefined;
   return { ...rest, expiresInMs: Math.max(0, a.expiresAt - now), ...(human ? { canDecide: a.status === 'pending' && !refusal, ...(refusal ? { cannotDecideBecause: refusal } : {}) } : {}) };
 }
@@ -29,7 +34,7 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: ServerContext)
     }
     if (!hasRole(principal, 'viewer')) return sendProblem(reply, 403, `${principal.id} needs the viewer role`);
     const list = await warden.approvals.list({ status: q.status, tenant: principal.tenant === '*' ? undefined : principal.tenant, limit: q.limit ?? 100 });
-    return list.map((a) => view(a, ctx.now(), principal));
+    return list.map((a) => view(a, ctx.now(), principal, warden.pipeline.rt.redactor));
   });
 
   app.get('/v1/approvals/:id', { schema: { summary: 'One approval (agents poll their result here)', tags: ['approvals'] } }, async (req, reply) => {
@@ -40,7 +45,7 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: ServerContext)
       approval &&
       (principal.kind === 'agent' ? approval.agentId === principal.agentId : hasRole(principal, 'viewer') && (principal.tenant === '*' || principal.tenant === approval.tenant));
     if (!visible) return sendProblem(reply, 404, `no approval "${(req.params as { id: string }).id}"`);
-    return view(approval, ctx.now(), principal.kind === 'human' ? principal : undefined);
+    return view(approval, ctx.now(), principal.kind === 'human' ? principal : undefined, warden.pipeline.rt.redactor);
   });
 
   for (const vote of ['approve', 'deny'] as const) {
@@ -61,14 +66,15 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: ServerContext)
         const outcome = await (vote === 'approve' ? warden.approvals.approve : warden.approvals.deny)(id, { id: human.id, roles: human.roles, tenant: human.tenant }, reason);
         if (!outcome.ok) return sendProblem(reply, outcome.httpStatus, outcome.message, { code: outcome.code }, `approval-${outcome.code.replace(/_/g, '-')}`);
         return reply.send({
-          approval: view(outcome.approval, ctx.now(), human),
-          ...(outcome.execution ? { execution: answerBody(outcome.execution) } : {}),
+          approval: view(outcome.approval, ctx.now(), human, warden.pipeline.rt.redactor),
+          ...(outcome.execution ? { execution: answerBody(outcome.execution, warden.pipeline.rt.redactor) } : {}),
         });
       },
     );
   }
 }
 
-function answerBody(r: CallResult) {
-  return { success: r.success, status: r.status, result: r.result, decision: r.decision, audit_id: r.auditId };
+/** The execution an approver's vote set off, with its result redacted (they are not the agent). */
+function answerBody(r: CallResult, redactor: Redactor) {
+  return { success: r.success, status: r.status, result: r.result === undefined ? undefined : redactor.redact(r.result), decision: r.decision, audit_id: r.auditId };
 }
