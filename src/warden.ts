@@ -12,6 +12,7 @@ import { durationMs } from './policy/duration.js';
 import { loadPolicyFolder } from './policy/load.js';
 import type { PolicySet } from './policy/policy-set.js';
 import type { Approver } from './pipeline/approvers.js';
+import { AgentJwtVerifier } from './pipeline/agent-jwt.js';
 import { DecisionCache } from './pipeline/decision-cache.js';
 import type { CallResult, Credentials, ToolCall } from './pipeline/exchange.js';
 import { KeyedMutex } from './pipeline/keyed-mutex.js';
@@ -187,6 +188,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
         ? await MemoryReplayGuard.load(store, clock(), durationMs(config.authentication.replay_window))
         : new StoreReplayGuard(store),
     clock,
+    ...(config.authentication.agent_jwt ? { agentJwt: new AgentJwtVerifier(config.authentication.agent_jwt) } : {}),
   };
   const pipeline = new Pipeline(rt);
   const log = options.log ?? stderrLog;

@@ -196,6 +196,15 @@ const guardsSchema = z
   })
   .prefault({});
 
+const agentJwt = z.strictObject({
+  issuer: z.string().url(),
+  audience: z.string().min(1),
+  /** Where the signing keys are; default `<issuer>/.well-known/jwks.json`. */
+  jwks_uri: z.string().url().optional(),
+  /** The claim naming the agent (a registered agent id). */
+  agent_claim: z.string().min(1).default('sub'),
+});
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
@@ -248,6 +257,8 @@ export const configSchema = z.strictObject({
       clock_skew: duration.default('5m'),
       /** How long a request id is remembered for replay rejection (at least the clock skew). */
       replay_window: duration.default('10m'),
+      /** Agents may also present a JWT from this issuer (workload identity) instead of an API key. */
+      agent_jwt: agentJwt.optional(),
     })
     .prefault({}),
   arguments: z
@@ -316,5 +327,6 @@ export type ToolConfig = z.output<typeof toolSchema>;
 export type RateLimitConfig = z.output<typeof rateLimit>;
 export type HumanTokenConfig = z.output<typeof humanToken>;
 export type OidcConfig = z.output<typeof oidc>;
+export type AgentJwtConfig = z.output<typeof agentJwt>;
 export type GuardsConfig = z.output<typeof guardsSchema>;
 export type UpstreamConfig = z.output<typeof upstreamSchema>;

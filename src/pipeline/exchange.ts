@@ -29,6 +29,7 @@ export interface ToolCall {
  */
 export type Credentials =
   | { kind: 'api_key'; key: string }
+  | { kind: 'jwt'; token: string }
   | { kind: 'hmac'; keyId: string; timestamp: string; signature: string; bodySha256: string }
   | { kind: 'trusted' }
   | { kind: 'none' };

@@ -5,6 +5,7 @@ import type { JsonObject, JsonValue } from '../model/json.js';
 import type { PolicySet } from '../policy/policy-set.js';
 import type { Store } from '../store/store.js';
 import type { SecretResolver } from '../upstream/secrets.js';
+import type { AgentJwtVerifier } from './agent-jwt.js';
 import type { DecisionCache } from './decision-cache.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 import type { ReplayGuard } from './replay-guard.js';
@@ -35,5 +36,7 @@ export interface Runtime {
   cache: DecisionCache;
   sessionLocks: KeyedMutex;
   replay: ReplayGuard;
+  /** Verifies agent JWTs when `authentication.agent_jwt` is configured. */
+  agentJwt?: AgentJwtVerifier;
   clock: () => number;
 }

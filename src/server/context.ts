@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Ending } from '../pipeline/exchange.js';
+import { looksLikeJwt } from '../pipeline/agent-jwt.js';
 import { agentOfApiKey } from '../pipeline/stages/authenticate.js';
 import type { Warden } from '../warden.js';
 import { HumanAuthenticator, HumanAuthError } from './human-auth.js';
@@ -41,6 +42,15 @@ export class ServerContext {
     const token = this.bearer(req);
     if (!token) return undefined;
     if (token.startsWith('wk_')) return { kind: 'agent', agentId: await agentOfApiKey(this.warden.store, token) };
+    const agentJwt = this.warden.pipeline.rt.agentJwt;
+    if (agentJwt && looksLikeJwt(token)) {
+      try {
+        return { kind: 'agent', agentId: await agentJwt.agentOf(token) };
+      } catch (error) {
+        // Not an agent token: it may be a person's OIDC token.
+        if (!this.warden.config.humans.oidc) throw new HumanAuthError((error as Error).message);
+      }
+    }
     return this.humans.authenticate(token);
   }
 

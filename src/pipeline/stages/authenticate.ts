@@ -33,6 +33,14 @@ export async function authenticate(x: Exchange, credentials: Credentials, rt: Ru
       if (owner !== x.call.agentId) throw deny(`the API key does not belong to agent "${x.call.agentId}"`);
       break;
     }
+    case 'jwt': {
+      if (!rt.agentJwt) throw deny('agent tokens (JWT) are not accepted here: authentication.agent_jwt is not configured');
+      const owner = await rt.agentJwt.agentOf(credentials.token).catch((e: Error) => {
+        throw deny(e.message);
+      });
+      if (owner !== x.call.agentId) throw deny(`the agent token is for "${owner}", not "${x.call.agentId}"`);
+      break;
+    }
     case 'hmac': {
       const stored = await rt.store.getCredential(credentials.keyId);
       if (!stored || stored.kind !== 'hmac' || stored.revokedAt !== undefined || !stored.secretRef) throw deny('unknown signing key');

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { CallResult, Credentials } from '../../pipeline/exchange.js';
 import type { ServerContext } from '../context.js';
 import { sendProblem } from '../problem.js';
+import { looksLikeJwt } from '../../pipeline/agent-jwt.js';
 import { bodySha256 } from '../../pipeline/credentials.js';
 
 /** The tool-call envelope. Strict: an unknown field is a 400, not silently ignored. */
@@ -51,7 +52,10 @@ function credentialsOf(headers: Record<string, string | string[] | undefined>, r
     };
   }
   const auth = one('authorization');
-  if (auth && /^Bearer\s+/i.test(auth)) return { kind: 'api_key', key: auth.replace(/^Bearer\s+/i, '').trim() };
+  if (auth && /^Bearer\s+/i.test(auth)) {
+    const token = auth.replace(/^Bearer\s+/i, '').trim();
+    return looksLikeJwt(token) ? { kind: 'jwt', token } : { kind: 'api_key', key: token };
+  }
   return { kind: 'none' };
 }
 
@@ -74,7 +78,7 @@ export function registerToolRoutes(app: FastifyInstance, ctx: ServerContext): vo
     {
       schema: {
         summary: 'Call a tool through the full pipeline',
-        description: 'Authenticated with an agent API key (Authorization: Bearer wk_…) or a signed envelope (X-Warden-Key-Id, X-Warden-Timestamp, X-Warden-Signature).',
+        description: 'Authenticated with an agent API key (Authorization: Bearer wk_…), an agent JWT (authentication.agent_jwt), or a signed envelope (X-Warden-Key-Id, X-Warden-Timestamp, X-Warden-Signature).',
         tags: ['tools'],
         body: envelopeJsonSchema,
       },
