@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FastifyInstance } from 'fastify';
-import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayModule } from '../../src/mcp/gateway-http.js';
 import { buildServer } from '../../src/server/server.js';
@@ -12,7 +12,8 @@ import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.j
 /** A real identity provider's JWKS endpoint on 127.0.0.1, and tokens signed with its key. */
 let idp: Server;
 let issuer: string;
-let key: KeyLike;
+type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+let key: SigningKey;
 let h: Harness;
 let app: FastifyInstance;
 let base: string;
@@ -35,7 +36,7 @@ afterAll(async () => {
   await new Promise<void>((r) => idp?.close(() => r()));
 });
 
-const token = (claims: Record<string, unknown>, audience = 'warden', signWith: KeyLike = key) =>
+const token = (claims: Record<string, unknown>, audience = 'warden', signWith: SigningKey = key) =>
   new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(issuer).setAudience(audience).setIssuedAt().setExpirationTime('5m').sign(signWith);
 
 async function callTool(bearer: string, agent: string) {
