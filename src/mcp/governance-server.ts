@@ -289,7 +289,7 @@ export function createGovernanceServer(warden: Warden, caller: Principal | (() =
       const now = rt.clock();
       if (principal.kind === 'human') {
         requireHuman('get_compliance_status', 'viewer');
-        const status = await complianceStatus(warden, now);
+        const status = await complianceStatus(warden, now, principal.tenant);
         return success(`compliance status: ${status.status} (denial rate ${status.denialRate} over ${status.window})`, status as unknown as Record<string, unknown>);
       }
       const view = await agentCompliance(warden, principal.agentId, now);

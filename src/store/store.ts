@@ -85,9 +85,9 @@ export interface Store {
   getDecision(id: string): Promise<DecisionRecord | undefined>;
   /**
    * Counts of `decision` records (not outcomes, not operator actions) since `since`, with a
-   * series bucketed by `bucketMs`.
+   * series bucketed by `bucketMs`; of one tenant when `tenant` is given.
    */
-  decisionStats(since: Millis, bucketMs: number): Promise<DecisionStats>;
+  decisionStats(since: Millis, bucketMs: number, tenant?: string): Promise<DecisionStats>;
   /** Every record in seq order, in pages, for verification and export. */
   scanDecisions(afterSeq: number, limit: number): Promise<DecisionRecord[]>;
 

@@ -199,6 +199,16 @@ describe('agents, incidents, audit, compliance', () => {
     expect(status.json).toMatchObject({ status: expect.stringMatching(/^(healthy|warning|critical)$/), thresholds: { warning: 0.1, critical: 0.25 }, policyBundle: { bundle: h.warden.policySet.bundle } });
     expect((status.json.suspendedAgents as Array<{ id: string }>).map((a) => a.id)).toContain('admin-agent');
     expect((status.json.totals as { deny: number }).deny).toBeGreaterThan(0);
+    // Scoped to the viewer's tenant; operators of every tenant see it all.
+    expect(status.json.tenant).toBe('acme-corp');
+    const all = await http('GET', '/v1/compliance', { token: TOKENS.admin });
+    const competitor = await http('GET', '/v1/compliance', { token: TOKENS.olga });
+    expect(all.json.tenant).toBe('*');
+    expect(competitor.json.tenant).toBe('competitor-corp');
+    const decisions = (r: { json: Record<string, unknown> }) => (r.json.totals as { decisions: number }).decisions;
+    expect(decisions(competitor)).toBeLessThan(decisions(status));
+    expect(decisions(status)).toBeLessThanOrEqual(decisions(all));
+    expect((competitor.json.suspendedAgents as Array<{ id: string }>).map((a) => a.id)).not.toContain('admin-agent');
   });
 });
 

@@ -3,11 +3,16 @@ import { durationMs } from '../../policy/duration.js';
 import type { Warden } from '../../warden.js';
 import type { ServerContext } from '../context.js';
 
-/** The compliance status: what the decision log says about the last window. */
-export async function complianceStatus(warden: Warden, now: number) {
+/**
+ * The compliance status: what the decision log says about the last window, for one tenant (a
+ * viewer of that tenant) or all of them (`*`, operators).
+ */
+export async function complianceStatus(warden: Warden, now: number, tenant = '*') {
   const c = warden.config.compliance;
   const windowMs = durationMs(c.window);
-  const stats = await warden.store.decisionStats(now - windowMs, 60_000);
+  const only = tenant === '*' ? undefined : tenant;
+  const ofTenant = (t: string | undefined) => only === undefined || t === only;
+  const stats = await warden.store.decisionStats(now - windowMs, 60_000, only);
   const decided = stats.byEffect.allow + stats.byEffect.deny + stats.byEffect.require_approval;
   const denialRate = decided === 0 ? 0 : stats.byEffect.deny / decided;
   const status = denialRate >= c.critical_denial_rate ? 'critical' : denialRate >= c.warning_denial_rate ? 'warning' : 'healthy';
@@ -21,9 +26,10 @@ export async function complianceStatus(warden: Warden, now: number) {
     thresholds: { warning: c.warning_denial_rate, critical: c.critical_denial_rate },
     topOffendingAgents: stats.topDeniedAgents,
     topDeniedTools: stats.topDeniedTools,
-    recentIncidents: await warden.store.listIncidents({ since: now - windowMs, limit: 20 }),
-    suspendedAgents: agents.filter((a) => a.status === 'suspended').map((a) => ({ id: a.id, reason: a.statusReason ?? '' })),
-    pendingApprovals: (await warden.store.listApprovals({ status: 'pending', limit: 1000 })).length,
+    tenant,
+    recentIncidents: (await warden.store.listIncidents({ since: now - windowMs, limit: only === undefined ? 20 : 1000 })).filter((i) => ofTenant(i.tenant)).slice(0, 20),
+    suspendedAgents: agents.filter((a) => a.status === 'suspended' && ofTenant(a.tenant)).map((a) => ({ id: a.id, reason: a.statusReason ?? '' })),
+    pendingApprovals: (await warden.store.listApprovals({ status: 'pending', tenant: only, limit: 1000 })).length,
     policyBundle: { bundle: policySet.bundle, policies: policySet.policies.map((p) => ({ id: p.id, version: p.version, mode: p.mode })) },
     series: stats.series,
   };
@@ -34,6 +40,6 @@ export function registerComplianceRoutes(app: FastifyInstance, ctx: ServerContex
     const human = await ctx.requireHuman(req, reply, 'viewer');
     if (!human) return reply;
     await ctx.warden.pipeline.rt.log.flush();
-    return complianceStatus(ctx.warden, ctx.now());
+    return complianceStatus(ctx.warden, ctx.now(), human.tenant);
   });
 }

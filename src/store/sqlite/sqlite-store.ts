@@ -832,12 +832,13 @@ export class SqliteStore implements Store {
     return row ? toDecision(row) : undefined;
   }
 
-  async decisionStats(since: Millis, bucketMs: number): Promise<DecisionStats> {
-    const where = "kind = 'decision' AND resource_type != 'warden' AND time >= @since";
+  async decisionStats(since: Millis, bucketMs: number, tenant?: string): Promise<DecisionStats> {
+    const where = `kind = 'decision' AND resource_type != 'warden' AND time >= @since${tenant === undefined ? '' : ' AND tenant = @tenant'}`;
+    const params: Params = tenant === undefined ? { since } : { since, tenant };
     const byEffect = { allow: 0, deny: 0, require_approval: 0 };
     const byOutcome: DecisionStats['byOutcome'] = {};
     let total = 0;
-    for (const row of this.statement(`SELECT effect, outcome, COUNT(*) AS n FROM decisions WHERE ${where} GROUP BY effect, outcome`).all({ since }) as Array<{
+    for (const row of this.statement(`SELECT effect, outcome, COUNT(*) AS n FROM decisions WHERE ${where} GROUP BY effect, outcome`).all(params) as Array<{
       effect: Effect;
       outcome: Outcome;
       n: number;
@@ -847,13 +848,13 @@ export class SqliteStore implements Store {
       total += row.n;
     }
     const top = (column: 'agent_id' | 'resource_id') =>
-      this.statement(`SELECT ${column} AS key, COUNT(*) AS n FROM decisions WHERE ${where} AND effect = 'deny' GROUP BY ${column} ORDER BY n DESC, key LIMIT 10`).all({ since }) as Array<{
+      this.statement(`SELECT ${column} AS key, COUNT(*) AS n FROM decisions WHERE ${where} AND effect = 'deny' GROUP BY ${column} ORDER BY n DESC, key LIMIT 10`).all(params) as Array<{
         key: string;
         n: number;
       }>;
     const series = new Map<number, DecisionStats['series'][number]>();
     const buckets = this.statement(`SELECT (time / CAST(@bucket AS INTEGER)) * CAST(@bucket AS INTEGER) AS at, effect, COUNT(*) AS n FROM decisions WHERE ${where} GROUP BY at, effect ORDER BY at`).all({
-      since,
+      ...params,
       bucket: Math.max(1, Math.floor(bucketMs)),
     }) as Array<{ at: number; effect: Effect; n: number }>;
     for (const row of buckets) {
