@@ -23,7 +23,7 @@ import { ToolRegistry } from './pipeline/tool-registry.js';
 import { openStore } from './store/open-store.js';
 import { withReadCache } from './store/caching-store.js';
 import { MemoryReplayGuard, StoreReplayGuard } from './pipeline/replay-guard.js';
-import type { ApprovalRecord, ApprovalStatus, BreakGlassGrant } from './store/records.js';
+import type { ApprovalRecord, ApprovalStatus, BreakGlassGrant, ToolPin } from './store/records.js';
 import type { Store } from './store/store.js';
 import { callHttpTool } from './upstream/http-tool.js';
 import { scanOptions, scanToolDescription } from './guards/injection-guard.js';
@@ -104,6 +104,11 @@ export interface Warden {
     grant(input: { grantedBy: string; reason: string; scope: BreakGlassGrant['scope']; duration: string }): Promise<BreakGlassGrant>;
     revoke(id: string, by: string): Promise<BreakGlassGrant | undefined>;
   };
+  /**
+   * Trusts the definition an MCP upstream serves now for `<upstream>/<tool>` (a changed, new or
+   * flagged one), audited as `tool.pin.approve`. Undefined when nothing waits for approval.
+   */
+  approveToolDefinition(key: string, by: string, reason: string, tenant?: string): Promise<ToolPin | undefined>;
   /** Reloads the policy folder; an invalid set is refused and the previous one keeps serving. */
   reloadPolicies(): Promise<{ ok: true; bundle: string } | { ok: false; diagnostics: Diagnostic[] }>;
   /** Writes what the decision log still holds and closes the store. */
@@ -259,6 +264,13 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
         if (grant) await pipeline.auditAdmin('break_glass.revoke', by, `break-glass grant ${id} revoked`, { grant: id });
         return grant;
       },
+    },
+    async approveToolDefinition(key, by, reason, tenant = '') {
+      const before = await store.getToolPin(key);
+      if (!before || !(await mcp.approve(key, by))) return undefined;
+      const after = (await store.getToolPin(key))!;
+      await pipeline.auditAdmin('tool.pin.approve', by, `definition ${after.hash} of ${key} approved${reason ? `: ${reason}` : ''}`, { tool: key, hash: after.hash, previous: before.hash }, tenant);
+      return after;
     },
     async reloadPolicies() {
       const { policySet: next, diagnostics } = await loadPolicyFolder(config.policiesDir, { defaultGuards: config.guards.default_policies });

@@ -1,4 +1,4 @@
-import { approvedPin, pinStatus } from '../../upstream/tool-definition.js';
+import { pinStatus } from '../../upstream/tool-definition.js';
 import { withStore, withWarden, type StoreSource } from '../state.js';
 import { formatTable } from '../text-output.js';
 import { EXIT, UsageError } from '../usage-error.js';
@@ -37,9 +37,8 @@ export async function toolsApproveCommand(key: string, options: { config?: strin
       console.log(`${key} is pinned and usable; nothing to approve`);
       return EXIT.ok;
     }
-    await warden.store.putToolPin(approvedPin(pin, options.as!, warden.pipeline.rt.clock()));
-    await warden.pipeline.auditAdmin('tool.pin.approve', options.as!, `definition ${pin.observedHash ?? pin.hash} of ${key} approved`, { tool: key, hash: pin.observedHash ?? pin.hash, previous: pin.hash });
-    console.log(`approved: ${key} is now pinned at ${pin.observedHash ?? pin.hash}`);
+    const approved = await warden.approveToolDefinition(key, options.as!, 'approved with warden tools approve');
+    console.log(`approved: ${key} is now pinned at ${approved!.hash}`);
     return EXIT.ok;
   }, { upstreams: false });
 }

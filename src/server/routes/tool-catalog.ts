@@ -27,12 +27,10 @@ export function registerToolCatalogRoutes(app: FastifyInstance, ctx: ServerConte
       const human = await ctx.requireHuman(req, reply, 'admin');
       if (!human) return reply;
       const { tool, reason } = req.body as { tool: string; reason: string };
-      const before = await ctx.warden.store.getToolPin(tool);
-      if (!before) return sendProblem(reply, 404, `no pinned tool "${tool}"; GET /v1/tools lists them as <upstream>/<tool>`);
-      if (!(await ctx.warden.mcp.approve(tool, human.id))) return sendProblem(reply, 409, `${tool} has nothing waiting for approval`);
-      const after = await ctx.warden.store.getToolPin(tool);
-      await ctx.warden.pipeline.auditAdmin('tool.pin.approve', human.id, `definition ${after?.hash} of ${tool} approved: ${reason}`, { tool, hash: after?.hash ?? '', previous: before.hash }, human.tenant === '*' ? '' : human.tenant);
-      return { tool, pin: after };
+      if (!(await ctx.warden.store.getToolPin(tool))) return sendProblem(reply, 404, `no pinned tool "${tool}"; GET /v1/tools lists them as <upstream>/<tool>`);
+      const pin = await ctx.warden.approveToolDefinition(tool, human.id, reason, human.tenant === '*' ? '' : human.tenant);
+      if (!pin) return sendProblem(reply, 409, `${tool} has nothing waiting for approval`);
+      return { tool, pin };
     },
   );
 }

@@ -498,10 +498,7 @@ export class SqliteStore implements Store {
       claim: wrapImmediate(db, (id: string) => this.claimSync(id)),
       expire: wrapImmediate(db, (now: Millis) => this.expireSync(now)),
       createApproval: wrapImmediate(db, (approval: ApprovalRecord) => this.createApprovalSync(approval)),
-      putSessions: wrapImmediate(db, () => {
-        this.writePendingSessions();
-        this.pendingSessions.clear();
-      }),
+      putSessions: wrapImmediate(db, () => this.writePendingSessions()),
       appendDecisions: wrapImmediate(db, (records: readonly DecisionRecord[]) => {
         for (const record of records) this.s.insertDecision.run(decisionParams(record));
       }),
@@ -911,6 +908,7 @@ export class SqliteStore implements Store {
     if (this.pendingSessions.size === 0 || !this.db.open) return;
     try {
       this.tx.putSessions();
+      this.pendingSessions.clear(); // committed
     } catch {
       // Kept for the next flush; the decision log, written to the same file, fails closed meanwhile.
       this.sessionFlush = setTimeout(() => this.flushSessions(), 100);
@@ -927,8 +925,6 @@ export class SqliteStore implements Store {
     this.sessions.delete(session.id); // re-inserted last: the map's order is the eviction order
     this.sessions.set(session.id, session);
   }
-
-
 
   // -------------------------------------------------------------------------------------------
   // incidents
