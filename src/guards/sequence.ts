@@ -17,8 +17,6 @@ export const DENIALS_LIMIT = 50;
 /** How many sources of untrusted content / private reads are named. */
 export const SOURCES_LIMIT = 20;
 
-export const EMPTY_FLOW: Readonly<SessionFlow> = Object.freeze({ taint: [], untrusted: [], privateReads: [], tools: [], denials: [] });
-
 export function flowOf(session: SessionRecord | undefined): SessionFlow {
   const f = session?.flow;
   return {
@@ -46,7 +44,7 @@ export function withExecutedCall(
   return {
     ...session,
     recent: pushBounded(session.recent, { tool: call.tool, ...(call.effect ? { effect: call.effect } : {}), ...(call.risk ? { risk: call.risk } : {}), at: call.at }, RECENT_LIMIT),
-    flow: { ...flow, tools: flow.tools.includes(call.tool) ? flow.tools : pushBounded(flow.tools, call.tool, TOOLS_LIMIT) },
+    flow: { ...flow, tools: pushBounded(flow.tools, call.tool, TOOLS_LIMIT, true) },
   };
 }
 
