@@ -14,5 +14,5 @@ export default tseslint.config(
     },
   },
   // The dashboard runs in the browser.
-  { files: ['src/ui/**/*.{ts,tsx}'], ignores: ['src/ui/vite.config.ts'], languageOptions: { globals: { ...globals.browser } } },
+  { files: ['src/surfaces/ui/**/*.{ts,tsx}'], ignores: ['src/surfaces/ui/vite.config.ts'], languageOptions: { globals: { ...globals.browser } } },
 );

@@ -3,7 +3,7 @@
  * config (SQLite in examples/warden.db) on 127.0.0.1:8080 (PORT to change it).
  */
 import { fileURLToPath } from 'node:url';
-import { serve } from '../dist/server/serve.js';
+import { serve } from '../dist/surfaces/http/serve.js';
 import { startToolServer } from './tools/tool-server.mjs';
 
 const config = fileURLToPath(new URL('./warden.yaml', import.meta.url));

@@ -14,7 +14,7 @@
  * BENCH_PROFILE_S=8, BENCH_PROFILE_TARGET=toolsCall (or decisions: the profiled endpoint).
  *
  * Three processes, so that nothing shares an event loop: this one (the load generator:
- * autocannon, pipelining 1), the gateway (`node dist/cli/main.js serve`, spawned with a config
+ * autocannon, pipelining 1), the gateway (`node dist/surfaces/cli/main.js serve`, spawned with a config
  * made by demoConfig from examples/warden.yaml, rate and session limits removed so the bench
  * measures the pipeline and not 429s) and the example tool service
  * (`node examples/tools/tool-server.mjs`). Passes, each a fresh gateway with its own SQLite file:
@@ -48,8 +48,8 @@ import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { parse, stringify } from 'yaml';
 
-import { DEMO, demoConfig } from '../../dist/cli/commands/demo.js';
-import { parseDuration } from '../../dist/policy/duration.js';
+import { DEMO, demoConfig } from '../../dist/surfaces/cli/commands/demo.js';
+import { parseDuration } from '../../dist/lib/duration.js';
 import { fmtInt, percentile, versionOf } from '../common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -66,7 +66,7 @@ const PROFILE = env.BENCH_PROFILE !== '0';
 const PROFILE_S = Number(env.BENCH_PROFILE_S ?? 8);
 const PROFILE_TARGET = env.BENCH_PROFILE_TARGET === 'decisions' ? 'decisions' : 'toolsCall';
 
-const MAIN = join(root, 'dist/cli/main.js');
+const MAIN = join(root, 'dist/surfaces/cli/main.js');
 const TOOL_SERVER = join(root, 'examples/tools/tool-server.mjs');
 const AGENT = 'support-agent';
 const KEY = DEMO.keys[AGENT];
@@ -375,10 +375,10 @@ const CONCERNS = [
   ['reading the tool\'s secret from its file (secrets.js, fs/promises readFile)', (u) => u.includes('dist/upstream/secrets.js') || u.startsWith('node:internal/fs/promises')],
   ['calling the tool: fetch (http-tool.js, undici, web streams)', (u) => u.includes('dist/upstream/http-tool.js') || u.includes('undici') || u.includes('webstreams')],
   ['decision log: hash chain and SQLite insert (decision-log.js)', (u) => u.includes('dist/audit/decision-log.js')],
-  ['building the decision record (audit-record.js: redaction, ids)', (u) => u.includes('dist/pipeline/audit-record.js')],
-  ['authenticate: API key, replay guard', (u) => u.includes('dist/pipeline/stages/authenticate.js')],
-  ['other pipeline stages, PDP, obligations', (u) => u.includes('dist/pipeline/') || u.includes('dist/policy/') || u.includes('dist/store/')],
-  ['HTTP: fastify routing, body parsing, reply, node:http, sockets', (u) => u.includes('fastify') || u.includes('dist/server/') || u.startsWith('node:_http') || u.startsWith('node:net') || u.includes('stream')],
+  ['building the decision record (audit-record.js: redaction, ids)', (u) => u.includes('dist/enforcement/audit-record.js')],
+  ['authenticate: API key, replay guard', (u) => u.includes('dist/enforcement/stages/authenticate.js')],
+  ['other pipeline stages, PDP, obligations', (u) => u.includes('dist/enforcement/') || u.includes('dist/policy/') || u.includes('dist/store/')],
+  ['HTTP: fastify routing, body parsing, reply, node:http, sockets', (u) => u.includes('fastify') || u.includes('dist/surfaces/http/') || u.startsWith('node:_http') || u.startsWith('node:net') || u.includes('stream')],
 ];
 
 /**

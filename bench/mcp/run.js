@@ -46,7 +46,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 
-import { generateApiKey } from '../../dist/pipeline/credentials.js';
+import { generateApiKey } from '../../dist/auth/credentials.js';
 import { fmtInt, percentile, versionOf } from '../common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -62,7 +62,7 @@ const WARMUP_S = Number(env.BENCH_WARMUP_S ?? 1);
 const STDIO_UPSTREAM_HTTP = env.BENCH_STDIO_UPSTREAM_HTTP !== '0';
 const WARDEN_NODE_ARGS = (env.BENCH_WARDEN_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 
-const MAIN = join(root, 'dist/cli/main.js');
+const MAIN = join(root, 'dist/surfaces/cli/main.js');
 const EVERYTHING = join(root, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 const AGENT = 'bench-agent';
 const TOOL = 'echo';

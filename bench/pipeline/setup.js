@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { generateApiKey } from '../../dist/pipeline/credentials.js';
-import { createWarden } from '../../dist/warden.js';
+import { generateApiKey } from '../../dist/auth/credentials.js';
+import { createWarden } from '../../dist/services/warden.js';
 
 export const AGENT = 'support-agent';
 export const TENANT = 'acme-corp';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TRUST_LEVELS } from '../model/trust.js';
-import { parseDuration } from '../policy/duration.js';
+import { parseDuration } from '../lib/duration.js';
 
 /**
  * `warden.yaml` as written. snake_case keys, strict objects (a typo is an error, never ignored),

@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { firstLine } from '../policy/reason-template.js';
-import type { Diagnostic } from '../policy/diagnostic.js';
-import { schemaDiagnostics } from '../policy/schema-diagnostics.js';
-import { YamlSource } from '../policy/source-map.js';
+import { firstLine, type Diagnostic } from '../lib/diagnostic.js';
+import { schemaDiagnostics } from '../lib/schema-diagnostics.js';
+import { YamlSource } from '../lib/source-map.js';
 import { configSchema, type ConfigDocument } from './config-schema.js';
-import { durationMs } from '../policy/duration.js';
+import { durationMs } from '../lib/duration.js';
 
 export interface WardenConfig extends ConfigDocument {
   /** Folder the config file is in; relative paths in it are resolved from here. */

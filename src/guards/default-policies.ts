@@ -1,5 +1,4 @@
-import { parse } from 'yaml';
-import type { PolicySource } from '../policy/compile.js';
+import type { BuiltInPolicy, LoadOptions } from '../policy/load.js';
 
 /**
  * The built-in guard policies: safe behaviour with no configuration. They are ordinary policies,
@@ -15,7 +14,7 @@ import type { PolicySource } from '../policy/compile.js';
  * Conditions test `has(...)` first: a request decided without the pipeline (the decision API, a
  * policy test) may carry no signals, and a condition error would count as matched (fail closed).
  */
-export const DEFAULT_GUARD_POLICIES: ReadonlyArray<PolicySource & { id: string }> = [
+export const DEFAULT_GUARD_POLICIES: readonly BuiltInPolicy[] = [
   {
     id: 'guard-injection',
     file: '<built-in>/guards/guard-injection.yaml',
@@ -80,21 +79,11 @@ rules:
 /** Ids of the guard policies: a deny by one of them (or by a user policy replacing one) is a guard deny. */
 export const GUARD_POLICY_IDS: ReadonlySet<string> = new Set(DEFAULT_GUARD_POLICIES.map((p) => p.id));
 
-/** The id a policy file declares, if it parses that far. */
-function declaredId(text: string): string | undefined {
-  try {
-    const doc = parse(text, { maxAliasCount: 100 }) as { id?: unknown } | null;
-    return typeof doc?.id === 'string' ? doc.id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * The user's policies plus the built-in guard policies they do not replace (same id). The built-in
- * ones come last, so diagnostics and the bundle list the user's files first.
+ * What the policy loader is told about the guard policies: load them (unless `enabled` is false)
+ * beside the folder's, and treat them, or a user policy replacing one, as adding caution only.
+ * The policy engine knows nothing of guards; this is where the two meet, as data.
  */
-export function withDefaultGuardPolicies(sources: readonly PolicySource[]): PolicySource[] {
-  const taken = new Set(sources.map((s) => declaredId(s.text)).filter((id): id is string => id !== undefined));
-  return [...sources, ...DEFAULT_GUARD_POLICIES.filter((p) => !taken.has(p.id)).map(({ file, text }) => ({ file, text }))];
+export function guardPolicyOptions(enabled: boolean): Pick<LoadOptions, 'builtIns' | 'cautionOnly'> {
+  return { ...(enabled ? { builtIns: DEFAULT_GUARD_POLICIES } : {}), cautionOnly: GUARD_POLICY_IDS };
 }

@@ -1,7 +1,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { trustRank } from '../model/trust.js';
 import type { Relationship } from '../model/action-request.js';
-import { durationMs } from './duration.js';
+import { durationMs } from '../lib/duration.js';
 import { globMatches } from './glob.js';
 
 /**

@@ -2,17 +2,17 @@ import type { ApprovalRequirement } from '../model/decision.js';
 import type { Obligation } from '../model/obligation.js';
 import { CEL_VARIABLES, celEnvironment, compileExpression, type CompiledExpression } from './cel-environment.js';
 import { bundleRevision } from './bundle.js';
-import { closest, hasErrors, type Diagnostic, type DiagnosticCode } from './diagnostic.js';
-import { schemaDiagnostics } from './schema-diagnostics.js';
-import { parseDuration } from './duration.js';
+import { closest, hasErrors, type Diagnostic, type DiagnosticCode } from '../lib/diagnostic.js';
+import { schemaDiagnostics } from '../lib/schema-diagnostics.js';
+import { parseDuration } from '../lib/duration.js';
 import { globMatches, isGlob } from './glob.js';
 import { parseObligation } from './obligation-parse.js';
 import { looseRuleSchema, policyHeaderSchema, ruleSchema, type PolicyDocument, type RuleDocument } from './policy-schema.js';
 import type { CompiledPolicy, CompiledRule, PolicySet } from './policy-set.js';
-import { firstLine, parseReasonTemplate } from './reason-template.js';
+import { firstLine } from '../lib/diagnostic.js';
+import { parseReasonTemplate } from './reason-template.js';
 import { RuleIndex } from './rule-index.js';
-import { YamlSource } from './source-map.js';
-import { GUARD_POLICY_IDS } from '../guards/default-policies.js';
+import { YamlSource } from '../lib/source-map.js';
 
 export interface PolicySource {
   file: string;
@@ -25,6 +25,11 @@ export interface CompileOptions {
    * matches none of them is reported: its rule can never apply.
    */
   knownTools?: readonly string[];
+  /**
+   * Ids of policies that may only add caution: their require_approval rules hold an action only
+   * when another rule allows it (the built-in guard policies, and a user policy replacing one).
+   */
+  cautionOnly?: ReadonlySet<string>;
 }
 
 export interface CompileResult {
@@ -77,7 +82,7 @@ export function compilePolicies(sources: readonly PolicySource[], options: Compi
     }
     seenPolicies.set(document.id, `${file}:${source.locate(['id']).line}`);
 
-    const policy = compilePolicyHeader(document, file, where.line, report);
+    const policy = compilePolicyHeader(document, file, where.line, report, options.cautionOnly);
     const compiled = compileRules(document, rulePositions, policy, report);
     if (options.knownTools) reportUnmatchedTools(document, rulePositions, options.knownTools, report);
     documents.push(document);
@@ -149,7 +154,7 @@ function parseDocument(source: YamlSource, report: FileReport): ParsedPolicy | u
   return { document: { ...header.data, rules }, rulePositions };
 }
 
-function compilePolicyHeader(document: PolicyDocument, file: string, line: number, report: FileReport): CompiledPolicy {
+function compilePolicyHeader(document: PolicyDocument, file: string, line: number, report: FileReport, cautionOnly: ReadonlySet<string> | undefined): CompiledPolicy {
   const from = document.effective?.from ? Date.parse(document.effective.from) : undefined;
   const until = document.effective?.until ? Date.parse(document.effective.until) : undefined;
   if (from !== undefined && until !== undefined && from >= until) {
@@ -165,7 +170,7 @@ function compilePolicyHeader(document: PolicyDocument, file: string, line: numbe
     until,
     file,
     line,
-    ...(GUARD_POLICY_IDS.has(document.id) ? { cautionOnly: true } : {}),
+    ...(cautionOnly?.has(document.id) ? { cautionOnly: true } : {}),
   };
 }
 

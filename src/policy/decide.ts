@@ -3,10 +3,11 @@ import type { ApprovalRequirement, Decision, RuleTrace, ShadowResult } from '../
 import type { Effect } from '../model/effect.js';
 import { buildActivation } from './activation.js';
 import { enterScope } from './cel-environment.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../lib/duration.js';
 import { mergeObligations } from './obligation-parse.js';
 import type { CompiledRule, PolicySet } from './policy-set.js';
-import { firstLine, renderReason } from './reason-template.js';
+import { firstLine } from '../lib/diagnostic.js';
+import { renderReason } from './reason-template.js';
 
 export interface DecideOptions {
   /** The instant the decision is made for (effective windows, `now` in CEL). Default: the clock. */

@@ -1,8 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { compilePolicies, type CompileOptions, type CompileResult, type PolicySource } from './compile.js';
-import type { Diagnostic } from './diagnostic.js';
-import { withDefaultGuardPolicies } from '../guards/default-policies.js';
+import type { Diagnostic } from '../lib/diagnostic.js';
+import { parse } from 'yaml';
 
 const YAML_FILE = /\.ya?ml$/;
 const TEST_FILE = /\.test\.ya?ml$/;
@@ -62,12 +62,34 @@ function displayPath(path: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
+/** A policy that ships with Warden rather than living in the folder (the guard policies). */
+export type BuiltInPolicy = PolicySource & { id: string };
+
 export interface LoadOptions extends CompileOptions {
   /**
-   * Also load the built-in guard policies (src/guards/default-policies.ts) that no policy in the
-   * folder replaces by id. Their diagnostics name `<built-in>/guards/<id>.yaml`.
+   * Policies loaded beside the folder's unless a policy in the folder has the same id (it replaces
+   * the built-in one). Their diagnostics name their own `<built-in>/…` file.
    */
-  defaultGuards?: boolean;
+  builtIns?: readonly BuiltInPolicy[];
+}
+
+/** The id a policy file declares, if it parses that far. */
+function declaredId(text: string): string | undefined {
+  try {
+    const doc = parse(text, { maxAliasCount: 100 }) as { id?: unknown } | null;
+    return typeof doc?.id === 'string' ? doc.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The folder's policies plus the built-in ones they do not replace (same id). The built-in ones
+ * come last, so diagnostics and the bundle list the user's files first.
+ */
+export function withBuiltInPolicies(sources: readonly PolicySource[], builtIns: readonly BuiltInPolicy[]): PolicySource[] {
+  const taken = new Set(sources.map((s) => declaredId(s.text)).filter((id): id is string => id !== undefined));
+  return [...sources, ...builtIns.filter((p) => !taken.has(p.id)).map(({ file, text }) => ({ file, text }))];
 }
 
 export async function loadPolicyFolder(
@@ -75,8 +97,8 @@ export async function loadPolicyFolder(
   options: LoadOptions = {},
 ): Promise<CompileResult & { folder: PolicyFolder }> {
   const folder = await readPolicyFolder(dir);
-  const { defaultGuards, ...compileOptions } = options;
-  const sources = defaultGuards ? withDefaultGuardPolicies(folder.policies) : folder.policies;
+  const { builtIns, ...compileOptions } = options;
+  const sources = builtIns?.length ? withBuiltInPolicies(folder.policies, builtIns) : folder.policies;
   const result = compilePolicies(sources, compileOptions);
   if (folder.diagnostics.length === 0) return { ...result, folder };
   return { diagnostics: [...folder.diagnostics, ...result.diagnostics], folder };

@@ -1,4 +1,5 @@
 import { celEnvironment, compileExpression, type CompiledExpression } from './cel-environment.js';
+import { firstLine } from '../lib/diagnostic.js';
 
 /** A reason such as "${agent.id} lacks the finance role": literal text and CEL expressions. */
 export type ReasonTemplate = ReadonlyArray<string | CompiledExpression>;
@@ -45,6 +46,3 @@ export function renderReason(template: ReasonTemplate, activation: Record<string
   return out;
 }
 
-export function firstLine(message: string | undefined): string {
-  return (message ?? 'invalid expression').split('\n')[0]!.trim();
-}

@@ -7,11 +7,11 @@ import type { Obligation } from '../model/obligation.js';
 import { canonicalJson } from '../model/canonical-json.js';
 import type { PolicySource } from './compile.js';
 import { decide } from './decide.js';
-import type { Diagnostic } from './diagnostic.js';
+import type { Diagnostic } from '../lib/diagnostic.js';
 import { mergeObligations, parseObligation } from './obligation-parse.js';
 import type { PolicySet } from './policy-set.js';
-import { firstLine } from './reason-template.js';
-import { YamlSource } from './source-map.js';
+import { firstLine } from '../lib/diagnostic.js';
+import { YamlSource } from '../lib/source-map.js';
 
 /**
  * `*.test.yaml`: scenarios that pin down what the policies decide. A suite's `defaults.request`

@@ -2,8 +2,8 @@ import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { ToolConfig } from '../config/config-schema.js';
 import { canonicalJson } from '../model/canonical-json.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
-import type { Executor } from '../pipeline/runtime.js';
-import type { ToolRegistry } from '../pipeline/tool-registry.js';
+import type { Executor } from '../enforcement/runtime.js';
+import type { ToolRegistry } from './tool-registry.js';
 import type { Store } from '../store/store.js';
 import { effectOfAnnotations } from './mcp-annotations.js';
 import type { McpUpstream } from './mcp-upstream.js';

@@ -15,7 +15,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamConfig } from '../config/config-schema.js';
 import { resolveFrom } from '../config/load-config.js';
-import { durationMs } from '../policy/duration.js';
+import { durationMs } from '../lib/duration.js';
 import { fetch as undiciFetch } from 'undici';
 import type { SecretResolver } from './secrets.js';
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 /** The built CLI (`npm test` builds first), run as a user would run it. */
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/surfaces/cli/main.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../examples/policies', import.meta.url));
 
 interface Run {

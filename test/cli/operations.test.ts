@@ -6,14 +6,14 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionLog } from '../../src/audit/decision-log.js';
-import type { Credentials, ToolCall } from '../../src/pipeline/exchange.js';
+import type { Credentials, ToolCall } from '../../src/enforcement/exchange.js';
 import type { DecisionRecord, NewDecisionRecord } from '../../src/store/records.js';
 import { openStore } from '../../src/store/index.js';
-import { createWarden } from '../../src/warden.js';
+import { createWarden } from '../../src/services/warden.js';
 import { EXAMPLE_POLICIES, nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
 
 /** The built CLI (`npm test` builds first), run as an operator would run it. */
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/surfaces/cli/main.js', import.meta.url));
 
 interface Run {
   code: number;

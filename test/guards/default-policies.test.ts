@@ -8,11 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_GUARD_POLICIES, withDefaultGuardPolicies } from '../../src/guards/default-policies.js';
+import { DEFAULT_GUARD_POLICIES, GUARD_POLICY_IDS, guardPolicyOptions } from '../../src/guards/default-policies.js';
+import { withBuiltInPolicies } from '../../src/policy/load.js';
 import type { JsonObject } from '../../src/model/json.js';
 import { compilePolicies, decide, loadPolicyFolder } from '../../src/policy/index.js';
 import { NOW, compileOrThrow, policySetArb, requestArb, toActionRequest, toSources } from '../policy/arbitraries.js';
 import { policySet, request } from '../policy/helpers.js';
+
+/** Policies plus the built-in guards, compiled as the loader does it. */
+const withGuards = (sources: Parameters<typeof withBuiltInPolicies>[0]) => compileOrThrow(withBuiltInPolicies(sources, DEFAULT_GUARD_POLICIES), { cautionOnly: GUARD_POLICY_IDS });
 
 const RANK = { allow: 0, require_approval: 1, deny: 2 } as const;
 
@@ -36,21 +40,21 @@ const signalsArb: fc.Arbitrary<JsonObject> = fc.oneof(
 
 describe('the built-in guard policies', () => {
   it('compile, and only add caution (deny or require_approval rules)', () => {
-    const set = compileOrThrow(DEFAULT_GUARD_POLICIES);
+    const set = compileOrThrow(DEFAULT_GUARD_POLICIES, { cautionOnly: GUARD_POLICY_IDS });
     expect(set.policies.map((p) => p.id)).toEqual(['guard-injection', 'guard-taint', 'guard-trifecta']);
     expect(set.rules.every((r) => r.effect !== 'allow')).toBe(true);
     expect(set.policies.every((p) => p.file.startsWith('<built-in>/guards/'))).toBe(true);
   });
 
   it('do not match a request without signals (the decision API, policy tests)', () => {
-    const set = compileOrThrow(withDefaultGuardPolicies([{ file: 'p.yaml', text: 'id: p\nversion: 1\nrules: [{ id: all, effect: allow }]\n' }]));
+    const set = withGuards([{ file: 'p.yaml', text: 'id: p\nversion: 1\nrules: [{ id: all, effect: allow }]\n' }]);
     const d = decide(set, request('issue_refund'), { now: NOW });
     expect(d).toMatchObject({ effect: 'allow', policy: 'p' });
     expect(d.advice).toEqual([]); // no condition errored (an error would count as matched)
   });
 
   it('hold or deny on the signals the pipeline sets', () => {
-    const set = compileOrThrow(withDefaultGuardPolicies([{ file: 'p.yaml', text: 'id: p\nversion: 1\nrules: [{ id: all, effect: allow }]\n' }]));
+    const set = withGuards([{ file: 'p.yaml', text: 'id: p\nversion: 1\nrules: [{ id: all, effect: allow }]\n' }]);
     const inj = (over: object) => ({ score: 0.9, suspicious: true, critical: false, kinds: ['instruction_override'], findings: [], ...over });
     const clean = { score: 0, suspicious: false, critical: false, kinds: [], findings: [] };
     const at = (signals: JsonObject) => decide(set, request('send_email', { signals }), { now: NOW });
@@ -68,7 +72,7 @@ describe('the built-in guard policies', () => {
   it('are replaced by a policy of the same id in the folder, and named in diagnostics', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'warden-guards-'));
     writeFileSync(join(dir, 'mine.yaml'), 'id: guard-taint\nversion: 7\nmode: shadow\nrules: [{ id: off, effect: deny, when: "false" }]\n');
-    const { policySet: set, diagnostics } = await loadPolicyFolder(dir, { defaultGuards: true });
+    const { policySet: set, diagnostics } = await loadPolicyFolder(dir, guardPolicyOptions(true));
     expect(diagnostics).toEqual([]);
     expect(set!.policies.map((p) => `${p.id} v${p.version} ${p.file.startsWith('<built-in>') ? 'built-in' : 'folder'}`)).toEqual([
       'guard-injection v1 built-in',
@@ -88,7 +92,7 @@ describe('the built-in guard policies', () => {
       fc.property(policySetArb(), requestArb, signalsArb, (policies, model, signals) => {
         const sources = toSources(policies);
         const plain = compileOrThrow(sources);
-        const guarded = compileOrThrow(withDefaultGuardPolicies(sources));
+        const guarded = withGuards(sources);
         const base = toActionRequest(model);
         const before = decide(plain, base, { now: NOW });
         const after = decide(guarded, { ...base, signals }, { now: NOW });
@@ -101,7 +105,7 @@ describe('the built-in guard policies', () => {
 
   it('the example policies plus the guards decide a clean request as before', () => {
     const set = policySet('id: refunds\nversion: 1\nrules: [{ id: small, effect: allow, tools: [issue_refund], when: "args.amount <= 100" }]\n');
-    const guarded = compileOrThrow(withDefaultGuardPolicies([{ file: 'r.yaml', text: 'id: refunds\nversion: 1\nrules: [{ id: small, effect: allow, tools: [issue_refund], when: "args.amount <= 100" }]\n' }]));
+    const guarded = withGuards([{ file: 'r.yaml', text: 'id: refunds\nversion: 1\nrules: [{ id: small, effect: allow, tools: [issue_refund], when: "args.amount <= 100" }]\n' }]);
     const r = request('issue_refund', { args: { amount: 50 } });
     expect(decide(guarded, r, { now: NOW }).effect).toBe(decide(set, r, { now: NOW }).effect);
   });

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ToolCall } from '../../src/pipeline/exchange.js';
+import type { ToolCall } from '../../src/enforcement/exchange.js';
 import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
 
 const POISONED_PAGE = {

@@ -7,15 +7,15 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateApiKey, sha256 } from '../../src/pipeline/credentials.js';
-import { serve, type RunningServer } from '../../src/server/serve.js';
+import { generateApiKey, sha256 } from '../../src/auth/credentials.js';
+import { serve, type RunningServer } from '../../src/surfaces/http/serve.js';
 
 const node = process.execPath;
 const pkg = (p: string) => fileURLToPath(new URL(`../../node_modules/${p}`, import.meta.url));
 const EVERYTHING = pkg('@modelcontextprotocol/server-everything/dist/index.js');
 const FILESYSTEM = pkg('@modelcontextprotocol/server-filesystem/dist/index.js');
 const RUG_PULL = fileURLToPath(new URL('./fixtures/rug-pull-server.mjs', import.meta.url));
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/surfaces/cli/main.js', import.meta.url));
 
 const TOKENS = { admin: 'admin-token-0123456789', approver: 'approver-token-0123456789' };
 

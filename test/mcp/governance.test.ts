@@ -9,9 +9,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { governanceModule } from '../../src/mcp/governance-http.js';
-import { sha256 } from '../../src/pipeline/credentials.js';
-import { buildServer } from '../../src/server/server.js';
+import { governanceModule } from '../../src/surfaces/mcp/governance-http.js';
+import { sha256 } from '../../src/auth/credentials.js';
+import { buildServer } from '../../src/surfaces/http/server.js';
 import { openStore } from '../../src/store/open-store.js';
 import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
 
@@ -30,7 +30,7 @@ humans:
     - { id: vic, token_hash: "${sha256(TOKENS.viewer)}", roles: [viewer], tenant: acme-corp }
 server: { body_limit: 65536, watch_policies: false }
 `;
-const STDIO_MODULE = fileURLToPath(new URL('../../dist/mcp/governance-stdio.js', import.meta.url));
+const STDIO_MODULE = fileURLToPath(new URL('../../dist/surfaces/mcp/governance-stdio.js', import.meta.url));
 
 let h: Harness;
 let app: FastifyInstance;

@@ -1,6 +1,6 @@
 // Child process for the crash test: runs side-effecting calls as fast as it can and prints
 // "ack <auditId>" only once each call has returned (its decision record is durable by then).
-import { createWarden } from '../../dist/warden.js';
+import { createWarden } from '../../dist/services/warden.js';
 
 const warden = await createWarden({ config: process.argv[2] });
 const note = warden.guard(async (args) => ({ saved: args.text.length }), { name: 'write_note', effect: 'write', risk: 'low' }, { agentId: 'writer', tenant: 'acme-corp' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseActionRequest } from '../../src/model/action-request.js';
-import { DecisionCache } from '../../src/pipeline/decision-cache.js';
+import { DecisionCache } from '../../src/enforcement/decision-cache.js';
 
 const request = (args: Record<string, unknown>, requestId = 'r1') => {
   const parsed = parseActionRequest({ requestId, tenant: 't', actor: { agent: { id: 'a' } }, action: 'tool.call', resource: { type: 'tool', id: 'issue_refund' }, args });

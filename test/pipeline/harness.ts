@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startToolServer, type ToolServer } from '../../examples/tools/tool-server.mjs';
-import { generateApiKey } from '../../src/pipeline/credentials.js';
-import { createWarden, type Warden } from '../../src/warden.js';
+import { generateApiKey } from '../../src/auth/credentials.js';
+import { createWarden, type Warden } from '../../src/services/warden.js';
 
 export const EXAMPLE_POLICIES = fileURLToPath(new URL('../../examples/policies', import.meta.url));
 export const TOOLS_TOKEN = 'tools-token-7f3a9c1e5b2d4f6a8c0e';

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyDecisionLog } from '../../src/audit/verify-log.js';
-import { bodySha256, signEnvelope } from '../../src/pipeline/credentials.js';
-import type { CallResult, Credentials, ToolCall } from '../../src/pipeline/exchange.js';
+import { bodySha256, signEnvelope } from '../../src/auth/credentials.js';
+import type { CallResult, Credentials, ToolCall } from '../../src/enforcement/exchange.js';
 import { HMAC_SECRET, nextRequestId, startHarness, TOOLS_TOKEN, type Harness } from './harness.js';
 
 let h: Harness;
@@ -170,7 +170,7 @@ describe('the pipeline, end to end against a real HTTP tool service and a SQLite
       const at = new Date(h.clock.now).toISOString();
       expect((await h.warden.call(call('support-agent', 'search_knowledge_base', { query: 'q' }, { requestId: 'sig-r', agentVersion: '1.2' }), signed('sig-r', at))).status).toBe('executed');
       await h.warden.close();
-      const { createWarden } = await import('../../src/warden.js');
+      const { createWarden } = await import('../../src/services/warden.js');
       const restarted = await createWarden({ config: join(h.dir, 'warden.yaml'), clock: () => h.clock.now });
       h = { ...h, warden: restarted };
       const replay = await restarted.call(call('support-agent', 'search_knowledge_base', { query: 'q' }, { requestId: 'sig-r', agentVersion: '1.2' }), signed('sig-r', at));

@@ -17,6 +17,7 @@ import {
   TRUST_LEVELS,
   type ActionRequest,
   type ApprovalRequirement,
+  type CompileOptions,
   type Effect,
   type Obligation,
   type PolicySet,
@@ -423,8 +424,8 @@ export function toSources(policies: readonly PolicyModel[], options: RenderOptio
 }
 
 /** Compiles sources and fails loudly (with the diagnostics) if the generated set is invalid. */
-export function compileOrThrow(sources: readonly Source[]): PolicySet {
-  const { policySet, diagnostics } = compilePolicies(sources);
+export function compileOrThrow(sources: readonly Source[], options: CompileOptions = {}): PolicySet {
+  const { policySet, diagnostics } = compilePolicies(sources, options);
   if (!policySet || hasErrors(diagnostics)) {
     const listing = sources.map((s) => `--- ${s.file}\n${s.text}`).join('\n');
     throw new Error(`generated policies did not compile:\n${diagnostics.map(formatDiagnostic).join('\n')}\n${listing}`);

@@ -5,8 +5,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { FastifyInstance } from 'fastify';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayModule } from '../../src/mcp/gateway-http.js';
-import { buildServer } from '../../src/server/server.js';
+import { gatewayModule } from '../../src/surfaces/mcp/gateway-http.js';
+import { buildServer } from '../../src/surfaces/http/server.js';
 import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
 
 /** A real identity provider's JWKS endpoint on 127.0.0.1, and tokens signed with its key. */

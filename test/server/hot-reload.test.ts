@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { serve } from '../../src/server/serve.js';
+import { serve } from '../../src/surfaces/http/serve.js';
 import { startHarness } from '../pipeline/harness.js';
 
 async function until(condition: () => boolean, ms = 5_000): Promise<void> {

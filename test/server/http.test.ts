@@ -2,8 +2,8 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodySha256, sha256, signEnvelope } from '../../src/pipeline/credentials.js';
-import { buildServer } from '../../src/server/server.js';
+import { bodySha256, sha256, signEnvelope } from '../../src/auth/credentials.js';
+import { buildServer } from '../../src/surfaces/http/server.js';
 import { HMAC_SECRET, nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
 
 const TOKENS = { admin: 'admin-token-0123456789', fiona: 'fiona-token-0123456789', viewer: 'viewer-token-0123456789', olga: 'olga-token-0123456789' };

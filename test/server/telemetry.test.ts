@@ -1,6 +1,6 @@
 import { context, trace, type Span, type SpanOptions, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildServer } from '../../src/server/server.js';
+import { buildServer } from '../../src/surfaces/http/server.js';
 import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
 
 /**

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256 } from '../../src/pipeline/credentials.js';
-import { serve, type RunningServer } from '../../src/server/serve.js';
+import { sha256 } from '../../src/auth/credentials.js';
+import { serve, type RunningServer } from '../../src/surfaces/http/serve.js';
 import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
 
 /**
@@ -13,7 +13,7 @@ import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.j
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
-const UI_BUILT = existsSync(fileURLToPath(new URL('../../dist/ui/index.html', import.meta.url)));
+const UI_BUILT = existsSync(fileURLToPath(new URL('../../dist/surfaces/ui/index.html', import.meta.url)));
 
 const TOKENS = { admin: 'ui-admin-token-0123456789', fiona: 'ui-fiona-token-0123456789', viewer: 'ui-viewer-token-0123456789', alan: 'ui-alan-token-0123456789' };
 const HUMANS = `

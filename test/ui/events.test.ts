@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256 } from '../../src/pipeline/credentials.js';
-import { buildServer } from '../../src/server/server.js';
+import { sha256 } from '../../src/auth/credentials.js';
+import { buildServer } from '../../src/surfaces/http/server.js';
 import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
 
 const TOKENS = { admin: 'ev-admin-token-0123456789', viewer: 'ev-viewer-token-0123456789' };

@@ -1,0 +1,95 @@
+import { generateApiKey } from '../../../auth/credentials.js';
+import type { AgentRecord } from '../../../store/records.js';
+import { withStore, withWarden, type StoreSource } from '../state.js';
+import { formatTable, nonBlank, oneLine } from '../text-output.js';
+import { EXIT, UsageError } from '../usage-error.js';
+
+/** The agent ids warden.yaml accepts (config-schema `name`). */
+const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
+
+export interface CreateKeyOptions {
+  json?: boolean;
+}
+
+/**
+ * `warden agents create-key <agent-id>`: a new API key, printed once, and the credential line
+ * for warden.yaml. Only the hash goes into the config; Warden cannot show the key again.
+ */
+export async function agentsCreateKeyCommand(agentId: string, options: CreateKeyOptions): Promise<number> {
+  if (!AGENT_ID.test(agentId)) throw new UsageError(`"${agentId}" is not a valid agent id (letters, digits and . _ : / -, starting with a letter or digit)`);
+  const { key, keyId, hash } = generateApiKey();
+  const credential = `{ key_id: ${keyId}, api_key_hash: "${hash}" }`;
+  if (options.json) {
+    console.log(JSON.stringify({ agentId, key, keyId, hash, credential }, null, 2));
+  } else {
+    console.log(`API key for ${agentId}:`);
+    console.log('');
+    console.log(`  ${key}`);
+    console.log('');
+    console.log(`Add this credential to agent "${agentId}" in warden.yaml (under credentials:):`);
+    console.log('');
+    console.log(`  - ${credential}`);
+  }
+  console.error('warning: the key is shown only once. Warden stores only its hash and cannot show it again; keep it in a secret store now.');
+  return EXIT.ok;
+}
+
+export interface AgentsListOptions extends StoreSource {
+  json?: boolean;
+}
+
+/** `warden agents list`: the agents Warden knows (from the config and registered at run time). */
+export async function agentsListCommand(options: AgentsListOptions): Promise<number> {
+  return withStore(options, async (store) => {
+    const agents = await store.listAgents();
+    if (options.json) {
+      console.log(JSON.stringify(agents, null, 2));
+      return EXIT.ok;
+    }
+    if (agents.length === 0) {
+      console.log('no agents');
+      return EXIT.ok;
+    }
+    const why = (a: AgentRecord) => (a.status === 'suspended' && a.statusReason ? oneLine(a.statusReason) : '');
+    const rows = agents.map((a) => [a.id, a.status, a.trust, a.tenant ?? '-', a.roles.join(',') || '-', why(a)]);
+    console.log(formatTable(['ID', 'STATUS', 'TRUST', 'TENANT', 'ROLES', 'SUSPENDED BECAUSE'], rows));
+    return EXIT.ok;
+  });
+}
+
+export interface StatusOptions {
+  config?: string;
+  as?: string;
+  reason?: string;
+}
+
+/**
+ * `warden agents suspend|resume <id>`: sets the agent's status in the store, where the pipeline
+ * reads it on every call (a suspension outlives restarts), and records who did it, and why, in the
+ * decision log.
+ */
+export async function agentsSetStatusCommand(status: AgentRecord['status'], id: string, options: StatusOptions): Promise<number> {
+  const by = nonBlank('--as', options.as);
+  const reason = status === 'suspended' ? nonBlank('--reason', options.reason) : (options.reason?.trim() ?? '');
+  return withWarden(options.config, async (warden) => {
+    const before = await warden.store.getAgent(id);
+    if (!before) {
+      console.error(`error: no agent "${id}"`);
+      return EXIT.problems;
+    }
+    const statusReason = status === 'suspended' ? reason : `resumed by ${by}${reason ? `: ${reason}` : ''}`;
+    const agent = await warden.store.setAgentStatus(id, status, statusReason, Date.now());
+    if (!agent) {
+      console.error(`error: no agent "${id}"`);
+      return EXIT.problems;
+    }
+    const verb = status === 'suspended' ? 'suspend' : 'resume';
+    await warden.pipeline.auditAdmin(`agent.${verb}`, by, `agent ${id} ${status === 'suspended' ? 'suspended' : 'resumed'} by ${by}${reason ? `: ${reason}` : ''}`, { agent: id, previousStatus: before.status }, agent.tenant ?? '');
+    const unchanged = before.status === status ? ` (it was already ${status})` : '';
+    console.log(`${status === 'suspended' ? 'suspended' : 'resumed'}: ${id}${unchanged}`);
+    if (status === 'active' && warden.config.agents.some((a) => a.id === id && a.status === 'suspended')) {
+      console.error(`warning: ${warden.config.file} lists ${id} with status: suspended, which suspends it again when Warden next starts`);
+    }
+    return EXIT.ok;
+  });
+}

@@ -1,0 +1,110 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { DecisionRecord } from '../../../store/records.js';
+import type { ServerContext } from '../context.js';
+
+/** Records sent from the log to a client that reconnects with `after` (or Last-Event-ID), at most. */
+const BACKLOG_LIMIT = 500;
+/** A client that lets this much pile up unread is dropped; it reconnects and catches up with `after`. */
+const MAX_BUFFERED_BYTES = 1_048_576;
+const HEARTBEAT_MS = 15_000;
+
+const querySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    after: { type: 'integer', minimum: 0, description: 'Replay records with a seq greater than this first (catch-up after a reconnect)' },
+    agent: { type: 'string' },
+    tool: { type: 'string' },
+    effect: { type: 'string', enum: ['allow', 'deny', 'require_approval'] },
+  },
+} as const;
+
+type EventsQuery = { after?: number; agent?: string; tool?: string; effect?: DecisionRecord['effect'] };
+
+/**
+ * `GET /v1/events/decisions`: the decision log as a live Server-Sent Events stream, for the
+ * dashboard. Authenticated like every other route, with `Authorization: Bearer` — the browser
+ * reads it with fetch streaming rather than EventSource, so the token never goes into a URL
+ * (where access logs, browser history and proxies would keep it). Each human sees the records of
+ * their own tenant only; the records are redacted before they reach the log. Streams are ended
+ * when the server closes, so `app.close()` never waits on a dashboard left open.
+ */
+export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const open = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end();
+    open.clear();
+  });
+
+  app.get('/v1/events/decisions', { schema: { summary: 'Live decision records (Server-Sent Events)', tags: ['audit'], querystring: querySchema } }, async (req, reply) => {
+    const human = await ctx.requireHuman(req, reply, 'viewer');
+    if (!human) return reply;
+    const q = req.query as EventsQuery;
+    const lastEventId = Number(req.headers['last-event-id']);
+    const after = q.after ?? (Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : undefined);
+    const wanted = (r: DecisionRecord) =>
+      (human.tenant === '*' || r.tenant === human.tenant) &&
+      (q.agent === undefined || r.agentId === q.agent) &&
+      (q.tool === undefined || r.resourceId === q.tool) &&
+      (q.effect === undefined || r.effect === q.effect);
+
+    const res = reply.raw;
+    reply.hijack();
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+
+    let lastSent = after ?? 0;
+    let backlogDone = after === undefined;
+    const held: DecisionRecord[] = [];
+    const send = (records: readonly DecisionRecord[]) => {
+      if (res.writableEnded) return;
+      let chunk = '';
+      for (const r of records) {
+        if (r.seq <= lastSent) continue;
+        lastSent = r.seq;
+        if (wanted(r)) chunk += `id: ${r.seq}\nevent: decision\ndata: ${JSON.stringify(r)}\n\n`;
+      }
+      if (chunk) res.write(chunk);
+      if (res.writableLength > MAX_BUFFERED_BYTES) res.end();
+    };
+    // Subscribe before reading the backlog so nothing written in between is lost; what arrives
+    // meanwhile is held and sent after it (duplicates are skipped by seq).
+    const unsubscribe = ctx.warden.pipeline.rt.log.onRecords((records) => (backlogDone ? send(records) : held.push(...records)));
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    heartbeat.unref();
+    open.add(res);
+    const cleanup = () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      open.delete(res);
+    };
+    res.on('close', cleanup);
+    req.raw.on('close', () => res.end());
+
+    if (!backlogDone) {
+      try {
+        await ctx.warden.pipeline.rt.log.flush();
+        const backlog = await ctx.warden.store.queryDecisions({
+          afterSeq: after,
+          tenant: human.tenant === '*' ? undefined : human.tenant,
+          order: 'asc',
+          limit: BACKLOG_LIMIT,
+        });
+        // Older records than the backlog limit are not replayed: the client reads them from /v1/audit.
+        send(backlog);
+      } catch (e) {
+        req.log.error({ err: e }, 'event stream backlog failed');
+      }
+      backlogDone = true;
+      send(held.splice(0).sort((a, b) => a.seq - b.seq));
+    }
+    return reply;
+  });
+}
+

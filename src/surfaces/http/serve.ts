@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import { durationMs } from '../../lib/duration.js';
+import { formatDiagnostic } from '../../lib/diagnostic.js';
+import { createWarden, type Warden, type WardenLogLevel } from '../../services/warden.js';
+import { gatewayModule } from '../mcp/gateway-http.js';
+import { governanceModule } from '../mcp/governance-http.js';
+import { watchPolicies } from './policy-watcher.js';
+import { buildServer, type RouteModule, type ServerOptions } from './server.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  warden: Warden;
+  url: string;
+  /** Stops accepting requests, finishes those in flight, writes the decision log, closes the store. */
+  close(): Promise<void>;
+}
+
+export interface ServeOptions extends ServerOptions {
+  port?: number;
+  host?: string;
+  modules?: RouteModule[];
+}
+
+/** `warden serve`: one process, one port. */
+export async function serve(configPath: string, options: ServeOptions = {}): Promise<RunningServer> {
+  // Upstreams connect inside createWarden, before fastify's logger exists: their messages wait for it.
+  const logTo: { app?: FastifyInstance } = {};
+  const early: Array<[WardenLogLevel, string]> = [];
+  const warden = await createWarden({
+    config: configPath,
+    log: (level, message) => (logTo.app ? logTo.app.log[level]({ component: 'upstream' }, message) : early.push([level, message])),
+  });
+  const { app, ctx } = await buildServer(warden, options, options.modules ?? [governanceModule, gatewayModule]);
+  logTo.app = app;
+  for (const [level, message] of early) app.log[level]({ component: 'upstream' }, message);
+  ctx.onReload = (why, result) => {
+    if (result.ok) app.log.info({ bundle: result.bundle, why }, 'policies in force');
+    else app.log.error({ why, problems: result.diagnostics.map(formatDiagnostic) }, 'policy change refused; the previous policies keep serving');
+  };
+  const watcher = warden.config.server.watch_policies ? watchPolicies(warden.config.policiesDir, () => ctx.reloadPolicies('policy folder changed')) : undefined;
+  const sweep = setInterval(() => {
+    warden.approvals.sweep().then(
+      (expired) => expired.length && app.log.info({ expired: expired.map((a) => a.id) }, 'approvals expired'),
+      (e) => app.log.error({ err: e }, 'approval sweep failed'),
+    );
+  }, durationMs(warden.config.approvals.sweep_interval));
+  sweep.unref();
+
+  const host = options.host ?? warden.config.server.host;
+  const port = options.port ?? warden.config.server.port;
+  try {
+    await app.listen({ host, port });
+  } catch (e) {
+    watcher?.close();
+    clearInterval(sweep);
+    await warden.close();
+    throw e;
+  }
+  const address = app.server.address();
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${typeof address === 'object' && address ? address.port : port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    warden,
+    url,
+    close() {
+      closing ??= (async () => {
+        watcher?.close();
+        clearInterval(sweep);
+        await app.close();
+        await warden.close();
+      })();
+      return closing;
+    },
+  };
+}

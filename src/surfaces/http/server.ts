@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { findLimitViolation } from '../../model/json-limits.js';
+import type { Warden } from '../../services/warden.js';
+import { ServerContext } from './context.js';
+import { Metrics } from './metrics.js';
+import { sendProblem } from './problem.js';
+import { registerAgentRoutes } from './routes/agents.js';
+import { registerApprovalRoutes } from './routes/approvals.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { registerComplianceRoutes } from './routes/compliance.js';
+import { registerDashboardApiRoutes } from './routes/dashboard-api.js';
+import { registerDecisionRoutes } from './routes/decisions.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerIncidentRoutes } from './routes/incidents.js';
+import { registerOpsRoutes } from './routes/ops.js';
+import { registerPolicyRoutes } from './routes/policies.js';
+import { registerToolCatalogRoutes } from './routes/tool-catalog.js';
+import { registerToolRoutes } from './routes/tools.js';
+import { registerUiRoutes } from './routes/ui.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The exact body bytes: signed envelopes sign their hash. */
+    rawBody?: Buffer;
+    /** W3C trace id from `traceparent`, or a new one: it ties logs, spans and decision records. */
+    traceId: string;
+  }
+}
+
+export interface ServerOptions {
+  /** pino options, or false for no request logging (tests, benchmarks). */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Extra routes other layers mount on the same port (the governance MCP endpoint, the dashboard). */
+export type RouteModule = (app: FastifyInstance, ctx: ServerContext) => void | Promise<void>;
+
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * The HTTP API on one fastify instance. Bad input never reaches a handler unchecked: JSON is
+ * parsed here (size-limited, prototype keys refused), and every error leaves as problem+json.
+ */
+export async function buildServer(warden: Warden, options: ServerOptions = {}, modules: RouteModule[] = []): Promise<{ app: FastifyInstance; ctx: ServerContext }> {
+  const app = Fastify({
+    logger: options.logger ?? { level: 'info' },
+    bodyLimit: warden.config.server.body_limit,
+    genReqId: (req) => {
+      const match = TRACEPARENT.exec(String(req.headers.traceparent ?? ''));
+      return match ? match[1]! : randomUUID().replace(/-/g, '');
+    },
+  });
+  app.decorateRequest('traceId', '');
+  app.addHook('onRequest', async (req) => {
+    req.traceId = req.id;
+  });
+
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const raw = body as Buffer;
+    req.rawBody = raw;
+    if (raw.length === 0) return done(null, undefined);
+    let value: unknown;
+    try {
+      value = JSON.parse(raw.toString('utf8'));
+    } catch (e) {
+      return done(Object.assign(new Error(`the body is not valid JSON: ${(e as Error).message}`), { statusCode: 400, code: 'WARDEN_INVALID_JSON' }), undefined);
+    }
+    const violation = findLimitViolation(value, { maxDepth: 64, maxStringLength: warden.config.server.body_limit, maxNodes: 200_000 });
+    if (violation) return done(Object.assign(new Error(`the body was refused: ${violation.replace(/^\$/, 'body')}`), { statusCode: 400, code: 'WARDEN_UNSAFE_JSON' }), undefined);
+    done(null, value);
+  });
+
+  app.setErrorHandler((error: FastifyError, req, reply) => {
+    const status = error.statusCode ?? 500;
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, 413, `the body is larger than ${warden.config.server.body_limit} bytes`, {}, 'body-too-large');
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, 415, `send the body as application/json, not ${req.headers['content-type'] ?? 'nothing'}`, {}, 'unsupported-media-type');
+    if (error.validation) return sendProblem(reply, 400, `invalid request: ${error.message}`, { errors: error.validation.map((v) => `${v.instancePath || 'body'} ${v.message}`) }, 'invalid-request');
+    if (status < 500) return sendProblem(reply, status, error.message);
+    req.log.error({ err: error }, 'unhandled error');
+    return sendProblem(reply, 500, 'Warden could not handle this request; nothing was executed');
+  });
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, `no route ${req.method} ${req.url.split('?')[0]}`));
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Warden', version: '0.1.0', description: 'Policy enforcement gateway for AI agents: decisions, tool calls, approvals, audit.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An agent API key (wk_…) or a human token / OIDC JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  const ctx = new ServerContext(warden, new Metrics(warden));
+  registerOpsRoutes(app, ctx);
+  registerToolRoutes(app, ctx);
+  registerToolCatalogRoutes(app, ctx);
+  registerDecisionRoutes(app, ctx);
+  registerApprovalRoutes(app, ctx);
+  registerAgentRoutes(app, ctx);
+  registerIncidentRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
+  registerComplianceRoutes(app, ctx);
+  registerPolicyRoutes(app, ctx);
+  registerDashboardApiRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
+  registerUiRoutes(app, ctx);
+  for (const module of modules) await module(app, ctx);
+  return { app, ctx };
+}

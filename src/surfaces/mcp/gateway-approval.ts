@@ -1,0 +1,183 @@
+import { canonicalJson } from '../../model/canonical-json.js';
+import type { Decision } from '../../model/decision.js';
+import type { JsonObject } from '../../model/json.js';
+import { approverRefusal, type Approver } from '../../enforcement/approvers.js';
+import { sha256 } from '../../auth/credentials.js';
+import type { CallResult } from '../../enforcement/exchange.js';
+import type { ApprovalRecord } from '../../store/records.js';
+import type { Warden } from '../../services/warden.js';
+
+/** How a held call can be settled while the agent's request is still open. */
+export interface HoldContext {
+  warden: Warden;
+  /** The user the session acts for, as an approver (roles and tenant from warden.yaml's humans). */
+  user?: Approver;
+  /** Asks the user in the client (MCP elicitation); undefined when the client cannot. */
+  elicit?: (message: string) => Promise<{ approve: boolean; reason: string } | undefined>;
+  /** How long to keep the request open waiting for an approver. */
+  waitMs: number;
+  /** Progress notifications while waiting (when the client sent a progress token). */
+  progress?: (elapsedMs: number, totalMs: number, message: string) => Promise<void>;
+  signal: AbortSignal;
+}
+
+export type Settled = { kind: 'final'; result: CallResult } | { kind: 'pending'; result: CallResult; waitedMs: number };
+
+const POLL_MS = 200;
+const PROGRESS_EVERY_MS = 1_000;
+
+/**
+ * A call the pipeline held for approval: asks the requesting user through elicitation when the
+ * rule lets them approve, otherwise waits (with progress) for an approver on the API, and gives
+ * up with "pending" after `waitMs`. The execution itself is the pipeline's exactly-once claim.
+ */
+export async function settleHeld(held: CallResult, ctx: HoldContext): Promise<Settled> {
+  const id = held.approvalId!;
+  const approval = await ctx.warden.store.getApproval(id);
+  if (!approval) return { kind: 'pending', result: held, waitedMs: 0 };
+  if (ctx.user && ctx.elicit && approverRefusal(approval, ctx.user) === undefined) {
+    const answer = await ctx.elicit(elicitationMessage(approval)).catch(() => undefined);
+    if (answer) {
+      const vote = await (answer.approve ? ctx.warden.approvals.approve : ctx.warden.approvals.deny)(id, ctx.user, answer.reason || (answer.approve ? 'approved in the MCP client' : 'declined in the MCP client'));
+      if (vote.ok && vote.execution) return { kind: 'final', result: vote.execution };
+      // Someone else settled it first, or the vote did not reach the quorum: wait like anyone else.
+    }
+  }
+  return waitForApprover(held, ctx);
+}
+
+/**
+ * Agent and tool pairs that may have an open approval, per Warden: a retry is looked up in the
+ * store only for these, so the calls that never needed approval (nearly all) skip that query.
+ * Seeded from the store's open approvals, so a retry still finds its approval after a restart.
+ */
+const heldPairsOf = new WeakMap<Warden, Promise<Set<string>>>();
+const heldKey = (agentId: string, tool: string) => `${agentId}\u0000${tool}`;
+
+function heldPairs(warden: Warden): Promise<Set<string>> {
+  let pairs = heldPairsOf.get(warden);
+  if (!pairs) {
+    pairs = Promise.all([warden.store.listApprovals({ status: 'pending', limit: 10_000 }), warden.store.listApprovals({ status: 'approved', limit: 10_000 })]).then(
+      (lists) => new Set(lists.flat().map((a) => heldKey(a.agentId, a.tool))),
+    );
+    heldPairsOf.set(warden, pairs);
+  }
+  return pairs;
+}
+
+/** Notes that this agent's call of this tool was held for approval (a retry may follow). */
+export function rememberHeld(warden: Warden, agentId: string, tool: string): void {
+  void heldPairs(warden).then((pairs) => pairs.add(heldKey(agentId, tool)));
+}
+
+/**
+ * A retried call: the approval it refers to (by id in `_meta`, or the same agent, tool and
+ * arguments still pending or approved), settled or waited on again. Undefined: no such approval.
+ */
+export async function resumeApproval(
+  ctx: HoldContext,
+  call: { agentId: string; tool: string; args: JsonObject; approvalId?: string },
+): Promise<Settled | undefined> {
+  let approval: ApprovalRecord | undefined;
+  if (call.approvalId) approval = await ctx.warden.store.getApproval(call.approvalId);
+  else if ((await heldPairs(ctx.warden)).has(heldKey(call.agentId, call.tool))) {
+    approval = await ctx.warden.store.findOpenApproval(call.agentId, call.tool, sha256(canonicalJson(call.args)));
+  }
+  if (!approval || approval.agentId !== call.agentId || approval.tool !== call.tool) return undefined;
+  const pending = heldResult(approval);
+  if (approval.status === 'pending') return settleHeld(pending, ctx);
+  return waitForApprover(pending, ctx);
+}
+
+async function waitForApprover(held: CallResult, ctx: HoldContext): Promise<Settled> {
+  const id = held.approvalId!;
+  const started = Date.now();
+  let lastProgress = -Infinity;
+  let sawApproved = false;
+  for (;;) {
+    const approval = await ctx.warden.store.getApproval(id);
+    if (!approval) return { kind: 'final', result: { ...held, status: 'error', decision: { ...held.decision, effect: 'deny', reason: `approval ${id} no longer exists` } } };
+    const now = ctx.warden.pipeline.rt.clock();
+    if (approval.status === 'pending' && approval.expiresAt <= now) await ctx.warden.approvals.sweep();
+    if (approval.status === 'approved') {
+      // The approver's request normally executes it at once; if it has not, this claim does (once).
+      if (sawApproved) {
+        const execution = await ctx.warden.pipeline.executeApproved(id);
+        if (execution) return { kind: 'final', result: execution };
+      }
+      sawApproved = true;
+    }
+    const settled = fromSettledApproval(approval, held);
+    if (settled) return { kind: 'final', result: settled };
+    const waited = Date.now() - started;
+    if (waited >= ctx.waitMs || ctx.signal.aborted) return { kind: 'pending', result: held, waitedMs: waited };
+    if (ctx.progress && waited - lastProgress >= PROGRESS_EVERY_MS) {
+      lastProgress = waited;
+      await ctx.progress(waited, ctx.waitMs, `waiting for approval ${id} (${approval.status})`).catch(() => undefined);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, ctx.waitMs - waited)));
+  }
+}
+
+/** The answer for an approval that reached an end: its execution's result, or why it will not run. */
+function fromSettledApproval(approval: ApprovalRecord, held: CallResult): CallResult | undefined {
+  const approvers = approval.votes.filter((v) => v.vote === 'approve').map((v) => v.approver);
+  const base: Decision = { ...held.decision, approval: undefined };
+  switch (approval.status) {
+    case 'executed':
+      return {
+        status: 'executed',
+        success: true,
+        result: approval.result,
+        decision: { ...base, effect: 'allow', reason: `approved by ${approvers.join(', ')}: ${approval.reason}` },
+        approvalId: approval.id,
+        auditId: held.auditId,
+        httpStatus: 200,
+      };
+    case 'failed': {
+      const why = (approval.result as { reason?: string } | undefined)?.reason ?? 'the tool failed';
+      return { ...held, status: 'error', decision: { ...base, effect: 'deny', reason: `approved, but the execution failed: ${why}` }, httpStatus: 502 };
+    }
+    case 'denied': {
+      const vote = approval.votes.find((v) => v.vote === 'deny');
+      return { ...held, status: 'denied', decision: { ...base, effect: 'deny', reason: `denied by ${vote?.approver ?? 'an approver'}${vote?.reason ? `: ${vote.reason}` : ''}` }, httpStatus: 403 };
+    }
+    case 'expired':
+      return { ...held, status: 'denied', decision: { ...base, effect: 'deny', reason: `approval ${approval.id} expired before anyone approved it` }, httpStatus: 403 };
+    default:
+      return undefined;
+  }
+}
+
+/** The pipeline's "held" answer, rebuilt from the approval a retry refers to. */
+function heldResult(approval: ApprovalRecord): CallResult {
+  return {
+    status: 'pending_approval',
+    success: false,
+    decision: {
+      requestId: approval.requestId,
+      effect: 'require_approval',
+      reason: approval.reason,
+      policy: approval.policy,
+      rule: approval.rule,
+      bundle: '',
+      obligations: [],
+      advice: [],
+      matched: [],
+      shadow: [],
+      approval: approval.requirement,
+    },
+    approvalId: approval.id,
+    auditId: approval.decisionId,
+    httpStatus: 202,
+  };
+}
+
+function elicitationMessage(approval: ApprovalRecord): string {
+  return (
+    `Warden holds this action for your approval.\n` +
+    `Agent ${approval.agentId} wants to call ${approval.tool} with ${JSON.stringify(approval.argsRedacted)}.\n` +
+    `Why it needs approval: ${approval.reason}\n` +
+    `Approve it? It runs once if you do.`
+  );
+}

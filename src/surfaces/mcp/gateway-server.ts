@@ -1,0 +1,230 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  CallToolRequestSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  type CallToolResult,
+  type GetPromptResult,
+  type ReadResourceResult,
+  type ServerNotification,
+  type ServerRequest,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { ActionRequest } from '../../model/action-request.js';
+import { isJsonObject, type JsonObject } from '../../model/json.js';
+import type { Approver } from '../../enforcement/approvers.js';
+import type { CallResult } from '../../enforcement/exchange.js';
+import type { RegisteredTool } from '../../upstream/tool-registry.js';
+import { durationMs } from '../../lib/duration.js';
+import { listDecision } from '../../policy/list-decision.js';
+import type { AgentRecord } from '../../store/records.js';
+import { promptEntryName, resourceEntryName } from '../../upstream/mcp-catalog.js';
+import type { Warden } from '../../services/warden.js';
+import { rememberHeld, resumeApproval, settleHeld, type HoldContext, type Settled } from './gateway-approval.js';
+import { executedResult, META_APPROVAL, pendingResult, refusedResult } from './gateway-results.js';
+
+/** JSON-RPC error code for a resource read or prompt refused by policy (server-defined range). */
+export const FORBIDDEN_BY_POLICY = -32003;
+
+/** Who a gateway session acts for. */
+export interface GatewayCaller {
+  agentId: string;
+  /** The user the agent acts for, when known (stdio flag, HTTP header). */
+  userId?: string;
+  /** The MCP session: scope of budgets, taint and sequences. */
+  sessionId: () => string;
+}
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** The user as an approver: roles and tenant from warden.yaml's humans when they are one. */
+export function userAsApprover(warden: Warden, userId: string, agent: AgentRecord | undefined): Approver {
+  const human = warden.config.humans.tokens.find((t) => t.id === userId);
+  return human ? { id: userId, roles: human.roles, tenant: human.tenant } : { id: userId, roles: [], tenant: agent?.tenant ?? '' };
+}
+
+/**
+ * The aggregated MCP server agents connect to: the tools, prompts and resources of every upstream
+ * (and Warden's own HTTP tools), each listing filtered by a list decision and each call sent
+ * through the full pipeline. One server per session; it never decides anything itself.
+ */
+export function createGatewayServer(warden: Warden, caller: GatewayCaller): Server {
+  const server = new Server(
+    { name: 'warden', version: '0.1.0' },
+    {
+      capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true } },
+      instructions: 'Tools here are governed by Warden. A denied call returns isError with the reason; a call that needs approval names the approval to retry with.',
+    },
+  );
+  const rt = warden.pipeline.rt;
+  const catalog = warden.mcp;
+  const gateway = rt.config.mcp;
+  const waitMs = durationMs(gateway.approval_wait);
+
+  const unsubscribe = catalog.onChange(() => {
+    void server.sendToolListChanged().catch(() => undefined);
+    void server.sendPromptListChanged().catch(() => undefined);
+    void server.sendResourceListChanged().catch(() => undefined);
+  });
+  server.onclose = unsubscribe;
+
+  const agentRecord = () => rt.store.getAgent(caller.agentId);
+
+  /** Filters registry entries by the list decision and records the listing. */
+  async function visible<T>(items: T[], entryOf: (item: T) => RegisteredTool | undefined, action: string, label: (item: T) => string, listAction: string): Promise<T[]> {
+    await catalog.connectLazy();
+    const agent = await agentRecord();
+    const user = caller.userId ? userAsApprover(warden, caller.userId, agent) : undefined;
+    const shown: T[] = [];
+    const hidden: string[] = [];
+    if (agent && agent.status === 'active') {
+      const policySet = rt.policies.current;
+      const relationships = policySet.usesRelationships ? await rt.store.relationshipsOf([`agent:${agent.id}`, ...(user ? [`user:${user.id}`] : [])]) : undefined;
+      const now = new Date(rt.clock());
+      for (const item of items) {
+        const entry = entryOf(item);
+        if (!entry || entry.blocked) {
+          hidden.push(label(item));
+          continue;
+        }
+        const tenant = agent.tenant ?? '';
+        const request: ActionRequest = {
+          requestId: 'list',
+          tenant,
+          actor: { agent: { id: agent.id, roles: agent.roles, trust: agent.trust, tenant: agent.tenant }, ...(user ? { user: { id: user.id, roles: user.roles } } : {}) },
+          action,
+          resource: { type: 'tool', id: entry.entry.name, tenant, attributes: {} },
+          args: {},
+          context: {},
+          tool: entry.entry,
+          ...(relationships ? { relationships } : {}),
+        };
+        if (listDecision(policySet, request, now).visible) shown.push(item);
+        else hidden.push(label(item));
+      }
+    } else hidden.push(...items.map(label));
+    warden.pipeline.recordListing({ agentId: caller.agentId, tenant: agent?.tenant ?? '', sessionId: caller.sessionId() || undefined, userId: caller.userId, action: listAction, shown: shown.length, hidden });
+    return shown;
+  }
+
+  /** Runs a call through the pipeline; a held call is settled (elicitation, wait) before answering. */
+  async function governed(tool: string, action: string, args: JsonObject, extra: Extra, meta: Record<string, unknown> | undefined): Promise<Settled> {
+    const agent = await agentRecord();
+    const hold: HoldContext = {
+      warden,
+      ...(caller.userId ? { user: userAsApprover(warden, caller.userId, agent) } : {}),
+      ...(gateway.elicitation && server.getClientCapabilities()?.elicitation ? { elicit: (message: string) => elicit(server, message, waitMs) } : {}),
+      waitMs,
+      signal: extra.signal,
+      ...(extra._meta?.progressToken !== undefined ? { progress: progressSender(extra) } : {}),
+    };
+    const approvalId = typeof meta?.[META_APPROVAL] === 'string' ? (meta[META_APPROVAL] as string) : undefined;
+    const resumed = await resumeApproval(hold, { agentId: caller.agentId, tool, args, approvalId });
+    if (resumed) return resumed;
+    const context = isJsonObject(meta?.['warden/context']) ? (meta['warden/context'] as JsonObject) : undefined;
+    const result = await warden.pipeline.call(
+      { agentId: caller.agentId, tool, args, action, sessionId: caller.sessionId() || undefined, ...(caller.userId ? { user: { id: caller.userId, roles: hold.user?.roles ?? [] } } : {}), ...(context ? { context } : {}) },
+      { kind: 'trusted' },
+    );
+    if (result.status !== 'pending_approval') return { kind: 'final', result };
+    rememberHeld(warden, caller.agentId, tool);
+    return settleHeld(result, hold);
+  }
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    const entries = [...rt.tools.all()].filter((t) => rt.executors.has(t.entry.name) && !isInternalEntry(t.entry.name));
+    const shown = await visible(entries, (t) => t, 'tool.call', (t) => t.entry.name, 'tools.list');
+    return { tools: shown.map((t) => describeTool(t, catalog.tool(t.entry.name)?.tool)) };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const { name, arguments: args, _meta } = request.params;
+    const settled = await governed(name, 'tool.call', (args ?? {}) as JsonObject, extra, _meta);
+    if (settled.kind === 'pending') return pendingResult(settled.result, settled.waitedMs);
+    return settled.result.status === 'executed' ? executedResult(settled.result, rt.tools.get(name)?.entry.server !== undefined) : refusedResult(settled.result);
+  });
+
+  server.setRequestHandler(ListResourcesRequestSchema, async () => {
+    const resources = catalog.listResources();
+    const shown = await visible(resources, (r) => rt.tools.get(r.registryName), 'resource.read', (r) => r.uri, 'resources.list');
+    return { resources: shown.map((r) => r.resource) };
+  });
+
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra): Promise<ReadResourceResult> => {
+    const { uri, _meta } = request.params;
+    const known = catalog.resource(uri);
+    // A URI no listing offered may still belong to an upstream's template: route it by scheme to the
+    // only upstream with resources, or refuse when that is ambiguous.
+    const upstream = known?.upstream ?? soleResourceUpstream(warden);
+    if (!upstream) throw new McpError(-32602, `unknown resource "${uri}": no upstream offers it`);
+    const settled = await governed(resourceEntryName(upstream), 'resource.read', { uri }, extra, _meta);
+    return unwrap(settled) as ReadResourceResult;
+  });
+
+  server.setRequestHandler(ListPromptsRequestSchema, async () => {
+    const prompts = catalog.listPrompts();
+    const shown = await visible(prompts, (p) => rt.tools.get(p.registryName), 'prompt.get', (p) => p.name, 'prompts.list');
+    return { prompts: shown.map((p) => ({ ...p.prompt, name: p.name })) };
+  });
+
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra): Promise<GetPromptResult> => {
+    const { name, arguments: args, _meta } = request.params;
+    if (!catalog.prompt(name)) throw new McpError(-32602, `unknown prompt "${name}"`);
+    const settled = await governed(promptEntryName(name), 'prompt.get', (args ?? {}) as JsonObject, extra, _meta);
+    return unwrap(settled) as GetPromptResult;
+  });
+
+  return server;
+}
+
+/** Resource reads and prompts have no `isError`: anything but an execution is a JSON-RPC error. */
+function unwrap(settled: Settled): unknown {
+  const result: CallResult = settled.result;
+  if (settled.kind === 'final' && result.status === 'executed') return result.result;
+  const text = (settled.kind === 'pending' ? pendingResult(result, settled.waitedMs) : refusedResult(result)).content[0] as { text: string };
+  throw new McpError(FORBIDDEN_BY_POLICY, text.text, { decision: { effect: result.decision.effect, status: result.status, auditId: result.auditId, ...(result.approvalId ? { approvalId: result.approvalId } : {}) } });
+}
+
+const isInternalEntry = (name: string) => name.startsWith('resource:') || name.startsWith('prompt:');
+
+function soleResourceUpstream(warden: Warden): string | undefined {
+  const withResources = warden.mcp.allUpstreams().filter((u) => u.catalog.resources.length > 0);
+  return withResources.length === 1 ? withResources[0]!.name : undefined;
+}
+
+/** A registry entry as an MCP tool: an upstream's own definition under its exposed name. */
+function describeTool(entry: RegisteredTool, upstreamTool: Tool | undefined): Tool {
+  if (upstreamTool) return { ...upstreamTool, name: entry.entry.name };
+  return { name: entry.entry.name, description: entry.description, inputSchema: entry.inputSchema as Tool['inputSchema'] };
+}
+
+function progressSender(extra: Extra) {
+  const token = extra._meta!.progressToken!;
+  return (elapsedMs: number, totalMs: number, message: string) =>
+    extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: elapsedMs, total: totalMs, message } });
+}
+
+async function elicit(server: Server, message: string, timeoutMs: number): Promise<{ approve: boolean; reason: string } | undefined> {
+  const answer = await server.elicitInput(
+    {
+      message,
+      requestedSchema: {
+        type: 'object',
+        properties: {
+          approve: { type: 'boolean', title: 'Approve', description: 'Run this action once' },
+          reason: { type: 'string', title: 'Reason', description: 'Recorded in the decision log' },
+        },
+        required: ['approve'],
+      },
+    },
+    { timeout: timeoutMs },
+  );
+  if (answer.action === 'cancel') return undefined;
+  const approve = answer.action === 'accept' && answer.content?.approve === true;
+  return { approve, reason: typeof answer.content?.reason === 'string' ? answer.content.reason : '' };
+}

@@ -1,0 +1,89 @@
+/** The shapes the dashboard reads from the API (a subset of the server's records). */
+
+// The server's own record types (type-only imports: nothing of the server is bundled).
+export type { Decision, RuleTrace } from '../../model/decision.js';
+export type { Effect } from '../../model/effect.js';
+export type { JsonValue as Json } from '../../model/json.js';
+export type { Obligation } from '../../model/obligation.js';
+export type { AgentRecord as Agent, ApprovalVote, DecisionRecord, IncidentRecord as Incident } from '../../store/records.js';
+import type { Effect } from '../../model/effect.js';
+import type { Decision } from '../../model/decision.js';
+import type { ApprovalRecord, DecisionRecord, IncidentRecord as Incident } from '../../store/records.js';
+
+export const EFFECTS: readonly Effect[] = ['allow', 'deny', 'require_approval'];
+
+
+
+export interface Me {
+  id: string;
+  roles: string[];
+  tenant: string;
+  can: { view: boolean; approve: boolean; admin: boolean };
+}
+
+
+/** An approval as the API shows it: without the frozen arguments, with what the caller may do. */
+export type Approval = Omit<ApprovalRecord, 'args'> & { expiresInMs: number; canDecide?: boolean; cannotDecideBecause?: string };
+
+
+
+export interface Compliance {
+  status: 'healthy' | 'warning' | 'critical';
+  window: string;
+  totals: { decisions: number; allow: number; deny: number; require_approval: number };
+  denialRate: number;
+  thresholds: { warning: number; critical: number };
+  topOffendingAgents: Array<{ agentId: string; count: number }>;
+  topDeniedTools: Array<{ tool: string; count: number }>;
+  recentIncidents: Incident[];
+  suspendedAgents: Array<{ id: string; reason: string }>;
+  pendingApprovals: number;
+  policyBundle: { bundle: string; policies: Array<{ id: string; version: string; mode: string }> };
+  series: Array<{ at: number; allow: number; deny: number; require_approval: number }>;
+}
+
+export interface ChainStatus {
+  ok: boolean;
+  checked: number;
+  broken?: { seq: number; id: string; problem: string };
+  head?: { seq: number; hash: string };
+  fullVerificationAt: string;
+}
+
+export interface PolicyInfo {
+  id: string;
+  version: string;
+  owner?: string;
+  description?: string;
+  mode: string;
+  file: string;
+  rules: Array<{ id: string; effect: Effect; actions?: string[]; tools?: string[]; when?: string }>;
+}
+
+export interface Policies {
+  bundle: string;
+  policies: PolicyInfo[];
+  history: Array<{ bundle: string; loadedAt: number; policies: Array<{ id: string; version: string; file: string }> }>;
+}
+
+export interface PolicyTests {
+  bundle: string;
+  passed: number;
+  failed: number;
+  results: Array<{ suite: string; file: string; line: number; name: string; passed: boolean; failures: string[]; effect?: Effect; rule?: string }>;
+  diagnostics: Array<{ file: string; line: number; column: number; severity: string; message: string }>;
+}
+
+
+
+export interface TryResult {
+  decision: Decision;
+  known_tool: boolean;
+  note: string;
+}
+
+export interface SessionTimeline {
+  id: string;
+  session?: { id: string; tenant: string; callsUsed: number; spend: number; tainted: boolean; recent: Array<{ tool: string; effect?: string; at: string }> };
+  records: DecisionRecord[];
+}
