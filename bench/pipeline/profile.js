@@ -122,7 +122,7 @@ function summarise(file, top = 15) {
     ['appendDecisions', 'sqlite-store'],
     ['appendChained', 'sqlite-store'],
     ['linkRecord', 'audit/decision-log'],
-    ['decisionParams', 'sqlite-store'],
+    ['decisionParams', 'store/sqlite/'],
     ['(garbage collector)', ''],
   ];
   for (const [fnName, hint] of stages) {

@@ -1,7 +1,8 @@
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -11,19 +12,14 @@ import {
   SchemaVersionError,
   SqliteStore,
   openStore,
-  type AgentRecord,
-  type ApprovalRecord,
-  type ApprovalVote,
-  type BreakGlassGrant,
-  type CredentialRecord,
   type DecisionRecord,
-  type IncidentRecord,
-  type PolicyBundleRecord,
   type SessionRecord,
   type Store,
-  type ToolPin,
 } from '../../src/store/index.js';
+import { startCheckpointer } from '../../src/store/sqlite/checkpointer.js';
 import { applyMigrations } from '../../src/store/sqlite/migrations.js';
+import { T0, agent, decision, seedApproved } from './fixtures.js';
+import { describeStoreContract } from './store-contract.js';
 
 /** The built store (`npm test` builds first): what a second process really runs. */
 const DIST_STORE = fileURLToPath(new URL('../../dist/store/index.js', import.meta.url));
@@ -43,10 +39,6 @@ function openAt(path: string, options?: Parameters<typeof SqliteStore.open>[1]):
   return store;
 }
 
-function fresh(options?: Parameters<typeof SqliteStore.open>[1]): SqliteStore {
-  return openAt(tempDb(), options);
-}
-
 afterEach(async () => {
   for (const store of open.splice(0)) await store.close();
 });
@@ -54,125 +46,6 @@ afterEach(async () => {
 afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
-
-// ---------------------------------------------------------------------------------------------
-// fixtures
-
-const T0 = 1_700_000_000_000;
-
-function agent(overrides: Partial<AgentRecord> = {}): AgentRecord {
-  return {
-    id: 'support-agent',
-    roles: ['support', 'triage'],
-    tenant: 'acme-corp',
-    trust: 'medium',
-    status: 'active',
-    source: 'config',
-    statusReason: 'loaded from warden.yaml',
-    createdAt: T0,
-    updatedAt: T0 + 1,
-    ...overrides,
-  };
-}
-
-function approval(overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
-  return {
-    id: 'apr-1',
-    status: 'pending',
-    createdAt: T0,
-    expiresAt: T0 + 3_600_000,
-    requestId: 'req-1',
-    tenant: 'acme-corp',
-    sessionId: 'sess-1',
-    agentId: 'refund-agent',
-    userId: 'user-7',
-    action: 'tool.call',
-    tool: 'issue_refund',
-    args: { order_id: 'o-1', amount: 250, nested: { list: [1, 'two', null, true] } },
-    argsHash: 'sha256:abc',
-    argsRedacted: { order_id: 'o-1', amount: 250, card: '[redacted]' },
-    requirement: { approvers: ['role:finance', 'user:boss'], quorum: 1, expiresIn: '1h', allowRequester: false },
-    policy: 'refunds',
-    rule: 'big-refunds-need-approval',
-    reason: 'refund over 100 needs finance approval',
-    decisionId: 'dec-1',
-    votes: [],
-    ...overrides,
-  };
-}
-
-function quorum(n: number): ApprovalRecord['requirement'] {
-  return { approvers: ['role:finance'], quorum: n, expiresIn: '1h', allowRequester: false };
-}
-
-function vote(approver: string, v: ApprovalVote['vote'] = 'approve', at = T0 + 10): ApprovalVote {
-  return { approver, approverRoles: ['finance'], vote: v, reason: `${approver} says ${v}`, at };
-}
-
-function decision(seq: number, overrides: Partial<DecisionRecord> = {}): DecisionRecord {
-  return {
-    seq,
-    id: `dec-${seq}`,
-    time: T0 + seq * 1000,
-    kind: 'decision',
-    requestId: `req-${seq}`,
-    traceId: `trace-${seq}`,
-    tenant: 'acme-corp',
-    sessionId: 'sess-1',
-    agentId: 'support-agent',
-    userId: 'user-1',
-    serviceId: 'svc-1',
-    action: 'tool.call',
-    resourceType: 'tool',
-    resourceId: 'search_kb',
-    effect: 'allow',
-    reason: 'support may search',
-    stage: 'policy',
-    policy: 'support',
-    rule: 'allow-search',
-    policyVersion: '3',
-    bundle: 'sha256:bundle',
-    obligations: [{ type: 'redact', paths: ['$.email'] }, { type: 'cap', arg: 'amount', max: 100 }],
-    outcome: 'allowed',
-    latencyUs: 123,
-    args: { q: 'reset password', n: 1.5 },
-    resultSummary: { hits: 3 },
-    approvalId: 'apr-1',
-    breakGlass: 'bg-1',
-    decisionId: 'dec-0',
-    details: { matched: ['support/allow-search'], advice: [] },
-    prevHash: `sha256:prev-${seq}`,
-    hash: `sha256:hash-${seq}`,
-    ...overrides,
-  };
-}
-
-/** A decision with every optional field left out. */
-function minimalDecision(seq: number, overrides: Partial<DecisionRecord> = {}): DecisionRecord {
-  return {
-    seq,
-    id: `dec-${seq}`,
-    time: T0 + seq * 1000,
-    kind: 'decision',
-    requestId: `req-${seq}`,
-    tenant: 'acme-corp',
-    agentId: 'support-agent',
-    action: 'tool.call',
-    resourceType: 'tool',
-    resourceId: 'search_kb',
-    effect: 'deny',
-    reason: 'no rule matched',
-    stage: 'policy',
-    obligations: [],
-    outcome: 'denied',
-    latencyUs: 5,
-    args: null,
-    details: {},
-    prevHash: 'sha256:0',
-    hash: `sha256:h${seq}`,
-    ...overrides,
-  };
-}
 
 function rawColumn(path: string, sql: string): unknown {
   const db = new Database(path);
@@ -184,6 +57,18 @@ function rawColumn(path: string, sql: string): unknown {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/*
+ * The contract runs in memory: a file, WAL and a checkpointer thread per test only made it slow.
+ * What needs a file (two connections racing, reopening, write-behind, the checkpointer) is below.
+ */
+describeStoreContract('the Store contract, on SQLite', () => SqliteStore.open(':memory:'), {
+  errors: { missingAgent: /FOREIGN KEY/, duplicateSeq: /UNIQUE|PRIMARY KEY/, duplicateId: /UNIQUE/ },
+  openPair: () => {
+    const path = tempDb();
+    return [SqliteStore.open(path), SqliteStore.open(path)];
+  },
+});
 
 describe('opening and migrations', () => {
   it('creates missing parent folders, turns on WAL, and records each migration once', async () => {
@@ -320,100 +205,7 @@ describe('openStore', () => {
   });
 });
 
-describe('round trips (what is written is what is read)', () => {
-  it('agents, full and minimal', async () => {
-    const store = fresh();
-    const full = agent();
-    const minimal: AgentRecord = { id: 'bare', roles: [], trust: 'low', status: 'suspended', source: 'auto', createdAt: 1, updatedAt: 2 };
-    await store.upsertAgent(full);
-    await store.upsertAgent(minimal);
-    expect(await store.getAgent(full.id)).toStrictEqual(full);
-    expect(await store.getAgent('bare')).toStrictEqual(minimal);
-    expect(await store.listAgents()).toStrictEqual([minimal, full]);
-    expect(await store.getAgent('nobody')).toBeUndefined();
-
-    const changed = agent({ roles: ['admin'], trust: 'admin', tenant: undefined, statusReason: undefined, updatedAt: T0 + 5 });
-    await store.upsertAgent(changed);
-    const read = await store.getAgent(full.id);
-    expect(read).toStrictEqual({ id: full.id, roles: ['admin'], trust: 'admin', status: 'active', source: 'config', createdAt: T0, updatedAt: T0 + 5 });
-    expect(read && 'tenant' in read).toBe(false);
-  });
-
-  it('credentials of both kinds, revoked or not', async () => {
-    const store = fresh();
-    await store.upsertAgent(agent());
-    const key: CredentialRecord = { agentId: 'support-agent', keyId: 'k1', kind: 'api_key', hash: 'sha256:aa', createdAt: T0 };
-    const hmac: CredentialRecord = { agentId: 'support-agent', keyId: 'h1', kind: 'hmac', secretRef: '${secret:support_hmac}', createdAt: T0, revokedAt: T0 + 9 };
-    await store.putCredential(key);
-    await store.putCredential(hmac);
-    expect(await store.getCredential('k1')).toStrictEqual(key);
-    expect(await store.getCredential('h1')).toStrictEqual(hmac);
-    expect(await store.getCredential('zz')).toBeUndefined();
-  });
-
-  it('approvals with votes, args and a JSON null result; and minimal ones', async () => {
-    const store = fresh();
-    const full = approval({
-      status: 'executed',
-      votes: [vote('alice'), vote('bob', 'approve', T0 + 20)],
-      result: null,
-      settledAt: T0 + 30,
-    });
-    const minimal = approval({
-      id: 'apr-min',
-      sessionId: undefined,
-      userId: undefined,
-      args: undefined,
-      policy: undefined,
-      rule: undefined,
-    });
-    delete minimal.sessionId;
-    delete minimal.userId;
-    delete minimal.args;
-    delete minimal.policy;
-    delete minimal.rule;
-    await store.createApproval(full);
-    await store.createApproval(minimal);
-    expect(await store.getApproval(full.id)).toStrictEqual(full);
-    expect(await store.getApproval(minimal.id)).toStrictEqual(minimal);
-    const withResult = approval({ id: 'apr-r', result: { refunded: 250, ok: true } });
-    await store.createApproval(withResult);
-    expect(await store.getApproval('apr-r')).toStrictEqual(withResult);
-    expect(await store.getApproval('nope')).toBeUndefined();
-  });
-
-  it('decisions, full and minimal (a JSON null resultSummary stays null)', async () => {
-    const store = fresh();
-    const full = decision(1);
-    const minimal = minimalDecision(2);
-    const nullSummary = minimalDecision(3, { resultSummary: null, args: [1, 'x', { y: false }] });
-    await store.appendDecisions([full, minimal, nullSummary]);
-    expect(await store.getDecision('dec-1')).toStrictEqual(full);
-    expect(await store.getDecision('dec-2')).toStrictEqual(minimal);
-    expect(await store.getDecision('dec-3')).toStrictEqual(nullSummary);
-    expect(await store.scanDecisions(0, 10)).toStrictEqual([full, minimal, nullSummary]);
-    expect(await store.getDecision('dec-9')).toBeUndefined();
-  });
-
-  it('sessions (and put overwrites)', async () => {
-    const store = fresh();
-    const session: SessionRecord = {
-      id: 'sess-1',
-      tenant: 'acme-corp',
-      callsUsed: 3,
-      spend: 12.75,
-      tainted: true,
-      recent: [{ tool: 'search_kb', effect: 'allow', at: '2024-01-01T00:00:00Z' }, { tool: 'x', at: '2024-01-01T00:00:01Z' }],
-      updatedAt: T0,
-    };
-    await store.putSession(session);
-    expect(await store.getSession('sess-1')).toStrictEqual(session);
-    const next = { ...session, callsUsed: 4, tainted: false, recent: [], updatedAt: T0 + 1 };
-    await store.putSession(next);
-    expect(await store.getSession('sess-1')).toStrictEqual(next);
-    expect(await store.getSession('sess-2')).toBeUndefined();
-  });
-
+describe('sessions (write-behind)', () => {
   it('sessions are written behind: within milliseconds, with the next log write, and at close', async () => {
     const path = tempDb();
     const store = openAt(path);
@@ -433,312 +225,9 @@ describe('round trips (what is written is what is read)', () => {
     await store.close();
     expect((await fromFile('s-wb'))?.callsUsed).toBe(4);
   });
-
-  it('incidents, full and minimal', async () => {
-    const store = fresh();
-    const full: IncidentRecord = {
-      id: 'inc-1',
-      time: T0,
-      type: 'prompt_injection',
-      severity: 'high',
-      agentId: 'support-agent',
-      tenant: 'acme-corp',
-      decisionId: 'dec-1',
-      description: 'tried to exfiltrate',
-      reportedBy: 'detector',
-    };
-    const minimal: IncidentRecord = { id: 'inc-2', time: T0 + 1, type: 'manual', severity: 'low', agentId: 'a2', description: 'd', reportedBy: 'ops' };
-    await store.createIncident(full);
-    await store.createIncident(minimal);
-    expect(await store.listIncidents({})).toStrictEqual([minimal, full]);
-  });
-
-  it('break-glass grants, full and minimal', async () => {
-    const store = fresh();
-    const full: BreakGlassGrant = {
-      id: 'bg-1',
-      grantedBy: 'oncall',
-      reason: 'outage',
-      scope: { agentId: 'support-agent', tool: 'db_*', tenant: 'acme-corp' },
-      createdAt: T0,
-      expiresAt: T0 + 1000,
-      revokedAt: T0 + 500,
-      revokedBy: 'lead',
-    };
-    const minimal: BreakGlassGrant = { id: 'bg-2', grantedBy: 'oncall', reason: 'r', scope: {}, createdAt: T0 + 1, expiresAt: T0 + 2 };
-    await store.createGrant(full);
-    await store.createGrant(minimal);
-    expect(await store.listGrants({})).toStrictEqual([full, minimal]);
-  });
-
-  it('relationships, policy bundles and tool pins', async () => {
-    const store = fresh();
-    await store.addRelationship({ subject: 'user:1', relation: 'owner', object: 'doc:1' });
-    expect(await store.relationshipsOf(['user:1'])).toStrictEqual([{ subject: 'user:1', relation: 'owner', object: 'doc:1' }]);
-
-    const bundle: PolicyBundleRecord = { bundle: 'sha256:b1', loadedAt: T0, policies: [{ id: 'p', version: '1', file: 'p.yaml' }] };
-    await store.recordPolicyBundle(bundle);
-    expect(await store.listPolicyBundles(10)).toStrictEqual([bundle]);
-
-    const pin: ToolPin = { tool: 'search_kb', hash: 'sha256:t', firstSeenAt: T0 };
-    await store.putToolPin(pin);
-    expect(await store.getToolPin('search_kb')).toStrictEqual(pin);
-    const approved: ToolPin = { ...pin, approvedAt: T0 + 1, approvedBy: 'admin' };
-    await store.putToolPin(approved);
-    expect(await store.getToolPin('search_kb')).toStrictEqual(approved);
-    expect(await store.getToolPin('other')).toBeUndefined();
-  });
-});
-
-describe('agents and credentials', () => {
-  it('setAgentStatus updates a known agent and returns undefined for an unknown one', async () => {
-    const store = fresh();
-    await store.upsertAgent(agent());
-    const updated = await store.setAgentStatus('support-agent', 'suspended', 'incident inc-1', T0 + 100);
-    expect(updated).toStrictEqual(agent({ status: 'suspended', statusReason: 'incident inc-1', updatedAt: T0 + 100 }));
-    expect(await store.getAgent('support-agent')).toStrictEqual(updated);
-    expect(await store.setAgentStatus('ghost', 'suspended', 'x', T0)).toBeUndefined();
-    expect(await store.getAgent('ghost')).toBeUndefined();
-  });
-
-  it('revokeCredentials revokes only live credentials of that kind and counts them', async () => {
-    const store = fresh();
-    await store.upsertAgent(agent());
-    await store.upsertAgent(agent({ id: 'other' }));
-    const base = { agentId: 'support-agent', createdAt: T0 };
-    await store.putCredential({ ...base, keyId: 'k1', kind: 'api_key', hash: 'sha256:1' });
-    await store.putCredential({ ...base, keyId: 'k2', kind: 'api_key', hash: 'sha256:2' });
-    await store.putCredential({ ...base, keyId: 'k3', kind: 'api_key', hash: 'sha256:3', revokedAt: T0 + 1 });
-    await store.putCredential({ ...base, keyId: 'h1', kind: 'hmac', secretRef: '${secret:s}' });
-    await store.putCredential({ agentId: 'other', createdAt: T0, keyId: 'o1', kind: 'api_key', hash: 'sha256:o' });
-
-    expect(await store.revokeCredentials('support-agent', 'api_key', T0 + 50)).toBe(2);
-    expect((await store.getCredential('k1'))?.revokedAt).toBe(T0 + 50);
-    expect((await store.getCredential('k2'))?.revokedAt).toBe(T0 + 50);
-    expect((await store.getCredential('k3'))?.revokedAt).toBe(T0 + 1);
-    expect((await store.getCredential('h1'))?.revokedAt).toBeUndefined();
-    expect((await store.getCredential('o1'))?.revokedAt).toBeUndefined();
-    expect(await store.revokeCredentials('support-agent', 'api_key', T0 + 60)).toBe(0);
-  });
-
-  it('enforces foreign keys: a credential needs its agent, and updating the agent keeps its credentials', async () => {
-    const store = fresh();
-    await expect(store.putCredential({ agentId: 'ghost', keyId: 'g', kind: 'api_key', hash: 'h', createdAt: T0 })).rejects.toThrow(/FOREIGN KEY/);
-    await store.upsertAgent(agent());
-    await store.putCredential({ agentId: 'support-agent', keyId: 'k', kind: 'api_key', hash: 'h', createdAt: T0 });
-    await store.upsertAgent(agent({ roles: ['changed'] }));
-    expect(await store.getCredential('k')).toBeDefined();
-  });
-});
-
-describe('replay guard', () => {
-  it('accepts a request id once, refuses it while remembered, and accepts it again after expiry', async () => {
-    let now = T0;
-    const store = fresh();
-    expect(await store.rememberRequestId('a1', 'r1', now, T0 + 1000)).toBe(true);
-    expect(await store.rememberRequestId('a1', 'r1', now, T0 + 1000)).toBe(false);
-    expect(await store.rememberRequestId('a2', 'r1', now, T0 + 1000)).toBe(true);
-
-    now = T0 + 999;
-    expect(await store.rememberRequestId('a1', 'r1', now, T0 + 2000)).toBe(false);
-    now = T0 + 1000;
-    expect(await store.rememberRequestId('a1', 'r1', now, T0 + 2000)).toBe(true);
-    // the replacement carries the new window
-    now = T0 + 1500;
-    expect(await store.rememberRequestId('a1', 'r1', now, T0 + 3000)).toBe(false);
-  });
-
-  it('prunes only expired ids', async () => {
-    const store = fresh();
-    await store.rememberRequestId('a', 'old', T0, T0 + 10);
-    await store.rememberRequestId('a', 'older', T0, T0 + 5);
-    await store.rememberRequestId('a', 'live', T0, T0 + 100);
-    expect(await store.pruneRequestIds(T0 + 10)).toBe(2);
-    expect(await store.pruneRequestIds(T0 + 10)).toBe(0);
-    expect(await store.rememberRequestId('a', 'live', T0, T0 + 200)).toBe(false);
-    expect(await store.rememberRequestId('a', 'old', T0, T0 + 200)).toBe(true);
-  });
-});
-
-describe('approval votes', () => {
-  it('a quorum of 2 needs two distinct approvers', async () => {
-    const store = fresh();
-    await store.createApproval(approval({ requirement: quorum(2) }));
-
-    const first = await store.vote('apr-1', vote('alice'), T0 + 10);
-    expect(first.ok).toBe(true);
-    if (!first.ok) return;
-    expect(first.quorumReached).toBe(false);
-    expect(first.approval.status).toBe('pending');
-    expect(first.approval.votes).toStrictEqual([vote('alice')]);
-
-    const dup = await store.vote('apr-1', vote('alice', 'approve', T0 + 11), T0 + 11);
-    expect(dup).toMatchObject({ ok: false, code: 'already_voted' });
-    expect((await store.getApproval('apr-1'))?.votes).toHaveLength(1);
-
-    const second = await store.vote('apr-1', vote('bob', 'approve', T0 + 12), T0 + 12);
-    expect(second.ok && second.quorumReached).toBe(true);
-    expect(second.ok && second.approval.status).toBe('approved');
-    expect(second.ok && second.approval.votes.map((v) => v.approver)).toEqual(['alice', 'bob']);
-    expect((await store.getApproval('apr-1'))?.status).toBe('approved');
-    // approved is not settled: the args are still there to execute
-    expect((await store.getApproval('apr-1'))?.args).toEqual(approval().args);
-  });
-
-  it('a quorum of 1 is reached by the first approve', async () => {
-    const store = fresh();
-    await store.createApproval(approval());
-    const outcome = await store.vote('apr-1', vote('alice'), T0 + 10);
-    expect(outcome).toMatchObject({ ok: true, quorumReached: true, approval: { status: 'approved' } });
-  });
-
-  it('a deny settles it as denied', async () => {
-    const store = fresh();
-    await store.createApproval(approval({ requirement: quorum(2) }));
-    await store.vote('apr-1', vote('alice'), T0 + 10);
-    const denied = await store.vote('apr-1', vote('carol', 'deny'), T0 + 20);
-    expect(denied.ok).toBe(true);
-    if (!denied.ok) return;
-    expect(denied.quorumReached).toBe(false);
-    expect(denied.approval.status).toBe('denied');
-    expect(denied.approval.settledAt).toBe(T0 + 20);
-    expect(denied.approval.votes.map((v) => v.vote)).toEqual(['approve', 'deny']);
-    expect(denied.approval.args).toBeUndefined();
-    expect(denied.approval.argsRedacted).toEqual(approval().argsRedacted);
-  });
-
-  it('voting on a settled approval is refused as not_pending, with the approval', async () => {
-    const store = fresh();
-    await store.createApproval(approval());
-    await store.vote('apr-1', vote('alice', 'deny'), T0 + 10);
-    const late = await store.vote('apr-1', vote('bob'), T0 + 11);
-    expect(late).toMatchObject({ ok: false, code: 'not_pending', approval: { id: 'apr-1', status: 'denied' } });
-    expect((await store.getApproval('apr-1'))?.votes).toHaveLength(1);
-
-    await store.createApproval(approval({ id: 'apr-2' }));
-    await store.vote('apr-2', vote('alice'), T0 + 10);
-    expect(await store.vote('apr-2', vote('bob'), T0 + 11)).toMatchObject({ ok: false, code: 'not_pending', approval: { status: 'approved' } });
-  });
-
-  it('an expired approval is refused and marked expired', async () => {
-    const store = fresh();
-    await store.createApproval(approval({ expiresAt: T0 + 100 }));
-    const outcome = await store.vote('apr-1', vote('alice'), T0 + 100);
-    expect(outcome).toMatchObject({ ok: false, code: 'expired', approval: { status: 'expired', settledAt: T0 + 100 } });
-    const stored = await store.getApproval('apr-1');
-    expect(stored?.status).toBe('expired');
-    expect(stored?.votes).toEqual([]);
-    expect(stored?.args).toBeUndefined();
-    expect(await store.vote('apr-1', vote('bob'), T0 + 101)).toMatchObject({ ok: false, code: 'not_pending' });
-  });
-
-  it('an unknown approval is not_found', async () => {
-    const store = fresh();
-    const outcome = await store.vote('nope', vote('alice'), T0);
-    expect(outcome).toMatchObject({ ok: false, code: 'not_found' });
-    expect(outcome.ok === false && outcome.approval).toBeUndefined();
-  });
-});
-
-describe('approval lifecycle', () => {
-  it('claim is granted once, only for approved; settle clears the frozen args', async () => {
-    const store = fresh();
-    await store.createApproval(approval());
-    expect(await store.claimApprovalForExecution('apr-1')).toBeUndefined(); // still pending
-    await store.vote('apr-1', vote('alice'), T0 + 10);
-
-    const claimed = await store.claimApprovalForExecution('apr-1');
-    expect(claimed?.status).toBe('executing');
-    expect(claimed?.args).toEqual(approval().args);
-    expect(claimed?.votes).toHaveLength(1);
-    expect(await store.claimApprovalForExecution('apr-1')).toBeUndefined();
-    expect(await store.claimApprovalForExecution('missing')).toBeUndefined();
-
-    await store.settleApproval('apr-1', 'executed', { refunded: 250 }, T0 + 99);
-    const settled = await store.getApproval('apr-1');
-    const expected: ApprovalRecord = { ...approval(), status: 'executed', votes: [vote('alice')], result: { refunded: 250 }, settledAt: T0 + 99 };
-    delete expected.args;
-    expect(settled).toStrictEqual(expected);
-    expect(settled && 'args' in settled).toBe(false);
-    expect(settled?.argsHash).toBe('sha256:abc');
-    expect(await store.claimApprovalForExecution('apr-1')).toBeUndefined();
-  });
-
-  it('settle as failed without a result', async () => {
-    const store = fresh();
-    await store.createApproval(approval({ status: 'executing' }));
-    await store.settleApproval('apr-1', 'failed', undefined, T0 + 5);
-    const failed = await store.getApproval('apr-1');
-    expect(failed?.status).toBe('failed');
-    expect(failed?.settledAt).toBe(T0 + 5);
-    expect(failed && 'result' in failed).toBe(false);
-    expect(failed?.args).toBeUndefined();
-  });
-
-  it('expireApprovals expires pending ones whose time ran out, and returns them', async () => {
-    const store = fresh();
-    await store.createApproval(approval({ id: 'a', expiresAt: T0 + 100 }));
-    await store.createApproval(approval({ id: 'b', expiresAt: T0 + 50 }));
-    await store.createApproval(approval({ id: 'c', expiresAt: T0 + 101 }));
-    await store.createApproval(approval({ id: 'd', expiresAt: T0 + 10, status: 'approved' }));
-
-    const expired = await store.expireApprovals(T0 + 100);
-    expect(expired.map((a) => a.id).sort()).toEqual(['a', 'b']);
-    expect(expired.every((a) => a.status === 'expired' && a.settledAt === T0 + 100)).toBe(true);
-    expect((await store.getApproval('c'))?.status).toBe('pending');
-    expect((await store.getApproval('d'))?.status).toBe('approved');
-    expect(await store.expireApprovals(T0 + 100)).toEqual([]);
-  });
-
-  it('listApprovals filters by status and tenant, newest first, with a limit', async () => {
-    const store = fresh();
-    await store.createApproval(approval({ id: 'a', createdAt: T0 + 1 }));
-    await store.createApproval(approval({ id: 'b', createdAt: T0 + 2, tenant: 'globex' }));
-    await store.createApproval(approval({ id: 'c', createdAt: T0 + 3, status: 'denied' }));
-    await store.createApproval(approval({ id: 'd', createdAt: T0 + 4 }));
-    await store.vote('d', vote('alice', 'approve'), T0 + 5);
-    await store.createApproval(approval({ id: 'e', createdAt: T0 + 5, requirement: quorum(3) }));
-    await store.vote('e', vote('zed'), T0 + 6);
-
-    expect((await store.listApprovals({})).map((a) => a.id)).toEqual(['e', 'd', 'c', 'b', 'a']);
-    expect((await store.listApprovals({ status: 'pending' })).map((a) => a.id)).toEqual(['e', 'b', 'a']);
-    expect((await store.listApprovals({ status: 'pending', tenant: 'acme-corp' })).map((a) => a.id)).toEqual(['e', 'a']);
-    expect((await store.listApprovals({ limit: 2 })).map((a) => a.id)).toEqual(['e', 'd']);
-    const [e] = await store.listApprovals({ status: 'pending', limit: 1 });
-    expect(e?.votes).toStrictEqual([vote('zed')]);
-  });
 });
 
 describe('the exactly-once gate under a race', () => {
-  async function seedApproved(store: Store, n: number, prefix: string): Promise<string[]> {
-    const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
-    for (const id of ids) await store.createApproval(approval({ id, status: 'approved' }));
-    return ids;
-  }
-
-  it('two stores on one file: exactly one claim per approval succeeds', async () => {
-    const path = tempDb();
-    const a = openAt(path);
-    const b = openAt(path);
-    const ids = await seedApproved(a, 50, 'race');
-
-    const results = await Promise.all(
-      ids.flatMap((id) => [
-        a.claimApprovalForExecution(id).then((r) => ({ id, by: 'a', r })),
-        b.claimApprovalForExecution(id).then((r) => ({ id, by: 'b', r })),
-        b.claimApprovalForExecution(id).then((r) => ({ id, by: 'b', r })),
-        a.claimApprovalForExecution(id).then((r) => ({ id, by: 'a', r })),
-      ]),
-    );
-    for (const id of ids) {
-      const winners = results.filter((x) => x.id === id && x.r !== undefined);
-      expect(winners, id).toHaveLength(1);
-      expect(winners[0]?.r?.status).toBe('executing');
-    }
-    const statuses = await a.listApprovals({ status: 'executing', limit: 1000 });
-    expect(statuses).toHaveLength(50);
-  });
-
   it('a second process running the built store races this one: each approval is claimed exactly once', async () => {
     expect(existsSync(DIST_STORE), `${DIST_STORE} missing: run npm run build first`).toBe(true);
     const path = tempDb();
@@ -790,184 +279,34 @@ process.send({ ready: true });
   });
 });
 
-describe('decision log', () => {
-  it('appendDecisions is all or nothing: a duplicate seq or id in a batch inserts nothing', async () => {
-    const store = fresh();
-    await expect(store.appendDecisions([decision(1), decision(2), decision(2, { id: 'other' })])).rejects.toThrow(/UNIQUE|PRIMARY KEY/);
-    expect(await store.lastDecision()).toBeUndefined();
-    expect(await store.scanDecisions(0, 100)).toEqual([]);
+describe('the checkpointer', () => {
+  it('folds the WAL into the database file from a worker thread while the writer never checkpoints', async () => {
+    const path = tempDb();
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('wal_autocheckpoint = 0');
+      db.exec('CREATE TABLE t (x TEXT)');
+      const insert = db.prepare('INSERT INTO t (x) VALUES (?)');
+      db.transaction(() => {
+        for (let i = 0; i < 2000; i++) insert.run('x'.repeat(100));
+      })();
+      const before = statSync(path).size;
+      // The rows are only in the WAL: with automatic checkpoints off, the writer never moves them.
+      expect(statSync(`${path}-wal`).size).toBeGreaterThan(2000 * 100);
 
-    await expect(store.appendDecisions([decision(1), decision(2, { id: 'dec-1' })])).rejects.toThrow(/UNIQUE/);
-    expect(await store.scanDecisions(0, 100)).toEqual([]);
-
-    await store.appendDecisions([decision(1), decision(2)]);
-    await expect(store.appendDecisions([decision(3), decision(2, { id: 'x' })])).rejects.toThrow();
-    expect((await store.scanDecisions(0, 100)).map((d) => d.seq)).toEqual([1, 2]);
-    expect((await store.lastDecision())?.seq).toBe(2);
-  });
-
-  it('lastDecision is the highest seq, whatever the insert order', async () => {
-    const store = fresh();
-    await store.appendDecisions([decision(5), decision(3)]);
-    await store.appendDecisions([decision(4)]);
-    expect((await store.lastDecision())?.seq).toBe(5);
-    await store.appendDecisions([]);
-    expect((await store.lastDecision())?.seq).toBe(5);
-  });
-
-  async function seeded(): Promise<SqliteStore> {
-    const store = fresh();
-    const records: DecisionRecord[] = [];
-    for (let seq = 1; seq <= 12; seq++) {
-      records.push(
-        decision(seq, {
-          agentId: seq % 2 === 0 ? 'even-agent' : 'odd-agent',
-          resourceId: seq % 3 === 0 ? 'issue_refund' : 'search_kb',
-          effect: seq % 4 === 0 ? 'deny' : seq % 4 === 1 ? 'require_approval' : 'allow',
-          tenant: seq <= 6 ? 'acme-corp' : 'globex',
-          sessionId: seq === 7 ? 'sess-7' : 'sess-1',
-        }),
-      );
+      const checkpointer = startCheckpointer(path, 10);
+      try {
+        const deadline = Date.now() + 5_000;
+        while (statSync(path).size <= before && Date.now() < deadline) await sleep(10);
+      } finally {
+        await checkpointer.close();
+      }
+      expect(statSync(path).size).toBeGreaterThan(before + 2000 * 100);
+      expect(db.prepare('SELECT COUNT(*) FROM t').pluck().get()).toBe(2000);
+    } finally {
+      db.close();
     }
-    await store.appendDecisions(records);
-    return store;
-  }
-
-  const seqs = (records: DecisionRecord[]): number[] => records.map((r) => r.seq);
-
-  it('decisionStats groups the series into whole buckets', async () => {
-    const store = await seeded(); // records one second apart from T0 + 1 s
-    const stats = await store.decisionStats(0, 5_000);
-    expect(stats.total).toBe(12);
-    expect(stats.series.map((p) => p.at)).toEqual([T0, T0 + 5_000, T0 + 10_000]);
-    expect(stats.series.map((p) => p.allow + p.deny + p.require_approval)).toEqual([4, 5, 3]);
-  });
-
-  it('queryDecisions filters by each field, newest first by default', async () => {
-    const store = await seeded();
-    expect(seqs(await store.queryDecisions({}))).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
-    expect(seqs(await store.queryDecisions({ agentId: 'even-agent' }))).toEqual([12, 10, 8, 6, 4, 2]);
-    expect(seqs(await store.queryDecisions({ tool: 'issue_refund' }))).toEqual([12, 9, 6, 3]);
-    expect(seqs(await store.queryDecisions({ effect: 'deny' }))).toEqual([12, 8, 4]);
-    expect(seqs(await store.queryDecisions({ effect: 'require_approval' }))).toEqual([9, 5, 1]);
-    expect(seqs(await store.queryDecisions({ tenant: 'globex' }))).toEqual([12, 11, 10, 9, 8, 7]);
-    expect(seqs(await store.queryDecisions({ sessionId: 'sess-7' }))).toEqual([7]);
-    expect(seqs(await store.queryDecisions({ since: T0 + 10_000 }))).toEqual([12, 11, 10]);
-    expect(seqs(await store.queryDecisions({ until: T0 + 2000 }))).toEqual([2, 1]);
-    expect(seqs(await store.queryDecisions({ since: T0 + 3000, until: T0 + 5000 }))).toEqual([5, 4, 3]);
-    expect(seqs(await store.queryDecisions({ afterSeq: 9 }))).toEqual([12, 11, 10]);
-    expect(seqs(await store.queryDecisions({ agentId: 'even-agent', tool: 'issue_refund', tenant: 'acme-corp' }))).toEqual([6]);
-    expect(await store.queryDecisions({ agentId: 'nobody' })).toEqual([]);
-  });
-
-  it('queryDecisions orders and limits', async () => {
-    const store = await seeded();
-    expect(seqs(await store.queryDecisions({ order: 'asc', limit: 3 }))).toEqual([1, 2, 3]);
-    expect(seqs(await store.queryDecisions({ order: 'desc', limit: 3 }))).toEqual([12, 11, 10]);
-    expect(seqs(await store.queryDecisions({ order: 'asc', afterSeq: 10 }))).toEqual([11, 12]);
-    expect(await store.queryDecisions({ limit: 0 })).toEqual([]);
-    expect(await store.queryDecisions({ limit: -5 })).toEqual([]);
-  });
-
-  it('queryDecisions defaults to 100 records and caps at 10,000', async () => {
-    const store = fresh();
-    const batch: DecisionRecord[] = [];
-    for (let seq = 1; seq <= 10_005; seq++) batch.push(minimalDecision(seq));
-    await store.appendDecisions(batch);
-    const page = await store.queryDecisions({});
-    expect(page).toHaveLength(100);
-    expect(page[0]?.seq).toBe(10_005);
-    expect(await store.queryDecisions({ limit: 50_000 })).toHaveLength(10_000);
-    expect(await store.scanDecisions(0, 50_000)).toHaveLength(10_000);
-  });
-
-  it('scanDecisions pages through everything in seq order', async () => {
-    const store = await seeded();
-    const seen: number[] = [];
-    let after = 0;
-    let pages = 0;
-    for (;;) {
-      const page = await store.scanDecisions(after, 5);
-      if (page.length === 0) break;
-      pages += 1;
-      expect(page.length).toBeLessThanOrEqual(5);
-      seen.push(...seqs(page));
-      after = page[page.length - 1]!.seq;
-    }
-    expect(pages).toBe(3);
-    expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-    expect(seqs(await store.scanDecisions(10, 100))).toEqual([11, 12]);
-  });
-});
-
-describe('break-glass grants', () => {
-  it('listGrants({activeAt}) keeps only unrevoked grants in [createdAt, expiresAt)', async () => {
-    const store = fresh();
-    await store.createGrant({ id: 'g1', grantedBy: 'ops', reason: 'r', scope: { tool: 'db_*' }, createdAt: 100, expiresAt: 200 });
-    await store.createGrant({ id: 'g2', grantedBy: 'ops', reason: 'r', scope: {}, createdAt: 150, expiresAt: 300 });
-    await store.createGrant({ id: 'g3', grantedBy: 'ops', reason: 'r', scope: {}, createdAt: 100, expiresAt: 300, revokedAt: 120, revokedBy: 'lead' });
-    const active = async (at: number): Promise<string[]> => (await store.listGrants({ activeAt: at })).map((g) => g.id);
-    expect(await active(99)).toEqual([]);
-    expect(await active(100)).toEqual(['g1']);
-    expect(await active(199)).toEqual(['g1', 'g2']);
-    expect(await active(200)).toEqual(['g2']);
-    expect(await active(300)).toEqual([]);
-    expect((await store.listGrants({})).map((g) => g.id)).toEqual(['g1', 'g3', 'g2']);
-  });
-
-  it('revokeGrant returns the revoked grant, undefined when unknown, and keeps the first revocation', async () => {
-    const store = fresh();
-    await store.createGrant({ id: 'g1', grantedBy: 'ops', reason: 'r', scope: {}, createdAt: 100, expiresAt: 200 });
-    const revoked = await store.revokeGrant('g1', 'lead', 150);
-    expect(revoked).toStrictEqual({ id: 'g1', grantedBy: 'ops', reason: 'r', scope: {}, createdAt: 100, expiresAt: 200, revokedAt: 150, revokedBy: 'lead' });
-    expect(await store.listGrants({ activeAt: 160 })).toEqual([]);
-    expect(await store.revokeGrant('g1', 'someone-else', 170)).toStrictEqual(revoked);
-    expect(await store.revokeGrant('missing', 'lead', 150)).toBeUndefined();
-  });
-});
-
-describe('relationships', () => {
-  it('adds idempotently, finds by subject, removes', async () => {
-    const store = fresh();
-    const t1 = { subject: 'user:alice', relation: 'member', object: 'team:support' };
-    const t2 = { subject: 'user:alice', relation: 'owner', object: 'doc:1' };
-    const t3 = { subject: 'team:support', relation: 'viewer', object: 'folder:kb' };
-    const t4 = { subject: 'user:bob', relation: 'member', object: 'team:billing' };
-    for (const t of [t1, t2, t3, t4, t1]) await store.addRelationship(t);
-
-    expect(await store.relationshipsOf([])).toEqual([]);
-    expect(await store.relationshipsOf(['user:alice'])).toStrictEqual([t1, t2]);
-    expect(await store.relationshipsOf(['user:alice', 'team:support', 'user:alice'])).toStrictEqual([t3, t1, t2]);
-    expect(await store.relationshipsOf(['user:nobody'])).toEqual([]);
-
-    await store.removeRelationship(t1);
-    expect(await store.relationshipsOf(['user:alice'])).toStrictEqual([t2]);
-  });
-
-  it('handles more subjects than one IN list holds', async () => {
-    const store = fresh();
-    for (let i = 0; i < 1200; i++) await store.addRelationship({ subject: `user:${i}`, relation: 'member', object: 'team:x' });
-    const subjects = Array.from({ length: 1500 }, (_, i) => `user:${i}`);
-    expect(await store.relationshipsOf(subjects)).toHaveLength(1200);
-  });
-});
-
-describe('incidents, bundles', () => {
-  it('listIncidents filters by agent and since, newest first, with a limit', async () => {
-    const store = fresh();
-    for (let i = 1; i <= 5; i++) {
-      await store.createIncident({ id: `i${i}`, time: T0 + i, type: 't', severity: 'low', agentId: i % 2 ? 'odd' : 'even', description: 'd', reportedBy: 'x' });
-    }
-    expect((await store.listIncidents({})).map((i) => i.id)).toEqual(['i5', 'i4', 'i3', 'i2', 'i1']);
-    expect((await store.listIncidents({ agentId: 'odd' })).map((i) => i.id)).toEqual(['i5', 'i3', 'i1']);
-    expect((await store.listIncidents({ since: T0 + 4 })).map((i) => i.id)).toEqual(['i5', 'i4']);
-    expect((await store.listIncidents({ agentId: 'odd', limit: 1 })).map((i) => i.id)).toEqual(['i5']);
-  });
-
-  it('listPolicyBundles returns the most recent loads first', async () => {
-    const store = fresh();
-    for (let i = 1; i <= 4; i++) await store.recordPolicyBundle({ bundle: `sha256:b${i}`, loadedAt: T0 + i, policies: [] });
-    await store.recordPolicyBundle({ bundle: 'sha256:b1', loadedAt: T0 + 9, policies: [] });
-    expect((await store.listPolicyBundles(3)).map((b) => b.bundle)).toEqual(['sha256:b1', 'sha256:b4', 'sha256:b3']);
   });
 });

@@ -1,0 +1,136 @@
+import type {
+  AgentRecord,
+  ApprovalRecord,
+  ApprovalStatus,
+  ApprovalVote,
+  BreakGlassGrant,
+  CredentialRecord,
+  DecisionQuery,
+  DecisionRecord,
+  DecisionStats,
+  NewDecisionRecord,
+  IncidentRecord,
+  Millis,
+  PolicyBundleRecord,
+  Relationship,
+  SessionRecord,
+  ToolPin,
+  VoteOutcome,
+} from './records.js';
+
+/*
+ * The store's contract, one interface per aggregate, so that a consumer can ask for only the part
+ * it uses and each implementation (SQLite now, Postgres next) is the same set of contracts twice.
+ * `Store` (store.ts) is all of them together.
+ */
+
+/** Makes the next record of the chain from an entry and the record before it (undefined: the first). */
+export type ChainLink = (entry: NewDecisionRecord, previous: { seq: number; hash: string } | undefined) => DecisionRecord;
+
+/** Agents and their credentials (a credential belongs to an agent). */
+export interface AgentStore {
+  upsertAgent(agent: AgentRecord): Promise<void>;
+  getAgent(id: string): Promise<AgentRecord | undefined>;
+  listAgents(): Promise<AgentRecord[]>;
+  setAgentStatus(id: string, status: AgentRecord['status'], reason: string, at: Millis): Promise<AgentRecord | undefined>;
+  putCredential(credential: CredentialRecord): Promise<void>;
+  getCredential(keyId: string): Promise<CredentialRecord | undefined>;
+  revokeCredentials(agentId: string, kind: CredentialRecord['kind'], at: Millis): Promise<number>;
+}
+
+/** The request ids seen recently, per agent (the replay guard). */
+export interface ReplayStore {
+  /**
+   * Records a request id for an agent until `expiresAt`; false when it was already seen and its
+   * window has not passed at `now` (a replay). The caller's clock decides, not the store's.
+   */
+  rememberRequestId(agentId: string, requestId: string, now: Millis, expiresAt: Millis): Promise<boolean>;
+  /** Forgets request ids whose replay window has passed. */
+  pruneRequestIds(now: Millis): Promise<number>;
+}
+
+/** Approvals and their votes. */
+export interface ApprovalStore {
+  createApproval(approval: ApprovalRecord): Promise<void>;
+  getApproval(id: string): Promise<ApprovalRecord | undefined>;
+  listApprovals(filter: { status?: ApprovalStatus; tenant?: string; limit?: number }): Promise<ApprovalRecord[]>;
+  /** The newest approved (else pending) approval of this agent for this tool and these frozen arguments. */
+  findOpenApproval(agentId: string, tool: string, argsHash: string): Promise<ApprovalRecord | undefined>;
+  /**
+   * Adds a vote atomically: refused unless the approval is pending and not expired at `now`, and
+   * the approver has not voted. A deny settles it as denied; reaching the quorum of approvals
+   * settles it as approved.
+   */
+  vote(id: string, vote: ApprovalVote, now: Millis): Promise<VoteOutcome>;
+  /**
+   * The exactly-once gate: moves an approved approval to executing and returns it, or returns
+   * undefined when another caller already claimed it (or it is not approved).
+   */
+  claimApprovalForExecution(id: string): Promise<ApprovalRecord | undefined>;
+  /** Settles an approval after execution (executed or failed) and clears its frozen arguments. */
+  settleApproval(id: string, status: 'executed' | 'failed', result: ApprovalRecord['result'], at: Millis): Promise<void>;
+  /** Marks pending approvals whose time ran out as expired; returns them. */
+  expireApprovals(now: Millis): Promise<ApprovalRecord[]>;
+}
+
+/** The decision log (append-only, hash-chained). */
+export interface DecisionLogStore {
+  /** Inserts records whose seq, prevHash and hash are already set (imports, tests): all or nothing. */
+  appendDecisions(records: readonly DecisionRecord[]): Promise<void>;
+  /**
+   * Appends new entries after the current head, in one transaction that holds the write lock:
+   * `link` turns each entry into a chained record given the one before it. Because the head is
+   * read inside the transaction, several processes can append to one log without forking it.
+   */
+  appendChained(entries: readonly NewDecisionRecord[], link: ChainLink): Promise<DecisionRecord[]>;
+  lastDecision(): Promise<DecisionRecord | undefined>;
+  queryDecisions(query: DecisionQuery): Promise<DecisionRecord[]>;
+  getDecision(id: string): Promise<DecisionRecord | undefined>;
+  /**
+   * Counts of `decision` records (not outcomes, not operator actions) since `since`, with a
+   * series bucketed by `bucketMs`; of one tenant when `tenant` is given.
+   */
+  decisionStats(since: Millis, bucketMs: number, tenant?: string): Promise<DecisionStats>;
+  /** Every record in seq order, in pages, for verification and export. */
+  scanDecisions(afterSeq: number, limit: number): Promise<DecisionRecord[]>;
+}
+
+/** Per-session counters and guard memory. */
+export interface SessionStore {
+  getSession(id: string): Promise<SessionRecord | undefined>;
+  putSession(session: SessionRecord): Promise<void>;
+}
+
+/** Incidents reported against agents. */
+export interface IncidentStore {
+  createIncident(incident: IncidentRecord): Promise<void>;
+  listIncidents(filter: { agentId?: string; since?: Millis; limit?: number }): Promise<IncidentRecord[]>;
+}
+
+/** Break-glass grants. */
+export interface GrantStore {
+  createGrant(grant: BreakGlassGrant): Promise<void>;
+  revokeGrant(id: string, by: string, at: Millis): Promise<BreakGlassGrant | undefined>;
+  listGrants(filter: { activeAt?: Millis }): Promise<BreakGlassGrant[]>;
+}
+
+/** Relationships (ReBAC tuples). */
+export interface RelationshipStore {
+  addRelationship(tuple: Relationship): Promise<void>;
+  removeRelationship(tuple: Relationship): Promise<void>;
+  /** Tuples whose subject is one of `subjects`. */
+  relationshipsOf(subjects: readonly string[]): Promise<Relationship[]>;
+}
+
+/** The policy bundles loaded, newest first. */
+export interface PolicyBundleStore {
+  recordPolicyBundle(record: PolicyBundleRecord): Promise<void>;
+  listPolicyBundles(limit: number): Promise<PolicyBundleRecord[]>;
+}
+
+/** The upstream tool definitions Warden trusts. */
+export interface ToolPinStore {
+  getToolPin(tool: string): Promise<ToolPin | undefined>;
+  putToolPin(pin: ToolPin): Promise<void>;
+  listToolPins(): Promise<ToolPin[]>;
+}

@@ -1,0 +1,127 @@
+import type Database from 'better-sqlite3';
+import type { Effect } from '../../model/effect.js';
+import type { DecisionQuery, DecisionRecord, DecisionStats, Millis, NewDecisionRecord, Outcome } from '../records.js';
+import type { ChainLink, DecisionLogStore } from '../ports.js';
+import { decisionParams, toDecision, type DecisionRow, type Params } from './rows.js';
+import type { SessionBuffer } from './session-buffer.js';
+import { clampLimit, filteredSelect, immediate, type ShapedStatements, type DecisionStatements } from './statements.js';
+
+export class SqliteDecisionLog implements DecisionLogStore {
+  private readonly tx: {
+    appendDecisions: (records: readonly DecisionRecord[]) => void;
+    appendChained: (entries: readonly NewDecisionRecord[], link: ChainLink) => DecisionRecord[];
+  };
+
+  /** `sessions`: the buffered session writes, which ride along in the log's write transactions. */
+  constructor(
+    db: Database.Database,
+    private readonly s: DecisionStatements,
+    private readonly shaped: ShapedStatements,
+    private readonly sessions: Pick<SessionBuffer, 'writePending' | 'markWritten'>,
+  ) {
+    this.tx = {
+      appendDecisions: immediate(db, (records: readonly DecisionRecord[]) => {
+        for (const record of records) this.s.insertDecision.run(decisionParams(record));
+      }),
+      appendChained: immediate(db, (entries: readonly NewDecisionRecord[], link: ChainLink) => {
+        this.sessions.writePending();
+        const head = this.s.lastDecision.get();
+        let previous = head ? { seq: head.seq, hash: head.hash } : undefined;
+        const records: DecisionRecord[] = [];
+        for (const entry of entries) {
+          const record = link(entry, previous);
+          this.s.insertDecision.run(decisionParams(record));
+          records.push(record);
+          previous = { seq: record.seq, hash: record.hash };
+        }
+        return records;
+      }),
+    };
+  }
+
+  async appendDecisions(records: readonly DecisionRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    this.tx.appendDecisions(records);
+  }
+
+  async appendChained(entries: readonly NewDecisionRecord[], link: ChainLink): Promise<DecisionRecord[]> {
+    if (entries.length === 0) return [];
+    const records = this.tx.appendChained(entries, link);
+    // Committed with the records: the sessions that rode along are written.
+    this.sessions.markWritten();
+    return records;
+  }
+
+  async lastDecision(): Promise<DecisionRecord | undefined> {
+    const row = this.s.lastDecision.get();
+    return row ? toDecision(row) : undefined;
+  }
+
+  async queryDecisions(query: DecisionQuery): Promise<DecisionRecord[]> {
+    const { sql, params } = filteredSelect(
+      'decisions',
+      [
+        ['agent_id', '=', query.agentId],
+        ['resource_id', '=', query.tool],
+        ['effect', '=', query.effect],
+        ['tenant', '=', query.tenant],
+        ['session_id', '=', query.sessionId],
+        ['time', '>=', query.since],
+        ['time', '<=', query.until],
+        ['seq', '>', query.afterSeq],
+      ],
+      `ORDER BY seq ${query.order === 'asc' ? 'ASC' : 'DESC'}`,
+      query.limit,
+    );
+    return (this.shaped.get(sql).all(params) as DecisionRow[]).map(toDecision);
+  }
+
+  async getDecision(id: string): Promise<DecisionRecord | undefined> {
+    const row = this.s.getDecision.get(id);
+    return row ? toDecision(row) : undefined;
+  }
+
+  async decisionStats(since: Millis, bucketMs: number, tenant?: string): Promise<DecisionStats> {
+    const where = `kind = 'decision' AND resource_type != 'warden' AND time >= @since${tenant === undefined ? '' : ' AND tenant = @tenant'}`;
+    const params: Params = tenant === undefined ? { since } : { since, tenant };
+    const byEffect = { allow: 0, deny: 0, require_approval: 0 };
+    const byOutcome: DecisionStats['byOutcome'] = {};
+    let total = 0;
+    for (const row of this.shaped.get(`SELECT effect, outcome, COUNT(*) AS n FROM decisions WHERE ${where} GROUP BY effect, outcome`).all(params) as Array<{
+      effect: Effect;
+      outcome: Outcome;
+      n: number;
+    }>) {
+      byEffect[row.effect] += row.n;
+      byOutcome[row.outcome] = (byOutcome[row.outcome] ?? 0) + row.n;
+      total += row.n;
+    }
+    const top = (column: 'agent_id' | 'resource_id') =>
+      this.shaped.get(`SELECT ${column} AS key, COUNT(*) AS n FROM decisions WHERE ${where} AND effect = 'deny' GROUP BY ${column} ORDER BY n DESC, key LIMIT 10`).all(params) as Array<{
+        key: string;
+        n: number;
+      }>;
+    const series = new Map<number, DecisionStats['series'][number]>();
+    const buckets = this.shaped.get(`SELECT (time / CAST(@bucket AS INTEGER)) * CAST(@bucket AS INTEGER) AS at, effect, COUNT(*) AS n FROM decisions WHERE ${where} GROUP BY at, effect ORDER BY at`).all({
+      ...params,
+      bucket: Math.max(1, Math.floor(bucketMs)),
+    }) as Array<{ at: number; effect: Effect; n: number }>;
+    for (const row of buckets) {
+      const point = series.get(row.at) ?? { at: row.at, allow: 0, deny: 0, require_approval: 0 };
+      point[row.effect] += row.n;
+      series.set(row.at, point);
+    }
+    return {
+      total,
+      byEffect,
+      byOutcome,
+      topDeniedAgents: top('agent_id').map((r) => ({ agentId: r.key, count: r.n })),
+      topDeniedTools: top('resource_id').map((r) => ({ tool: r.key, count: r.n })),
+      series: [...series.values()],
+    };
+  }
+
+  async scanDecisions(afterSeq: number, limit: number): Promise<DecisionRecord[]> {
+    return this.s.scanDecisions.all(afterSeq, clampLimit(limit)).map(toDecision);
+  }
+}
