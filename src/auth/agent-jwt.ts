@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { AgentJwtConfig } from '../config/config-schema.js';
+import { AuthenticationError } from './errors.js';
 
-export class AgentJwtError extends Error {}
 
 /** A JWT in compact form: three base64url parts. */
 export const looksLikeJwt = (token: string) => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
@@ -18,16 +18,16 @@ export class AgentJwtVerifier {
     this.jwks = createRemoteJWKSet(new URL(config.jwks_uri ?? `${config.issuer.replace(/\/$/, '')}/.well-known/jwks.json`));
   }
 
-  /** The agent id the token names; throws AgentJwtError when it is not valid. */
+  /** The agent id the token names; throws AuthenticationError when it is not valid. */
   async agentOf(token: string): Promise<string> {
     let claim: unknown;
     try {
       const { payload } = await jwtVerify(token, this.jwks, { issuer: this.config.issuer, audience: this.config.audience, clockTolerance: 5 });
       claim = payload[this.config.agent_claim];
     } catch (e) {
-      throw new AgentJwtError(`the agent token was refused: ${(e as Error).message}`);
+      throw new AuthenticationError(`the agent token was refused: ${(e as Error).message}`);
     }
-    if (typeof claim !== 'string' || claim === '') throw new AgentJwtError(`the agent token has no "${this.config.agent_claim}" claim`);
+    if (typeof claim !== 'string' || claim === '') throw new AuthenticationError(`the agent token has no "${this.config.agent_claim}" claim`);
     return claim;
   }
 }

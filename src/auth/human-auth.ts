@@ -1,9 +1,8 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { HumanTokenConfig, OidcConfig } from '../config/config-schema.js';
 import { sha256 } from './credentials.js';
+import { AuthenticationError } from './errors.js';
 import type { Human } from './principal.js';
-
-export class HumanAuthError extends Error {}
 
 /**
  * Humans (viewers, approvers, admins) authenticate with a bearer token from the config (stored
@@ -21,12 +20,12 @@ export class HumanAuthenticator {
     if (oidc) this.jwks = createRemoteJWKSet(new URL(oidc.jwks_uri ?? `${oidc.issuer.replace(/\/$/, '')}/.well-known/jwks.json`));
   }
 
-  /** The human a bearer token stands for; throws HumanAuthError when it stands for nobody. */
+  /** The human a bearer token stands for; throws AuthenticationError when it stands for nobody. */
   async authenticate(token: string): Promise<Human> {
     const configured = this.tokens.get(sha256(token));
     if (configured) return configured;
     if (this.jwks && this.oidc && token.split('.').length === 3) return this.verifyJwt(token, this.oidc);
-    throw new HumanAuthError('the bearer token is not valid');
+    throw new AuthenticationError('the bearer token is not valid');
   }
 
   private async verifyJwt(token: string, oidc: OidcConfig): Promise<Human> {
@@ -34,10 +33,10 @@ export class HumanAuthenticator {
     try {
       ({ payload } = await jwtVerify(token, this.jwks!, { issuer: oidc.issuer, audience: oidc.audience }));
     } catch (e) {
-      throw new HumanAuthError(`the token was refused: ${(e as Error).message}`);
+      throw new AuthenticationError(`the token was refused: ${(e as Error).message}`);
     }
     const subject = payload[oidc.subject_claim];
-    if (typeof subject !== 'string' || subject === '') throw new HumanAuthError(`the token has no "${oidc.subject_claim}" claim`);
+    if (typeof subject !== 'string' || subject === '') throw new AuthenticationError(`the token has no "${oidc.subject_claim}" claim`);
     const rawRoles = payload[oidc.roles_claim];
     const roles = Array.isArray(rawRoles) ? rawRoles.filter((r): r is string => typeof r === 'string') : typeof rawRoles === 'string' ? rawRoles.split(/\s+/).filter(Boolean) : [];
     const tenant = payload[oidc.tenant_claim];

@@ -41,6 +41,8 @@ export function auditRecord(
   if (decision.advice.length) details.advice = redactor.redact(decision.advice);
   if (decision.shadow.length) details.shadow = decision.shadow as unknown as JsonValue;
   if (call.agentVersion) details.agentVersion = call.agentVersion;
+  if (call.via) details.via = call.via;
+  if (x.dryRun) details.dryRun = true;
   return {
     id: newAuditId(x.now),
     time: x.now,

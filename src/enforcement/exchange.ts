@@ -1,8 +1,15 @@
 import type { ActionRequest } from '../model/action-request.js';
 import type { Decision } from '../model/decision.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
-import type { AgentRecord } from '../store/records.js';
+import type { AgentRecord, SessionRecord } from '../store/records.js';
 import type { RegisteredTool } from '../upstream/tool-registry.js';
+import type { CallStatus, EndingHttpStatus } from './errors.js';
+
+export type { Credentials } from '../auth/agent-credentials.js';
+export type { CallStatus } from './errors.js';
+
+/** Which surface an exchange came through: a label on metrics, spans and decision records. */
+export type Surface = 'http' | 'mcp' | 'sdk' | 'governance' | 'dashboard' | 'cli' | 'approval';
 
 /** A tool call as a surface hands it to the pipeline (the HTTP envelope, an SDK call, MCP). */
 export interface ToolCall {
@@ -21,20 +28,9 @@ export interface ToolCall {
   context?: JsonObject;
   /** Defaults to `tool.call`. */
   action?: string;
+  /** Defaults to `sdk`. */
+  via?: Surface;
 }
-
-/**
- * How the caller proved who it is. `trusted` is for in-process callers (the SDK inside the
- * host application), which vouch for the agent id themselves.
- */
-export type Credentials =
-  | { kind: 'api_key'; key: string }
-  | { kind: 'jwt'; token: string }
-  | { kind: 'hmac'; keyId: string; timestamp: string; signature: string; bodySha256: string }
-  | { kind: 'trusted' }
-  | { kind: 'none' };
-
-export type CallStatus = 'executed' | 'denied' | 'pending_approval' | 'error';
 
 /** What the pipeline answers. `httpStatus` is what an HTTP surface should send. */
 export interface CallResult {
@@ -44,20 +40,8 @@ export interface CallResult {
   decision: Decision;
   approvalId?: string;
   auditId: string;
-  httpStatus: 200 | 202 | 400 | 401 | 403 | 404 | 409 | 429 | 502 | 503;
+  httpStatus: EndingHttpStatus;
   retryAfterMs?: number;
-}
-
-/** Why an exchange ended early: the stage, its reason and the HTTP status that fits. */
-export class Ending {
-  constructor(
-    readonly stage: string,
-    readonly reason: string,
-    readonly httpStatus: CallResult['httpStatus'],
-    readonly details: JsonObject = {},
-    readonly retryAfterMs?: number,
-    readonly status: CallStatus = 'denied',
-  ) {}
 }
 
 /** The state of one exchange as it moves through the stages. */
@@ -66,11 +50,17 @@ export interface Exchange {
   now: number;
   call: ToolCall;
   requestId: string;
+  /** A dry run: every stage reads, none writes (no rate limit taken, no session change, no execution). */
+  dryRun: boolean;
   agent?: AgentRecord;
   tool?: RegisteredTool;
   args?: JsonObject;
   request?: ActionRequest;
   decision?: Decision;
+  /** The session as the call found it (what policies saw). */
+  session?: SessionRecord;
+  /** Spend reserved against the session budget by this call, until it is executed or released. */
+  reservedSpend?: number;
   /** Extra facts for the decision log (limits hit, fail-open use, signals…). */
   details: JsonObject;
 }

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import type { Redactor } from '../audit/redact.js';
+import type { WardenConfig } from '../config/index.js';
+import { GUARD_POLICY_IDS } from '../guards/default-policies.js';
+import { durationMs } from '../lib/duration.js';
 import type { Decision } from '../model/decision.js';
 import type { JsonObject } from '../model/json.js';
-import { durationMs } from '../lib/duration.js';
-import type { Runtime } from './runtime.js';
-import type { IncidentRecord } from '../store/records.js';
-import { GUARD_POLICY_IDS } from '../guards/default-policies.js';
+import type { AgentStore, IncidentStore } from '../store/ports.js';
+import type { AgentRecord, IncidentRecord } from '../store/records.js';
+import type { DecisionRecorder } from './decision-recorder.js';
 
 export interface IncidentReport {
   agentId: string;
@@ -15,47 +18,55 @@ export interface IncidentReport {
   reportedBy: string;
 }
 
-/** What reporting needs of the pipeline: its runtime, and the operator audit for suspensions. */
-export interface IncidentSink {
-  readonly rt: Runtime;
-  auditAdmin(action: string, by: string, reason: string, details: JsonObject, tenant?: string): Promise<string>;
+export interface IncidentRecorderDeps {
+  incidents: IncidentStore;
+  agents: Pick<AgentStore, 'getAgent' | 'setAgentStatus'>;
+  recorder: DecisionRecorder;
+  redactor: Redactor;
+  config: WardenConfig['incidents'];
+  clock: () => number;
 }
 
 /**
- * Records an incident. A critical one suspends its agent (incidents.suspend_on_critical), and so
+ * Records incidents. A critical one suspends its agent (incidents.suspend_on_critical), and so
  * does the N-th incident of one agent within a window (incidents.suspend_after). A suspension is
- * audited as an operator action and shows on the agent (GET /v1/agents).
+ * audited as an operator action and shows on the agent (GET /v1/agents). Who may report what is
+ * the incident service's business; this records what it is given.
  */
-export async function reportIncident(sink: IncidentSink, report: IncidentReport): Promise<{ incident: IncidentRecord; suspended: boolean }> {
-  const { rt } = sink;
-  const agent = await rt.store.getAgent(report.agentId);
-  const incident: IncidentRecord = {
-    id: `inc_${randomUUID()}`,
-    time: rt.clock(),
-    type: report.type,
-    severity: report.severity,
-    agentId: report.agentId,
-    tenant: agent?.tenant,
-    decisionId: report.decisionId,
-    description: rt.redactor.redactText(report.description),
-    reportedBy: report.reportedBy,
-  };
-  await rt.store.createIncident(incident);
-  if (!agent || agent.status === 'suspended') return { incident, suspended: false };
+export class IncidentRecorder {
+  constructor(private readonly deps: IncidentRecorderDeps) {}
 
-  const config = rt.config.incidents;
-  let why: string | undefined;
-  if (incident.severity === 'critical' && config.suspend_on_critical) {
-    why = `critical incident ${incident.id}: ${incident.type}`;
-  } else if (config.suspend_after) {
-    const { violations, window } = config.suspend_after;
-    const recent = await rt.store.listIncidents({ agentId: agent.id, since: incident.time - durationMs(window), limit: violations });
-    if (recent.length >= violations) why = `${recent.length} incidents within ${window} (the last: ${incident.id}, ${incident.type})`;
+  async report(report: IncidentReport, known?: AgentRecord): Promise<{ incident: IncidentRecord; suspended: boolean }> {
+    const { deps } = this;
+    const agent = known ?? (await deps.agents.getAgent(report.agentId));
+    const incident: IncidentRecord = {
+      id: `inc_${randomUUID()}`,
+      time: deps.clock(),
+      type: report.type,
+      severity: report.severity,
+      agentId: report.agentId,
+      tenant: agent?.tenant,
+      decisionId: report.decisionId,
+      description: deps.redactor.redactText(report.description),
+      reportedBy: report.reportedBy,
+    };
+    await deps.incidents.createIncident(incident);
+    if (!agent || agent.status === 'suspended') return { incident, suspended: false };
+
+    const config = deps.config;
+    let why: string | undefined;
+    if (incident.severity === 'critical' && config.suspend_on_critical) {
+      why = `critical incident ${incident.id}: ${incident.type}`;
+    } else if (config.suspend_after) {
+      const { violations, window } = config.suspend_after;
+      const recent = await deps.incidents.listIncidents({ agentId: agent.id, since: incident.time - durationMs(window), limit: violations });
+      if (recent.length >= violations) why = `${recent.length} incidents within ${window} (the last: ${incident.id}, ${incident.type})`;
+    }
+    if (!why) return { incident, suspended: false };
+    await deps.agents.setAgentStatus(agent.id, 'suspended', why, incident.time);
+    await deps.recorder.admin('agent.suspend', report.reportedBy, `agent ${agent.id} suspended by ${why}`, { agent: agent.id, incident: incident.id }, agent.tenant);
+    return { incident, suspended: true };
   }
-  if (!why) return { incident, suspended: false };
-  await rt.store.setAgentStatus(agent.id, 'suspended', why, incident.time);
-  await sink.auditAdmin('agent.suspend', report.reportedBy, `agent ${agent.id} suspended by ${why}`, { agent: agent.id, incident: incident.id }, agent.tenant);
-  return { incident, suspended: true };
 }
 
 /**

@@ -1,82 +1,141 @@
 import { randomUUID } from 'node:crypto';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { AuditUnavailableError } from '../audit/decision-log.js';
+import type { Redactor } from '../audit/redact.js';
+import { sha256 } from '../auth/credentials.js';
+import type { GuardsConfig, WardenConfig } from '../config/index.js';
+import { durationMs } from '../lib/duration.js';
 import { parseActionRequest, type ActionRequest } from '../model/action-request.js';
 import { canonicalJson } from '../model/canonical-json.js';
 import type { Decision } from '../model/decision.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
 import { decide } from '../policy/decide.js';
-import { durationMs } from '../lib/duration.js';
-import type { ApprovalRecord, DecisionRecord, NewDecisionRecord, Outcome } from '../store/records.js';
+import type { ApprovalStore, DecisionLogStore, RelationshipStore } from '../store/ports.js';
+import type { ApprovalRecord, Outcome } from '../store/records.js';
+import type { Executor } from '../upstream/executor.js';
+import type { ToolRegistry } from '../upstream/tool-registry.js';
 import { auditRecord } from './audit-record.js';
-import { approverRefusal, type Approver } from './approvers.js';
-import { sha256 } from '../auth/credentials.js';
-import { Ending, type CallResult, type Credentials, type Exchange, type ToolCall } from './exchange.js';
+import type { DecisionRecorder } from './decision-recorder.js';
+import { EnforcementError } from './errors.js';
+import type { CallResult, Credentials, Exchange, ToolCall } from './exchange.js';
+import { incidentForDeny, type IncidentRecorder } from './incidents.js';
 import { applyToArguments, applyToResult, ObligationError, type AppliedObligations } from './obligations/apply-obligations.js';
-import type { Runtime } from './runtime.js';
-import { authenticate } from './stages/authenticate.js';
+import { buildActionRequest, relationshipSubjects } from './request-builder.js';
+import { emptySession, type SessionState } from './session-state.js';
+import { authenticate, type AuthenticationDeps } from './stages/authenticate.js';
 import { checkArguments } from './stages/check-arguments.js';
-import { checkLimits, releaseSpend, spendOf } from './stages/limits.js';
-import { buildRequest, decideWithPolicy } from './stages/policy-decision.js';
-import { resolveAgent } from './stages/resolve-agent.js';
+import { chargeSessionBudget, checkRateLimits, spendOf, type ConfiguredLimit, type SessionBudget } from './stages/limits.js';
+import { decideWithPolicy, type PolicyDecisionDeps } from './stages/policy-decision.js';
+import { resolveAgent, type AgentResolutionDeps } from './stages/resolve-agent.js';
+import { addSignals, inspectResult, withDenialAt, withExecution, type ResultLesson } from './stages/signals.js';
 import { guardTenant } from './stages/tenant-guard.js';
-import { addSignals, observeDenial, observeExecution } from './stages/signals.js';
-import { incidentForDeny, reportIncident } from './incidents.js';
-
-/** How long a side-effecting call waits for its decision record to be durable before giving up. */
-const DURABILITY_TIMEOUT_MS = 5_000;
-
-export type ApprovalAction =
-  | { ok: true; approval: ApprovalRecord; execution?: CallResult }
-  | { ok: false; code: 'not_found' | 'forbidden' | 'not_pending' | 'expired' | 'already_voted'; message: string; httpStatus: 403 | 404 | 409 };
+import type { Telemetry } from './telemetry.js';
 
 export type DecideOnly = { ok: true; decision: Decision; auditId: string } | { ok: false; errors: string[]; auditId?: string };
 
+/** What a dry run answers: what a real call would have been answered, without any of its effects. */
+export interface DryRunResult {
+  /** `executed` here means "would execute". */
+  status: CallResult['status'];
+  decision: Decision;
+  httpStatus: CallResult['httpStatus'];
+  retryAfterMs?: number;
+  /** The request the PDP saw, when the call got that far. */
+  request?: ActionRequest;
+  /** The decision record, when the dry run was recorded. */
+  auditId?: string;
+}
+
+/** What the pipeline is built from; each stage is handed only its own part. */
+export interface PipelineDeps {
+  authentication: AuthenticationDeps;
+  agents: AgentResolutionDeps;
+  tools: ToolRegistry;
+  executors: ReadonlyMap<string, Executor>;
+  arguments: WardenConfig['arguments'];
+  limits: readonly ConfiguredLimit[];
+  budget: SessionBudget;
+  sessions: SessionState;
+  guards: GuardsConfig;
+  policy: PolicyDecisionDeps;
+  relationships: Pick<RelationshipStore, 'relationshipsOf'>;
+  approvals: Pick<ApprovalStore, 'createApproval' | 'claimApprovalForExecution' | 'settleApproval'>;
+  decisions: Pick<DecisionLogStore, 'getDecision'>;
+  recorder: DecisionRecorder;
+  /** Present when a policy deny is an incident (incidents.on_policy_deny). */
+  incidents?: IncidentRecorder;
+  telemetry: Telemetry;
+  redactor: Redactor;
+  clock: () => number;
+}
+
 /**
  * The policy enforcement point. Every surface hands its exchanges to `call` (a tool call through
- * the full pipeline) or `decideOnly` (a decision for a caller that executes tools itself). The
- * stages run in the order DESIGN.md fixes; every ending, allow or not, leaves one decision record.
+ * the full pipeline), `dryRun` (the same stages, none of their effects) or `decideOnly` (a
+ * decision for a caller that executes tools itself). The stages run in the order
+ * docs/architecture.md gives; every ending, allow or not, leaves one decision record, and every
+ * exchange is counted and traced here, whatever surface it came through.
  */
 export class Pipeline {
-  constructor(readonly rt: Runtime) {}
+  constructor(private readonly d: PipelineDeps) {}
 
   async call(call: ToolCall, credentials: Credentials): Promise<CallResult> {
-    const x = this.exchange(call, credentials);
-    try {
-      if (typeof call.agentId !== 'string' || call.agentId === '' || typeof call.tool !== 'string' || call.tool === '') {
-        throw new Ending('request', 'a tool call needs an agent id and a tool name', 400);
+    const x = this.exchange(call, credentials, false);
+    return this.traced('warden.tool_call', x, 'call', async () => {
+      try {
+        const decision = await this.decideExchange(x, credentials);
+        if (decision.effect === 'deny') return await this.policyDeny(x, decision);
+        const pre = this.argumentObligations(x, decision);
+        if (decision.effect === 'require_approval') return await this.hold(x, decision);
+        return await this.execute(x, decision, pre);
+      } catch (error) {
+        return this.ended(x, error);
       }
-      await authenticate(x, credentials, this.rt);
-      await resolveAgent(x, this.rt);
-      checkArguments(x, this.rt);
-      const tenant = guardTenant(x);
-      const session = await this.failOpen(x, 'limits', () => checkLimits(x, this.rt, tenant));
-      x.request = await buildRequest(x, this.rt, tenant, session ?? undefined);
-      await addSignals(x, this.rt, x.request, session ?? undefined);
-      const decision = await decideWithPolicy(x, this.rt, x.request);
-      x.decision = decision;
-      if (decision.effect === 'deny') {
-        await releaseSpend(x, this.rt);
-        return await this.policyDeny(x, decision);
+    });
+  }
+
+  /**
+   * A dry run: the stages of a real call (agent, registry, arguments, tenant, rate limits and
+   * session budget, guards, policies, break-glass, obligations, executor), each reading and none
+   * writing: no rate limit is taken, no session changes, no approval is opened, nothing runs. The
+   * caller vouches for the agent (a surface that authenticated it). Recorded when `record` is set.
+   */
+  async dryRun(call: ToolCall, options: { record: boolean; explain?: boolean }): Promise<DryRunResult> {
+    const x = this.exchange(call, { kind: 'trusted' }, true);
+    return this.traced('warden.dry_run', x, 'dry_run', async () => {
+      let answer: DryRunResult;
+      try {
+        const decision = await this.decideExchange(x, { kind: 'trusted' }, options.explain);
+        if (decision.effect !== 'deny') this.argumentObligations(x, decision);
+        if (decision.effect === 'allow') this.executorOf(x);
+        const status = decision.effect === 'allow' ? 'executed' : decision.effect === 'deny' ? 'denied' : 'pending_approval';
+        answer = { status, decision, httpStatus: status === 'executed' ? 200 : status === 'denied' ? 403 : 202 };
+      } catch (error) {
+        const ending = this.endingOf(error);
+        answer = { status: ending.status, decision: this.endingDecision(x, ending), httpStatus: ending.httpStatus, ...(ending.retryAfterMs !== undefined ? { retryAfterMs: ending.retryAfterMs } : {}) };
       }
-      const pre = this.argumentObligations(x, decision);
-      if (decision.effect === 'require_approval') return await this.hold(x, decision);
-      return await this.execute(x, decision, pre);
-    } catch (error) {
-      return this.ended(x, error);
-    }
+      if (x.request) answer.request = x.request;
+      if (options.record) {
+        const outcome: Outcome = answer.decision.effect === 'allow' ? 'allowed' : answer.decision.effect === 'deny' ? 'denied' : 'pending';
+        const auditId = this.d.recorder.tryAppend(auditRecord(x, answer.decision, answer.status === 'error' ? 'error' : outcome, this.d.redactor));
+        if (auditId) answer.auditId = auditId;
+      }
+      return answer;
+    });
   }
 
   /** PDP as a service: decides an ActionRequest and logs it; executes nothing. */
-  async decideOnly(input: unknown): Promise<DecideOnly> {
+  async decideOnly(input: unknown, via: ToolCall['via'] = 'sdk'): Promise<DecideOnly> {
     const parsed = parseActionRequest(input);
     if (!parsed.ok) {
-      const x = this.exchange(describeInvalid(input), { kind: 'trusted' });
-      const decision = this.syntheticDecision(x, new Ending('request', `invalid request: ${parsed.errors.join('; ')}`, 400));
-      const auditId = this.tryAppend(auditRecord(x, decision, 'denied', this.rt.redactor));
+      const x = this.exchange({ ...describeInvalid(input), via }, { kind: 'trusted' }, false);
+      const decision = this.d.recorder.synthetic(x, { message: `invalid request: ${parsed.errors.join('; ')}`, stage: 'request' });
+      const auditId = this.d.recorder.tryAppend(auditRecord(x, decision, 'denied', this.d.redactor));
+      this.measure(x, 'decision', decision, 'denied');
       return { ok: false, errors: parsed.errors, auditId };
     }
     const request: ActionRequest = { ...parsed.value, requestId: parsed.value.requestId ?? `req_${randomUUID()}` };
-    if (!request.tool && request.action === 'tool.call') request.tool = this.rt.tools.get(request.resource.id)?.entry;
+    if (!request.tool && request.action === 'tool.call') request.tool = this.d.tools.get(request.resource.id)?.entry;
     const x = this.exchange(
       {
         agentId: request.actor.agent.id,
@@ -89,42 +148,29 @@ export class Pipeline {
         action: request.action,
         requestId: request.requestId,
         traceId: request.traceId,
+        via,
       },
       { kind: 'trusted' },
+      false,
     );
     x.args = request.args;
     x.request = request;
-    x.tool = this.rt.tools.get(request.resource.id);
+    x.tool = this.d.tools.get(request.resource.id);
     // The guards look at this request as they would at a call; their findings replace any the
     // caller sent under the same names (a caller cannot vouch for its own input).
     const given = request.signals;
-    await addSignals(x, this.rt, request, undefined);
+    addSignals(x, request, undefined, this.d.guards, this.d.redactor);
     if (given) request.signals = { ...given, ...request.signals };
-    const decision = decide(this.rt.policies.current, request, { now: new Date(x.now) });
+    const decision = decide(this.d.policy.policies.current, request, { now: new Date(x.now) });
     const outcome: Outcome = decision.effect === 'allow' ? 'allowed' : decision.effect === 'deny' ? 'denied' : 'pending';
-    const { id, durable } = this.rt.log.append(auditRecord(x, decision, outcome, this.rt.redactor), this.rt.config.audit.durable_reads);
-    if (this.rt.config.audit.durable_reads) await durable;
-    return { ok: true, decision, auditId: id };
-  }
-
-  /** A human's vote on a pending approval; reaching the quorum executes the action exactly once. */
-  async voteOnApproval(id: string, approver: Approver, vote: 'approve' | 'deny', reason: string): Promise<ApprovalAction> {
-    const approval = await this.rt.store.getApproval(id);
-    if (!approval) return { ok: false, code: 'not_found', message: `no approval "${id}"`, httpStatus: 404 };
-    const refusal = approverRefusal(approval, approver);
-    if (refusal) return { ok: false, code: 'forbidden', message: refusal, httpStatus: 403 };
-    const now = this.rt.clock();
-    const outcome = await this.rt.store.vote(id, { approver: approver.id, approverRoles: approver.roles, vote, reason, at: now }, now);
-    if (!outcome.ok) return { ok: false, code: outcome.code, message: outcome.message, httpStatus: 409 };
-    this.auditVote(outcome.approval, approver, vote, reason, now);
-    if (outcome.approval.status !== 'approved') return { ok: true, approval: outcome.approval };
-    const execution = await this.executeApproved(id);
-    return { ok: true, approval: (await this.rt.store.getApproval(id)) ?? outcome.approval, execution };
+    const record = await this.d.recorder.append(auditRecord(x, decision, outcome, this.d.redactor), false);
+    this.measure(x, 'decision', decision, 'decided');
+    return { ok: true, decision, auditId: record.id };
   }
 
   /** Runs an approved action if nobody else has: the store's claim is the exactly-once gate. */
   async executeApproved(id: string): Promise<CallResult | undefined> {
-    const approval = await this.rt.store.claimApprovalForExecution(id);
+    const approval = await this.d.approvals.claimApprovalForExecution(id);
     if (!approval) return undefined;
     const x = this.exchange(
       {
@@ -136,79 +182,147 @@ export class Pipeline {
         user: approval.userId ? { id: approval.userId } : undefined,
         action: approval.action,
         requestId: approval.requestId,
+        via: 'approval',
       },
       { kind: 'trusted' },
+      false,
     );
     x.args = approval.args;
     x.details.approvedBy = approval.votes.filter((v) => v.vote === 'approve').map((v) => v.approver);
-    const original = await this.rt.store.getDecision(approval.decisionId);
-    const decision: Decision = {
-      requestId: approval.requestId,
-      effect: 'allow',
-      reason: `approved by ${(x.details.approvedBy as string[]).join(', ')}: ${approval.reason}`,
-      policy: approval.policy,
-      rule: approval.rule,
-      policyVersion: original?.policyVersion,
-      bundle: original?.bundle ?? this.rt.policies.current.bundle,
-      obligations: original?.obligations ?? [],
-      advice: [],
-      matched: [],
-      shadow: [],
-    };
-    try {
-      if (!approval.args || sha256(canonicalJson(approval.args)) !== approval.argsHash) {
-        throw new Ending('approval', 'the frozen arguments no longer match what was approved; not executed', 409, {}, undefined, 'error');
+    return this.traced('warden.approved_call', x, 'call', async () => {
+      const original = await this.d.decisions.getDecision(approval.decisionId);
+      const decision: Decision = {
+        requestId: approval.requestId,
+        effect: 'allow',
+        reason: `approved by ${(x.details.approvedBy as string[]).join(', ')}: ${approval.reason}`,
+        policy: approval.policy,
+        rule: approval.rule,
+        policyVersion: original?.policyVersion,
+        bundle: original?.bundle ?? this.d.policy.policies.current.bundle,
+        obligations: original?.obligations ?? [],
+        advice: [],
+        matched: [],
+        shadow: [],
+      };
+      try {
+        if (!approval.args || sha256(canonicalJson(approval.args)) !== approval.argsHash) {
+          throw new EnforcementError('approval', 'the frozen arguments no longer match what was approved; not executed', { httpStatus: 409, status: 'error' });
+        }
+        if (!original) throw new EnforcementError('approval', `the decision record ${approval.decisionId} that asked for approval is missing`, { httpStatus: 409, status: 'error' });
+        x.tool = this.d.tools.get(approval.tool);
+        if (!x.tool) throw new EnforcementError('approval', `tool "${approval.tool}" is no longer registered; not executed`, { httpStatus: 409, status: 'error' });
+        await this.reserveApprovedSpend(x, approval);
+        const pre: AppliedObligations = { applied: [], idempotencyKey: idempotencyKeyOf(decision, approval.args) };
+        const result = await this.execute(x, decision, pre, approval.id);
+        await this.d.approvals.settleApproval(id, result.status === 'executed' ? 'executed' : 'failed', result.result ?? { status: result.status, reason: result.decision.reason }, this.d.clock());
+        return result;
+      } catch (error) {
+        const result = this.ended(x, error, approval.id);
+        await this.d.approvals.settleApproval(id, 'failed', { reason: result.decision.reason }, this.d.clock());
+        return result;
       }
-      if (!original) throw new Ending('approval', `the decision record ${approval.decisionId} that asked for approval is missing`, 409, {}, undefined, 'error');
-      x.tool = this.rt.tools.get(approval.tool);
-      if (!x.tool) throw new Ending('approval', `tool "${approval.tool}" is no longer registered; not executed`, 409, {}, undefined, 'error');
-      await this.reserveApprovedSpend(x, approval);
-      const pre: AppliedObligations = { applied: [], idempotencyKey: idempotencyKeyOf(decision, approval.args) };
-      const result = await this.execute(x, decision, pre, approval.id);
-      await this.rt.store.settleApproval(id, result.status === 'executed' ? 'executed' : 'failed', result.result ?? { status: result.status, reason: result.decision.reason }, this.rt.clock());
-      return result;
-    } catch (error) {
-      const result = this.ended(x, error, approval.id);
-      await this.rt.store.settleApproval(id, 'failed', { reason: result.decision.reason }, this.rt.clock());
-      return result;
-    }
-  }
-
-  /** Records an operator's action (break-glass grants, suspensions): durable before it returns. */
-  async auditAdmin(action: string, by: string, reason: string, details: JsonObject, tenant = ''): Promise<string> {
-    const x = this.exchange({ agentId: 'operator', tool: action, args: {}, tenant, user: { id: by }, action }, { kind: 'trusted' });
-    x.args = {};
-    Object.assign(x.details, details);
-    const decision: Decision = { ...this.syntheticDecision(x, new Ending('admin', reason, 200)), effect: 'allow' };
-    const record = await this.appendDurably({ ...auditRecord(x, decision, 'allowed', this.rt.redactor), resourceType: 'warden' });
-    return record.id;
-  }
-
-  /**
-   * Records a list decision (which tools, prompts or resources an agent was shown). Not awaited:
-   * a listing changes nothing, so it waits for the next group commit like a read.
-   */
-  recordListing(listing: { agentId: string; tenant: string; sessionId?: string; userId?: string; action: string; shown: number; hidden: string[] }): string | undefined {
-    const x = this.exchange({ agentId: listing.agentId, tool: '*', args: {}, tenant: listing.tenant, sessionId: listing.sessionId, user: listing.userId ? { id: listing.userId } : undefined, action: listing.action }, { kind: 'trusted' });
-    x.args = {};
-    x.details.shown = listing.shown;
-    x.details.hidden = listing.hidden.slice(0, 200);
-    const reason = `listed ${listing.shown}; hid ${listing.hidden.length} that policy could not allow this agent`;
-    const decision: Decision = { ...this.syntheticDecision(x, new Ending('list', reason, 200)), effect: 'allow' };
-    return this.tryAppend(auditRecord(x, decision, 'allowed', this.rt.redactor));
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
 
-  private exchange(call: ToolCall, credentials: Credentials): Exchange {
+  private exchange(call: ToolCall, credentials: Credentials, dryRun: boolean): Exchange {
     const generated = credentials.kind === 'trusted' && !call.requestId;
     return {
       started: process.hrtime.bigint(),
-      now: this.rt.clock(),
+      now: this.d.clock(),
       call,
       requestId: generated ? `req_${randomUUID()}` : (call.requestId ?? ''),
+      dryRun,
       details: {},
     };
+  }
+
+  /** Stages 1-7, the same for a call and a dry run: who, which tool, which tenant, limits, signals, the decision. */
+  private async decideExchange(x: Exchange, credentials: Credentials, explain = false): Promise<Decision> {
+    const call = x.call;
+    if (typeof call.agentId !== 'string' || call.agentId === '' || typeof call.tool !== 'string' || call.tool === '') {
+      throw new EnforcementError('request', 'a tool call needs an agent id and a tool name', { httpStatus: 400 });
+    }
+    await authenticate(x, credentials, this.d.authentication);
+    await resolveAgent(x, this.d.agents);
+    checkArguments(x, this.d.tools, this.d.arguments);
+    const tenant = guardTenant(x);
+    checkRateLimits(x, this.d.limits, tenant);
+    await this.failOpen(x, 'limits', () => this.admit(x, tenant));
+    if (!x.request) {
+      // Failed open: the store could not give the session; the guards see the call alone.
+      x.request = await this.buildRequest(x, tenant);
+      addSignals(x, x.request, undefined, this.d.guards, this.d.redactor);
+    }
+    x.decision = await decideWithPolicy(x, x.request, this.d.policy, explain);
+    return x.decision;
+  }
+
+  /**
+   * The session's part of admitting a call, in one read and one write under its lock: the budget
+   * is charged, the request is built with the session as the call found it, the guards read it,
+   * and what the call taught the session (tainted prompt values) is kept. A dry run reads only.
+   */
+  private async admit(x: Exchange, tenant: string): Promise<void> {
+    const sessionId = x.call.sessionId;
+    const admitWith = async (stored: ReturnType<typeof emptySession> | undefined) => {
+      const current = stored ?? emptySession(sessionId!, tenant, x.now);
+      const charged = chargeSessionBudget(x, current, this.d.budget, tenant);
+      x.session = current;
+      x.request = await this.buildRequest(x, tenant, current);
+      return addSignals(x, x.request, charged, this.d.guards, this.d.redactor);
+    };
+    if (!sessionId) {
+      x.request = await this.buildRequest(x, tenant);
+      addSignals(x, x.request, undefined, this.d.guards, this.d.redactor);
+    } else if (x.dryRun) {
+      await admitWith(await this.d.sessions.read(sessionId));
+    } else {
+      await this.d.sessions.update(sessionId, async (stored) => ({ next: await admitWith(stored), value: undefined }));
+    }
+  }
+
+  private async buildRequest(x: Exchange, tenant: string, session?: Exchange['session']): Promise<ActionRequest> {
+    const call = x.call;
+    const agent = x.agent!;
+    const relationships = this.d.policy.policies.current.usesRelationships ? await this.d.relationships.relationshipsOf(relationshipSubjects(agent.id, call.user?.id)) : undefined;
+    return buildActionRequest({
+      requestId: x.requestId,
+      traceId: call.traceId,
+      tenant,
+      sessionId: call.sessionId,
+      agent,
+      user: call.user,
+      service: call.service,
+      action: call.action ?? 'tool.call',
+      resourceId: call.tool,
+      args: x.args!,
+      context: call.context,
+      tool: x.tool!.entry,
+      session,
+      relationships,
+    });
+  }
+
+  /**
+   * What the outcome of a call teaches its session, in one read and one write: an execution joins
+   * its history (and may taint it), a denial joins its denials, and spend reserved for a call that
+   * did not run is given back.
+   */
+  private async settle(x: Exchange, how: 'executed' | 'denied' | 'released', lesson?: ResultLesson): Promise<void> {
+    const sessionId = x.call.sessionId;
+    const reserved = x.reservedSpend ?? 0;
+    x.reservedSpend = undefined;
+    if (!sessionId || x.dryRun || (how === 'released' && reserved === 0)) return;
+    await this.d.sessions.update(sessionId, (stored) => {
+      if (!stored) return { value: undefined };
+      let next = stored;
+      if (reserved > 0 && how !== 'executed') next = { ...next, spend: Math.max(0, next.spend - reserved) };
+      if (how === 'executed') next = withExecution(x, next, lesson!, this.d.guards);
+      if (how === 'denied') next = withDenialAt(x, next);
+      return { next: { ...next, updatedAt: this.d.clock() }, value: undefined };
+    });
   }
 
   /**
@@ -219,8 +333,8 @@ export class Pipeline {
     try {
       return await run();
     } catch (error) {
-      if (error instanceof Ending || !x.tool?.failOpen) throw error;
-      x.details.failOpen = `${stage}: ${this.rt.redactor.redactText((error as Error).message)}`;
+      if (error instanceof EnforcementError || !x.tool?.failOpen) throw error;
+      x.details.failOpen = `${stage}: ${this.d.redactor.redactText((error as Error).message)}`;
       return undefined;
     }
   }
@@ -231,24 +345,23 @@ export class Pipeline {
       if (applied.applied.length) x.details.obligationsApplied = applied.applied;
       return applied;
     } catch (error) {
-      if (error instanceof ObligationError) throw new Ending('obligations', `${error.message}; denied`, 400);
+      if (error instanceof ObligationError) throw new EnforcementError('obligations', `${error.message}; denied`, { httpStatus: 400 });
       throw error;
     }
   }
 
   /** require_approval: freeze the arguments, record the decision, persist the approval. */
   private async hold(x: Exchange, decision: Decision): Promise<CallResult> {
-    await releaseSpend(x, this.rt);
-    const now = x.now;
+    await this.settle(x, 'released');
     const requirement = decision.approval!;
     const id = `apr_${randomUUID()}`;
-    const record = await this.appendDurably(auditRecord(x, decision, 'pending', this.rt.redactor, { approvalId: id }));
+    const record = await this.d.recorder.appendDurably(auditRecord(x, decision, 'pending', this.d.redactor, { approvalId: id }));
     const args = x.args!;
-    await this.rt.store.createApproval({
+    await this.d.approvals.createApproval({
       id,
       status: 'pending',
-      createdAt: now,
-      expiresAt: now + durationMs(requirement.expiresIn),
+      createdAt: x.now,
+      expiresAt: x.now + durationMs(requirement.expiresIn),
       requestId: x.requestId,
       tenant: x.request!.tenant,
       sessionId: x.call.sessionId,
@@ -258,7 +371,7 @@ export class Pipeline {
       tool: x.call.tool,
       args,
       argsHash: sha256(canonicalJson(args)),
-      argsRedacted: this.rt.redactor.redact(args),
+      argsRedacted: this.d.redactor.redact(args),
       requirement,
       policy: decision.policy,
       rule: decision.rule,
@@ -269,26 +382,33 @@ export class Pipeline {
     return { status: 'pending_approval', success: false, decision, approvalId: id, auditId: record.id, httpStatus: 202 };
   }
 
+  private executorOf(x: Exchange): Executor {
+    const executor = this.d.executors.get(x.tool!.entry.name);
+    if (!executor) {
+      throw new EnforcementError('execute', `tool "${x.tool!.entry.name}" has no executor configured (add http: to its entry)`, { httpStatus: 502, status: 'error' });
+    }
+    return executor;
+  }
+
   /**
    * Runs the tool. A side-effecting tool runs only after its decision record is durable; its
    * outcome is a second record. A read is recorded once, with its outcome, after it ran.
    */
   private async execute(x: Exchange, decision: Decision, pre: AppliedObligations, approvalId?: string): Promise<CallResult> {
     const tool = x.tool!;
-    const executor = this.rt.executors.get(tool.entry.name);
-    if (!executor) {
-      throw new Ending('execute', `tool "${tool.entry.name}" has no executor configured (add http: to its entry)`, 502, {}, undefined, 'error');
-    }
+    const executor = this.executorOf(x);
     const sideEffect = tool.entry.effect !== 'read';
-    const first = sideEffect ? await this.appendDurably(auditRecord(x, decision, 'allowed', this.rt.redactor, { approvalId })) : undefined;
+    const { recorder, redactor } = this.d;
+    const first = sideEffect ? await recorder.appendDurably(auditRecord(x, decision, 'allowed', redactor, { approvalId })) : undefined;
     const outcomeRecord = (outcome: Outcome, d: Decision, result?: JsonValue) =>
-      auditRecord(x, d, outcome, this.rt.redactor, { result, approvalId, kind: first ? 'outcome' : 'decision', decisionId: first?.id });
+      auditRecord(x, d, outcome, redactor, { result, approvalId, kind: first ? 'outcome' : 'decision', decisionId: first?.id });
 
     const run = await executor({ args: x.args!, requestId: x.requestId, agentId: x.call.agentId, traceId: x.call.traceId, idempotencyKey: pre.idempotencyKey });
-    await this.recordActivity(x, run.ok ? run.result : undefined);
+    const lesson = inspectResult(x, run.ok ? run.result : undefined, this.d.guards, redactor);
+    await this.settle(x, 'executed', lesson);
     if (!run.ok) {
-      const failed = { ...decision, reason: `the tool failed: ${this.rt.redactor.redactText(run.message)}`, stage: 'execute' };
-      const record = await this.append(outcomeRecord('error', failed), sideEffect);
+      const failed = { ...decision, reason: `the tool failed: ${redactor.redactText(run.message)}`, stage: 'execute' };
+      const record = await recorder.append(outcomeRecord('error', failed), sideEffect);
       return { status: 'error', success: false, decision: failed, auditId: first?.id ?? record.id, httpStatus: 502, ...(approvalId ? { approvalId } : {}) };
     }
     let result: JsonValue;
@@ -299,91 +419,50 @@ export class Pipeline {
     } catch (error) {
       if (!(error instanceof ObligationError)) throw error;
       const withheld = { ...decision, effect: 'deny' as const, reason: `${error.message}; the result is withheld`, stage: 'obligations' };
-      const record = await this.append(outcomeRecord('denied', withheld), sideEffect);
+      const record = await recorder.append(outcomeRecord('denied', withheld), sideEffect);
       return { status: 'denied', success: false, decision: withheld, auditId: first?.id ?? record.id, httpStatus: 403 };
     }
-    const record = await this.append(outcomeRecord('executed', decision, result), sideEffect);
+    const record = await recorder.append(outcomeRecord('executed', decision, result), sideEffect);
     return { status: 'executed', success: true, result, decision, auditId: first?.id ?? record.id, httpStatus: 200, ...(approvalId ? { approvalId } : {}) };
-  }
-
-  /**
-   * Adds the call to the session's recent activity (what sequence rules look at), and lets the
-   * guards look at the result (indirect injection, untrusted output: the session is tainted).
-   */
-  private async recordActivity(x: Exchange, result: JsonValue | undefined): Promise<void> {
-    delete x.details.spendReserved; // executed: the reserved spend is now spent
-    await observeExecution(x, this.rt, result);
   }
 
   /** An approved call's spend is reserved again at execution; the budget may have moved since. */
   private async reserveApprovedSpend(x: Exchange, approval: ApprovalRecord): Promise<void> {
     const amount = spendOf(x);
-    const max = this.rt.config.limits.session.max_spend;
+    const max = this.d.budget.max_spend;
     if (!approval.sessionId || amount === 0) return;
-    await this.rt.sessionLocks.run(approval.sessionId, async () => {
-      const session = await this.rt.store.getSession(approval.sessionId!);
-      if (!session) return;
+    await this.d.sessions.update(approval.sessionId, (session) => {
+      if (!session) return { value: undefined };
       if (max !== undefined && session.spend + amount > max) {
-        throw new Ending('limits', `session spend budget exceeded at execution: ${session.spend} spent + ${amount} > ${max}`, 429, {}, undefined, 'error');
+        throw new EnforcementError('limits', `session spend budget exceeded at execution: ${session.spend} spent + ${amount} > ${max}`, { httpStatus: 429, status: 'error' });
       }
-      await this.rt.store.putSession({ ...session, spend: session.spend + amount, updatedAt: this.rt.clock() });
+      return { next: { ...session, spend: session.spend + amount, updatedAt: this.d.clock() }, value: undefined };
     });
-    x.details.spendReserved = amount;
+    x.reservedSpend = amount;
   }
 
-  private auditVote(approval: ApprovalRecord, approver: Approver, vote: 'approve' | 'deny', reason: string, now: number): void {
-    const x = this.exchange(
-      { agentId: approval.agentId, tool: approval.tool, args: approval.argsRedacted, tenant: approval.tenant, user: { id: approver.id, roles: approver.roles }, action: `approval.${vote}`, requestId: approval.requestId },
-      { kind: 'trusted' },
-    );
-    x.now = now;
-    x.args = approval.argsRedacted;
-    x.details.vote = { approver: approver.id, vote, reason: this.rt.redactor.redactText(reason), status: approval.status };
-    const decision: Decision = {
-      requestId: approval.requestId,
-      effect: vote === 'approve' ? 'allow' : 'deny',
-      reason: `${approver.id} voted ${vote} on ${approval.id}${reason ? `: ${reason}` : ''}`,
-      policy: approval.policy,
-      rule: approval.rule,
-      bundle: this.rt.policies.current.bundle,
-      obligations: [],
-      advice: [],
-      matched: [],
-      shadow: [],
-      stage: 'approval',
-    };
-    this.tryAppend(auditRecord(x, decision, vote === 'approve' ? 'allowed' : 'denied', this.rt.redactor, { approvalId: approval.id }));
+  private endingOf(error: unknown): EnforcementError {
+    if (error instanceof EnforcementError) return error;
+    if (error instanceof AuditUnavailableError) return new EnforcementError('audit', `${error.message}; denied (fail closed)`, { httpStatus: 503, status: 'error' });
+    return new EnforcementError('internal', `Warden could not complete its checks (${(error as Error)?.message ?? String(error)}); denied (fail closed)`, { httpStatus: 503, status: 'error' });
   }
 
-  private syntheticDecision(x: Exchange, ending: Ending): Decision {
-    return {
-      requestId: x.requestId,
-      effect: 'deny',
-      reason: this.rt.redactor.redactText(ending.reason),
-      bundle: this.rt.policies.current.bundle,
-      obligations: [],
-      advice: [],
-      matched: [],
-      shadow: [],
-      stage: ending.stage,
-    };
+  /** The decision an ending leaves: the PDP's, turned into a deny from the stage, or a synthetic one. */
+  private endingDecision(x: Exchange, ending: EnforcementError): Decision {
+    Object.assign(x.details, ending.details);
+    return x.decision && ending.stage !== 'internal'
+      ? { ...x.decision, effect: 'deny', reason: this.d.redactor.redactText(ending.message), stage: ending.stage }
+      : this.d.recorder.synthetic(x, ending);
   }
 
   /** Every early ending: a deny decision from the stage that ended it, logged like any other. */
   private ended(x: Exchange, error: unknown, approvalId?: string): CallResult {
-    const ending =
-      error instanceof Ending
-        ? error
-        : error instanceof AuditUnavailableError
-          ? new Ending('audit', `${error.message}; denied (fail closed)`, 503, {}, undefined, 'error')
-          : new Ending('internal', `Warden could not complete its checks (${(error as Error)?.message ?? String(error)}); denied (fail closed)`, 503, {}, undefined, 'error');
-    void releaseSpend(x, this.rt).catch(() => undefined);
-    const decision = x.decision && ending.stage !== 'internal' ? { ...x.decision, effect: 'deny' as const, reason: this.rt.redactor.redactText(ending.reason), stage: ending.stage } : this.syntheticDecision(x, ending);
-    Object.assign(x.details, ending.details);
+    const ending = this.endingOf(error);
+    const decision = this.endingDecision(x, ending);
     const outcome: Outcome = ending.status === 'error' ? 'error' : 'denied';
-    const auditId = this.tryAppend(auditRecord(x, decision, outcome, this.rt.redactor, { approvalId })) ?? '';
+    const auditId = this.d.recorder.tryAppend(auditRecord(x, decision, outcome, this.d.redactor, { approvalId })) ?? '';
     // A denial after the limits counted the call joins the session's denials (sequence rules).
-    if (x.request && outcome === 'denied') void observeDenial(x, this.rt).catch(() => undefined);
+    void this.settle(x, x.request && outcome === 'denied' ? 'denied' : 'released').catch(() => undefined);
     return {
       status: ending.status,
       success: false,
@@ -396,7 +475,7 @@ export class Pipeline {
   }
 
   private async policyDeny(x: Exchange, decision: Decision): Promise<CallResult> {
-    const record = await this.append(auditRecord(x, decision, 'denied', this.rt.redactor), false);
+    const record = await this.d.recorder.append(auditRecord(x, decision, 'denied', this.d.redactor), false);
     await this.afterPolicyDeny(x, decision, record.id);
     return { status: 'denied', success: false, decision, auditId: record.id, httpStatus: 403 };
   }
@@ -406,43 +485,30 @@ export class Pipeline {
    * deny) becomes an incident, which may suspend the agent. Neither may turn the deny into an error.
    */
   private async afterPolicyDeny(x: Exchange, decision: Decision, decisionId: string): Promise<void> {
-    await observeDenial(x, this.rt).catch(() => undefined);
-    if (!x.agent || !this.rt.config.incidents.on_policy_deny) return;
+    await this.settle(x, 'denied').catch(() => undefined);
+    if (!x.agent || !this.d.incidents) return;
     try {
-      // A suspension is recorded by reportIncident itself (agent.suspend, audited).
-      await reportIncident(this, incidentForDeny(decision, x.request?.signals, x.agent.id, decisionId));
+      // A suspension is recorded by the incident recorder itself (agent.suspend, audited).
+      await this.d.incidents.report(incidentForDeny(decision, x.request?.signals, x.agent.id, decisionId), x.agent);
     } catch {
       // the deny stands; a store that cannot take the incident fails the next call anyway
     }
   }
 
-  /** Appends; waits for durability when asked to, or when the config wants every record durable. */
-  private async append(entry: NewDecisionRecord, durable: boolean): Promise<DecisionRecord | NewDecisionRecord> {
-    if (durable || this.rt.config.audit.durable_reads) return this.appendDurably(entry);
-    this.rt.log.append(entry);
-    return entry;
-  }
-
-  private async appendDurably(entry: NewDecisionRecord): Promise<DecisionRecord> {
-    const { durable } = this.rt.log.append(entry, true);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new AuditUnavailableError(`the decision record was not durable within ${DURABILITY_TIMEOUT_MS} ms`)), DURABILITY_TIMEOUT_MS);
+  /** Runs an exchange in a span, and counts it, whatever surface it came through. */
+  private async traced<T extends { status: string; decision: Decision; auditId?: string }>(name: string, x: Exchange, kind: 'call' | 'dry_run', run: () => Promise<T>): Promise<T> {
+    const via = x.call.via ?? 'sdk';
+    return this.d.telemetry.span(name, { 'warden.agent': String(x.call.agentId), 'warden.tool': String(x.call.tool), 'warden.request_id': x.requestId, 'warden.surface': via }, async (span) => {
+      const result = await run();
+      span.setAttributes({ 'warden.effect': result.decision.effect, 'warden.status': result.status, ...(result.auditId ? { 'warden.audit_id': result.auditId } : {}) });
+      if (result.status === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: result.decision.reason });
+      this.measure(x, kind, result.decision, result.status);
+      return result;
     });
-    try {
-      return await Promise.race([durable, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
-  /** For endings: a log that refuses the record must not turn a deny into a crash. */
-  private tryAppend(entry: NewDecisionRecord): string | undefined {
-    try {
-      return this.rt.log.append(entry).id;
-    } catch {
-      return undefined;
-    }
+  private measure(x: Exchange, kind: 'call' | 'decision' | 'dry_run', decision: Decision, status: string): void {
+    this.d.telemetry.exchange({ surface: x.call.via ?? 'sdk', kind, tool: String(x.call.tool), effect: decision.effect, stage: decision.stage ?? 'policy', status, started: x.started });
   }
 }
 

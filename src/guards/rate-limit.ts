@@ -4,6 +4,8 @@ export type LimitVerdict = { ok: true } | { ok: false; retryAfterMs: number };
 export interface Limiter {
   /** Takes one unit for `key` at `now` if the limit allows it. */
   take(key: string, now: number): LimitVerdict;
+  /** What `take` would answer at `now`, without taking anything (dry runs). */
+  peek(key: string, now: number): LimitVerdict;
 }
 
 /**
@@ -32,6 +34,21 @@ export class SlidingWindowLimiter implements Limiter {
       w.current = 0;
       w.start = start;
     }
+    const verdict = this.verdict(w, start, now);
+    if (verdict.ok) w.current++;
+    return verdict;
+  }
+
+  peek(key: string, now: number): LimitVerdict {
+    const start = now - (now % this.windowMs);
+    const w = this.windows.get(key);
+    if (!w) return this.verdict({ current: 0, previous: 0 }, start, now);
+    if (w.start === start) return this.verdict(w, start, now);
+    return this.verdict({ current: 0, previous: start - w.start === this.windowMs ? w.current : 0 }, start, now);
+  }
+
+  /** Whether one more call fits the window `w` (already rolled to `start`) at `now`. */
+  private verdict(w: { current: number; previous: number }, start: number, now: number): LimitVerdict {
     const overlap = 1 - (now - start) / this.windowMs;
     const estimate = w.previous * overlap + w.current;
     if (estimate + 1 > this.limit) {
@@ -40,7 +57,6 @@ export class SlidingWindowLimiter implements Limiter {
       const retryAfterMs = w.previous > 0 && excess <= w.previous ? Math.ceil((excess / w.previous) * this.windowMs) : start + this.windowMs - now;
       return { ok: false, retryAfterMs: Math.max(1, retryAfterMs) };
     }
-    w.current++;
     return { ok: true };
   }
 
@@ -74,10 +90,23 @@ export class TokenBucketLimiter implements Limiter {
       b = { tokens: this.limit, at: now };
       this.buckets.set(key, b);
     }
-    b.tokens = Math.min(this.limit, b.tokens + (now - b.at) * this.ratePerMs);
+    b.tokens = this.tokensAt(b, now);
     b.at = now;
-    if (b.tokens < 1) return { ok: false, retryAfterMs: Math.max(1, Math.ceil((1 - b.tokens) / this.ratePerMs)) };
-    b.tokens -= 1;
-    return { ok: true };
+    const verdict = this.verdict(b.tokens);
+    if (verdict.ok) b.tokens -= 1;
+    return verdict;
+  }
+
+  peek(key: string, now: number): LimitVerdict {
+    const b = this.buckets.get(key);
+    return this.verdict(b ? this.tokensAt(b, now) : this.limit);
+  }
+
+  private tokensAt(b: { tokens: number; at: number }, now: number): number {
+    return Math.min(this.limit, b.tokens + (now - b.at) * this.ratePerMs);
+  }
+
+  private verdict(tokens: number): LimitVerdict {
+    return tokens < 1 ? { ok: false, retryAfterMs: Math.max(1, Math.ceil((1 - tokens) / this.ratePerMs)) } : { ok: true };
   }
 }

@@ -57,7 +57,7 @@ export async function readPolicyFolder(dir: string): Promise<PolicyFolder> {
 }
 
 /** Relative to the working directory when inside it (short, clickable), absolute otherwise. */
-function displayPath(path: string): string {
+export function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }

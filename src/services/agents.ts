@@ -1,8 +1,10 @@
-import { generateApiKey } from '../auth/credentials.js';
-import type { AgentRecord } from '../store/records.js';
-import type { Store } from '../store/store.js';
-import type { Warden } from './warden.js';
-import type { Human } from '../auth/principal.js';
+import { issueApiKey } from '../auth/api-keys.js';
+import type { Human, Principal } from '../auth/principal.js';
+import type { DecisionRecorder } from '../enforcement/decision-recorder.js';
+import type { AgentStore, DecisionLogStore, IncidentStore } from '../store/ports.js';
+import type { AgentRecord, DecisionRecord, IncidentRecord } from '../store/records.js';
+import { requireHuman, tenantScope, visibleAgent } from './access.js';
+import { ServiceError } from './errors.js';
 
 /** What registering an agent takes: the HTTP body of `POST /v1/agents`, or the MCP `register_agent` input. */
 export interface AgentRegistration {
@@ -12,27 +14,90 @@ export interface AgentRegistration {
   trust?: AgentRecord['trust'];
 }
 
-export type RegistrationResult = { ok: true; agent: AgentRecord; apiKey: string } | { ok: false; status: 403 | 409; message: string };
-
-/** Issues a new API key for an agent; only its hash is stored, the key itself is returned once. */
-export async function issueApiKey(store: Store, agentId: string, now: number): Promise<string> {
-  const key = generateApiKey();
-  await store.putCredential({ agentId, keyId: key.keyId, kind: 'api_key', hash: key.hash, createdAt: now });
-  return key.key;
+export interface AgentServiceDeps {
+  agents: AgentStore;
+  decisions: Pick<DecisionLogStore, 'queryDecisions'>;
+  incidents: Pick<IncidentStore, 'listIncidents'>;
+  recorder: DecisionRecorder;
+  clock: () => number;
 }
 
 /**
- * Registers an agent for an admin: refused when the id is taken (409) or when a tenant-scoped
- * admin names another tenant (403). New agents start at trust low unless the admin says
- * otherwise. Audited; returns the API key, which is never shown again.
+ * The agent registry as people manage it: viewers list and read the agents of their tenant;
+ * admins register, suspend, resume, re-key and re-role them. Every change is audited.
  */
-export async function registerAgent(warden: Warden, human: Human, input: AgentRegistration, now: number): Promise<RegistrationResult> {
-  const store = warden.store;
-  if (await store.getAgent(input.id)) return { ok: false, status: 409, message: `agent "${input.id}" already exists` };
-  if (human.tenant !== '*' && input.tenant !== human.tenant) return { ok: false, status: 403, message: `${human.id} may only register agents of tenant ${human.tenant}` };
-  const agent: AgentRecord = { id: input.id, roles: input.roles ?? [], tenant: input.tenant, trust: input.trust ?? 'low', status: 'active', source: 'api', createdAt: now, updatedAt: now };
-  await store.upsertAgent(agent);
-  const apiKey = await issueApiKey(store, agent.id, now);
-  await warden.pipeline.auditAdmin('agent.register', human.id, `agent ${agent.id} registered at trust ${agent.trust}`, { agent: agent.id }, agent.tenant);
-  return { ok: true, agent, apiKey };
+export class AgentService {
+  constructor(private readonly d: AgentServiceDeps) {}
+
+  /**
+   * Registers an agent: refused when the id is taken, or when a tenant-scoped admin names another
+   * tenant. New agents start at trust low unless the admin says otherwise. Returns the API key,
+   * which is never shown again.
+   */
+  async register(principal: Principal, input: AgentRegistration): Promise<{ agent: AgentRecord; apiKey: string }> {
+    const human = requireHuman(principal, 'admin', 'registering agents');
+    const { agents } = this.d;
+    if (await agents.getAgent(input.id)) throw new ServiceError('conflict', `agent "${input.id}" already exists`);
+    if (human.tenant !== '*' && input.tenant !== human.tenant) throw new ServiceError('forbidden', `${human.id} may only register agents of tenant ${human.tenant}`);
+    const now = this.d.clock();
+    const agent: AgentRecord = { id: input.id, roles: input.roles ?? [], tenant: input.tenant, trust: input.trust ?? 'low', status: 'active', source: 'api', createdAt: now, updatedAt: now };
+    await agents.upsertAgent(agent);
+    const apiKey = await issueApiKey(agents, agent.id, now);
+    await this.d.recorder.admin('agent.register', human.id, `agent ${agent.id} registered at trust ${agent.trust}`, { agent: agent.id }, agent.tenant);
+    return { agent, apiKey };
+  }
+
+  async list(principal: Principal): Promise<AgentRecord[]> {
+    const human = requireHuman(principal, 'viewer', 'listing agents');
+    const tenant = tenantScope(human);
+    const agents = await this.d.agents.listAgents();
+    return tenant === undefined ? agents : agents.filter((a) => a.tenant === tenant);
+  }
+
+  /** One agent with its latest decisions and incidents. */
+  async get(principal: Principal, id: string): Promise<AgentRecord & { recent: DecisionRecord[]; incidents: IncidentRecord[] }> {
+    const human = requireHuman(principal, 'viewer', 'reading agents');
+    const agent = visibleAgent(human, await this.d.agents.getAgent(id), id);
+    const recent = await this.d.decisions.queryDecisions({ agentId: agent.id, limit: 20 });
+    const incidents = await this.d.incidents.listIncidents({ agentId: agent.id, limit: 20 });
+    return { ...agent, recent, incidents };
+  }
+
+  /**
+   * Suspends or resumes an agent: the pipeline reads the status on every call, and a suspension
+   * outlives restarts. Records who did it, and why.
+   */
+  async setStatus(principal: Principal, id: string, status: AgentRecord['status'], reason: string): Promise<{ agent: AgentRecord; previous: AgentRecord['status'] }> {
+    const { human, agent: before } = await this.adminAgent(principal, id, status === 'suspended' ? 'suspending agents' : 'resuming agents');
+    const statusReason = status === 'suspended' ? reason : `resumed by ${human.id}${reason ? `: ${reason}` : ''}`;
+    const agent = await this.d.agents.setAgentStatus(id, status, statusReason, this.d.clock());
+    if (!agent) throw new ServiceError('not_found', `no agent "${id}"`);
+    const verb = status === 'suspended' ? 'suspend' : 'resume';
+    await this.d.recorder.admin(`agent.${verb}`, human.id, `agent ${id} ${status === 'suspended' ? 'suspended' : 'resumed'} by ${human.id}${reason ? `: ${reason}` : ''}`, { agent: id, previousStatus: before.status }, agent.tenant ?? '');
+    return { agent, previous: before.status };
+  }
+
+  /** Revokes the agent's API keys and issues a new one, shown once. */
+  async rotateKey(principal: Principal, id: string): Promise<{ agent: string; revoked: number; apiKey: string }> {
+    const { human, agent } = await this.adminAgent(principal, id, 'rotating keys');
+    const now = this.d.clock();
+    const revoked = await this.d.agents.revokeCredentials(agent.id, 'api_key', now);
+    const apiKey = await issueApiKey(this.d.agents, agent.id, now);
+    await this.d.recorder.admin('agent.rotate_key', human.id, `API keys of ${agent.id} rotated (${revoked} revoked)`, { agent: agent.id }, agent.tenant);
+    return { agent: agent.id, revoked, apiKey };
+  }
+
+  /** Changes an agent's trust level or roles. */
+  async update(principal: Principal, id: string, change: { trust?: AgentRecord['trust']; roles?: string[] }): Promise<AgentRecord> {
+    const { human, agent } = await this.adminAgent(principal, id, 'changing agents');
+    const updated = { ...agent, ...change, updatedAt: this.d.clock() };
+    await this.d.agents.upsertAgent(updated);
+    await this.d.recorder.admin('agent.update', human.id, `agent ${agent.id} changed: ${JSON.stringify(change)}`, { agent: agent.id }, agent.tenant);
+    return updated;
+  }
+
+  private async adminAgent(principal: Principal, id: string, what: string): Promise<{ human: Human; agent: AgentRecord }> {
+    const human = requireHuman(principal, 'admin', what);
+    return { human, agent: visibleAgent(human, await this.d.agents.getAgent(id), id) };
+  }
 }

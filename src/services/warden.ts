@@ -1,36 +1,48 @@
 import { randomUUID } from 'node:crypto';
-import { createRedactor } from '../audit/redact.js';
 import { DecisionLog } from '../audit/decision-log.js';
+import { createRedactor } from '../audit/redact.js';
+import { AgentCredentialVerifier, type Credentials } from '../auth/agent-credentials.js';
+import { AgentJwtVerifier } from '../auth/agent-jwt.js';
+import { HumanAuthenticator } from '../auth/human-auth.js';
+import { PrincipalResolver } from '../auth/principals.js';
 import { toolSchema, type ToolConfig } from '../config/config-schema.js';
 import { loadConfig, parseConfig, resolveFrom, type WardenConfig } from '../config/load-config.js';
 import { storageUrl } from '../config/storage.js';
+import { DecisionCache } from '../enforcement/decision-cache.js';
+import { DecisionRecorder } from '../enforcement/decision-recorder.js';
+import type { CallResult, ToolCall } from '../enforcement/exchange.js';
+import { IncidentRecorder } from '../enforcement/incidents.js';
+import { Pipeline, type DecideOnly } from '../enforcement/pipeline.js';
+import { MemoryReplayGuard, StoreReplayGuard } from '../enforcement/replay-guard.js';
+import { SessionState } from '../enforcement/session-state.js';
+import { configureLimits } from '../enforcement/stages/limits.js';
+import type { PoliciesInForce } from '../enforcement/stages/policy-decision.js';
+import { Telemetry } from '../enforcement/telemetry.js';
+import { scanOptions, scanToolDescription } from '../guards/injection-guard.js';
+import { formatDiagnostic, type Diagnostic } from '../lib/diagnostic.js';
+import { durationMs } from '../lib/duration.js';
 import type { ActionRequest } from '../model/action-request.js';
 import type { Decision } from '../model/decision.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
-import { formatDiagnostic, type Diagnostic } from '../lib/diagnostic.js';
-import { durationMs } from '../lib/duration.js';
-import { loadPolicyFolder } from '../policy/load.js';
 import type { PolicySet } from '../policy/policy-set.js';
-import type { Approver } from '../enforcement/approvers.js';
-import { AgentJwtVerifier } from '../auth/agent-jwt.js';
-import { DecisionCache } from '../enforcement/decision-cache.js';
-import type { CallResult, Credentials, ToolCall } from '../enforcement/exchange.js';
-import { KeyedMutex } from '../lib/keyed-mutex.js';
-import { Pipeline, type ApprovalAction, type DecideOnly } from '../enforcement/pipeline.js';
-import type { Executor, Runtime } from '../enforcement/runtime.js';
-import { configureLimits } from '../enforcement/stages/limits.js';
-import { ToolRegistry } from '../upstream/tool-registry.js';
-import { openStore } from '../store/open-store.js';
 import { withReadCache } from '../store/caching-store.js';
-import { MemoryReplayGuard, StoreReplayGuard } from '../enforcement/replay-guard.js';
-import type { ApprovalRecord, ApprovalStatus, BreakGlassGrant, ToolPin } from '../store/records.js';
+import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
+import type { Executor } from '../upstream/executor.js';
 import { callHttpTool } from '../upstream/http-tool.js';
-import { scanOptions, scanToolDescription } from '../guards/injection-guard.js';
 import { McpCatalog, type PinEvent } from '../upstream/mcp-catalog.js';
 import { McpUpstream } from '../upstream/mcp-upstream.js';
 import { EnvSecretProvider, FileSecretProvider, SecretResolver, type SecretProvider } from '../upstream/secrets.js';
-import { guardPolicyOptions } from '../guards/default-policies.js';
+import { ToolRegistry } from '../upstream/tool-registry.js';
+import { AgentService } from './agents.js';
+import { ApprovalService } from './approvals.js';
+import { AuditService } from './audit.js';
+import { BreakGlassService } from './break-glass.js';
+import { ComplianceService } from './compliance.js';
+import { DecisionService } from './decisions.js';
+import { IncidentService } from './incidents.js';
+import { PolicyService, type ReloadResult } from './policies.js';
+import { ToolService } from './tools.js';
 
 export class WardenConfigError extends Error {
   constructor(
@@ -76,14 +88,36 @@ export interface GuardOptions {
 /** The tool description `guard` registers: a registry entry without an HTTP endpoint. */
 export type GuardedToolSpec = Omit<Partial<ToolConfig>, 'http'> & { name: string };
 
+/**
+ * One Warden: the pipeline (the enforcement point) and the services every surface calls. Surfaces
+ * (HTTP, MCP, CLI, the dashboard, an embedding application) translate their wire formats into
+ * calls of these, and never decide themselves.
+ */
 export interface Warden {
   readonly config: WardenConfig;
   readonly store: Store;
+  /** Warden's clock (replaced in tests). */
+  readonly clock: () => number;
   readonly pipeline: Pipeline;
   /** The policy set in force. */
   readonly policySet: PolicySet;
   /** The MCP upstreams and what the gateway exposes of them. */
   readonly mcp: McpCatalog;
+  /** Metrics (Prometheus) and spans, recorded by the pipeline for every surface. */
+  readonly telemetry: Telemetry;
+  /** Who a bearer token stands for (agents and humans), for every surface that takes one. */
+  readonly principals: PrincipalResolver;
+  /** Writes decision records (operator actions of surfaces that act themselves, such as the CLI). */
+  readonly recorder: DecisionRecorder;
+  readonly agents: AgentService;
+  readonly approvals: ApprovalService;
+  readonly audit: AuditService;
+  readonly breakGlass: BreakGlassService;
+  readonly compliance: ComplianceService;
+  readonly decisions: DecisionService;
+  readonly incidents: IncidentService;
+  readonly policies: PolicyService;
+  readonly tools: ToolService;
   /** Decision only, for callers that execute tools themselves. Logged. */
   decide(request: ActionRequest | unknown): Promise<DecideOnly>;
   /** The full pipeline: authenticate … execute … audit. In-process callers are trusted by default. */
@@ -93,25 +127,8 @@ export interface Warden {
    * function runs only when Warden allows it. Denials and holds throw WardenDeniedError.
    */
   guard<A extends JsonObject, R extends JsonValue>(fn: (args: A) => Promise<R>, tool: GuardedToolSpec, defaults: GuardOptions): (args: A, overrides?: Partial<GuardOptions>) => Promise<R>;
-  approvals: {
-    list(filter?: { status?: ApprovalStatus; tenant?: string; limit?: number }): Promise<ApprovalRecord[]>;
-    get(id: string): Promise<ApprovalRecord | undefined>;
-    approve(id: string, approver: Approver, reason: string): Promise<ApprovalAction>;
-    deny(id: string, approver: Approver, reason: string): Promise<ApprovalAction>;
-    /** Marks pending approvals past their expiry as expired. */
-    sweep(): Promise<ApprovalRecord[]>;
-  };
-  breakGlass: {
-    grant(input: { grantedBy: string; reason: string; scope: BreakGlassGrant['scope']; duration: string }): Promise<BreakGlassGrant>;
-    revoke(id: string, by: string): Promise<BreakGlassGrant | undefined>;
-  };
-  /**
-   * Trusts the definition an MCP upstream serves now for `<upstream>/<tool>` (a changed, new or
-   * flagged one), audited as `tool.pin.approve`. Undefined when nothing waits for approval.
-   */
-  approveToolDefinition(key: string, by: string, reason: string, tenant?: string): Promise<ToolPin | undefined>;
   /** Reloads the policy folder; an invalid set is refused and the previous one keeps serving. */
-  reloadPolicies(): Promise<{ ok: true; bundle: string } | { ok: false; diagnostics: Diagnostic[] }>;
+  reloadPolicies(why?: string): Promise<ReloadResult>;
   /** Writes what the decision log still holds and closes the store. */
   close(): Promise<void>;
 }
@@ -154,81 +171,117 @@ async function syncAgents(config: WardenConfig, store: Store, now: number): Prom
   }
 }
 
-async function loadPolicies(config: WardenConfig): Promise<PolicySet> {
-  // No knownTools check here: tools also arrive from MCP upstreams at run time. `warden check
-  // --tools` is where a policy naming a tool that does not exist is reported.
-  const { policySet, diagnostics } = await loadPolicyFolder(config.policiesDir, guardPolicyOptions(config.guards.default_policies));
-  if (!policySet) throw new WardenConfigError(`the policies in ${config.policiesDir} do not load:`, diagnostics);
-  return policySet;
-}
-
+/** The composition root: every part built once, each handed only what it uses. */
 export async function createWarden(options: CreateWardenOptions): Promise<Warden> {
   const config = await resolveConfig(options.config);
   const clock = options.clock ?? Date.now;
-  const tools = new ToolRegistry(config.tools);
-  const policySet = await loadPolicies(config);
+  const log = options.log ?? stderrLog;
+  const registry = new ToolRegistry(config.tools);
+  const loaded = await PolicyService.load(config.policiesDir, config.guards.default_policies);
+  if (!loaded.policySet) throw new WardenConfigError(`the policies in ${config.policiesDir} do not load:`, loaded.diagnostics);
+  const policies: PoliciesInForce = { current: loaded.policySet };
   const store = withReadCache(options.store ?? openStore(storageUrl(config)), 1_000, clock);
   await syncAgents(config, store, clock());
-  await store.recordPolicyBundle({ bundle: policySet.bundle, loadedAt: clock(), policies: policySet.policies.map((p) => ({ id: p.id, version: p.version, file: p.file })) });
   const decisionLog = await DecisionLog.open(store, { maxBatch: config.audit.max_batch });
   const secrets = new SecretResolver(secretProviders(config));
   const executors = new Map<string, Executor>();
   for (const tool of config.tools) {
-    const target = tools.get(tool.name)?.http;
+    const target = registry.get(tool.name)?.http;
     if (target) executors.set(tool.name, (call) => callHttpTool(target, call, secrets));
   }
-  const rt: Runtime = {
-    config,
-    store,
-    log: decisionLog,
-    policies: { current: policySet },
-    tools,
+  const redactor = createRedactor(config.redaction);
+  const cache = new DecisionCache(durationMs(config.decision_cache.ttl), config.decision_cache.max_entries);
+  const recorder = new DecisionRecorder(decisionLog, redactor, config.audit.durable_reads, () => policies.current.bundle, clock);
+  const telemetry = new Telemetry((name) => registry.get(name) !== undefined);
+  const agentJwt = config.authentication.agent_jwt ? new AgentJwtVerifier(config.authentication.agent_jwt) : undefined;
+  const replayWindowMs = durationMs(config.authentication.replay_window);
+  const incidentRecorder = new IncidentRecorder({ incidents: store, agents: store, recorder, redactor, config: config.incidents, clock });
+
+  const pipeline = new Pipeline({
+    authentication: {
+      verifier: new AgentCredentialVerifier({
+        agents: store,
+        agentJwt,
+        resolveSecret: (name) => secrets.resolve(name),
+        clockSkewMs: durationMs(config.authentication.clock_skew),
+        clockSkew: config.authentication.clock_skew,
+      }),
+      replay: store.kind === 'sqlite' ? await MemoryReplayGuard.load(store, clock(), replayWindowMs) : new StoreReplayGuard(store),
+      replayWindowMs,
+    },
+    agents: { agents: store, registration: config.registration },
+    tools: registry,
     executors,
-    redactor: createRedactor(config.redaction),
-    secrets,
+    arguments: config.arguments,
     limits: configureLimits(config),
-    cache: new DecisionCache(durationMs(config.decision_cache.ttl), config.decision_cache.max_entries),
-    sessionLocks: new KeyedMutex(),
-    replay:
-      store.kind === 'sqlite'
-        ? await MemoryReplayGuard.load(store, clock(), durationMs(config.authentication.replay_window))
-        : new StoreReplayGuard(store),
+    budget: config.limits.session,
+    sessions: new SessionState(store),
+    guards: config.guards,
+    policy: { policies, cache, grants: store },
+    relationships: store,
+    approvals: store,
+    decisions: store,
+    recorder,
+    ...(config.incidents.on_policy_deny ? { incidents: incidentRecorder } : {}),
+    telemetry,
+    redactor,
     clock,
-    ...(config.authentication.agent_jwt ? { agentJwt: new AgentJwtVerifier(config.authentication.agent_jwt) } : {}),
-  };
-  const pipeline = new Pipeline(rt);
-  const log = options.log ?? stderrLog;
+  });
+
   const mcp: McpCatalog = new McpCatalog(
     config.upstreams.map((u) => new McpUpstream(u, { secrets, baseDir: config.baseDir, onCatalog: (): Promise<void> => mcp.refresh(), log })),
     {
-      registry: tools,
+      registry,
       executors,
       store,
       configuredTools: new Set(config.tools.map((t) => t.name)),
       pinNewTools: config.mcp.pin_new_tools,
       scanDescription: (name, description) => scanToolDescription(name, description, scanOptions(config.guards)),
       clock,
-      onPinEvent: (event) => reportPinEvent(pipeline, store, event, clock()),
+      onPinEvent: (event) => reportPinEvent(recorder, store, event, clock()),
     },
   );
+
+  const flushLog = () => decisionLog.flush();
+  const policyService = new PolicyService({ policiesDir: config.policiesDir, defaultGuards: config.guards.default_policies, policies, cache, bundles: store, recorder, toolNames: () => registry.names(), clock });
+  await policyService.recordBundle(policies.current);
+  const approvals = new ApprovalService({ approvals: store, pipeline, recorder, redactor, clock });
+  const tools = new ToolService({ tools: registry, executors, mcp, pins: store, recorder });
+
+  telemetry.gauge('warden_approvals_pending', 'Approvals waiting for a human.', async () => (await store.listApprovals({ status: 'pending', limit: 10_000 })).length);
+  telemetry.gauge('warden_audit_queue_depth', 'Decision records waiting to be written.', () => decisionLog.depth);
+  telemetry.gauge('warden_policy_rules', 'Rules in the policy set in force.', () => policies.current.rules.length);
+
   // Boot upstreams are connected before Warden serves; one that fails is retried in the background.
   await Promise.all(mcp.allUpstreams().filter((u) => u.config.start === 'boot').map((u) => u.connect().catch((e: Error) => log('error', e.message))));
-  const maxGrant = durationMs(config.break_glass.max_duration);
 
   return {
     config,
     store,
+    clock,
     pipeline,
     mcp,
+    telemetry,
+    recorder,
+    principals: new PrincipalResolver(store, new HumanAuthenticator(config.humans.tokens, config.humans.oidc), agentJwt, config.humans.oidc !== undefined),
+    agents: new AgentService({ agents: store, decisions: store, incidents: store, recorder, clock }),
+    approvals,
+    audit: new AuditService({ decisions: store, sessions: store, log: decisionLog, clock }),
+    breakGlass: new BreakGlassService({ grants: store, recorder, maxDuration: config.break_glass.max_duration, clock }),
+    compliance: new ComplianceService({ store, policies, config: config.compliance, flushLog, clock }),
+    decisions: new DecisionService({ pipeline, agents: store, tools: registry, policies, clock }),
+    incidents: new IncidentService({ recorder: incidentRecorder, agents: store, incidents: store, decisions: store, flushLog }),
+    policies: policyService,
+    tools,
     get policySet() {
-      return rt.policies.current;
+      return policies.current;
     },
     decide: (request) => pipeline.decideOnly(request),
     call: (call, credentials = { kind: 'trusted' }) => pipeline.call(call, credentials),
     guard(fn, spec, defaults) {
       const tool = toolSchema.parse({ effect: 'write', risk: 'medium', ...spec });
-      tools.add(tool);
-      executors.set(tool.name, async ({ args }) => {
+      registry.add(tool);
+      tools.useExecutor(tool.name, async ({ args }) => {
         try {
           return { ok: true, result: (await fn(args as never)) as JsonValue };
         } catch (error) {
@@ -237,52 +290,12 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
       });
       return async (args, overrides = {}) => {
         const who = { ...defaults, ...overrides };
-        const result = await pipeline.call({ agentId: who.agentId, tenant: who.tenant, sessionId: who.sessionId, user: who.user, tool: tool.name, args }, { kind: 'trusted' });
+        const result = await pipeline.call({ agentId: who.agentId, tenant: who.tenant, sessionId: who.sessionId, user: who.user, tool: tool.name, args, via: 'sdk' }, { kind: 'trusted' });
         if (result.status !== 'executed') throw new WardenDeniedError(result);
         return result.result as never;
       };
     },
-    approvals: {
-      list: (filter = {}) => store.listApprovals(filter),
-      get: (id) => store.getApproval(id),
-      approve: (id, approver, reason) => pipeline.voteOnApproval(id, approver, 'approve', reason),
-      deny: (id, approver, reason) => pipeline.voteOnApproval(id, approver, 'deny', reason),
-      sweep: () => store.expireApprovals(clock()),
-    },
-    breakGlass: {
-      async grant({ grantedBy, reason, scope, duration }) {
-        const ms = durationMs(duration);
-        if (ms > maxGrant) throw new WardenConfigError(`a break-glass grant may last at most ${config.break_glass.max_duration}`);
-        if (!reason.trim()) throw new WardenConfigError('a break-glass grant needs a reason');
-        const now = clock();
-        const grant: BreakGlassGrant = { id: `bg_${randomUUID()}`, grantedBy, reason, scope, createdAt: now, expiresAt: now + ms };
-        await store.createGrant(grant);
-        await pipeline.auditAdmin('break_glass.grant', grantedBy, `break-glass grant ${grant.id} for ${duration}: ${reason}`, { grant: grant.id, scope: grant.scope as JsonObject, expiresAt: new Date(grant.expiresAt).toISOString() });
-        return grant;
-      },
-      async revoke(id, by) {
-        const grant = await store.revokeGrant(id, by, clock());
-        if (grant) await pipeline.auditAdmin('break_glass.revoke', by, `break-glass grant ${id} revoked`, { grant: id });
-        return grant;
-      },
-    },
-    async approveToolDefinition(key, by, reason, tenant = '') {
-      const before = await store.getToolPin(key);
-      if (!before || !(await mcp.approve(key, by))) return undefined;
-      const after = (await store.getToolPin(key))!;
-      await pipeline.auditAdmin('tool.pin.approve', by, `definition ${after.hash} of ${key} approved${reason ? `: ${reason}` : ''}`, { tool: key, hash: after.hash, previous: before.hash }, tenant);
-      return after;
-    },
-    async reloadPolicies() {
-      const { policySet: next, diagnostics } = await loadPolicyFolder(config.policiesDir, guardPolicyOptions(config.guards.default_policies));
-      if (!next) return { ok: false, diagnostics };
-      if (next.bundle !== rt.policies.current.bundle) {
-        rt.policies.current = next;
-        rt.cache.clear();
-        await store.recordPolicyBundle({ bundle: next.bundle, loadedAt: clock(), policies: next.policies.map((p) => ({ id: p.id, version: p.version, file: p.file })) });
-      }
-      return { ok: true, bundle: next.bundle };
-    },
+    reloadPolicies: (why = 'reload requested') => policyService.reload(why),
     async close() {
       await mcp.close();
       try {
@@ -295,7 +308,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
 }
 
 /** A tool definition that no longer matches its pin is an incident, and the log says so. */
-async function reportPinEvent(pipeline: Pipeline, store: Store, event: PinEvent, now: number): Promise<void> {
+async function reportPinEvent(recorder: DecisionRecorder, store: Store, event: PinEvent, now: number): Promise<void> {
   const { description, type, severity } = {
     changed: {
       description: `the definition of MCP tool ${event.key} (exposed as ${event.exposedName}) changed from ${event.pinnedHash} to ${event.observedHash}; the tool is blocked until approved`,
@@ -310,7 +323,7 @@ async function reportPinEvent(pipeline: Pipeline, store: Store, event: PinEvent,
     unapproved: { description: `MCP tool ${event.key} is new and waits for approval before agents can use it`, type: 'tool_unapproved', severity: 'low' as const },
   }[event.kind];
   await store.createIncident({ id: `inc_${randomUUID()}`, time: now, type, severity, agentId: `upstream:${event.upstream}`, description, reportedBy: 'warden' });
-  await pipeline.auditAdmin(`tool.pin.${event.kind}`, 'warden', description, { tool: event.key, exposedAs: event.exposedName, observedHash: event.observedHash, ...(event.pinnedHash ? { pinnedHash: event.pinnedHash } : {}) });
+  await recorder.admin(`tool.pin.${event.kind}`, 'warden', description, { tool: event.key, exposedAs: event.exposedName, observedHash: event.observedHash, ...(event.pinnedHash ? { pinnedHash: event.pinnedHash } : {}) });
 }
 
 export type { Decision };

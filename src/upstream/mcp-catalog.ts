@@ -2,7 +2,7 @@ import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js'
 import type { ToolConfig } from '../config/config-schema.js';
 import { canonicalJson } from '../model/canonical-json.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
-import type { Executor } from '../enforcement/runtime.js';
+import type { Executor } from './executor.js';
 import type { ToolRegistry } from './tool-registry.js';
 import type { Store } from '../store/store.js';
 import { effectOfAnnotations } from './mcp-annotations.js';

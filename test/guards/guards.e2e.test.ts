@@ -80,7 +80,7 @@ async function start(extraConfig = ''): Promise<Harness> {
 const call = (agentId: string, tool: string, args: unknown, extra: Partial<ToolCall> = {}): ToolCall => ({ agentId, tool, args, requestId: nextRequestId(), tenant: 'acme-corp', ...extra });
 
 async function records() {
-  await h!.warden.pipeline.rt.log.flush();
+  await h!.warden.audit.flush();
   return h!.warden.store.queryDecisions({ order: 'asc', limit: 10_000 });
 }
 

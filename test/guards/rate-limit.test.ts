@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SlidingWindowLimiter, TokenBucketLimiter } from '../../src/guards/rate-limit.js';
 
@@ -44,4 +45,49 @@ describe('token bucket limiter', () => {
     expect(limiter.take('a', t + 199).ok).toBe(false);
     expect(limiter.take('a', t + 400).ok).toBe(true);
   });
+});
+
+describe('peek (dry runs)', () => {
+  // Random schedules of takes and peeks: a peek answers what a take at the same instant would,
+  // and a limiter that was only peeked at behaves as if nobody had asked.
+  const schedule = fc.array(fc.record({ dt: fc.integer({ min: 0, max: 700 }), key: fc.constantFrom('a', 'b'), peek: fc.boolean() }), { maxLength: 60 });
+  for (const [name, make] of [
+    ['sliding window', () => new SlidingWindowLimiter(4, 1_000)],
+    ['token bucket', () => new TokenBucketLimiter(4, 1_000)],
+  ] as const) {
+    it(`${name}: peek answers as take would, and takes nothing`, () => {
+      fc.assert(
+        fc.property(schedule, (steps) => {
+          const observed = make();
+          const control = make();
+          let now = 1_000_000_000;
+          for (const step of steps) {
+            now += step.dt;
+            if (step.peek) {
+              observed.peek(step.key, now);
+            } else {
+              expect(observed.take(step.key, now)).toEqual(control.take(step.key, now));
+            }
+          }
+          // Peeks changed nothing: the limiter that was peeked at agrees with one that never was.
+          expect(observed.take('a', now)).toEqual(control.take('a', now));
+        }),
+      );
+    });
+    it(`${name}: a peek equals the verdict of a take at the same instant`, () => {
+      fc.assert(
+        fc.property(schedule, (steps) => {
+          const limiter = make();
+          let now = 2_000_000_000;
+          for (const step of steps) {
+            now += step.dt;
+            const peeked = limiter.peek(step.key, now);
+            const taken = limiter.take(step.key, now);
+            expect(peeked.ok).toBe(taken.ok);
+            if (!peeked.ok && !taken.ok) expect(peeked.retryAfterMs).toBe(taken.retryAfterMs);
+          }
+        }),
+      );
+    });
+  }
 });

@@ -9,7 +9,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { governanceModule } from '../../src/surfaces/mcp/governance-http.js';
+import { governanceModule } from '../../src/surfaces/http/mcp/governance-http.js';
 import { sha256 } from '../../src/auth/credentials.js';
 import { buildServer } from '../../src/surfaces/http/server.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -39,7 +39,7 @@ const open: Client[] = [];
 
 beforeAll(async () => {
   h = await startHarness(HUMANS, { realClock: true });
-  ({ app } = await buildServer(h.warden, { logger: false }, [governanceModule]));
+  app = await buildServer(h.warden, { logger: false }, [governanceModule]);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -125,7 +125,7 @@ describe('the governance MCP endpoint over Streamable HTTP', () => {
 
     expect(h.tools.calls.length).toBe(callsBefore);
     expect(await h.warden.approvals.list({ status: 'pending' })).toHaveLength(0);
-    await h.warden.pipeline.rt.log.flush();
+    await h.warden.audit.flush();
     const record = await h.warden.store.getDecision(large.data.audit_id as string);
     expect(record).toMatchObject({ agentId: 'refund-agent', resourceId: 'issue_refund', effect: 'require_approval', outcome: 'pending' });
   });
@@ -138,7 +138,7 @@ describe('the governance MCP endpoint over Streamable HTTP', () => {
     expect(schema.data).toMatchObject({ effect: 'deny', stage: 'arguments', reason: expect.stringMatching(/args\.amount must be number/) });
     const tenant = await call(client, 'validate_action', { tool: 'read_orders', arguments: { tenant: 'competitor-corp' } });
     expect(tenant.data).toMatchObject({ effect: 'deny', stage: 'tenant' });
-    await h.warden.pipeline.rt.log.flush();
+    await h.warden.audit.flush();
     expect(await h.warden.store.getDecision(schema.data.audit_id as string)).toMatchObject({ effect: 'deny', stage: 'arguments', details: { dryRun: true } });
   });
 
@@ -164,7 +164,7 @@ describe('the governance MCP endpoint over Streamable HTTP', () => {
     const agent = (await connect(h.keys['refund-agent']!)).client;
     const refused = await call(agent, 'register_agent', { id: 'sneaky-bot', trust: 'admin' });
     expect(refused.isError).toBe(true);
-    expect(refused.text).toMatch(/for admins; agent "refund-agent" cannot register agents/);
+    expect(refused.text).toMatch(/for admins; agent "refund-agent" cannot use it/);
     const viewer = (await connect(TOKENS.viewer)).client;
     expect((await call(viewer, 'register_agent', { id: 'sneaky-bot' })).text).toMatch(/vic needs the admin role/);
     const acmeAdmin = (await connect(TOKENS.acmeAdmin)).client;
@@ -209,7 +209,7 @@ describe('the governance MCP endpoint over Streamable HTTP', () => {
     expect(h.warden.policySet.bundle).toBe(before);
 
     const agent = (await connect(h.keys['refund-agent']!)).client;
-    expect((await call(agent, 'create_policy', { id: 'mine', yaml: 'id: mine\nversion: 1\nrules: []\n' })).text).toMatch(/agent "refund-agent" cannot change policies/);
+    expect((await call(agent, 'create_policy', { id: 'mine', yaml: 'id: mine\nversion: 1\nrules: []\n' })).text).toMatch(/for admins; agent "refund-agent" cannot use it/);
     const acmeAdmin = (await connect(TOKENS.acmeAdmin)).client;
     expect((await call(acmeAdmin, 'create_policy', { id: 'mine', yaml: 'id: mine\nversion: 1\nrules: []\n' })).text).toMatch(/only an admin of all tenants/);
   });
@@ -233,7 +233,7 @@ describe('the governance MCP endpoint over Streamable HTTP', () => {
     const replaced = await call(admin, 'create_policy', { id: 'finance-reads-orders', yaml: yaml.replace('effect: allow', 'effect: require_approval\n    approval: { approvers: ["role:dpo"] }').replace('version: 1', 'version: 2'), replace: true });
     expect(replaced.data).toMatchObject({ written: true, replaced: true, version: '2' });
     expect((await call(agent, 'validate_action', request)).data).toMatchObject({ effect: 'require_approval', approval: { approvers: ['role:dpo'] } });
-    await h.warden.pipeline.rt.log.flush();
+    await h.warden.audit.flush();
     const adminRecords = await h.warden.store.queryDecisions({ agentId: 'operator', tool: 'policy.replace' });
     expect(adminRecords.length).toBe(1);
   });
@@ -370,7 +370,7 @@ describe('the governance endpoint at the HTTP level', () => {
   });
 
   it('closes its sessions, and their SSE streams, when the server closes', async () => {
-    const { app: other } = await buildServer(h.warden, { logger: false }, [governanceModule]);
+    const other = await buildServer(h.warden, { logger: false }, [governanceModule]);
     await other.listen({ host: '127.0.0.1', port: 0 });
     const address = other.server.address();
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/mcp/governance`;
@@ -381,9 +381,9 @@ describe('the governance endpoint at the HTTP level', () => {
     // The client opened the session's SSE stream itself right after initializing: a second is refused.
     expect(sse.status).toBe(409);
     expect(await sse.text()).toMatch(/Only one SSE stream is allowed per session/);
-    const started = Date.now();
+    // An SSE stream left open would keep close() waiting: a hang fails the test by its timeout.
     await other.close();
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(other.server.listening).toBe(false);
     await client.close().catch(() => undefined);
   });
 });

@@ -23,7 +23,7 @@ function call(agentId: string, tool: string, args: unknown, extra: Partial<ToolC
 }
 
 async function records() {
-  await h.warden.pipeline.rt.log.flush();
+  await h.warden.audit.flush();
   return h.warden.store.queryDecisions({ order: 'asc', limit: 10_000 });
 }
 
@@ -287,7 +287,7 @@ describe('the pipeline, end to end against a real HTTP tool service and a SQLite
   it('keeps a verifiable hash chain; an edited or a deleted row is detected', async () => {
     for (let i = 0; i < 5; i++) await h.warden.call(call('support-agent', 'read_orders', {}), key('support-agent'));
     await h.warden.call(call('support-agent', 'drop_database', {}), key('support-agent'));
-    await h.warden.pipeline.rt.log.flush();
+    await h.warden.audit.flush();
     expect(await verifyDecisionLog(h.warden.store)).toMatchObject({ ok: true, checked: 6 });
     await h.warden.close();
     const db = new Database(join(h.dir, 'warden.db'));

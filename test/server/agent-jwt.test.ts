@@ -5,7 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { FastifyInstance } from 'fastify';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayModule } from '../../src/surfaces/mcp/gateway-http.js';
+import { gatewayModule } from '../../src/surfaces/http/mcp/gateway-http.js';
 import { buildServer } from '../../src/surfaces/http/server.js';
 import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
 
@@ -26,7 +26,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
   issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
   h = await startHarness(`authentication: { agent_jwt: { issuer: "${issuer}", audience: warden, agent_claim: agent_id } }\nserver: { watch_policies: false }`, { realClock: true });
-  ({ app } = await buildServer(h.warden, { logger: false }, [gatewayModule]));
+  app = await buildServer(h.warden, { logger: false }, [gatewayModule]);
   await app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
@@ -63,7 +63,7 @@ describe('agents authenticated by JWT (authentication.agent_jwt)', () => {
     const foreign = await callTool(await token({ agent_id: 'support-agent' }, 'warden', forged.privateKey), 'support-agent');
     expect(foreign.status).toBe(401);
     expect(foreign.json.decision?.reason).toMatch(/refused/);
-    await h.warden.pipeline.rt.log.flush();
+    await h.warden.audit.flush();
     const denied = await h.warden.store.queryDecisions({ agentId: 'support-agent', effect: 'deny', limit: 10 });
     expect(denied.some((d) => d.stage === 'authenticate')).toBe(true);
   });

@@ -23,7 +23,7 @@ let base: string;
 
 beforeAll(async () => {
   h = await startHarness(HUMANS, { realClock: true });
-  ({ app } = await buildServer(h.warden, { logger: false }));
+  app = await buildServer(h.warden, { logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -133,7 +133,7 @@ describe('POST /v1/tools/call', () => {
   it('answers 401 without credentials, and logs the attempt', async () => {
     const r = await http('POST', '/v1/tools/call', { body: envelope('support-agent', 'read_orders', {}) });
     expect(r.status).toBe(401);
-    await h.warden.pipeline.rt.log.flush();
+    await h.warden.audit.flush();
     const record = await h.warden.store.getDecision(r.json.audit_id as string);
     expect(record).toMatchObject({ stage: 'authenticate', outcome: 'denied' });
   });
@@ -238,7 +238,7 @@ describe('operations', () => {
     expect((await http('GET', '/healthz')).json).toEqual({ status: 'ok' });
     expect((await http('GET', '/readyz')).json).toMatchObject({ status: 'ready', checks: { store: { ok: true }, policies: { ok: true } } });
     const metrics = await http('GET', '/metrics');
-    expect(metrics.text).toMatch(/warden_decisions_total\{effect="allow",tool="read_orders",stage="policy",status="executed"\} \d+/);
+    expect(metrics.text).toMatch(/warden_decisions_total\{effect="allow",tool="read_orders",stage="policy",status="executed",surface="http"\} \d+/);
     expect(metrics.text).toContain('warden_pipeline_duration_seconds_bucket');
     expect(metrics.text).toMatch(/warden_approvals_pending \d+/);
     expect(metrics.text).toMatch(/warden_audit_queue_depth \d+/);

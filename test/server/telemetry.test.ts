@@ -1,5 +1,8 @@
 import { context, trace, type Span, type SpanOptions, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { gatewayModule } from '../../src/surfaces/http/mcp/gateway-http.js';
 import { buildServer } from '../../src/surfaces/http/server.js';
 import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
 
@@ -47,7 +50,7 @@ afterAll(async () => {
 });
 
 it('emits a span per tool call and logs with the W3C trace id of the caller', async () => {
-  const { app } = await buildServer(h.warden, { logger: { level: 'info', stream: { write: (l: string) => logs.push(l) } } });
+  const app = await buildServer(h.warden, { logger: { level: 'info', stream: { write: (l: string) => logs.push(l) } } });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -64,6 +67,35 @@ it('emits a span per tool call and logs with the W3C trace id of the caller', as
   const lines = logs.map((l) => JSON.parse(l) as { reqId?: string; msg?: string; audit?: string });
   const call = lines.find((l) => l.msg === 'tool call');
   expect(call?.reqId).toBe(traceId);
-  await h.warden.pipeline.rt.log.flush();
+  await h.warden.audit.flush();
   expect((await h.warden.store.getDecision(call!.audit!))?.traceId).toBe(traceId);
+});
+
+it('counts and traces every surface in the pipeline: the MCP gateway and the SDK as well as HTTP', async () => {
+  spans.length = 0;
+  const app = await buildServer(h.warden, { logger: false }, [gatewayModule]);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  try {
+    // The MCP gateway, driven by the official SDK client.
+    const client = new Client({ name: 'telemetry-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { authorization: `Bearer ${h.keys['support-agent']}` } } }));
+    const viaMcp = await client.callTool({ name: 'read_orders', arguments: {} });
+    expect(viaMcp.isError).toBeFalsy();
+    await client.close();
+    // The SDK, in process.
+    const viaSdk = await h.warden.call({ agentId: 'support-agent', tool: 'read_orders', args: {} });
+    expect(viaSdk.status).toBe('executed');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    for (const surface of ['mcp', 'sdk']) {
+      expect(metrics).toMatch(new RegExp(`warden_decisions_total\\{effect="allow",tool="read_orders",stage="policy",status="executed",surface="${surface}"\\} 1`));
+      expect(metrics).toMatch(new RegExp(`warden_pipeline_duration_seconds_count\\{surface="${surface}",kind="call"\\} 1`));
+    }
+    const traced = spans.filter((s) => s.name === 'warden.tool_call').map((s) => s.attributes['warden.surface']);
+    expect(traced.sort()).toEqual(['mcp', 'sdk']);
+    expect(spans.every((s) => s.ended)).toBe(true);
+  } finally {
+    await app.close();
+  }
 });

@@ -13,7 +13,7 @@ import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.j
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
-const UI_BUILT = existsSync(fileURLToPath(new URL('../../dist/surfaces/ui/index.html', import.meta.url)));
+const UI_BUILT = existsSync(fileURLToPath(new URL('../../dist/ui/index.html', import.meta.url)));
 
 const TOKENS = { admin: 'ui-admin-token-0123456789', fiona: 'ui-fiona-token-0123456789', viewer: 'ui-viewer-token-0123456789', alan: 'ui-alan-token-0123456789' };
 const HUMANS = `
@@ -205,7 +205,7 @@ describe('the dashboard', () => {
     await shot(page, 'policies');
 
     // A record with guard findings, as the threat guards write them into details.signals.
-    const flagged = server.warden.pipeline.rt.log.append(
+    const flagged = server.warden.recorder.log.append(
       {
         id: 'dec_ui-signals-1',
         time: Date.now(),

@@ -19,7 +19,7 @@ let base: string;
 
 beforeAll(async () => {
   h = await startHarness(HUMANS, { realClock: true });
-  ({ app } = await buildServer(h.warden, { logger: false }));
+  app = await buildServer(h.warden, { logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -68,7 +68,7 @@ describe('GET /v1/events/decisions', () => {
   it('replays what was written after `after`, then streams new records of the human’s tenant only', async () => {
     const first = await call('support-agent');
     await call('other-tenant-agent');
-    await h.warden.pipeline.rt.log.flush();
+    await h.warden.audit.flush();
     const later = nextRequestId();
     const stream = readEvents(TOKENS.viewer, '?after=0', (events) => events.some((e) => e.data.requestId === later));
     // Written while the viewer connects or after: arrives in the backlog or live, never lost.
@@ -86,7 +86,7 @@ describe('GET /v1/events/decisions', () => {
 
   it('lets an operator of every tenant see every tenant, filtered by agent', async () => {
     const theirs = nextRequestId();
-    await h.warden.pipeline.rt.log.flush();
+    await h.warden.audit.flush();
     const head = (await h.warden.store.lastDecision())?.seq ?? 0;
     const stream = readEvents(TOKENS.admin, `?agent=other-tenant-agent&after=${head}`, (events) => events.some((e) => e.data.requestId === theirs));
     await call('support-agent');
@@ -101,14 +101,14 @@ describe('GET /v1/events/decisions', () => {
 describe('closing the server', () => {
   it('ends open event streams instead of waiting for them', async () => {
     const extra = await buildServer(h.warden, { logger: false });
-    await extra.app.listen({ host: '127.0.0.1', port: 0 });
-    const address = extra.app.server.address();
+    await extra.listen({ host: '127.0.0.1', port: 0 });
+    const address = extra.server.address();
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/events/decisions`;
     const response = await fetch(url, { headers: { authorization: `Bearer ${TOKENS.admin}` } });
     expect(response.status).toBe(200);
     const body = response.body!.getReader();
     await body.read(); // the stream is open
-    await extra.app.close(); // a hang here fails the test by its timeout
+    await extra.close(); // a hang here fails the test by its timeout
     let done = false;
     while (!done) ({ done } = await body.read());
     expect(done).toBe(true);

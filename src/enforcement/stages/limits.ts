@@ -1,16 +1,18 @@
 import type { RateLimitConfig, WardenConfig } from '../../config/index.js';
 import { SlidingWindowLimiter, TokenBucketLimiter, type Limiter } from '../../guards/rate-limit.js';
-import type { SessionRecord } from '../../store/records.js';
 import { durationMs } from '../../lib/duration.js';
 import { globMatches } from '../../policy/glob.js';
-import { Ending, type Exchange } from '../exchange.js';
-import type { Runtime } from '../runtime.js';
+import type { SessionRecord } from '../../store/records.js';
+import { EnforcementError } from '../errors.js';
+import type { Exchange } from '../exchange.js';
 
 export interface ConfiguredLimit {
   config: RateLimitConfig;
   limiter: Limiter;
   label: string;
 }
+
+export type SessionBudget = WardenConfig['limits']['session'];
 
 export function configureLimits(config: WardenConfig): ConfiguredLimit[] {
   return config.limits.rate.map((limit) => {
@@ -33,64 +35,49 @@ function limitKey(limit: RateLimitConfig, x: Exchange, tenant: string): string |
   }
 }
 
-export function emptySession(id: string, tenant: string, now: number): SessionRecord {
-  return { id, tenant, callsUsed: 0, spend: 0, tainted: false, recent: [], updatedAt: now };
+/**
+ * Stage 5a: rate limits (per agent, agent+tool, tenant). A denial says which limit was hit and
+ * when to retry. A dry run asks each limiter without taking from it.
+ */
+export function checkRateLimits(x: Exchange, limits: readonly ConfiguredLimit[], tenant: string): void {
+  for (const limit of limits) {
+    const key = limitKey(limit.config, x, tenant);
+    if (key === undefined) continue;
+    const verdict = x.dryRun ? limit.limiter.peek(key, x.now) : limit.limiter.take(key, x.now);
+    if (!verdict.ok) {
+      throw new EnforcementError('limits', `rate limit exceeded: ${limit.label}; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s`, {
+        httpStatus: 429,
+        details: { limit: limit.label },
+        retryAfterMs: verdict.retryAfterMs,
+      });
+    }
+  }
 }
 
 /**
- * Stage 5: rate limits (per agent, agent+tool, tenant) and the session's budgets. A denial says
- * which limit was hit and when to retry.
+ * Stage 5b: the session's budgets. Every call that passes counts against the call budget, whatever
+ * the policy says next; its spend is reserved, and given back if it is not executed. Returns the
+ * session with the call counted.
  */
-export async function checkLimits(x: Exchange, rt: Runtime, tenant: string): Promise<SessionRecord | undefined> {
-  for (const limit of rt.limits) {
-    const key = limitKey(limit.config, x, tenant);
-    if (key === undefined) continue;
-    const verdict = limit.limiter.take(key, x.now);
-    if (!verdict.ok) {
-      throw new Ending('limits', `rate limit exceeded: ${limit.label}; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s`, 429, { limit: limit.label }, verdict.retryAfterMs);
-    }
+export function chargeSessionBudget(x: Exchange, session: SessionRecord, budget: SessionBudget, tenant: string): SessionRecord {
+  if (session.tenant !== tenant) {
+    throw new EnforcementError('tenant', `cross-tenant access: session ${session.id} belongs to tenant ${session.tenant}, not ${tenant}`, { httpStatus: 403 });
   }
-  if (!x.call.sessionId) return undefined;
-  const sessionId = x.call.sessionId;
-  // Check and reserve under the session's lock, so concurrent calls cannot overspend together.
-  return rt.sessionLocks.run(sessionId, async () => {
-    const session = (await rt.store.getSession(sessionId)) ?? emptySession(sessionId, tenant, x.now);
-    if (session.tenant !== tenant) {
-      throw new Ending('tenant', `cross-tenant access: session ${session.id} belongs to tenant ${session.tenant}, not ${tenant}`, 403);
-    }
-    const budget = rt.config.limits.session;
-    if (budget.max_calls !== undefined && session.callsUsed >= budget.max_calls) {
-      throw new Ending('limits', `session budget exhausted: ${session.callsUsed} of ${budget.max_calls} tool calls used in session ${session.id}`, 429, {
-        limit: 'session.max_calls',
-      });
-    }
-    const spend = spendOf(x);
-    if (budget.max_spend !== undefined && spend > 0 && session.spend + spend > budget.max_spend) {
-      throw new Ending(
-        'limits',
-        `session spend budget exceeded: ${session.spend} spent + ${spend} requested > ${budget.max_spend} in session ${session.id}`,
-        429,
-        { limit: 'session.max_spend' },
-      );
-    }
-    // Every call that passes the limits counts against the call budget, whatever the policy says
-    // next. Its spend is reserved now and released if it is not executed (releaseSpend).
-    await rt.store.putSession({ ...session, callsUsed: session.callsUsed + 1, spend: session.spend + spend, updatedAt: x.now });
-    if (spend > 0) x.details.spendReserved = spend;
-    return session;
-  });
-}
-
-/** Gives back the spend reserved by checkLimits when the call was not executed after all. */
-export async function releaseSpend(x: Exchange, rt: Runtime): Promise<void> {
-  const amount = x.details.spendReserved;
-  const sessionId = x.call.sessionId;
-  if (typeof amount !== 'number' || !sessionId) return;
-  delete x.details.spendReserved;
-  await rt.sessionLocks.run(sessionId, async () => {
-    const session = await rt.store.getSession(sessionId);
-    if (session) await rt.store.putSession({ ...session, spend: Math.max(0, session.spend - amount), updatedAt: rt.clock() });
-  });
+  if (budget.max_calls !== undefined && session.callsUsed >= budget.max_calls) {
+    throw new EnforcementError('limits', `session budget exhausted: ${session.callsUsed} of ${budget.max_calls} tool calls used in session ${session.id}`, {
+      httpStatus: 429,
+      details: { limit: 'session.max_calls' },
+    });
+  }
+  const spend = spendOf(x);
+  if (budget.max_spend !== undefined && spend > 0 && session.spend + spend > budget.max_spend) {
+    throw new EnforcementError('limits', `session spend budget exceeded: ${session.spend} spent + ${spend} requested > ${budget.max_spend} in session ${session.id}`, {
+      httpStatus: 429,
+      details: { limit: 'session.max_spend' },
+    });
+  }
+  if (spend > 0) x.reservedSpend = spend;
+  return { ...session, callsUsed: session.callsUsed + 1, spend: session.spend + spend, updatedAt: x.now };
 }
 
 /** The money this call would spend, from the tool's `spend_arg`. */

@@ -1,17 +1,26 @@
-import { Ending, type Exchange } from '../exchange.js';
-import type { Runtime } from '../runtime.js';
+import type { WardenConfig } from '../../config/index.js';
+import type { AgentStore } from '../../store/ports.js';
+import { EnforcementError } from '../errors.js';
+import type { Exchange } from '../exchange.js';
 
-/** Stage 2: the agent's record. Unknown agents are denied, or registered at trust low when configured. */
-export async function resolveAgent(x: Exchange, rt: Runtime): Promise<void> {
-  let agent = await rt.store.getAgent(x.call.agentId);
+export interface AgentResolutionDeps {
+  agents: Pick<AgentStore, 'getAgent' | 'upsertAgent'>;
+  registration: WardenConfig['registration'];
+}
+
+/**
+ * Stage 2: the agent's record. Unknown agents are denied, or registered at trust low when
+ * configured (a dry run sees the record such an agent would get, and stores nothing).
+ */
+export async function resolveAgent(x: Exchange, deps: AgentResolutionDeps): Promise<void> {
+  let agent = await deps.agents.getAgent(x.call.agentId);
   if (!agent) {
-    const registration = rt.config.registration;
-    if (!registration.auto_register_unknown) {
-      throw new Ending('agent', `unknown agent "${x.call.agentId}": agents must be registered`, 403);
+    if (!deps.registration.auto_register_unknown) {
+      throw new EnforcementError('agent', `unknown agent "${x.call.agentId}": agents must be registered`, { httpStatus: 403 });
     }
     agent = {
       id: x.call.agentId,
-      roles: [...registration.auto_register_roles],
+      roles: [...deps.registration.auto_register_roles],
       tenant: x.call.tenant,
       trust: 'low',
       status: 'active',
@@ -19,11 +28,11 @@ export async function resolveAgent(x: Exchange, rt: Runtime): Promise<void> {
       createdAt: x.now,
       updatedAt: x.now,
     };
-    await rt.store.upsertAgent(agent);
+    if (!x.dryRun) await deps.agents.upsertAgent(agent);
     x.details.autoRegistered = true;
   }
   if (agent.status === 'suspended') {
-    throw new Ending('agent', `agent "${agent.id}" is suspended${agent.statusReason ? `: ${agent.statusReason}` : ''}`, 403);
+    throw new EnforcementError('agent', `agent "${agent.id}" is suspended${agent.statusReason ? `: ${agent.statusReason}` : ''}`, { httpStatus: 403 });
   }
   x.agent = agent;
 }

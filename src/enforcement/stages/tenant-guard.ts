@@ -1,4 +1,5 @@
-import { Ending, type Exchange } from '../exchange.js';
+import { EnforcementError } from '../errors.js';
+import type { Exchange } from '../exchange.js';
 
 /** Argument names that carry a tenant. */
 const TENANT_ARGS = ['tenant', 'tenant_id', 'tenantId'];
@@ -12,10 +13,10 @@ export function guardTenant(x: Exchange): string {
   const agentTenant = x.agent!.tenant;
   const requested = x.call.tenant;
   if (agentTenant && requested && agentTenant !== requested) {
-    throw new Ending('tenant', `cross-tenant access: request tenant ${agentTenant} does not match ${requested}`, 403);
+    throw new EnforcementError('tenant', `cross-tenant access: request tenant ${agentTenant} does not match ${requested}`, { httpStatus: 403 });
   }
   const tenant = agentTenant ?? requested;
-  if (!tenant) throw new Ending('tenant', 'no tenant: the agent is not bound to one and the request names none', 400);
+  if (!tenant) throw new EnforcementError('tenant', 'no tenant: the agent is not bound to one and the request names none', { httpStatus: 400 });
   const args = x.args!;
   for (const key of TENANT_ARGS) {
     const value = args[key];
@@ -24,9 +25,9 @@ export function guardTenant(x: Exchange): string {
       continue;
     }
     if (value !== tenant) {
-      throw new Ending('tenant', `cross-tenant access: request tenant ${tenant} does not match ${typeof value === 'string' ? value : JSON.stringify(value)}`, 403, {
+      throw new EnforcementError('tenant', `cross-tenant access: request tenant ${tenant} does not match ${typeof value === 'string' ? value : JSON.stringify(value)}`, { httpStatus: 403, details: {
         argument: key,
-      });
+      } });
     }
   }
   return tenant;

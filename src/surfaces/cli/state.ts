@@ -5,6 +5,7 @@ import { sqlitePath } from '../../config/storage.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { createWarden, WardenConfigError, type Warden } from '../../services/warden.js';
+import type { Human } from '../../auth/principal.js';
 import { UsageError } from './usage-error.js';
 
 /** Where the operational commands look for the config when neither --config nor --db is given. */
@@ -96,4 +97,13 @@ export async function withWarden<T>(configFile: string | undefined, fn: (warden:
   } finally {
     await warden.close();
   }
+}
+
+/**
+ * The person at the host's command line, as the services see them: whoever can run the CLI against
+ * this config can read its secrets and its database, so they act as an admin of every tenant,
+ * under the name they give (`--as`), which the decision log records.
+ */
+export function operator(by: string): Human {
+  return { kind: 'human', id: by, roles: ['admin'], tenant: '*' };
 }

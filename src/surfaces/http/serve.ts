@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { durationMs } from '../../lib/duration.js';
 import { formatDiagnostic } from '../../lib/diagnostic.js';
 import { createWarden, type Warden, type WardenLogLevel } from '../../services/warden.js';
-import { gatewayModule } from '../mcp/gateway-http.js';
-import { governanceModule } from '../mcp/governance-http.js';
+import { gatewayModule } from './mcp/gateway-http.js';
+import { governanceModule } from './mcp/governance-http.js';
 import { watchPolicies } from './policy-watcher.js';
 import { buildServer, type RouteModule, type ServerOptions } from './server.js';
 
@@ -30,14 +30,14 @@ export async function serve(configPath: string, options: ServeOptions = {}): Pro
     config: configPath,
     log: (level, message) => (logTo.app ? logTo.app.log[level]({ component: 'upstream' }, message) : early.push([level, message])),
   });
-  const { app, ctx } = await buildServer(warden, options, options.modules ?? [governanceModule, gatewayModule]);
+  const app = await buildServer(warden, options, options.modules ?? [governanceModule, gatewayModule]);
   logTo.app = app;
   for (const [level, message] of early) app.log[level]({ component: 'upstream' }, message);
-  ctx.onReload = (why, result) => {
+  warden.policies.onReload((why, result) => {
     if (result.ok) app.log.info({ bundle: result.bundle, why }, 'policies in force');
     else app.log.error({ why, problems: result.diagnostics.map(formatDiagnostic) }, 'policy change refused; the previous policies keep serving');
-  };
-  const watcher = warden.config.server.watch_policies ? watchPolicies(warden.config.policiesDir, () => ctx.reloadPolicies('policy folder changed')) : undefined;
+  });
+  const watcher = warden.config.server.watch_policies ? watchPolicies(warden.config.policiesDir, () => warden.policies.reload('policy folder changed')) : undefined;
   const sweep = setInterval(() => {
     warden.approvals.sweep().then(
       (expired) => expired.length && app.log.info({ expired: expired.map((a) => a.id) }, 'approvals expired'),

@@ -3,10 +3,10 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { findLimitViolation } from '../../model/json-limits.js';
+import { ServiceError } from '../../services/errors.js';
 import type { Warden } from '../../services/warden.js';
-import { ServerContext } from './context.js';
-import { Metrics } from './metrics.js';
-import { sendProblem } from './problem.js';
+import { authenticationHook } from './authenticate.js';
+import { sendProblem, sendServiceError } from './problem.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerAuditRoutes } from './routes/audit.js';
@@ -35,8 +35,8 @@ export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
-/** Extra routes other layers mount on the same port (the governance MCP endpoint, the dashboard). */
-export type RouteModule = (app: FastifyInstance, ctx: ServerContext) => void | Promise<void>;
+/** A group of routes on the API's port; each route declares who may reach it (`config.auth`). */
+export type RouteModule = (app: FastifyInstance, warden: Warden) => void | Promise<void>;
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
@@ -44,7 +44,7 @@ const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
  * The HTTP API on one fastify instance. Bad input never reaches a handler unchecked: JSON is
  * parsed here (size-limited, prototype keys refused), and every error leaves as problem+json.
  */
-export async function buildServer(warden: Warden, options: ServerOptions = {}, modules: RouteModule[] = []): Promise<{ app: FastifyInstance; ctx: ServerContext }> {
+export async function buildServer(warden: Warden, options: ServerOptions = {}, modules: RouteModule[] = []): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { level: 'info' },
     bodyLimit: warden.config.server.body_limit,
@@ -74,7 +74,8 @@ export async function buildServer(warden: Warden, options: ServerOptions = {}, m
     done(null, value);
   });
 
-  app.setErrorHandler((error: FastifyError, req, reply) => {
+  app.setErrorHandler((error: FastifyError | ServiceError, req, reply) => {
+    if (error instanceof ServiceError) return sendServiceError(reply, error);
     const status = error.statusCode ?? 500;
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, 413, `the body is larger than ${warden.config.server.body_limit} bytes`, {}, 'body-too-large');
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(reply, 415, `send the body as application/json, not ${req.headers['content-type'] ?? 'nothing'}`, {}, 'unsupported-media-type');
@@ -94,20 +95,29 @@ export async function buildServer(warden: Warden, options: ServerOptions = {}, m
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  const ctx = new ServerContext(warden, new Metrics(warden));
-  registerOpsRoutes(app, ctx);
-  registerToolRoutes(app, ctx);
-  registerToolCatalogRoutes(app, ctx);
-  registerDecisionRoutes(app, ctx);
-  registerApprovalRoutes(app, ctx);
-  registerAgentRoutes(app, ctx);
-  registerIncidentRoutes(app, ctx);
-  registerAuditRoutes(app, ctx);
-  registerComplianceRoutes(app, ctx);
-  registerPolicyRoutes(app, ctx);
-  registerDashboardApiRoutes(app, ctx);
-  registerEventRoutes(app, ctx);
-  registerUiRoutes(app, ctx);
-  for (const module of modules) await module(app, ctx);
-  return { app, ctx };
+  await app.register(async (api) => {
+    // Every route of the API declares who may reach it; one that declares nothing needs a caller.
+    api.addHook('onRoute', (route) => {
+      route.config = { auth: 'any', ...(route.config ?? {}) };
+    });
+    api.addHook('onRequest', authenticationHook(warden));
+    for (const module of [...ROUTES, ...modules]) await module(api, warden);
+  });
+  return app;
 }
+
+const ROUTES: RouteModule[] = [
+  registerOpsRoutes,
+  registerToolRoutes,
+  registerToolCatalogRoutes,
+  registerDecisionRoutes,
+  registerApprovalRoutes,
+  registerAgentRoutes,
+  registerIncidentRoutes,
+  registerAuditRoutes,
+  registerComplianceRoutes,
+  registerPolicyRoutes,
+  registerDashboardApiRoutes,
+  registerEventRoutes,
+  registerUiRoutes,
+];

@@ -38,7 +38,7 @@ export async function settleHeld(held: CallResult, ctx: HoldContext): Promise<Se
   if (ctx.user && ctx.elicit && approverRefusal(approval, ctx.user) === undefined) {
     const answer = await ctx.elicit(elicitationMessage(approval)).catch(() => undefined);
     if (answer) {
-      const vote = await (answer.approve ? ctx.warden.approvals.approve : ctx.warden.approvals.deny)(id, ctx.user, answer.reason || (answer.approve ? 'approved in the MCP client' : 'declined in the MCP client'));
+      const vote = await ctx.warden.approvals.vote(id, ctx.user, answer.approve ? 'approve' : 'deny', answer.reason || (answer.approve ? 'approved in the MCP client' : 'declined in the MCP client'));
       if (vote.ok && vote.execution) return { kind: 'final', result: vote.execution };
       // Someone else settled it first, or the vote did not reach the quorum: wait like anyone else.
     }
@@ -97,7 +97,7 @@ async function waitForApprover(held: CallResult, ctx: HoldContext): Promise<Sett
   for (;;) {
     const approval = await ctx.warden.store.getApproval(id);
     if (!approval) return { kind: 'final', result: { ...held, status: 'error', decision: { ...held.decision, effect: 'deny', reason: `approval ${id} no longer exists` } } };
-    const now = ctx.warden.pipeline.rt.clock();
+    const now = ctx.warden.clock();
     if (approval.status === 'pending' && approval.expiresAt <= now) await ctx.warden.approvals.sweep();
     if (approval.status === 'approved') {
       // The approver's request normally executes it at once; if it has not, this claim does (once).

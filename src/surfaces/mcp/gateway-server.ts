@@ -15,7 +15,7 @@ import {
   type ServerRequest,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { ActionRequest } from '../../model/action-request.js';
+import { buildActionRequest, relationshipSubjects } from '../../enforcement/request-builder.js';
 import { isJsonObject, type JsonObject } from '../../model/json.js';
 import type { Approver } from '../../enforcement/approvers.js';
 import type { CallResult } from '../../enforcement/exchange.js';
@@ -61,9 +61,9 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
       instructions: 'Tools here are governed by Warden. A denied call returns isError with the reason; a call that needs approval names the approval to retry with.',
     },
   );
-  const rt = warden.pipeline.rt;
   const catalog = warden.mcp;
-  const gateway = rt.config.mcp;
+  const tools = warden.tools;
+  const gateway = warden.config.mcp;
   const waitMs = durationMs(gateway.approval_wait);
 
   const unsubscribe = catalog.onChange(() => {
@@ -73,7 +73,7 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
   });
   server.onclose = unsubscribe;
 
-  const agentRecord = () => rt.store.getAgent(caller.agentId);
+  const agentRecord = () => warden.store.getAgent(caller.agentId);
 
   /** Filters registry entries by the list decision and records the listing. */
   async function visible<T>(items: T[], entryOf: (item: T) => RegisteredTool | undefined, action: string, label: (item: T) => string, listAction: string): Promise<T[]> {
@@ -83,32 +83,21 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
     const shown: T[] = [];
     const hidden: string[] = [];
     if (agent && agent.status === 'active') {
-      const policySet = rt.policies.current;
-      const relationships = policySet.usesRelationships ? await rt.store.relationshipsOf([`agent:${agent.id}`, ...(user ? [`user:${user.id}`] : [])]) : undefined;
-      const now = new Date(rt.clock());
+      const policySet = warden.policySet;
+      const relationships = policySet.usesRelationships ? await warden.store.relationshipsOf(relationshipSubjects(agent.id, user?.id)) : undefined;
+      const now = new Date(warden.clock());
       for (const item of items) {
         const entry = entryOf(item);
         if (!entry || entry.blocked) {
           hidden.push(label(item));
           continue;
         }
-        const tenant = agent.tenant ?? '';
-        const request: ActionRequest = {
-          requestId: 'list',
-          tenant,
-          actor: { agent: { id: agent.id, roles: agent.roles, trust: agent.trust, tenant: agent.tenant }, ...(user ? { user: { id: user.id, roles: user.roles } } : {}) },
-          action,
-          resource: { type: 'tool', id: entry.entry.name, tenant, attributes: {} },
-          args: {},
-          context: {},
-          tool: entry.entry,
-          ...(relationships ? { relationships } : {}),
-        };
+        const request = buildActionRequest({ requestId: 'list', tenant: agent.tenant ?? '', agent, user, action, resourceId: entry.entry.name, args: {}, tool: entry.entry, relationships });
         if (listDecision(policySet, request, now).visible) shown.push(item);
         else hidden.push(label(item));
       }
     } else hidden.push(...items.map(label));
-    warden.pipeline.recordListing({ agentId: caller.agentId, tenant: agent?.tenant ?? '', sessionId: caller.sessionId() || undefined, userId: caller.userId, action: listAction, shown: shown.length, hidden });
+    warden.recorder.listing({ agentId: caller.agentId, tenant: agent?.tenant ?? '', sessionId: caller.sessionId() || undefined, userId: caller.userId, action: listAction, shown: shown.length, hidden });
     return shown;
   }
 
@@ -127,8 +116,8 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
     const resumed = await resumeApproval(hold, { agentId: caller.agentId, tool, args, approvalId });
     if (resumed) return resumed;
     const context = isJsonObject(meta?.['warden/context']) ? (meta['warden/context'] as JsonObject) : undefined;
-    const result = await warden.pipeline.call(
-      { agentId: caller.agentId, tool, args, action, sessionId: caller.sessionId() || undefined, ...(caller.userId ? { user: { id: caller.userId, roles: hold.user?.roles ?? [] } } : {}), ...(context ? { context } : {}) },
+    const result = await warden.call(
+      { agentId: caller.agentId, tool, args, action, sessionId: caller.sessionId() || undefined, ...(caller.userId ? { user: { id: caller.userId, roles: hold.user?.roles ?? [] } } : {}), ...(context ? { context } : {}), via: 'mcp' },
       { kind: 'trusted' },
     );
     if (result.status !== 'pending_approval') return { kind: 'final', result };
@@ -137,7 +126,7 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
   }
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
-    const entries = [...rt.tools.all()].filter((t) => rt.executors.has(t.entry.name) && !isInternalEntry(t.entry.name));
+    const entries = tools.all().filter((t) => tools.isExecutable(t.entry.name) && !isInternalEntry(t.entry.name));
     const shown = await visible(entries, (t) => t, 'tool.call', (t) => t.entry.name, 'tools.list');
     return { tools: shown.map((t) => describeTool(t, catalog.tool(t.entry.name)?.tool)) };
   });
@@ -146,12 +135,12 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
     const { name, arguments: args, _meta } = request.params;
     const settled = await governed(name, 'tool.call', (args ?? {}) as JsonObject, extra, _meta);
     if (settled.kind === 'pending') return pendingResult(settled.result, settled.waitedMs);
-    return settled.result.status === 'executed' ? executedResult(settled.result, rt.tools.get(name)?.entry.server !== undefined) : refusedResult(settled.result);
+    return settled.result.status === 'executed' ? executedResult(settled.result, tools.get(name)?.entry.server !== undefined) : refusedResult(settled.result);
   });
 
   server.setRequestHandler(ListResourcesRequestSchema, async () => {
     const resources = catalog.listResources();
-    const shown = await visible(resources, (r) => rt.tools.get(r.registryName), 'resource.read', (r) => r.uri, 'resources.list');
+    const shown = await visible(resources, (r) => tools.get(r.registryName), 'resource.read', (r) => r.uri, 'resources.list');
     return { resources: shown.map((r) => r.resource) };
   });
 
@@ -168,7 +157,7 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
 
   server.setRequestHandler(ListPromptsRequestSchema, async () => {
     const prompts = catalog.listPrompts();
-    const shown = await visible(prompts, (p) => rt.tools.get(p.registryName), 'prompt.get', (p) => p.name, 'prompts.list');
+    const shown = await visible(prompts, (p) => tools.get(p.registryName), 'prompt.get', (p) => p.name, 'prompts.list');
     return { prompts: shown.map((p) => ({ ...p.prompt, name: p.name })) };
   });
 

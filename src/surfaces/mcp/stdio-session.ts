@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { SessionServer } from './streamable-http.js';
+import type { SessionServer } from './session-server.js';
 import type { Warden } from '../../services/warden.js';
 
 /**

@@ -78,6 +78,9 @@ export interface PolicyTests {
 
 export interface TryResult {
   decision: Decision;
+  /** What a real call would have been answered (`executed`: it would run). */
+  status?: 'executed' | 'denied' | 'pending_approval' | 'error';
+  would?: string;
   known_tool: boolean;
   note: string;
 }

@@ -1,6 +1,7 @@
 import { generateApiKey } from '../../../auth/credentials.js';
 import type { AgentRecord } from '../../../store/records.js';
-import { withStore, withWarden, type StoreSource } from '../state.js';
+import { ServiceError } from '../../../services/errors.js';
+import { operator, withStore, withWarden, type StoreSource } from '../state.js';
 import { formatTable, nonBlank, oneLine } from '../text-output.js';
 import { EXIT, UsageError } from '../usage-error.js';
 
@@ -72,19 +73,15 @@ export async function agentsSetStatusCommand(status: AgentRecord['status'], id: 
   const by = nonBlank('--as', options.as);
   const reason = status === 'suspended' ? nonBlank('--reason', options.reason) : (options.reason?.trim() ?? '');
   return withWarden(options.config, async (warden) => {
-    const before = await warden.store.getAgent(id);
-    if (!before) {
-      console.error(`error: no agent "${id}"`);
+    let changed: Awaited<ReturnType<typeof warden.agents.setStatus>>;
+    try {
+      changed = await warden.agents.setStatus(operator(by), id, status, reason);
+    } catch (error) {
+      if (!(error instanceof ServiceError)) throw error;
+      console.error(`error: ${error.message}`);
       return EXIT.problems;
     }
-    const statusReason = status === 'suspended' ? reason : `resumed by ${by}${reason ? `: ${reason}` : ''}`;
-    const agent = await warden.store.setAgentStatus(id, status, statusReason, Date.now());
-    if (!agent) {
-      console.error(`error: no agent "${id}"`);
-      return EXIT.problems;
-    }
-    const verb = status === 'suspended' ? 'suspend' : 'resume';
-    await warden.pipeline.auditAdmin(`agent.${verb}`, by, `agent ${id} ${status === 'suspended' ? 'suspended' : 'resumed'} by ${by}${reason ? `: ${reason}` : ''}`, { agent: id, previousStatus: before.status }, agent.tenant ?? '');
+    const before = { status: changed.previous };
     const unchanged = before.status === status ? ` (it was already ${status})` : '';
     console.log(`${status === 'suspended' ? 'suspended' : 'resumed'}: ${id}${unchanged}`);
     if (status === 'active' && warden.config.agents.some((a) => a.id === id && a.status === 'suspended')) {

@@ -1,6 +1,6 @@
 import { parseDuration } from '../../../lib/duration.js';
 import type { BreakGlassGrant } from '../../../store/records.js';
-import { WardenConfigError } from '../../../services/warden.js';
+import { ServiceError } from '../../../services/errors.js';
 import { withStore, withWarden, type StoreSource } from '../state.js';
 import { formatTable, humanDuration, iso, nonBlank, oneLine } from '../text-output.js';
 import { EXIT, UsageError } from '../usage-error.js';
@@ -41,7 +41,7 @@ export async function breakGlassGrantCommand(options: GrantOptions): Promise<num
     try {
       grant = await warden.breakGlass.grant({ grantedBy, reason: options.reason ?? '', scope, duration });
     } catch (error) {
-      if (!(error instanceof WardenConfigError)) throw error;
+      if (!(error instanceof ServiceError)) throw error;
       console.error(`error: refused: ${error.message}`);
       return EXIT.problems;
     }

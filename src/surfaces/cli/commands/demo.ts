@@ -223,7 +223,7 @@ export async function demoCommand(): Promise<number> {
     const repeat = same ? ` (and ${same} more like it)` : '';
     console.log(`  #${String(r.seq).padStart(3)} ${r.effect.padEnd(16)} ${r.outcome.padEnd(8)} ${r.agentId} → ${r.resourceId}: ${r.reason.slice(0, 80)}${repeat}`);
   }
-  await server.warden.pipeline.rt.log.flush();
+  await server.warden.audit.flush();
   const verified = await verifyDecisionLog(server.warden.store);
   console.log(`\naudit verify: ${verified.ok ? `ok, ${verified.checked} records, hash chain intact` : `BROKEN at #${verified.broken?.seq}: ${verified.broken?.problem}`}`);
   await server.close();

@@ -37,7 +37,7 @@ export async function toolsApproveCommand(key: string, options: { config?: strin
       console.log(`${key} is pinned and usable; nothing to approve`);
       return EXIT.ok;
     }
-    const approved = await warden.approveToolDefinition(key, options.as!, 'approved with warden tools approve');
+    const approved = await warden.tools.approve(key, options.as!, 'approved with warden tools approve');
     console.log(`approved: ${key} is now pinned at ${approved!.hash}`);
     return EXIT.ok;
   }, { upstreams: false });

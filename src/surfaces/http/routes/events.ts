@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { DecisionRecord } from '../../../store/records.js';
-import type { ServerContext } from '../context.js';
+import type { Warden } from '../../../services/warden.js';
+import { principalOf } from '../authenticate.js';
 
 /** Records sent from the log to a client that reconnects with `after` (or Last-Event-ID), at most. */
 const BACKLOG_LIMIT = 500;
@@ -30,24 +31,18 @@ type EventsQuery = { after?: number; agent?: string; tool?: string; effect?: Dec
  * their own tenant only; the records are redacted before they reach the log. Streams are ended
  * when the server closes, so `app.close()` never waits on a dashboard left open.
  */
-export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export function registerEventRoutes(app: FastifyInstance, warden: Warden): void {
   const open = new Set<ServerResponse>();
   app.addHook('preClose', async () => {
     for (const res of open) res.end();
     open.clear();
   });
 
-  app.get('/v1/events/decisions', { schema: { summary: 'Live decision records (Server-Sent Events)', tags: ['audit'], querystring: querySchema } }, async (req, reply) => {
-    const human = await ctx.requireHuman(req, reply, 'viewer');
-    if (!human) return reply;
+  app.get('/v1/events/decisions', { config: { auth: 'viewer' }, schema: { summary: 'Live decision records (Server-Sent Events)', tags: ['audit'], querystring: querySchema } }, async (req, reply) => {
+    const principal = principalOf(req);
     const q = req.query as EventsQuery;
     const lastEventId = Number(req.headers['last-event-id']);
     const after = q.after ?? (Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : undefined);
-    const wanted = (r: DecisionRecord) =>
-      (human.tenant === '*' || r.tenant === human.tenant) &&
-      (q.agent === undefined || r.agentId === q.agent) &&
-      (q.tool === undefined || r.resourceId === q.tool) &&
-      (q.effect === undefined || r.effect === q.effect);
 
     const res = reply.raw;
     reply.hijack();
@@ -75,13 +70,18 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): v
     };
     // Subscribe before reading the backlog so nothing written in between is lost; what arrives
     // meanwhile is held and sent after it (duplicates are skipped by seq).
-    const unsubscribe = ctx.warden.pipeline.rt.log.onRecords((records) => (backlogDone ? send(records) : held.push(...records)));
+    const follower = warden.audit.follow(principal, (records) => (backlogDone ? send(records) : held.push(...records)));
+    const wanted = (r: DecisionRecord) =>
+      follower.visible(r) &&
+      (q.agent === undefined || r.agentId === q.agent) &&
+      (q.tool === undefined || r.resourceId === q.tool) &&
+      (q.effect === undefined || r.effect === q.effect);
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     heartbeat.unref();
     open.add(res);
     const cleanup = () => {
       clearInterval(heartbeat);
-      unsubscribe();
+      follower.unsubscribe();
       open.delete(res);
     };
     res.on('close', cleanup);
@@ -89,13 +89,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): v
 
     if (!backlogDone) {
       try {
-        await ctx.warden.pipeline.rt.log.flush();
-        const backlog = await ctx.warden.store.queryDecisions({
-          afterSeq: after,
-          tenant: human.tenant === '*' ? undefined : human.tenant,
-          order: 'asc',
-          limit: BACKLOG_LIMIT,
-        });
+        const backlog = await warden.audit.backlog(principal, after, BACKLOG_LIMIT);
         // Older records than the backlog limit are not replayed: the client reads them from /v1/audit.
         send(backlog);
       } catch (e) {

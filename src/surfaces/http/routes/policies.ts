@@ -1,9 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { compilePolicies } from '../../../policy/compile.js';
-import { runTestSuites } from '../../../policy/test-suite.js';
-import type { ServerContext } from '../context.js';
+import type { Warden } from '../../../services/warden.js';
 import { sendProblem } from '../problem.js';
-import { GUARD_POLICY_IDS } from '../../../guards/default-policies.js';
 
 const candidateBody = {
   type: 'object',
@@ -19,13 +16,11 @@ const candidateBody = {
   },
 } as const;
 
-export function registerPolicyRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const { warden } = ctx;
+export function registerPolicyRoutes(app: FastifyInstance, warden: Warden): void {
+  const policies = warden.policies;
 
-  app.get('/v1/policies', { schema: { summary: 'The policies in force, their versions, the bundle revision and its history', tags: ['policies'] } }, async (req, reply) => {
-    const human = await ctx.requireHuman(req, reply, 'viewer');
-    if (!human) return reply;
-    const set = warden.policySet;
+  app.get('/v1/policies', { config: { auth: 'viewer' }, schema: { summary: 'The policies in force, their versions, the bundle revision and its history', tags: ['policies'] } }, async () => {
+    const set = policies.current;
     return {
       bundle: set.bundle,
       policies: set.policies.map((p) => ({
@@ -38,30 +33,17 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: ServerContext): 
         effective: { from: p.from === undefined ? undefined : new Date(p.from).toISOString(), until: p.until === undefined ? undefined : new Date(p.until).toISOString() },
         rules: set.rules.filter((r) => r.policy === p).map((r) => ({ id: r.id, effect: r.effect, actions: r.actions, tools: r.tools, when: r.whenSource })),
       })),
-      history: await warden.store.listPolicyBundles(20),
+      history: await policies.history(20),
     };
   });
 
-  app.post('/v1/policies/validate', { schema: { summary: 'Validate a candidate policy set without applying it', tags: ['policies'], body: candidateBody } }, async (req, reply) => {
-    const human = await ctx.requireHuman(req, reply, 'viewer');
-    if (!human) return reply;
-    const files = (req.body as { files: Array<{ file: string; text: string }> }).files;
-    const policies = files.filter((f) => !/\.test\.ya?ml$/.test(f.file));
-    const tests = files.filter((f) => /\.test\.ya?ml$/.test(f.file));
-    const { policySet, diagnostics } = compilePolicies(policies, { knownTools: warden.pipeline.rt.tools.names(), cautionOnly: GUARD_POLICY_IDS });
-    const run = policySet && tests.length ? runTestSuites(policySet, tests) : undefined;
-    return {
-      valid: policySet !== undefined && diagnostics.every((d) => d.severity !== 'error') && (run?.diagnostics.length ?? 0) === 0,
-      bundle: policySet?.bundle,
-      diagnostics: [...diagnostics, ...(run?.diagnostics ?? [])],
-      tests: run?.results.map((r) => ({ suite: r.suite, name: r.name, passed: r.passed, failures: r.failures })),
-    };
-  });
+  app.post('/v1/policies/validate', { config: { auth: 'viewer' }, schema: { summary: 'Validate a candidate policy set without applying it', tags: ['policies'], body: candidateBody } }, (req) =>
+    policies.validate((req.body as { files: Array<{ file: string; text: string }> }).files),
+  );
 
-  app.post('/v1/policies/reload', { schema: { summary: 'Reload the policy folder (an invalid set is refused; the old one keeps serving)', tags: ['policies'] } }, async (req, reply) => {
-    const human = await ctx.requireHuman(req, reply, 'admin');
-    if (!human) return reply;
-    const result = await ctx.reloadPolicies(`reload requested by ${human.id}`);
+  app.post('/v1/policies/reload', { config: { auth: 'admin' }, schema: { summary: 'Reload the policy folder (an invalid set is refused; the old one keeps serving)', tags: ['policies'] } }, async (req, reply) => {
+    const human = req.principal!;
+    const result = await policies.reload(`reload requested by ${human.kind === 'human' ? human.id : human.agentId}`);
     if (!result.ok) return sendProblem(reply, 422, 'the policy folder has errors; the previous policies keep serving', { diagnostics: result.diagnostics }, 'invalid-policies');
     return result;
   });

@@ -1,42 +1,28 @@
-import { trace, SpanStatusCode } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { CallResult, Credentials } from '../../../enforcement/exchange.js';
-import type { ServerContext } from '../context.js';
+import type { Warden } from '../../../services/warden.js';
 import { sendProblem } from '../problem.js';
 import { looksLikeJwt } from '../../../auth/agent-jwt.js';
+import { bearerToken } from '../../../auth/bearer.js';
 import { bodySha256 } from '../../../auth/credentials.js';
 
 /** The tool-call envelope. Strict: an unknown field is a 400, not silently ignored. */
 export const envelopeSchema = z.strictObject({
   agent_id: z.string().min(1).max(256),
   agent_version: z.string().max(128).optional(),
-  request_id: z.string().min(1).max(256),
+  request_id: z.string().min(1).max(256).describe('unique per agent; a replay is refused'),
   tool: z.string().min(1).max(256),
   arguments: z.unknown().optional(),
   session_id: z.string().min(1).max(256).optional(),
   tenant: z.string().min(1).max(256).optional(),
-  trace_id: z.string().regex(/^[0-9a-f]{32}$/).optional(),
+  trace_id: z.string().regex(/^[0-9a-f]{32}$/).optional().describe('W3C trace id (32 hex)'),
   user: z.strictObject({ id: z.string().min(1).max(256), roles: z.array(z.string()).max(64).optional() }).optional(),
   context: z.record(z.string(), z.unknown()).optional(),
 });
 
-export const envelopeJsonSchema = {
-  type: 'object',
-  required: ['agent_id', 'request_id', 'tool'],
-  properties: {
-    agent_id: { type: 'string' },
-    agent_version: { type: 'string' },
-    request_id: { type: 'string', description: 'unique per agent; a replay is refused' },
-    tool: { type: 'string' },
-    arguments: { type: 'object', additionalProperties: true },
-    session_id: { type: 'string' },
-    tenant: { type: 'string' },
-    trace_id: { type: 'string', description: 'W3C trace id (32 hex)' },
-    user: { type: 'object', properties: { id: { type: 'string' }, roles: { type: 'array', items: { type: 'string' } } } },
-    context: { type: 'object', additionalProperties: true },
-  },
-} as const;
+/** The same envelope as JSON Schema, for the OpenAPI document (the zod schema is what checks it). */
+const { $schema: _dialect, ...envelopeJsonSchema } = z.toJSONSchema(envelopeSchema, { io: 'input', unrepresentable: 'any' });
 
 /** Credentials from headers: `Authorization: Bearer wk_…`, or the X-Warden-Signature set. */
 function credentialsOf(headers: Record<string, string | string[] | undefined>, rawBody: Buffer): Credentials {
@@ -51,11 +37,8 @@ function credentialsOf(headers: Record<string, string | string[] | undefined>, r
       bodySha256: bodySha256(rawBody),
     };
   }
-  const auth = one('authorization');
-  if (auth && /^Bearer\s+/i.test(auth)) {
-    const token = auth.replace(/^Bearer\s+/i, '').trim();
-    return looksLikeJwt(token) ? { kind: 'jwt', token } : { kind: 'api_key', key: token };
-  }
+  const token = bearerToken(headers.authorization);
+  if (token) return looksLikeJwt(token) ? { kind: 'jwt', token } : { kind: 'api_key', key: token };
   return { kind: 'none' };
 }
 
@@ -71,11 +54,11 @@ export function answer(reply: FastifyReply, result: CallResult): FastifyReply {
   });
 }
 
-export function registerToolRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const tracer = trace.getTracer('warden');
+export function registerToolRoutes(app: FastifyInstance, warden: Warden): void {
   app.post(
     '/v1/tools/call',
     {
+      config: { auth: 'pipeline' },
       schema: {
         summary: 'Call a tool through the full pipeline',
         description: 'Authenticated with an agent API key (Authorization: Bearer wk_…), an agent JWT (authentication.agent_jwt), or a signed envelope (X-Warden-Key-Id, X-Warden-Timestamp, X-Warden-Signature).',
@@ -92,34 +75,22 @@ export function registerToolRoutes(app: FastifyInstance, ctx: ServerContext): vo
         return sendProblem(reply, 400, `invalid tool-call envelope: ${errors.join('; ')}`, { errors }, 'invalid-envelope');
       }
       const e = parsed.data;
-      const started = process.hrtime.bigint();
-      const result = await tracer.startActiveSpan('warden.tool_call', async (span) => {
-        span.setAttributes({ 'warden.agent': e.agent_id, 'warden.tool': e.tool, 'warden.request_id': e.request_id });
-        try {
-          const r = await ctx.warden.call(
-            {
-              agentId: e.agent_id,
-              agentVersion: e.agent_version,
-              requestId: e.request_id,
-              tool: e.tool,
-              args: e.arguments ?? {},
-              sessionId: e.session_id,
-              tenant: e.tenant,
-              traceId: e.trace_id ?? req.traceId,
-              user: e.user,
-              context: e.context as never,
-            },
-            credentialsOf(req.headers, req.rawBody ?? Buffer.alloc(0)),
-          );
-          span.setAttributes({ 'warden.effect': r.decision.effect, 'warden.status': r.status });
-          if (r.status === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: r.decision.reason });
-          return r;
-        } finally {
-          span.end();
-        }
-      });
-      ctx.metrics.latency.observe({ route: 'tools.call' }, Number(process.hrtime.bigint() - started) / 1e9);
-      ctx.metrics.decisions.inc({ effect: result.decision.effect, tool: ctx.metrics.toolLabel(ctx.warden, e.tool), stage: result.decision.stage ?? 'policy', status: result.status });
+      const result = await warden.call(
+        {
+          agentId: e.agent_id,
+          agentVersion: e.agent_version,
+          requestId: e.request_id,
+          tool: e.tool,
+          args: e.arguments ?? {},
+          sessionId: e.session_id,
+          tenant: e.tenant,
+          traceId: e.trace_id ?? req.traceId,
+          user: e.user,
+          context: e.context as never,
+          via: 'http',
+        },
+        credentialsOf(req.headers, req.rawBody ?? Buffer.alloc(0)),
+      );
       req.log.info({ agent: e.agent_id, tool: e.tool, status: result.status, effect: result.decision.effect, audit: result.auditId }, 'tool call');
       return answer(reply, result);
     },

@@ -3,7 +3,6 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { ServerContext } from '../context.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -46,7 +45,7 @@ const NOT_BUILT = `<!doctype html><html lang="en"><meta charset="utf-8"><title>W
  * `/ui/`. The files hold no secrets: the page asks the user for their token and calls the API
  * with it, so every permission check stays on the server.
  */
-export function registerUiRoutes(app: FastifyInstance, _ctx: ServerContext): void {
+export function registerUiRoutes(app: FastifyInstance): void {
   const dir = dashboardDir();
 
   const sendFile = async (reply: FastifyReply, path: string, cache: string) => {
@@ -62,7 +61,7 @@ export function registerUiRoutes(app: FastifyInstance, _ctx: ServerContext): voi
     if (!dir) return reply.headers(SECURITY_HEADERS).header('cache-control', 'no-store').type(TYPES['.html']!).send(NOT_BUILT);
     return sendFile(reply, join(dir, 'index.html'), 'no-cache');
   };
-  const hide = { schema: { hide: true } };
+  const hide = { schema: { hide: true }, config: { auth: 'public' as const } };
   app.get('/', hide, index);
   app.get('/ui', hide, (_req, reply) => reply.redirect('/ui/'));
   app.get('/ui/', hide, index);

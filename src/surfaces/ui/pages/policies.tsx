@@ -121,7 +121,7 @@ export function PoliciesPage() {
 }
 
 function TryRequest() {
-  const [form, setForm] = useState({ agent: 'refund-agent', tool: 'issue_refund', args: '{"order_id": "o-456", "amount": 250}', context: '{}' });
+  const [form, setForm] = useState({ agent: 'refund-agent', tool: 'issue_refund', args: '{"order_id": "o-456", "amount": 250}', context: '{}', session: '' });
   const [result, setResult] = useState<TryResult>();
   const [error, setError] = useState<unknown>();
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
@@ -139,7 +139,7 @@ function TryRequest() {
       return;
     }
     try {
-      setResult(await api<TryResult>('/v1/policies/try', { method: 'POST', body: { agent_id: form.agent, tool: form.tool, arguments: args, context } }));
+      setResult(await api<TryResult>('/v1/policies/try', { method: 'POST', body: { agent_id: form.agent, tool: form.tool, arguments: args, context, ...(form.session.trim() ? { session_id: form.session.trim() } : {}) } }));
     } catch (x) {
       setResult(undefined);
       setError(x);
@@ -162,8 +162,11 @@ function TryRequest() {
         <Field label="Context (JSON)">
           <textarea name="context" rows={1} value={form.context} onInput={set('context')} />
         </Field>
+        <Field label="Session (optional)">
+          <input name="session" value={form.session} onInput={set('session')} />
+        </Field>
         <button type="submit">Evaluate</button>
-        <p class="muted small">Evaluated by the policies in force only; nothing is executed or logged.</p>
+        <p class="muted small">A dry run of a real call: registry, arguments, tenant, rate limits and session budget, guards, policies, break-glass. Nothing runs, nothing is used up, nothing is logged.</p>
       </form>
       <ErrorNote error={error} />
       {d && (
@@ -171,6 +174,12 @@ function TryRequest() {
           <p>
             <EffectBadge effect={d.effect} /> {d.reason}
           </p>
+          {result.would && (
+            <p class="small">
+              A real call would {result.would}
+              {d.stage && d.stage !== 'policy' ? ` (at the ${d.stage} stage)` : ''}.
+            </p>
+          )}
           {!result.known_tool && <p class="note">No tool of that name is registered: `tool.*` is empty in conditions.</p>}
           {d.explanation && (
             <>

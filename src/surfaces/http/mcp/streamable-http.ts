@@ -2,18 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { findLimitViolation } from '../../model/json-limits.js';
-import type { ServerContext } from '../http/context.js';
-import type { Principal } from '../../auth/principal.js';
-import { sendProblem } from '../http/problem.js';
-import type { RouteModule } from '../http/server.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-
-/** What an endpoint serves per session: an McpServer or a low-level Server. */
-export interface SessionServer {
-  connect(transport: Transport): Promise<void>;
-  close(): Promise<void>;
-}
+import { findLimitViolation } from '../../../model/json-limits.js';
+import type { Warden } from '../../../services/warden.js';
+import { principalOf } from '../authenticate.js';
+import type { Principal } from '../../../auth/principal.js';
+import { sendProblem } from '../problem.js';
+import type { RouteModule } from '../server.js';
+import type { SessionServer } from '../../mcp/session-server.js';
 
 export interface StreamableHttpOptions {
   /** Where the endpoint is mounted. */
@@ -65,7 +60,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
   const maxSessions = options.maxSessions ?? 1000;
   const maxPerCaller = options.maxSessionsPerCaller ?? 32;
 
-  return async (app: FastifyInstance, ctx: ServerContext) => {
+  return async (app: FastifyInstance, warden: Warden) => {
     const sessions = new Map<string, Session>();
 
     const drop = async (id: string | undefined) => {
@@ -93,8 +88,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
     });
 
     const handle = async (req: FastifyRequest, reply: FastifyReply) => {
-      const principal = await ctx.authenticate(req, reply);
-      if (!principal) return reply;
+      const principal = principalOf(req);
       const refusal = options.admit?.(principal);
       if (refusal) return sendProblem(reply, 403, refusal, {}, 'not-admitted');
 
@@ -103,7 +97,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
         const raw = req.body;
         const isJson = /^application\/json\s*(;|$)/i.test(String(req.headers['content-type'] ?? ''));
         if (Buffer.isBuffer(raw) && isJson) {
-          const limit = options.maxMessageBytes ?? ctx.warden.config.server.body_limit;
+          const limit = options.maxMessageBytes ?? warden.config.server.body_limit;
           if (raw.length > limit) return sendRpcError(reply, 413, -32600, `Invalid Request: the message is ${raw.length} bytes; the limit is ${limit}`);
           try {
             body = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
@@ -111,7 +105,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
             return sendRpcError(reply, 400, -32700, `Parse error: the body is not valid JSON (${(error as Error).message})`);
           }
           if (body === undefined) return sendRpcError(reply, 400, -32600, 'Invalid Request: the body is empty; send a JSON-RPC message');
-          const violation = findLimitViolation(body, { maxDepth: 64, maxStringLength: ctx.warden.config.server.body_limit, maxNodes: 200_000 });
+          const violation = findLimitViolation(body, { maxDepth: 64, maxStringLength: warden.config.server.body_limit, maxNodes: 200_000 });
           if (violation) return sendRpcError(reply, 400, -32600, `Invalid Request: the body was refused: ${violation.replace(/^\$/, 'body')}`);
         } else {
           // Not JSON: the transport answers 415 from the content type, before it reads a body.
@@ -177,7 +171,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
       // The endpoint reads its own body: malformed JSON must get a JSON-RPC parse error, not
       // problem+json, and any content type reaches the transport, which answers in JSON-RPC.
       scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxMessageBytes ?? ctx.warden.config.server.body_limit }, (_req, raw, done) => done(null, raw));
+      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxMessageBytes ?? warden.config.server.body_limit }, (_req, raw, done) => done(null, raw));
       // Errors fastify raises before the handler (a body over the limit) are JSON-RPC errors here too.
       scope.setErrorHandler((error: { statusCode?: number; message: string }, req, reply) => {
         const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
@@ -187,6 +181,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
       scope.route({
         method: ['GET', 'POST', 'DELETE'],
         url: path,
+        config: { auth: 'any' },
         schema: {
           summary: options.summary,
           description: 'POST carries JSON-RPC messages, GET opens the server-to-client SSE stream, DELETE ends the session (mcp-session-id). Authenticate with an agent API key or a human token.',

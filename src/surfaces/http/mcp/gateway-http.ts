@@ -1,5 +1,5 @@
-import type { RouteModule } from '../http/server.js';
-import { createGatewayServer } from './gateway-server.js';
+import type { RouteModule } from '../server.js';
+import { createGatewayServer } from '../../mcp/gateway-server.js';
 import { createStreamableHttpModule } from './streamable-http.js';
 
 /** Header naming the user an agent acts for on `/mcp` (an id; roles come from warden.yaml's humans). */
@@ -10,20 +10,20 @@ export const USER_HEADER = 'x-warden-user';
  * and see one MCP server holding every upstream's tools, governed by Warden.
  */
 export function createGatewayModule(options: { path?: string; idleTimeoutMs?: number; maxSessions?: number; maxSessionsPerCaller?: number } = {}): RouteModule {
-  return (app, ctx) =>
+  return (app, warden) =>
     createStreamableHttpModule({
       ...options,
       path: options.path ?? '/mcp',
       summary: 'The MCP gateway (Streamable HTTP): the tools, prompts and resources of every upstream MCP server, each call governed by Warden',
-      maxMessageBytes: ctx.warden.config.mcp.max_message_bytes,
+      maxMessageBytes: warden.config.mcp.max_message_bytes,
       admit: (caller) => (caller.kind === 'agent' ? undefined : 'the MCP gateway serves agents: authenticate with an agent API key (humans use /mcp/governance and the API)'),
       createServer: (caller, session) => {
         const principal = caller();
         const header = session.request.headers[USER_HEADER];
         const userId = typeof header === 'string' && /^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,255}$/.test(header) ? header : undefined;
-        return createGatewayServer(ctx.warden, { agentId: principal.kind === 'agent' ? principal.agentId : '', userId, sessionId: () => session.id() });
+        return createGatewayServer(warden, { agentId: principal.kind === 'agent' ? principal.agentId : '', userId, sessionId: () => session.id() });
       },
-    })(app, ctx);
+    })(app, warden);
 }
 
 export const gatewayModule: RouteModule = createGatewayModule();

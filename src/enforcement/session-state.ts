@@ -1,0 +1,37 @@
+import { KeyedMutex } from '../lib/keyed-mutex.js';
+import type { SessionRecord } from '../store/records.js';
+import type { SessionStore } from '../store/ports.js';
+
+/**
+ * Sessions as the pipeline changes them: each change is one read and at most one write, under the
+ * session's lock, so concurrent calls of one session in this process cannot interleave a budget
+ * check with another's reservation. A call changes its session twice at most: when it is admitted
+ * (budget reserved, what the prompt taught) and when it is settled (executed, denied, released).
+ */
+export class SessionState {
+  private readonly locks = new KeyedMutex();
+
+  constructor(private readonly store: SessionStore) {}
+
+  /** The session as stored, without taking the lock (dry runs, listings). */
+  read(id: string): Promise<SessionRecord | undefined> {
+    return this.store.getSession(id);
+  }
+
+  /**
+   * Reads the session, lets `change` decide its next state (or throw to refuse the call), and
+   * writes that state when it differs. Returns what `change` returned.
+   */
+  async update<T>(id: string, change: (current: SessionRecord | undefined) => Promise<{ next?: SessionRecord; value: T }> | { next?: SessionRecord; value: T }): Promise<T> {
+    return this.locks.run(id, async () => {
+      const current = await this.store.getSession(id);
+      const { next, value } = await change(current);
+      if (next && next !== current) await this.store.putSession(next);
+      return value;
+    });
+  }
+}
+
+export function emptySession(id: string, tenant: string, now: number): SessionRecord {
+  return { id, tenant, callsUsed: 0, spend: 0, tainted: false, recent: [], updatedAt: now };
+}

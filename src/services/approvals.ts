@@ -1,0 +1,129 @@
+import type { Redactor } from '../audit/redact.js';
+import { hasRole, type Human, type Principal } from '../auth/principal.js';
+import { approverRefusal, type Approver } from '../enforcement/approvers.js';
+import type { DecisionRecorder } from '../enforcement/decision-recorder.js';
+import { auditRecord } from '../enforcement/audit-record.js';
+import type { CallResult } from '../enforcement/exchange.js';
+import type { Pipeline } from '../enforcement/pipeline.js';
+import type { Decision } from '../model/decision.js';
+import type { ApprovalStore } from '../store/ports.js';
+import type { ApprovalRecord, ApprovalStatus } from '../store/records.js';
+import { requireHuman, seesTenant, tenantScope } from './access.js';
+import { ServiceError } from './errors.js';
+
+export type ApprovalAction =
+  | { ok: true; approval: ApprovalRecord; execution?: CallResult }
+  | { ok: false; code: 'not_found' | 'forbidden' | 'not_pending' | 'expired' | 'already_voted'; message: string; httpStatus: 403 | 404 | 409 };
+
+/** What an approval looks like to a caller: the frozen arguments only in redacted form. */
+export type ApprovalView = Omit<ApprovalRecord, 'args'> & { expiresInMs: number; canDecide?: boolean; cannotDecideBecause?: string };
+
+export interface ApprovalServiceDeps {
+  approvals: ApprovalStore;
+  pipeline: Pipeline;
+  recorder: DecisionRecorder;
+  redactor: Redactor;
+  clock: () => number;
+}
+
+/**
+ * Approvals: who may see which, votes (reaching the quorum executes the action exactly once,
+ * through the pipeline's claim), and expiry. Every vote is in the decision log.
+ */
+export class ApprovalService {
+  constructor(private readonly d: ApprovalServiceDeps) {}
+
+  list(filter: { status?: ApprovalStatus; tenant?: string; limit?: number } = {}): Promise<ApprovalRecord[]> {
+    return this.d.approvals.listApprovals(filter);
+  }
+
+  get(id: string): Promise<ApprovalRecord | undefined> {
+    return this.d.approvals.getApproval(id);
+  }
+
+  /** Marks pending approvals past their expiry as expired; returns them. */
+  sweep(): Promise<ApprovalRecord[]> {
+    return this.d.approvals.expireApprovals(this.d.clock());
+  }
+
+  /** An agent sees its own requests; people with the viewer role see their tenant's. */
+  async listFor(principal: Principal, filter: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalView[]> {
+    const limit = filter.limit ?? 100;
+    if (principal.kind === 'agent') {
+      const list = await this.list({ status: filter.status, limit });
+      return list.filter((a) => a.agentId === principal.agentId).map((a) => this.view(a));
+    }
+    const human = requireHuman(principal, 'viewer', 'listing approvals');
+    const list = await this.list({ status: filter.status, tenant: tenantScope(human), limit });
+    return list.map((a) => this.view(a, human));
+  }
+
+  /** One approval, for its agent (polling for the result) or a viewer of its tenant. */
+  async getFor(principal: Principal, id: string): Promise<ApprovalView> {
+    const approval = await this.get(id);
+    const visible = approval && (principal.kind === 'agent' ? approval.agentId === principal.agentId : hasRole(principal, 'viewer') && seesTenant(principal, approval.tenant));
+    if (!visible) throw new ServiceError('not_found', `no approval "${id}"`);
+    return this.view(approval, principal.kind === 'human' ? principal : undefined);
+  }
+
+  approve(id: string, approver: Approver, reason: string): Promise<ApprovalAction> {
+    return this.vote(id, approver, 'approve', reason);
+  }
+
+  deny(id: string, approver: Approver, reason: string): Promise<ApprovalAction> {
+    return this.vote(id, approver, 'deny', reason);
+  }
+
+  /** A human's vote on a pending approval; reaching the quorum executes the action exactly once. */
+  async vote(id: string, approver: Approver, vote: 'approve' | 'deny', reason: string): Promise<ApprovalAction> {
+    const approval = await this.d.approvals.getApproval(id);
+    if (!approval) return { ok: false, code: 'not_found', message: `no approval "${id}"`, httpStatus: 404 };
+    const refusal = approverRefusal(approval, approver);
+    if (refusal) return { ok: false, code: 'forbidden', message: refusal, httpStatus: 403 };
+    const now = this.d.clock();
+    const outcome = await this.d.approvals.vote(id, { approver: approver.id, approverRoles: approver.roles, vote, reason, at: now }, now);
+    if (!outcome.ok) return { ok: false, code: outcome.code, message: outcome.message, httpStatus: 409 };
+    this.recordVote(outcome.approval, approver, vote, reason, now);
+    if (outcome.approval.status !== 'approved') return { ok: true, approval: outcome.approval };
+    const execution = await this.d.pipeline.executeApproved(id);
+    return { ok: true, approval: (await this.d.approvals.getApproval(id)) ?? outcome.approval, execution };
+  }
+
+  /**
+   * An approval as a caller sees it. The result of the executed action is the agent's: humans see
+   * it through the redactor, as in the log.
+   */
+  view(a: ApprovalRecord, human?: Human): ApprovalView {
+    const { args: _frozen, ...rest } = a;
+    if (human && rest.result !== undefined) rest.result = this.d.redactor.redact(rest.result);
+    const refusal = human && a.status === 'pending' ? approverRefusal(a, human) : undefined;
+    return {
+      ...rest,
+      expiresInMs: Math.max(0, a.expiresAt - this.d.clock()),
+      ...(human ? { canDecide: a.status === 'pending' && !refusal, ...(refusal ? { cannotDecideBecause: refusal } : {}) } : {}),
+    };
+  }
+
+  /** The execution a vote set off, with its result redacted for the human who voted (they are not the agent). */
+  executionView(r: CallResult): { success: boolean; status: CallResult['status']; result: unknown; decision: Decision; audit_id: string } {
+    return { success: r.success, status: r.status, result: r.result === undefined ? undefined : this.d.redactor.redact(r.result), decision: r.decision, audit_id: r.auditId };
+  }
+
+  private recordVote(approval: ApprovalRecord, approver: Approver, vote: 'approve' | 'deny', reason: string, now: number): void {
+    const { recorder, redactor } = this.d;
+    const x = recorder.exchange(
+      { agentId: approval.agentId, tool: approval.tool, args: approval.argsRedacted, tenant: approval.tenant, user: { id: approver.id, roles: approver.roles }, action: `approval.${vote}`, requestId: approval.requestId },
+      approval.requestId,
+      now,
+    );
+    x.args = approval.argsRedacted;
+    x.details.vote = { approver: approver.id, vote, reason: redactor.redactText(reason), status: approval.status };
+    const decision: Decision = {
+      ...recorder.synthetic(x, { message: `${approver.id} voted ${vote} on ${approval.id}${reason ? `: ${reason}` : ''}`, stage: 'approval' }),
+      effect: vote === 'approve' ? 'allow' : 'deny',
+      policy: approval.policy,
+      rule: approval.rule,
+    };
+    recorder.tryAppend(auditRecord(x, decision, vote === 'approve' ? 'allowed' : 'denied', redactor, { approvalId: approval.id }));
+  }
+}

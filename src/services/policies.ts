@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Principal } from '../auth/principal.js';
+import type { DecisionCache } from '../enforcement/decision-cache.js';
+import type { DecisionRecorder } from '../enforcement/decision-recorder.js';
+import type { PoliciesInForce } from '../enforcement/stages/policy-decision.js';
+import { guardPolicyOptions, GUARD_POLICY_IDS } from '../guards/default-policies.js';
+import { formatDiagnostic, type Diagnostic } from '../lib/diagnostic.js';
+import { KeyedMutex } from '../lib/keyed-mutex.js';
+import { compilePolicies, type PolicySource } from '../policy/compile.js';
+import { displayPath, loadPolicyFolder, readPolicyFolder } from '../policy/load.js';
+import type { PolicySet } from '../policy/policy-set.js';
+import { runTestSuites } from '../policy/test-suite.js';
+import type { PolicyBundleStore } from '../store/ports.js';
+import type { PolicyBundleRecord } from '../store/records.js';
+import { requireHuman } from './access.js';
+import { ServiceError } from './errors.js';
+
+export type ReloadResult = { ok: true; bundle: string } | { ok: false; diagnostics: Diagnostic[] };
+
+export interface PolicyServiceDeps {
+  policiesDir: string;
+  /** Load the built-in guard policies beside the folder's (`guards.default_policies`). */
+  defaultGuards: boolean;
+  policies: PoliciesInForce;
+  cache: DecisionCache;
+  bundles: PolicyBundleStore;
+  recorder: DecisionRecorder;
+  /** Names of every registered tool, for "this rule names no tool" diagnostics. */
+  toolNames: () => string[];
+  clock: () => number;
+}
+
+/** The input of create_policy: the id names the file, `<policies folder>/<id>.yaml`. */
+export interface PolicyDraft {
+  id: string;
+  yaml: string;
+  /** Overwrite an existing <id>.yaml (default: an existing file is refused). */
+  replace?: boolean;
+}
+
+/** create_policy calls in one process are serialised per policy folder: compile, write, reload. */
+const policyWrites = new KeyedMutex();
+
+/**
+ * Policy administration: what is in force, its history, validating a candidate, reloading the
+ * folder (an invalid set is refused and the previous one keeps serving), running the folder's
+ * tests, and writing a policy for an admin of every tenant.
+ */
+export class PolicyService {
+  private readonly reloadListeners: Array<(why: string, result: ReloadResult) => void> = [];
+
+  constructor(private readonly d: PolicyServiceDeps) {}
+
+  get current(): PolicySet {
+    return this.d.policies.current;
+  }
+
+  /** Loads the policy folder as the config says (with or without the built-in guard policies). */
+  static load(policiesDir: string, defaultGuards: boolean): ReturnType<typeof loadPolicyFolder> {
+    // No knownTools check here: tools also arrive from MCP upstreams at run time. `warden check
+    // --tools` is where a policy naming a tool that does not exist is reported.
+    return loadPolicyFolder(policiesDir, guardPolicyOptions(defaultGuards));
+  }
+
+  /** Called after every reload, refused or not (the server logs it). */
+  onReload(listener: (why: string, result: ReloadResult) => void): void {
+    this.reloadListeners.push(listener);
+  }
+
+  /** Reloads the policy folder; an invalid set is refused and the previous one keeps serving. */
+  async reload(why: string): Promise<ReloadResult> {
+    const { policySet: next, diagnostics } = await PolicyService.load(this.d.policiesDir, this.d.defaultGuards);
+    let result: ReloadResult;
+    if (!next) result = { ok: false, diagnostics };
+    else {
+      if (next.bundle !== this.d.policies.current.bundle) {
+        this.d.policies.current = next;
+        this.d.cache.clear();
+        await this.recordBundle(next);
+      }
+      result = { ok: true, bundle: next.bundle };
+    }
+    for (const listener of this.reloadListeners) listener(why, result);
+    return result;
+  }
+
+  /** Remembers a bundle as having been in force from now (its policies and versions). */
+  recordBundle(set: PolicySet): Promise<void> {
+    return this.d.bundles.recordPolicyBundle({ bundle: set.bundle, loadedAt: this.d.clock(), policies: set.policies.map((p) => ({ id: p.id, version: p.version, file: p.file })) });
+  }
+
+  history(limit: number): Promise<PolicyBundleRecord[]> {
+    return this.d.bundles.listPolicyBundles(limit);
+  }
+
+  /** Compiles a candidate set (and runs its tests) without applying it. */
+  validate(files: ReadonlyArray<{ file: string; text: string }>) {
+    const policies = files.filter((f) => !/\.test\.ya?ml$/.test(f.file));
+    const tests = files.filter((f) => /\.test\.ya?ml$/.test(f.file));
+    const { policySet, diagnostics } = compilePolicies(policies, { knownTools: this.d.toolNames(), cautionOnly: GUARD_POLICY_IDS });
+    const run = policySet && tests.length ? runTestSuites(policySet, tests) : undefined;
+    return {
+      valid: policySet !== undefined && diagnostics.every((d) => d.severity !== 'error') && (run?.diagnostics.length ?? 0) === 0,
+      bundle: policySet?.bundle,
+      diagnostics: [...diagnostics, ...(run?.diagnostics ?? [])],
+      tests: run?.results.map((r) => ({ suite: r.suite, name: r.name, passed: r.passed, failures: r.failures })),
+    };
+  }
+
+  /** The folder's `*.test.yaml` suites against the policies in force. */
+  async runTests() {
+    const folder = await readPolicyFolder(this.d.policiesDir);
+    const set = this.d.policies.current;
+    const run = runTestSuites(set, folder.tests);
+    return {
+      bundle: set.bundle,
+      passed: run.results.filter((r) => r.passed).length,
+      failed: run.results.filter((r) => !r.passed).length,
+      results: run.results.map((r) => ({ suite: r.suite, file: r.file, line: r.line, name: r.name, passed: r.passed, failures: r.failures, effect: r.decision?.effect, rule: r.decision?.rule })),
+      diagnostics: [...folder.diagnostics, ...run.diagnostics],
+    };
+  }
+
+  /**
+   * Validates a policy together with the policies in force (so duplicate ids are caught) and, when
+   * it is valid, writes it as <id>.yaml and reloads. Admins of every tenant only: policies apply to
+   * all tenants. Nothing is written when anything is wrong; a refused reload takes the file back out.
+   */
+  async create(principal: Principal, draft: PolicyDraft) {
+    const human = requireHuman(principal, 'admin', 'create_policy');
+    if (human.tenant !== '*') throw new ServiceError('forbidden', `policies apply to every tenant: only an admin of all tenants (tenant *) may create them; ${human.id} acts for ${human.tenant}`);
+    if (/\.test$/i.test(draft.id)) throw new ServiceError('invalid', `"${draft.id}" would name a test suite (${draft.id}.yaml); choose an id that does not end in .test`);
+    const dir = this.d.policiesDir;
+    return policyWrites.run(resolve(dir), () => this.write(human.id, dir, draft));
+  }
+
+  private async write(by: string, dir: string, draft: PolicyDraft) {
+    const target = resolve(join(dir, `${draft.id}.yaml`));
+    const file = displayPath(target);
+    const present = await exists(target);
+    if (present && !draft.replace) throw new ServiceError('conflict', `${file} already exists; pass replace: true to overwrite policy ${draft.id}`);
+
+    const folder = await readPolicyFolder(dir);
+    const folderProblems = folder.policies.length === 0 ? [] : folder.diagnostics;
+    const sources: PolicySource[] = [...folder.policies.filter((p) => resolve(p.file) !== target), { file, text: draft.yaml }];
+    const { policySet, diagnostics } = compilePolicies(sources, { cautionOnly: GUARD_POLICY_IDS });
+    const all = [...folderProblems, ...diagnostics];
+    if (!policySet || all.some((d) => d.severity === 'error')) {
+      const errors = all.filter((d) => d.severity === 'error');
+      throw new ServiceError('invalid', `policy ${draft.id} is not valid; nothing was written:\n${errors.map(formatDiagnostic).join('\n')}`, { data: { valid: false, written: false, diagnostics: diagnosticsData(all) } });
+    }
+    const compiled = policySet.policies.find((p) => resolve(p.file) === target);
+    if (!compiled) throw new ServiceError('invalid', `policy ${draft.id} did not compile; nothing was written`, { data: { valid: false, written: false, diagnostics: diagnosticsData(all) } });
+    if (compiled.id !== draft.id) {
+      throw new ServiceError('invalid', `the YAML says id: ${compiled.id}, but create_policy was asked for ${draft.id}; they must match (the file is named for the policy)`, { data: { valid: false, written: false } });
+    }
+
+    const previous = present ? await readFile(target) : undefined;
+    const previousBundle = this.d.policies.current.bundle;
+    if (present) {
+      // Replace atomically: a reader (the policy watcher) never sees a half-written file.
+      const temp = join(dir, `.${draft.id}.${randomUUID()}.tmp`);
+      await writeFile(temp, draft.yaml, { flag: 'wx' });
+      try {
+        await rename(temp, target);
+      } catch (error) {
+        await unlink(temp).catch(() => undefined);
+        throw error;
+      }
+    } else {
+      try {
+        await writeFile(target, draft.yaml, { flag: 'wx' });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ServiceError('conflict', `${file} already exists; pass replace: true to overwrite policy ${draft.id}`);
+        throw error;
+      }
+    }
+
+    const reloaded = await this.reload(`policy ${draft.id} ${present ? 'replaced' : 'created'} by ${by} (governance MCP)`);
+    if (!reloaded.ok) {
+      // Something else in the folder changed meanwhile; put it back as it was.
+      if (previous !== undefined) await writeFile(target, previous);
+      else await unlink(target).catch(() => undefined);
+      throw new ServiceError('conflict', `the policy folder did not reload, so policy ${draft.id} was taken back out; the previous policies keep serving:\n${reloaded.diagnostics.map(formatDiagnostic).join('\n')}`, {
+        data: { valid: false, written: false, diagnostics: diagnosticsData(reloaded.diagnostics) },
+      });
+    }
+    await this.d.recorder.admin(`policy.${present ? 'replace' : 'create'}`, by, `policy ${draft.id} v${compiled.version} ${present ? 'replaced' : 'created'} in ${file}; bundle ${reloaded.bundle}`, {
+      policy: draft.id,
+      version: compiled.version,
+      file,
+      bundle: reloaded.bundle,
+      previousBundle,
+    });
+    return {
+      valid: true as const,
+      written: true as const,
+      policy: draft.id,
+      version: compiled.version,
+      file,
+      replaced: present,
+      bundle: reloaded.bundle,
+      previousBundle,
+      warnings: diagnosticsData(all.filter((d) => d.severity === 'warning')),
+    };
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function diagnosticsData(diagnostics: readonly Diagnostic[]) {
+  return diagnostics.map((d) => ({ ...d, text: formatDiagnostic(d) }));
+}
