@@ -358,7 +358,8 @@ function shortUrl(url) {
 function bucketOf(url, name) {
   if (!url) return name.startsWith('(') ? name : '(native / V8 builtins)';
   const path = shortUrl(url);
-  if (path.startsWith('dist/')) return `warden ${path.split('/').slice(0, 2).join('/')}`;
+  // dist/<layer>, or dist/surfaces/<surface> (http, mcp, …): the folders of docs/architecture.md.
+  if (path.startsWith('dist/')) return `warden ${path.split('/').slice(0, path.startsWith('dist/surfaces/') ? 3 : 2).join('/')}`;
   if (path.startsWith('~/')) {
     const parts = path.slice(2).split('/');
     return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
@@ -376,8 +377,11 @@ const CONCERNS = [
   ['calling the tool: fetch (http-tool.js, undici, web streams)', (u) => u.includes('dist/upstream/http-tool.js') || u.includes('undici') || u.includes('webstreams')],
   ['decision log: hash chain and SQLite insert (decision-log.js)', (u) => u.includes('dist/audit/decision-log.js')],
   ['building the decision record (audit-record.js: redaction, ids)', (u) => u.includes('dist/enforcement/audit-record.js')],
-  ['authenticate: API key, replay guard', (u) => u.includes('dist/enforcement/stages/authenticate.js')],
-  ['other pipeline stages, PDP, obligations', (u) => u.includes('dist/enforcement/') || u.includes('dist/policy/') || u.includes('dist/store/')],
+  ['authenticate: API key, replay guard', (u) => u.includes('dist/enforcement/stages/authenticate.js') || u.includes('dist/enforcement/replay-guard.js') || u.includes('dist/auth/')],
+  [
+    'other pipeline stages, PDP, obligations',
+    (u) => u.includes('dist/enforcement/') || u.includes('dist/services/') || u.includes('dist/policy/') || u.includes('dist/store/') || u.includes('dist/upstream/tool-registry.js') || u.includes('dist/lib/'),
+  ],
   ['HTTP: fastify routing, body parsing, reply, node:http, sockets', (u) => u.includes('fastify') || u.includes('dist/surfaces/http/') || u.startsWith('node:_http') || u.startsWith('node:net') || u.includes('stream')],
 ];
 

@@ -43,9 +43,8 @@ import Database from 'better-sqlite3';
 
 import { DecisionLog } from '../../dist/audit/decision-log.js';
 import { verifyDecisionLog } from '../../dist/audit/verify-log.js';
-import { compilePolicies, decide } from '../../dist/index.js';
-import { DecisionCache } from '../../dist/enforcement/decision-cache.js';
-import { buildRequest } from '../../dist/enforcement/stages/policy-decision.js';
+import { decide } from '../../dist/index.js';
+import { buildActionRequest, relationshipSubjects } from '../../dist/enforcement/request-builder.js';
 import { openStore } from '../../dist/store/index.js';
 import { AGENT, POLICIES, TENANT, TOOL, argumentSets, readOrdersExecutor, startBenchWarden } from './setup.js';
 import { fmtInt, fmtRatio, fmtUs, percentile, versionOf } from '../common.js';
@@ -152,17 +151,17 @@ async function withCommitTiming(store, run) {
 }
 
 /** A pipeline row: warm-up, one sequential caller (latency), then `CONCURRENCY` callers. */
-async function pipelineRow(name, fn, tally, rt, ns) {
-  await rt.log.flush();
+async function pipelineRow(name, fn, tally, warden, ns) {
+  await warden.audit.flush();
   gc();
   await callers(fn, tally, 1, WARMUP_NS);
-  await rt.log.flush();
+  await warden.audit.flush();
   gc();
-  const { result: seq, commits: seqCommits } = await withCommitTiming(rt.store, () => callers(fn, tally, 1, ns));
-  await rt.log.flush();
+  const { result: seq, commits: seqCommits } = await withCommitTiming(warden.store, () => callers(fn, tally, 1, ns));
+  await warden.audit.flush();
   gc();
-  const { result: conc, commits: concCommits } = await withCommitTiming(rt.store, () => callers(fn, tally, CONCURRENCY, ns));
-  await rt.log.flush();
+  const { result: conc, commits: concCommits } = await withCommitTiming(warden.store, () => callers(fn, tally, CONCURRENCY, ns));
+  await warden.audit.flush();
   seq.commits = seqCommits;
   conc.commits = concCommits;
   log(
@@ -364,7 +363,6 @@ async function main() {
   const loadBefore = os.loadavg();
   const overhead = timerOverheadNs();
   const { warden, key, dir, dbFile } = await startBenchWarden();
-  const rt = warden.pipeline.rt;
   const writeMethod = writeMethodOf(warden.store);
   const hashedInWriter = writeMethod === 'appendChained';
   const tally = new Tally();
@@ -376,12 +374,14 @@ async function main() {
   const viaApiKey = () => warden.pipeline.call(toolCall(), apiKey);
   const viaTrusted = () => warden.pipeline.call(toolCall(), trusted);
   const withSession = () => warden.pipeline.call(toolCall({ sessionId: `session-${next % 64}` }), apiKey);
+  /** Extra rows that change the config: a second Warden (its own SQLite file and API key) built from it, in this process. */
+  const extraChecks = [];
 
   // One call first: it must execute, and its record is the template of the audit rows.
   const first = await viaApiKey();
   tally.check(first);
   if (first.status !== 'executed') throw new Error(`the benchmark call did not execute: ${first.status}: ${first.decision.reason}`);
-  await rt.log.flush();
+  await warden.audit.flush();
   const template = templateOf(await warden.store.getDecision(first.auditId));
 
   const header = [
@@ -401,7 +401,9 @@ async function main() {
       `yielding to the event loop between calls (the yield, where the decision log's group commit runs, is not timed), ` +
       `~${Number(LOOP_NS / 1_000_000n) / 1000} s per row after a 0.5 s warm-up. "calls/s, 1 caller" is the same loop, yields and log writes included. ` +
       `"calls/s, ${CONCURRENCY} callers": ${CONCURRENCY} such callers in a promise pool for ~${Number(LOOP_NS / 1_000_000n) / 1000} s (extra rows ` +
-      `${Number(EXTRA_LOOP_NS / 1_000_000n) / 1000} s each), with the latency each of them saw.`,
+      `${Number(EXTRA_LOOP_NS / 1_000_000n) / 1000} s each), with the latency each of them saw. The extra rows "no policy uses related()" and ` +
+      `"decision cache on" each run on a second Warden started in this process from a config that differs in that one thing ` +
+      `(its own temp folder, SQLite file and API key, the same in-process tool), measured the same way between the other rows.`,
     '',
   ];
   log(header.join('\n'));
@@ -410,35 +412,58 @@ async function main() {
   log('== pipeline');
   const rows = [];
   const storeCalls = new Map();
-  const row = async (name, fn, ns = LOOP_NS) => {
-    const r = await pipelineRow(name, fn, tally, rt, ns);
-    storeCalls.set(name, await storeCallsPerCall(warden.store, fn, tally, 500));
+  const row = async (name, fn, ns = LOOP_NS, w = warden, t = tally) => {
+    const r = await pipelineRow(name, fn, t, w, ns);
+    storeCalls.set(name, await storeCallsPerCall(w.store, fn, t, 500));
     rows.push(r);
     return r;
+  };
+  /**
+   * An extra row on a second Warden whose config differs from the first in one thing (`options`
+   * of startBenchWarden), with the same tool, executor and calls; its log is checked, then it is closed.
+   */
+  const extraWardenRow = async (name, options, expect) => {
+    const other = await startBenchWarden(options);
+    const otherTally = new Tally();
+    try {
+      expect(other.warden);
+      const credentials = { kind: 'api_key', key: other.key };
+      await row(name, () => other.warden.pipeline.call(toolCall(), credentials), EXTRA_LOOP_NS, other.warden, otherTally);
+      await other.warden.audit.flush();
+      const depth = other.warden.recorder.log.depth;
+      extraChecks.push({ name, tally: otherTally, depth, ...(await checkLog(other.warden.store, other.dbFile, otherTally.calls)) });
+    } finally {
+      await other.warden.close();
+      rmSync(other.dir, { recursive: true, force: true });
+    }
   };
   const headline = await row('pipeline, API key, audit on (allowed read)', viaApiKey);
   await row('pipeline, trusted in-process caller', viaTrusted);
 
   // Extra rows, for where the time goes: each changes one thing about the headline row.
-  const withoutRelated = compilePolicies(Object.entries(POLICIES).filter(([f]) => f !== 'files.yaml').map(([file, text]) => ({ file, text }))).policySet;
-  if (!withoutRelated || withoutRelated.usesRelationships) throw new Error('the policy set without files.yaml did not compile as expected');
-  const fullSet = rt.policies.current;
-  rt.policies.current = withoutRelated;
-  await row('pipeline, API key, no policy uses related() (extra)', viaApiKey, EXTRA_LOOP_NS);
-  rt.policies.current = fullSet;
-
-  const cacheOff = rt.cache;
-  rt.cache = new DecisionCache(2_000, 10_000);
-  await row('pipeline, API key, decision cache on, ttl 2s (extra)', viaApiKey, EXTRA_LOOP_NS);
-  rt.cache = cacheOff;
+  await extraWardenRow('pipeline, API key, no policy uses related() (extra)', { leaveOut: ['files.yaml'] }, (w) => {
+    if (w.policySet.usesRelationships || !warden.policySet.usesRelationships) throw new Error('the policy set without files.yaml should not use related(), the full one should');
+  });
+  await extraWardenRow('pipeline, API key, decision cache on, ttl 2s (extra)', { decisionCacheTtl: '2s' }, (w) => {
+    if (w.config.decision_cache.ttl !== '2s' || w.config.decision_cache.max_entries !== warden.config.decision_cache.max_entries) throw new Error('the decision cache of the extra Warden is not as expected');
+  });
 
   await row('pipeline, API key, with a session id (extra)', withSession, EXTRA_LOOP_NS);
 
   /* --------------------------------------------- the pieces */
+  // The request the pipeline builds for the headline call (no session), from the same facts.
+  const fullSet = warden.policySet;
   const agent = await warden.store.getAgent(AGENT);
-  const registered = rt.tools.get(TOOL);
-  const x = { requestId: 'bench-pdp', call: toolCall(), agent, tool: registered, args: structuredClone(args[0]), details: {} };
-  const enriched = await buildRequest(x, rt, TENANT, undefined);
+  const enriched = buildActionRequest({
+    requestId: 'bench-pdp',
+    tenant: TENANT,
+    agent,
+    action: 'tool.call',
+    resourceId: TOOL,
+    args: structuredClone(args[0]),
+    tool: warden.tools.get(TOOL).entry,
+    relationships: fullSet.usesRelationships ? await warden.store.relationshipsOf(relationshipSubjects(AGENT, undefined)) : undefined,
+  });
   const pdpDecision = decide(fullSet, enriched, { now: new Date() });
   if (pdpDecision.effect !== 'allow' || pdpDecision.rule !== 'support-reads-orders') throw new Error(`PDP row: expected allow by support-reads-orders, got ${pdpDecision.effect} (${pdpDecision.reason})`);
   rows.push(await plainRow('PDP only (decide, same enriched request)', () => decide(fullSet, enriched, { now: new Date() }), false));
@@ -447,10 +472,12 @@ async function main() {
 
   /* --------------------------------------------- nothing lost */
   log('== checking the decision log');
-  await rt.log.flush();
-  const depthAfter = rt.log.depth;
+  await warden.audit.flush();
+  const depthAfter = warden.recorder.log.depth;
   const pipelineCheck = await checkLog(warden.store, dbFile, tally.calls);
-  const failed = [...tally.failures.values()].reduce((a, b) => a + b, 0);
+  const failures = new Map(tally.failures);
+  for (const e of extraChecks) for (const [why, n] of e.tally.failures) failures.set(why, (failures.get(why) ?? 0) + n);
+  const failed = [...failures.values()].reduce((a, b) => a + b, 0);
   log(`  records written ${fmtInt(pipelineCheck.written)} / calls made ${fmtInt(tally.calls)} / lost: ${pipelineCheck.lost}; chain ${pipelineCheck.chain} in ${pipelineCheck.verifySecs.toFixed(1)} s`);
   await warden.close();
 
@@ -502,13 +529,14 @@ async function main() {
   ];
 
   const audit = auditRows[0];
-  const zeroLost = pipelineCheck.lost === 0 && pipelineCheck.chainOk && pipelineCheck.distinctRequestIds === tally.calls && depthAfter === 0 && auditRows.every((r) => r.lost === 0 && r.chainOk);
+  const extrasOk = extraChecks.every((e) => e.lost === 0 && e.chainOk && e.distinctRequestIds === e.tally.calls && e.depth === 0);
+  const zeroLost = pipelineCheck.lost === 0 && pipelineCheck.chainOk && pipelineCheck.distinctRequestIds === tally.calls && depthAfter === 0 && extrasOk && auditRows.every((r) => r.lost === 0 && r.chainOk);
   const targets = [
     `- ${mark(headline.seq.p50 < 20_000)} p50 < 20 µs per call (pipeline, API key, audit on): ${fmtUs(headline.seq.p50)} µs`,
     `- ${mark(headline.seq.p99 < 100_000)} p99 < 100 µs per call (same row): ${fmtUs(headline.seq.p99)} µs`,
     `- ${mark(audit.perSecond >= 50_000)} ≥ 50,000 audit records/s (DecisionLog, default maxBatch 1024): ${fmtInt(audit.perSecond)} records/s`,
     `- ${mark(zeroLost)} zero records lost: pipeline ${fmtInt(pipelineCheck.written)} records for ${fmtInt(tally.calls)} calls (lost: ${pipelineCheck.lost}), ` +
-      `chain ${pipelineCheck.chainOk ? 'ok' : 'BROKEN'}; audit runs lost ${auditRows.map((r) => r.lost).join(' / ')}, chains ${auditRows.every((r) => r.chainOk) ? 'ok' : 'BROKEN'}`,
+      `chain ${pipelineCheck.chainOk ? 'ok' : 'BROKEN'}; the extra rows' Wardens lost ${extraChecks.map((e) => e.lost).join(' / ')}, chains ${extraChecks.every((e) => e.chainOk) ? 'ok' : 'BROKEN'}; audit runs lost ${auditRows.map((r) => r.lost).join(' / ')}, chains ${auditRows.every((r) => r.chainOk) ? 'ok' : 'BROKEN'}`,
   ];
 
   const notes = [
@@ -517,10 +545,12 @@ async function main() {
       `(verifyDecisionLog over the whole file) took ${pipelineCheck.verifySecs.toFixed(1)} s.`,
     failed === 0
       ? 'Every call executed (status executed, allowed by orders/support-reads-orders).'
-      : `Calls that did not execute: ${failed} — ${[...tally.failures].map(([why, n]) => `${n} × ${why}`).join('; ')}`,
+      : `Calls that did not execute: ${failed} — ${[...failures].map(([why, n]) => `${n} × ${why}`).join('; ')}`,
     '"store calls per call" comes from a separate, untimed pass of 500 calls with the store\'s methods counted; the decision log\'s ' +
-      `${writeMethod} (one transaction per batch, off the caller's path) is not in it. rememberRequestId is a write: one SQLite ` +
-      'transaction of its own per API-key call. relationshipsOf runs on every call, whatever the tool, as soon as one policy uses related().',
+      `${writeMethod} (one transaction per batch, off the caller's path) is not in it. The counts are of the SQLite store itself: getAgent, ` +
+      'getCredential and relationshipsOf go through Warden\'s read cache (1 s), so only its misses show; relationshipsOf is asked on every call, ' +
+      'whatever the tool, as soon as one policy uses related(). With a SQLite file the replay guard keeps request ids in memory (reloaded ' +
+      'from the decision log at start), so rememberRequestId, a write, does not appear.',
     `A read's decision record is queued on the call's path (${hashedInWriter ? 'chained and hashed later, by the writer' : 'chained and hashed there'}) ` +
       'and written to SQLite by the group commit; audit.durable_reads is off (the default), so the call does not wait for it. ' +
       '"calls/s" includes those writes; "p50/p99" does not.',
@@ -551,6 +581,9 @@ async function main() {
     '## Records lost',
     '',
     `- pipeline: records written ${fmtInt(pipelineCheck.written)} / calls made ${fmtInt(tally.calls)} / lost: ${pipelineCheck.lost}; hash chain ${pipelineCheck.chain}`,
+    ...extraChecks.map(
+      (e) => `- ${e.name}, its own Warden: records written ${fmtInt(e.written)} / calls made ${fmtInt(e.tally.calls)} / lost: ${e.lost}; hash chain ${e.chain}`,
+    ),
     ...[...auditRows, ...raw].map((r) => `- ${r.label}: records written ${fmtInt(r.written)} / appended ${fmtInt(AUDIT_RECORDS)} / lost: ${r.lost}; hash chain ${r.chain}`),
     '',
     '## Targets (reported, not asserted)',

@@ -217,13 +217,14 @@ export function argumentSets(n = 1_000) {
 }
 
 /**
- * Writes the folder and starts Warden on it. `extraConfig` is appended to warden.yaml.
- * Returns the Warden, the agent's API key and the folder.
+ * Writes the folder and starts Warden on it. `extraConfig` is appended to warden.yaml;
+ * `leaveOut` names policy files not written (e.g. 'files.yaml': no policy uses related()).
+ * Returns the Warden, the agent's API key, the folder and its SQLite file.
  */
-export async function startBenchWarden({ decisionCacheTtl = '0s', extraConfig = '' } = {}) {
+export async function startBenchWarden({ decisionCacheTtl = '0s', extraConfig = '', leaveOut = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'warden-bench-pipeline-'));
   mkdirSync(join(dir, 'policies'));
-  for (const [file, text] of Object.entries(POLICIES)) writeFileSync(join(dir, 'policies', file), text);
+  for (const [file, text] of Object.entries(POLICIES)) if (!leaveOut.includes(file)) writeFileSync(join(dir, 'policies', file), text);
   const key = generateApiKey();
   const config = `
 storage: sqlite:./warden.db
@@ -247,6 +248,6 @@ ${extraConfig}`;
   writeFileSync(file, config);
   const warden = await createWarden({ config: file });
   // No http: executor: the tool runs in process, so the figures are Warden's own time.
-  warden.pipeline.rt.executors.set(TOOL, readOrdersExecutor);
+  warden.tools.useExecutor(TOOL, readOrdersExecutor);
   return { warden, key: key.key, dir, dbFile: join(dir, 'warden.db') };
 }

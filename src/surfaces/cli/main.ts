@@ -1,20 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { agentsCreateKeyCommand, agentsListCommand, agentsSetStatusCommand } from './commands/agents.js';
-import { approvalsListCommand, approvalsVoteCommand } from './commands/approvals.js';
-import { auditExportCommand, auditTailCommand, auditVerifyCommand } from './commands/audit.js';
-import { breakGlassGrantCommand, breakGlassListCommand, breakGlassRevokeCommand } from './commands/break-glass.js';
-import { checkCommand } from './commands/check.js';
-import { demoCommand } from './commands/demo.js';
-import { evalCommand } from './commands/eval.js';
-import { initCommand } from './commands/init.js';
-import { serveCommand } from './commands/serve.js';
-import { runGatewayStdio } from '../mcp/gateway-stdio.js';
-import { runGovernanceStdio } from '../mcp/governance-stdio.js';
-import { toolsApproveCommand, toolsListCommand } from './commands/tools.js';
-import { testCommand } from './commands/test.js';
 import { EXIT, UsageError } from './usage-error.js';
 
+// Each command's module is loaded when the command runs: `warden check` need not load the
+// gateway, the MCP SDK and the store (a CLI start costs what its command uses).
 const program = new Command('warden')
   .description('Warden: a policy enforcement gateway for AI agents')
   .version('0.1.0')
@@ -27,7 +16,7 @@ program
   .argument('<dir>', 'policy folder (searched recursively for *.yaml)')
   .option('--tools <file>', 'JSON list of known tool names; report tool patterns that match none')
   .option('--no-default-guards', 'leave out the built-in guard policies (as guards.default_policies: false does)')
-  .action(async (dir: string, options) => setExit(await checkCommand(dir, options)));
+  .action(async (dir: string, options) => setExit(await (await import('./commands/check.js')).checkCommand(dir, options)));
 
 program
   .command('eval')
@@ -38,7 +27,7 @@ program
   .option('--json', 'print the Decision as JSON')
   .option('--now <time>', 'decide as of this ISO 8601 instant (default: now)')
   .option('--no-default-guards', 'leave out the built-in guard policies')
-  .action(async (options) => setExit(await evalCommand(options)));
+  .action(async (options) => setExit(await (await import('./commands/eval.js')).evalCommand(options)));
 
 program
   .command('test')
@@ -47,12 +36,12 @@ program
   .option('--format <format>', 'text or junit', 'text')
   .option('--verbose', 'print each decision')
   .option('--no-default-guards', 'leave out the built-in guard policies')
-  .action(async (dir: string, options) => setExit(await testCommand(dir, options)));
+  .action(async (dir: string, options) => setExit(await (await import('./commands/test.js')).testCommand(dir, options)));
 
 program
   .command('demo')
   .description('play the example scenarios and show each decision and its reason')
-  .action(async () => setExit(await demoCommand()));
+  .action(async () => setExit(await (await import('./commands/demo.js')).demoCommand()));
 
 const CONFIG_HELP = 'warden.yaml to read (default ./warden.yaml)';
 const DB_HELP = 'SQLite database file to read instead of the config\'s storage';
@@ -64,14 +53,14 @@ program
   .option('--port <port>', 'listen on this port (default: server.port of the config)')
   .option('--host <host>', 'listen on this address (default: server.host of the config)')
   .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug', 'info')
-  .action(async (options) => setExit(await serveCommand(options)));
+  .action(async (options) => setExit(await (await import('./commands/serve.js')).serveCommand(options)));
 
 program
   .command('init')
   .description('write a commented starter config, a policy and its tests')
   .argument('[dir]', 'where to write them', '.')
   .option('--force', 'overwrite files that exist')
-  .action(async (dir: string, options) => setExit(await initCommand(dir, options)));
+  .action(async (dir: string, options) => setExit(await (await import('./commands/init.js')).initCommand(dir, options)));
 
 const mcp = program
   .command('mcp')
@@ -79,13 +68,13 @@ const mcp = program
   .option('--config <file>', 'the configuration', './warden.yaml')
   .option('--agent <id>', 'the agent this session acts as (default: mcp.stdio_agent of the config)')
   .option('--user <id>', 'the user it acts for (default: mcp.stdio_user)')
-  .action(async (options: { config: string; agent?: string; user?: string }) => setExit(await runGatewayStdio(options.config, { agent: options.agent, user: options.user })));
+  .action(async (options: { config: string; agent?: string; user?: string }) => setExit(await (await import('../mcp/gateway-stdio.js')).runGatewayStdio(options.config, { agent: options.agent, user: options.user })));
 mcp
   .command('governance')
   .description('the governance tools (validate_action, report_incident, …) for one agent, over stdio')
   .option('--config <file>', 'the configuration', './warden.yaml')
   .requiredOption('--agent <id>', 'the agent this stdio session speaks for')
-  .action(async (options: { config: string; agent: string }) => setExit(await runGovernanceStdio(options.config, options.agent)));
+  .action(async (options: { config: string; agent: string }) => setExit(await (await import('../mcp/governance-stdio.js')).runGovernanceStdio(options.config, options.agent)));
 
 const audit = program.command('audit').description('the hash-chained decision log: verify, export, tail');
 
@@ -94,7 +83,7 @@ audit
   .description('walk the hash chain of the decision log; exit 1 at the first altered or missing record')
   .option('--db <path>', DB_HELP)
   .option('--config <file>', CONFIG_HELP)
-  .action(async (options) => setExit(await auditVerifyCommand(options)));
+  .action(async (options) => setExit(await (await import('./commands/audit.js')).auditVerifyCommand(options)));
 
 audit
   .command('export')
@@ -108,7 +97,7 @@ audit
   .option('--tenant <tenant>', 'only this tenant')
   .option('--effect <effect>', 'only allow, deny or require_approval')
   .option('--format <format>', 'jsonl or csv', 'jsonl')
-  .action(async (options) => setExit(await auditExportCommand(options)));
+  .action(async (options) => setExit(await (await import('./commands/audit.js')).auditExportCommand(options)));
 
 audit
   .command('tail')
@@ -117,7 +106,7 @@ audit
   .option('--config <file>', CONFIG_HELP)
   .option('-n, --lines <count>', 'how many records', '20')
   .option('-f, --follow', 'keep printing new records until interrupted')
-  .action(async (options) => setExit(await auditTailCommand(options)));
+  .action(async (options) => setExit(await (await import('./commands/audit.js')).auditTailCommand(options)));
 
 const tools = program.command('tools').description('pinned MCP tool definitions ("rug pull" protection)');
 tools
@@ -126,14 +115,14 @@ tools
   .option('--db <path>', DB_HELP)
   .option('--config <file>', CONFIG_HELP)
   .option('--json', 'print JSON (with both definitions, to review a change)')
-  .action(async (options) => setExit(await toolsListCommand(options)));
+  .action(async (options) => setExit(await (await import('./commands/tools.js')).toolsListCommand(options)));
 tools
   .command('approve')
   .description('trust the definition an upstream serves now for <upstream>/<tool>; audited')
   .argument('<tool>', '<upstream>/<tool name at the upstream>')
   .option('--config <file>', CONFIG_HELP)
   .requiredOption('--as <id>', 'who approves (recorded in the decision log)')
-  .action(async (tool: string, options) => setExit(await toolsApproveCommand(tool, options)));
+  .action(async (tool: string, options) => setExit(await (await import('./commands/tools.js')).toolsApproveCommand(tool, options)));
 
 const approvals = program.command('approvals').description('actions held for human approval');
 
@@ -146,7 +135,7 @@ approvals
   .option('--json', 'print JSON')
   .option('--db <path>', DB_HELP)
   .option('--config <file>', CONFIG_HELP)
-  .action(async (options) => setExit(await approvalsListCommand(options)));
+  .action(async (options) => setExit(await (await import('./commands/approvals.js')).approvalsListCommand(options)));
 
 for (const vote of ['approve', 'deny'] as const) {
   approvals
@@ -158,7 +147,7 @@ for (const vote of ['approve', 'deny'] as const) {
     .option('--roles <roles>', 'the voter\'s roles, comma-separated (e.g. finance_manager)')
     .option('--tenant <tenant>', 'the tenant the voter acts for, or * for all', '*')
     .option('--config <file>', CONFIG_HELP)
-    .action(async (id: string, options) => setExit(await approvalsVoteCommand(vote, id, options)));
+    .action(async (id: string, options) => setExit(await (await import('./commands/approvals.js')).approvalsVoteCommand(vote, id, options)));
 }
 
 const breakGlass = program.command('break-glass').description('time-boxed emergency overrides of policy denials');
@@ -173,7 +162,7 @@ breakGlass
   .option('--tool <glob>', 'only for tools matching this glob (default: any)')
   .option('--tenant <tenant>', 'only for this tenant (default: any)')
   .option('--config <file>', CONFIG_HELP)
-  .action(async (options) => setExit(await breakGlassGrantCommand(options)));
+  .action(async (options) => setExit(await (await import('./commands/break-glass.js')).breakGlassGrantCommand(options)));
 
 breakGlass
   .command('revoke')
@@ -181,7 +170,7 @@ breakGlass
   .argument('<id>', 'grant id (bg_…)')
   .requiredOption('--as <user>', 'who revokes it')
   .option('--config <file>', CONFIG_HELP)
-  .action(async (id: string, options) => setExit(await breakGlassRevokeCommand(id, options)));
+  .action(async (id: string, options) => setExit(await (await import('./commands/break-glass.js')).breakGlassRevokeCommand(id, options)));
 
 breakGlass
   .command('list')
@@ -190,7 +179,7 @@ breakGlass
   .option('--json', 'print JSON')
   .option('--db <path>', DB_HELP)
   .option('--config <file>', CONFIG_HELP)
-  .action(async (options) => setExit(await breakGlassListCommand(options)));
+  .action(async (options) => setExit(await (await import('./commands/break-glass.js')).breakGlassListCommand(options)));
 
 const agents = program.command('agents').description('agents, their keys and their status');
 
@@ -199,7 +188,7 @@ agents
   .description('generate an API key for an agent, and the credential line for warden.yaml')
   .argument('<agent-id>', 'the agent the key is for')
   .option('--json', 'print JSON')
-  .action(async (agentId: string, options) => setExit(await agentsCreateKeyCommand(agentId, options)));
+  .action(async (agentId: string, options) => setExit(await (await import('./commands/agents.js')).agentsCreateKeyCommand(agentId, options)));
 
 agents
   .command('list')
@@ -207,7 +196,7 @@ agents
   .option('--json', 'print JSON')
   .option('--db <path>', DB_HELP)
   .option('--config <file>', CONFIG_HELP)
-  .action(async (options) => setExit(await agentsListCommand(options)));
+  .action(async (options) => setExit(await (await import('./commands/agents.js')).agentsListCommand(options)));
 
 agents
   .command('suspend')
@@ -216,7 +205,7 @@ agents
   .requiredOption('--as <user>', 'who suspends it')
   .requiredOption('--reason <text>', 'why (shown in every denial and in the decision log)')
   .option('--config <file>', CONFIG_HELP)
-  .action(async (id: string, options) => setExit(await agentsSetStatusCommand('suspended', id, options)));
+  .action(async (id: string, options) => setExit(await (await import('./commands/agents.js')).agentsSetStatusCommand('suspended', id, options)));
 
 agents
   .command('resume')
@@ -225,7 +214,7 @@ agents
   .requiredOption('--as <user>', 'who resumes it')
   .option('--reason <text>', 'why (recorded in the decision log)')
   .option('--config <file>', CONFIG_HELP)
-  .action(async (id: string, options) => setExit(await agentsSetStatusCommand('active', id, options)));
+  .action(async (id: string, options) => setExit(await (await import('./commands/agents.js')).agentsSetStatusCommand('active', id, options)));
 
 function setExit(code: number): void {
   process.exitCode = code;

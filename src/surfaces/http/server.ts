@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { findLimitViolation } from '../../model/json-limits.js';
 import { ServiceError } from '../../services/errors.js';
 import type { Warden } from '../../services/warden.js';
 import { authenticationHook } from './authenticate.js';
+import { parseJsonBody } from './json-body.js';
 import { sendProblem, sendServiceError } from './problem.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
@@ -63,15 +63,9 @@ export async function buildServer(warden: Warden, options: ServerOptions = {}, m
     const raw = body as Buffer;
     req.rawBody = raw;
     if (raw.length === 0) return done(null, undefined);
-    let value: unknown;
-    try {
-      value = JSON.parse(raw.toString('utf8'));
-    } catch (e) {
-      return done(Object.assign(new Error(`the body is not valid JSON: ${(e as Error).message}`), { statusCode: 400, code: 'WARDEN_INVALID_JSON' }), undefined);
-    }
-    const violation = findLimitViolation(value, { maxDepth: 64, maxStringLength: warden.config.server.body_limit, maxNodes: 200_000 });
-    if (violation) return done(Object.assign(new Error(`the body was refused: ${violation.replace(/^\$/, 'body')}`), { statusCode: 400, code: 'WARDEN_UNSAFE_JSON' }), undefined);
-    done(null, value);
+    const parsed = parseJsonBody(raw, warden.config.server.body_limit);
+    if (!parsed.ok) return done(Object.assign(new Error(parsed.message), { statusCode: 400, code: parsed.problem === 'invalid-json' ? 'WARDEN_INVALID_JSON' : 'WARDEN_UNSAFE_JSON' }), undefined);
+    done(null, parsed.value);
   });
 
   app.setErrorHandler((error: FastifyError | ServiceError, req, reply) => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { findLimitViolation } from '../../../model/json-limits.js';
+import { parseJsonBody } from '../json-body.js';
 import type { Warden } from '../../../services/warden.js';
 import { principalOf } from '../authenticate.js';
 import type { Principal } from '../../../auth/principal.js';
@@ -99,14 +99,10 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
         if (Buffer.isBuffer(raw) && isJson) {
           const limit = options.maxMessageBytes ?? warden.config.server.body_limit;
           if (raw.length > limit) return sendRpcError(reply, 413, -32600, `Invalid Request: the message is ${raw.length} bytes; the limit is ${limit}`);
-          try {
-            body = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
-          } catch (error) {
-            return sendRpcError(reply, 400, -32700, `Parse error: the body is not valid JSON (${(error as Error).message})`);
-          }
-          if (body === undefined) return sendRpcError(reply, 400, -32600, 'Invalid Request: the body is empty; send a JSON-RPC message');
-          const violation = findLimitViolation(body, { maxDepth: 64, maxStringLength: warden.config.server.body_limit, maxNodes: 200_000 });
-          if (violation) return sendRpcError(reply, 400, -32600, `Invalid Request: the body was refused: ${violation.replace(/^\$/, 'body')}`);
+          if (raw.length === 0) return sendRpcError(reply, 400, -32600, 'Invalid Request: the body is empty; send a JSON-RPC message');
+          const parsed = parseJsonBody(raw, warden.config.server.body_limit);
+          if (!parsed.ok) return parsed.problem === 'invalid-json' ? sendRpcError(reply, 400, -32700, `Parse error: ${parsed.message}`) : sendRpcError(reply, 400, -32600, `Invalid Request: ${parsed.message}`);
+          body = parsed.value;
         } else {
           // Not JSON: the transport answers 415 from the content type, before it reads a body.
           body = null;
