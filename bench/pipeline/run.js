@@ -203,12 +203,18 @@ async function plainRow(name, fn, isAsync) {
   return { name, seq: { ...lat, perSecond } };
 }
 
-/** Counts the store calls `fn` makes over `n` calls (a separate, untimed pass). */
+/**
+ * Counts the store calls `fn` makes over `n` calls (a separate, untimed pass). `store` is Warden's
+ * read-caching Proxy around the SQLite store: a property set on it lands on the SQLite store, and
+ * the counter calls the SQLite store's own method (from its prototype), not the Proxy's cached
+ * read, which on a miss calls the SQLite store's method again (counting it twice, or recursing).
+ */
 async function storeCallsPerCall(store, fn, tally, n) {
   const methods = ['getCredential', 'rememberRequestId', 'getAgent', 'upsertAgent', 'relationshipsOf', 'getSession', 'putSession', 'listGrants'];
   const counts = new Map(methods.map((m) => [m, 0]));
+  const proto = Object.getPrototypeOf(store);
   for (const m of methods) {
-    const original = store[m];
+    const original = proto[m];
     store[m] = function (...args) {
       counts.set(m, counts.get(m) + 1);
       return original.apply(this, args);

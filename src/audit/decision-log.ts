@@ -1,5 +1,6 @@
 import type { DecisionRecord, NewDecisionRecord } from '../store/records.js';
 import type { ChainLink, Store } from '../store/store.js';
+import { toWellFormed } from '../model/well-formed.js';
 import { GENESIS_HASH, recordHash } from './hash-chain.js';
 
 export interface DecisionLogOptions {
@@ -24,9 +25,14 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-/** Chains an entry after the record before it: seq + 1, and a hash covering the previous hash. */
+/**
+ * Chains an entry after the record before it: seq + 1, and a hash covering the previous hash.
+ * Its strings are made well-formed first (a lone surrogate becomes U+FFFD, as it would when
+ * written as UTF-8), so the hash covers exactly what the store keeps, whichever surface the entry
+ * came from.
+ */
 export const linkRecord: ChainLink = (entry, previous) => {
-  const unsigned = { ...entry, seq: (previous?.seq ?? 0) + 1, prevHash: previous?.hash ?? GENESIS_HASH };
+  const unsigned = { ...toWellFormed(entry), seq: (previous?.seq ?? 0) + 1, prevHash: previous?.hash ?? GENESIS_HASH };
   return { ...unsigned, hash: recordHash(unsigned) };
 };
 

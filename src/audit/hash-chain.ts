@@ -41,34 +41,58 @@ export interface ChainBreak {
   problem: string;
 }
 
-/** Checks records in seq order, continuing from `previous` (the last verified record, if any). */
+/**
+ * Checks records in seq order, continuing from `previous` (the last verified record, if any).
+ * Verification goes on past a break: after a record that does not link, the chain is followed
+ * from that record as it stands, so each alteration is reported once and tampering further on is
+ * still found.
+ */
 export class ChainVerifier {
   private expectedSeq: number;
   private previousHash: string;
+  /** Records read. */
+  read = 0;
+  /** Records read before the first break (all of them while there is none). */
   checked = 0;
+  /** Breaks found so far. */
+  breaks = 0;
 
   constructor(previous?: { seq: number; hash: string }) {
     this.expectedSeq = previous ? previous.seq + 1 : 1;
     this.previousHash = previous?.hash ?? GENESIS_HASH;
   }
 
-  /** Returns the first problem in `records`, or undefined when they extend the chain correctly. */
-  check(records: readonly DecisionRecord[]): ChainBreak | undefined {
+  /** The breaks in `records`, in order; none when they extend the chain correctly. */
+  check(records: readonly DecisionRecord[]): ChainBreak[] {
+    const found: ChainBreak[] = [];
     for (const record of records) {
-      const at = { seq: record.seq, id: record.id };
-      if (record.seq !== this.expectedSeq) {
-        return { ...at, problem: `expected record #${this.expectedSeq} next, found #${record.seq}: ${record.seq > this.expectedSeq ? 'records were removed' : 'records are out of order'}` };
-      }
-      if (record.prevHash !== this.previousHash) {
-        return { ...at, problem: `its prevHash does not match the hash of record #${record.seq - 1}: a record before it was altered, removed or replaced` };
-      }
-      if (recordHash(record) !== record.hash) {
-        return { ...at, problem: 'its content does not match its hash: the record was altered' };
+      const problem = this.problemOf(record);
+      this.read++;
+      if (problem) {
+        found.push({ seq: record.seq, id: record.id, problem });
+        this.breaks++;
+      } else if (this.breaks === 0) {
+        this.checked++;
       }
       this.previousHash = record.hash;
-      this.expectedSeq++;
-      this.checked++;
+      this.expectedSeq = record.seq + 1;
     }
+    return found;
+  }
+
+  /** The last record read (or the starting point): where the next page continues. */
+  get position(): { seq: number; hash: string } {
+    return { seq: this.expectedSeq - 1, hash: this.previousHash };
+  }
+
+  private problemOf(record: DecisionRecord): string | undefined {
+    if (record.seq !== this.expectedSeq) {
+      return `expected record #${this.expectedSeq} next, found #${record.seq}: ${record.seq > this.expectedSeq ? 'records were removed' : 'records are out of order'}`;
+    }
+    if (record.prevHash !== this.previousHash) {
+      return `its prevHash does not match the hash of record #${record.seq - 1}: a record before it was altered, removed or replaced`;
+    }
+    if (recordHash(record) !== record.hash) return 'its content does not match its hash: the record was altered';
     return undefined;
   }
 }

@@ -146,9 +146,21 @@ function isLetter(c: number): boolean {
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
+/** Beyond ASCII, what a key name may be made of: letters, digits, marks, invisible characters, `＿`-like connectors and dashes. */
+const UNICODE_KEY_CHAR = /[\p{L}\p{N}\p{M}\p{Cf}\p{Default_Ignorable_Code_Point}\p{Pc}\p{Pd}]/u;
+
 /** `[A-Za-z0-9_-]`: the characters of a key name. */
 function isKeyChar(c: number): boolean {
   return isLetter(c) || isDigit(c) || c === 95 || c === 45;
+}
+/**
+ * A key name's characters and their look-alikes beyond ASCII (fullwidth letters, zero-width
+ * characters, surrogate halves of mathematical letters). Keys are matched folded
+ * (sensitive-keys.ts), so `pass\u200bword=` and `ｐａｓｓｗｏｒｄ=` are `password=`.
+ */
+function isKeyCharBeyondAscii(c: number): boolean {
+  if (c < 128) return isKeyChar(c);
+  return (c >= 0xd800 && c <= 0xdfff) || UNICODE_KEY_CHAR.test(String.fromCharCode(c));
 }
 /** `[A-Za-z0-9._%+-]`: the characters of the local part of an email address. */
 function isLocalChar(c: number): boolean {
@@ -229,6 +241,10 @@ const NOT_MASKED = String.raw`(?![\\"']{0,2}\[REDACTED)`;
 const TOKEN_VALUE = new RegExp(String.raw`([ \t]{0,8})${NOT_MASKED}(${QUOTED}|[^\s"'\\,;&{}\[\]<>]+)`, 'y');
 const LINE_VALUE = new RegExp(String.raw`([ \t]{0,8})${NOT_MASKED}(${QUOTED}|[^\s][^\r\n]*)`, 'y');
 const MAX_KEY_CHARS = 64;
+/** A plain lower-case word: the start of a sentence, not a secret, when another word follows. */
+const PROSE_WORD = /^[a-z]{1,24}$/;
+/** Blanks, then a word of letters that ends the way words in a sentence end. */
+const NEXT_WORD = /[ \t]{1,8}[A-Za-z][a-z]{0,23}(?=[\s,.;!?]|$)/y;
 
 function keepQuotes(value: string): string {
   if (value.startsWith('\\"')) return `\\"${REDACTED}\\"`;
@@ -248,6 +264,14 @@ function nextIndex(text: string, needle: string, from: number): number {
  * `[REDACTED]`, as it does in a structured value. Anchored on each `:` and `=`; the key is the
  * whole run of `[A-Za-z0-9_-]` before it (after at most 3 quotes/backslashes and 8 blanks), matched
  * like a structured key, so `max_tokens=5` and `next_page_token=…` are not `token=`.
+ *
+ * A colon also introduces an explanation in prose: in `no credentials: send an API key`, `send` is
+ * not the value of `credentials`. So after `key: ` (a colon and a blank, never `=`), an unquoted
+ * value that is a plain lower-case word followed by another word (`send an`) is a sentence and is
+ * left alone. Secrets are rarely dictionary words in lower case followed by more words; a secret
+ * at the end of the text or line, before a comma or another `key:` (`password: letmein user: bob`),
+ * with a digit, a capital or a symbol, or quoted, is still masked. Header-like keys (the rest of
+ * the line is the value) are not given this exception.
  */
 export function keyValueDetector(keys: KeyMatcher): Detector {
   const apply = (text: string): string => {
@@ -269,14 +293,23 @@ export function keyValueDetector(keys: KeyMatcher): Detector {
       }
       const end = i;
       while (i > 0 && end - i <= MAX_KEY_CHARS && isKeyChar(text.charCodeAt(i - 1))) i--;
-      if (i === end || end - i > MAX_KEY_CHARS) continue;
+      if (end - i > MAX_KEY_CHARS) continue;
+      // The ASCII run (`token` in `認証token=`), else the run with look-alikes (`ｔｏｋｅｎ=`).
+      let start = i;
+      while (start > 0 && end - start <= MAX_KEY_CHARS && isKeyCharBeyondAscii(text.charCodeAt(start - 1))) start--;
+      if (start === end) continue;
       // Slices shorter than 13 characters are copies in V8 (SlicedString::kMinLength), safe to cache.
-      const kind = keys.kind(text.slice(i, end), end - i < 13);
+      let kind: KeyKind = i < end ? keys.kind(text.slice(i, end), end - i < 13) : KeyKind.None;
+      if (kind === KeyKind.None && start < i && end - start <= MAX_KEY_CHARS) kind = keys.kind(text.slice(start, end), false);
       if (kind === KeyKind.None) continue;
       const valueRegex = kind === KeyKind.Line ? LINE_VALUE : TOKEN_VALUE;
       valueRegex.lastIndex = sep + 1;
       const value = valueRegex.exec(text);
       if (!value) continue;
+      if (kind === KeyKind.Value && text.charCodeAt(sep) === 58 && value[1]!.length > 0 && PROSE_WORD.test(value[2]!)) {
+        NEXT_WORD.lastIndex = valueRegex.lastIndex;
+        if (NEXT_WORD.test(text)) continue;
+      }
       out += text.slice(last, sep + 1) + value[1]! + keepQuotes(value[2]!);
       last = valueRegex.lastIndex;
     }

@@ -1,3 +1,5 @@
+import { squashKey } from '../lib/key-words.js';
+
 /**
  * Sensitive key names: the value of such a key is redacted whatever it is, in structured values
  * (`{ "password": … }`) and after `key=` / `key:` in free text.
@@ -36,9 +38,15 @@ export const DEFAULT_SENSITIVE_KEYS: readonly string[] = Object.freeze([
 /** Keys whose value in free text runs to the end of the line (HTTP headers: `Authorization: Basic …`). */
 const LINE_KEYS = new Set(['authorization', 'proxyauthorization', 'cookie', 'setcookie']);
 
-/** Case-insensitive, `-` and `_` ignored: `X-Api-Key`, `x_api_key` and `XAPIKEY` are one key. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * Case-insensitive, everything but letters and digits ignored: `X-Api-Key`, `x_api_key` and
+ * `XAPIKEY` are one key. Beyond ASCII, folded as argument keys are (lib/key-words.ts: NFKC, case
+ * folding, invisible characters dropped), so `pass\u200bword` and `ｐａｓｓｗｏｒｄ` are `password` too.
+ */
 export function normaliseKey(key: string): string {
-  return key.toLowerCase().replace(/[-_]/g, '');
+  return PRINTABLE_ASCII.test(key) ? key.toLowerCase().replace(/[^a-z0-9]/g, '') : squashKey(key);
 }
 
 export const KeyKind = {

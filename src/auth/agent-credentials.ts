@@ -5,14 +5,19 @@ import { parseTimestamp, safeEqual, signEnvelope } from './credentials.js';
 import { AuthenticationError } from './errors.js';
 
 /**
- * How a caller proved which agent it is. `trusted` is for in-process callers (the SDK inside the
- * host application, a surface that authenticated the caller itself), which vouch for the agent id.
+ * How a caller proved which agent it is.
+ * - `trusted`: an in-process host application (the SDK), which vouches for the agent and for the
+ *   user it acts for.
+ * - `session`: a surface that authenticated the agent itself (an MCP session opened with the
+ *   agent's key); it vouches for the agent only, never for a user the agent names.
+ * - the others are checked here against the agent the call names.
  */
 export type Credentials =
   | { kind: 'api_key'; key: string }
   | { kind: 'jwt'; token: string }
   | { kind: 'hmac'; keyId: string; timestamp: string; signature: string; bodySha256: string }
   | { kind: 'trusted' }
+  | { kind: 'session' }
   | { kind: 'none' };
 
 /** What a call claims, that its credentials must prove. */
@@ -45,6 +50,7 @@ export class AgentCredentialVerifier {
     const o = this.options;
     switch (credentials.kind) {
       case 'trusted':
+      case 'session':
         return;
       case 'none':
         throw new AuthenticationError('no credentials: send an API key or a signed envelope');

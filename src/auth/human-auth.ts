@@ -2,11 +2,13 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { HumanTokenConfig, OidcConfig } from '../config/config-schema.js';
 import { sha256 } from './credentials.js';
 import { AuthenticationError } from './errors.js';
+import { checkTokenLifetime, JWT_CLOCK_TOLERANCE_S } from './jwt-lifetime.js';
 import type { Human } from './principal.js';
 
 /**
  * Humans (viewers, approvers, admins) authenticate with a bearer token from the config (stored
- * hashed) or an OIDC JWT verified against the issuer's JWKS. API keys of agents are never humans.
+ * hashed) or an OIDC JWT verified against the issuer's JWKS (issuer, audience, an `exp` no further
+ * than `max_lifetime` away). API keys of agents are never humans.
  */
 export class HumanAuthenticator {
   private readonly tokens = new Map<string, Human>();
@@ -31,10 +33,11 @@ export class HumanAuthenticator {
   private async verifyJwt(token: string, oidc: OidcConfig): Promise<Human> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.jwks!, { issuer: oidc.issuer, audience: oidc.audience }));
+      ({ payload } = await jwtVerify(token, this.jwks!, { issuer: oidc.issuer, audience: oidc.audience, clockTolerance: JWT_CLOCK_TOLERANCE_S }));
     } catch (e) {
       throw new AuthenticationError(`the token was refused: ${(e as Error).message}`);
     }
+    checkTokenLifetime(payload, oidc.max_lifetime, 'the token', 'humans.oidc.max_lifetime');
     const subject = payload[oidc.subject_claim];
     if (typeof subject !== 'string' || subject === '') throw new AuthenticationError(`the token has no "${oidc.subject_claim}" claim`);
     const rawRoles = payload[oidc.roles_claim];

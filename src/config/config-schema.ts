@@ -151,6 +151,14 @@ const humanToken = z.strictObject({
   tenant: z.string().min(1).default('*'),
 });
 
+const pepCredential = z.strictObject({
+  id: name,
+  /** The tenants it enforces for. */
+  tenants: z.array(z.string().min(1)).min(1),
+  /** `sha256:<hex>` of its bearer token. */
+  token_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>'),
+});
+
 const oidc = z.strictObject({
   issuer: z.string().url(),
   audience: z.string().min(1),
@@ -160,6 +168,25 @@ const oidc = z.strictObject({
   roles_claim: z.string().default('roles'),
   tenant_claim: z.string().default('tenant'),
   subject_claim: z.string().default('sub'),
+  /** Longest a token may live (`exp - iat`, or `exp - now` without `iat`); a token without `exp` is refused. */
+  max_lifetime: duration.default('12h'),
+});
+
+/** On-behalf-of user tokens: who the user is (and their roles) when an agent acts for someone. */
+const userJwt = z.strictObject({
+  issuer: z.string().url(),
+  audience: z.string().min(1),
+  /** Where the signing keys are; default `<issuer>/.well-known/jwks.json`. */
+  jwks_uri: z.string().url().optional(),
+  subject_claim: z.string().default('sub'),
+  /** Claim holding the user's roles (a list, or a space-separated string). */
+  roles_claim: z.string().default('roles'),
+  tenant_claim: z.string().default('tenant'),
+  /**
+   * A claim naming the agent the token was issued to (a dotted path: `azp`, `client_id`,
+   * `act.sub`); when set, a token issued to another agent is refused.
+   */
+  agent_claim: z.string().optional(),
 });
 
 /** The threat guards (src/guards): what they look for. They only add signals; policies decide. */
@@ -203,6 +230,8 @@ const agentJwt = z.strictObject({
   jwks_uri: z.string().url().optional(),
   /** The claim naming the agent (a registered agent id). */
   agent_claim: z.string().min(1).default('sub'),
+  /** Longest a token may live (`exp - iat`, or `exp - now` without `iat`); a token without `exp` is refused. */
+  max_lifetime: duration.default('1h'),
 });
 
 export const configSchema = z.strictObject({
@@ -214,9 +243,24 @@ export const configSchema = z.strictObject({
       body_limit: z.number().int().positive().default(1_048_576),
       /** Watch the policy folder and hot-reload valid changes. */
       watch_policies: z.boolean().default(true),
+      /** Longest a client may take to send the request headers (slow-loris connections are closed). */
+      headers_timeout: duration.default('10s'),
+      /**
+       * Longest a client may take to send a whole request, headers and body. Responses are not
+       * limited: event streams and MCP streams stay open as long as they are used.
+       */
+      request_timeout: duration.default('30s'),
+      /** How long an idle keep-alive connection is kept for the next request. */
+      keep_alive_timeout: duration.default('72s'),
     })
     .prefault({}),
   humans: z.strictObject({ tokens: z.array(humanToken).default([]), oidc: oidc.optional() }).prefault({}),
+  /**
+   * PEP credentials: services that enforce Warden's decisions for their own (already
+   * authenticated) users, within some tenants. They may ask the decision API about agents of
+   * those tenants and say who the user is and what roles they hold; records say so.
+   */
+  peps: z.array(pepCredential).default([]),
   incidents: z
     .strictObject({
       /** A critical incident suspends the agent it names. */
@@ -259,11 +303,34 @@ export const configSchema = z.strictObject({
       replay_window: duration.default('10m'),
       /** Agents may also present a JWT from this issuer (workload identity) instead of an API key. */
       agent_jwt: agentJwt.optional(),
+      /**
+       * The identity provider whose on-behalf-of tokens prove the user an agent acts for
+       * (`X-Warden-User-Token`). Without one, a user an agent names is unverified and has no roles.
+       */
+      user_jwt: userJwt.optional(),
     })
     .prefault({}),
   arguments: z
     .strictObject({
-      forbidden_keys: z.array(z.string()).default(['password', 'api_key', 'apikey', 'token', 'secret', 'private_key']),
+      /**
+       * Argument names refused whatever their value, at any depth (arrays included), compared after
+       * NFKC, case folding and removal of invisible and separator characters: `Pass-Word`,
+       * `pass\u200bword` and `ｐａｓｓｗｏｒｄ` are `password`.
+       */
+      forbidden_keys: z.array(z.string()).default(['password', 'passwd', 'api_key', 'apikey', 'token', 'secret', 'private_key', 'access_token', 'refresh_token', 'client_secret', 'authorization']),
+      /**
+       * Words that make any argument name a credential wherever they stand in it, as whole words
+       * (`access_token`, `clientSecret`, `AWS_SECRET_ACCESS_KEY`; not `max_tokens`, `secretary`).
+       * Not when a descriptor word follows (`token_count`, `secret_name`, `SecretId`) or the value
+       * is a boolean or null (`has_password: true`).
+       */
+      forbidden_patterns: z
+        .array(z.string().min(1))
+        .default(['secret', 'secrets', 'token', 'password', 'passwords', 'passwd', 'passphrase', 'private_key', 'api_key', 'access_key', 'ssh_key', 'signing_key', 'credential', 'credentials', 'authorization']),
+      /** Argument names a pattern never refuses (forbidden_keys still apply): pagination and idempotency tokens. */
+      allowed_keys: z
+        .array(z.string().min(1))
+        .default(['next_token', 'page_token', 'next_page_token', 'prev_page_token', 'previous_page_token', 'continuation_token', 'pagination_token', 'sync_token', 'resume_token', 'client_token', 'idempotency_token']),
       max_bytes: z.number().int().positive().default(262_144),
       max_depth: z.number().int().positive().max(64).default(16),
     })
@@ -286,6 +353,16 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   break_glass: z.strictObject({ max_duration: duration.default('1h') }).prefault({}),
+  cli: z
+    .strictObject({
+      /**
+       * Whether `warden … --local-admin` may change state by opening the database directly
+       * (recorded as local-admin with the OS user). false: every change goes through the API with
+       * a person's token.
+       */
+      local_admin: z.boolean().default(true),
+    })
+    .prefault({}),
   /**
    * Off by default: measured in bench/pipeline, building the cache key (the canonical request)
    * costs more than deciding (~10 µs vs ~2-3 µs). Worth it only for very large policy sets.
@@ -298,6 +375,36 @@ export const configSchema = z.strictObject({
       /** Also wait for read decisions to be durable before answering (side effects always wait). */
       durable_reads: z.boolean().default(false),
       max_batch: z.number().int().positive().default(1024),
+      /**
+       * Signed checkpoints: the head of the log (seq, hash, time) signed with an Ed25519 key every
+       * `every` records or `interval`, kept in the database and published to `anchor` outside it,
+       * so that `warden audit verify --anchor` detects removed newest records, a rewritten chain
+       * and an emptied log. Absent: no checkpoints (the hash chain alone).
+       */
+      checkpoints: z
+        .strictObject({
+          /** The private key (PEM, from `warden keys generate`): a path relative to this file, or `${secret:name}`. */
+          key: z.string().min(1),
+          /**
+           * Public keys (PEM paths, or `${secret:name}`) of keys used before this one: their
+           * checkpoints are still believed after a rotation. Nothing is signed with them.
+           */
+          previous_keys: z.array(z.string().min(1)).default([]),
+          every: z.number().int().positive().default(1000),
+          interval: duration.default('60s'),
+          /** Where checkpoints are published; absent: the database only (truncation together with the checkpoints goes unseen). */
+          anchor: z
+            .discriminatedUnion('type', [
+              /** One JSON line per checkpoint appended to a file (relative to this file); keep it where the database's writers cannot rewrite it. */
+              z.strictObject({ type: z.literal('file'), path: z.string().min(1) }),
+              /** One JSON line per checkpoint on standard output, for the log collector. */
+              z.strictObject({ type: z.literal('stdout') }),
+              /** Each checkpoint POSTed as JSON; header values may hold `${secret:name}`. */
+              z.strictObject({ type: z.literal('http'), url: z.string().url(), headers: z.record(z.string(), z.string()).default({}) }),
+            ])
+            .optional(),
+        })
+        .optional(),
     })
     .prefault({}),
   redaction: z
@@ -328,5 +435,7 @@ export type RateLimitConfig = z.output<typeof rateLimit>;
 export type HumanTokenConfig = z.output<typeof humanToken>;
 export type OidcConfig = z.output<typeof oidc>;
 export type AgentJwtConfig = z.output<typeof agentJwt>;
+export type UserJwtConfig = z.output<typeof userJwt>;
 export type GuardsConfig = z.output<typeof guardsSchema>;
 export type UpstreamConfig = z.output<typeof upstreamSchema>;
+export type CheckpointsConfig = NonNullable<ConfigDocument['audit']['checkpoints']>;

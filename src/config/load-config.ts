@@ -90,6 +90,12 @@ function crossChecks(config: ConfigDocument, source: YamlSource): Diagnostic[] {
   if (durationMs(config.authentication.replay_window) < skew) {
     at(['authentication', 'replay_window'], 'replay_window must be at least clock_skew', 'otherwise a replayed envelope could arrive after its id was forgotten');
   }
+  for (const key of ['headers_timeout', 'request_timeout', 'keep_alive_timeout'] as const) {
+    if (durationMs(config.server[key]) <= 0) at(['server', key], `${key} must be longer than 0s`, 'a connection without it could be held open forever');
+  }
+  if (durationMs(config.server.headers_timeout) > durationMs(config.server.request_timeout)) {
+    at(['server', 'headers_timeout'], 'headers_timeout must not be longer than request_timeout', 'the headers are part of the request');
+  }
   config.tools.forEach((tool, i) => {
     if (tool.fail_open && !(tool.effect === 'read' && tool.risk === 'low')) {
       at(['tools', i, 'fail_open'], `fail_open is only allowed for low-risk read tools; "${tool.name}" is ${tool.risk} ${tool.effect}`);

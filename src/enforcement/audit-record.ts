@@ -43,16 +43,18 @@ export function auditRecord(
   if (call.agentVersion) details.agentVersion = call.agentVersion;
   if (call.via) details.via = call.via;
   if (x.dryRun) details.dryRun = true;
+  if (x.user && !x.user.verified) details.userVerified = false;
+  if (call.tenant !== undefined && call.tenant !== recordTenant(x)) details.requestedTenant = call.tenant;
   return {
     id: newAuditId(x.now),
     time: x.now,
     kind: extra.kind ?? 'decision',
     requestId: x.requestId,
     traceId: call.traceId,
-    tenant: x.request?.tenant ?? call.tenant ?? x.agent?.tenant ?? '',
+    tenant: recordTenant(x),
     sessionId: call.sessionId,
     agentId: call.agentId,
-    userId: call.user?.id,
+    userId: x.user?.id ?? call.user?.id,
     serviceId: call.service?.id,
     action: call.action ?? 'tool.call',
     resourceType: x.request?.resource.type ?? 'tool',
@@ -85,4 +87,14 @@ function unvalidatedArgs(args: unknown, redactor: Redactor): JsonValue {
     text = String(args);
   }
   return { unvalidated: redactor.redactText(text.length > SUMMARY_CHARS ? `${text.slice(0, SUMMARY_CHARS)}…` : text) };
+}
+
+/**
+ * The tenant a record belongs to: the one the exchange was settled in, else the authenticated
+ * agent's. Never just the tenant a caller named: a refused cross-tenant request is its own
+ * tenant's record (the requested tenant is kept in `details.requestedTenant`), and one whose agent
+ * is unknown or unproven belongs to no tenant.
+ */
+function recordTenant(x: Exchange): string {
+  return x.tenant ?? x.agent?.tenant ?? '';
 }

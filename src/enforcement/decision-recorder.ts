@@ -28,7 +28,8 @@ export class DecisionRecorder {
 
   /** A fresh exchange for a record that is not a tool call (an operator action, a listing, a vote). */
   exchange(call: ToolCall, requestId = call.requestId ?? `req_${randomUUID()}`, now = this.clock()): Exchange {
-    return { started: process.hrtime.bigint(), now, call, requestId, dryRun: false, details: {} };
+    // Warden's own records (operator actions, listings, votes): their tenant comes from a service.
+    return { started: process.hrtime.bigint(), now, call, requestId, dryRun: false, ...(call.tenant !== undefined ? { tenant: call.tenant } : {}), details: {} };
   }
 
   /** The deny decision for an exchange that ended at a stage, before or instead of the PDP. */

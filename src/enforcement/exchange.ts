@@ -3,6 +3,7 @@ import type { Decision } from '../model/decision.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
 import type { AgentRecord, SessionRecord } from '../store/records.js';
 import type { RegisteredTool } from '../upstream/tool-registry.js';
+import type { ActingUser } from '../auth/users.js';
 import type { CallStatus, EndingHttpStatus } from './errors.js';
 
 export type { Credentials } from '../auth/agent-credentials.js';
@@ -23,7 +24,10 @@ export interface ToolCall {
   args: unknown;
   sessionId?: string;
   tenant?: string;
+  /** The user the agent acts for, as the caller names them (unverified unless the caller is trusted). */
   user?: { id: string; roles?: string[] };
+  /** An on-behalf-of token proving who the user is (`authentication.user_jwt`). */
+  userToken?: string;
   service?: { id: string };
   context?: JsonObject;
   /** Defaults to `tool.call`. */
@@ -53,6 +57,10 @@ export interface Exchange {
   /** A dry run: every stage reads, none writes (no rate limit taken, no session change, no execution). */
   dryRun: boolean;
   agent?: AgentRecord;
+  /** The tenant the exchange belongs to, once Warden (not the caller) has settled it. */
+  tenant?: string;
+  /** The user the call acts for, as authentication established them. */
+  user?: ActingUser;
   tool?: RegisteredTool;
   args?: JsonObject;
   request?: ActionRequest;

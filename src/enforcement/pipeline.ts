@@ -101,11 +101,13 @@ export class Pipeline {
    * caller vouches for the agent (a surface that authenticated it). Recorded when `record` is set.
    */
   async dryRun(call: ToolCall, options: { record: boolean; explain?: boolean }): Promise<DryRunResult> {
-    const x = this.exchange(call, { kind: 'trusted' }, true);
+    // The surface asking authenticated the agent; a user it names is as unproven as in a real call.
+    const credentials: Credentials = { kind: 'session' };
+    const x = this.exchange(call, credentials, true);
     return this.traced('warden.dry_run', x, 'dry_run', async () => {
       let answer: DryRunResult;
       try {
-        const decision = await this.decideExchange(x, { kind: 'trusted' }, options.explain);
+        const decision = await this.decideExchange(x, credentials, options.explain);
         if (decision.effect !== 'deny') this.argumentObligations(x, decision);
         if (decision.effect === 'allow') this.executorOf(x);
         const status = decision.effect === 'allow' ? 'executed' : decision.effect === 'deny' ? 'denied' : 'pending_approval';
@@ -128,13 +130,18 @@ export class Pipeline {
   async decideOnly(input: unknown, via: ToolCall['via'] = 'sdk'): Promise<DecideOnly> {
     const parsed = parseActionRequest(input);
     if (!parsed.ok) {
-      const x = this.exchange({ ...describeInvalid(input), via }, { kind: 'trusted' }, false);
-      const decision = this.d.recorder.synthetic(x, { message: `invalid request: ${parsed.errors.join('; ')}`, stage: 'request' });
-      const auditId = this.d.recorder.tryAppend(auditRecord(x, decision, 'denied', this.d.redactor));
-      this.measure(x, 'decision', decision, 'denied');
-      return { ok: false, errors: parsed.errors, auditId };
+      const { auditId } = this.refuse({ ...describeInvalid(input), via }, new EnforcementError('request', `invalid request: ${parsed.errors.join('; ')}`, { httpStatus: 400 }));
+      return { ok: false, errors: parsed.errors, ...(auditId ? { auditId } : {}) };
     }
-    const request: ActionRequest = { ...parsed.value, requestId: parsed.value.requestId ?? `req_${randomUUID()}` };
+    return this.decideRequest(parsed.value, via);
+  }
+
+  /**
+   * Decides an ActionRequest that is already valid, as given: the caller (a surface or service)
+   * is responsible for what it asserts in it. `details` are facts for the record (what was asserted).
+   */
+  async decideRequest(input: ActionRequest, via: ToolCall['via'] = 'sdk', details: JsonObject = {}): Promise<Extract<DecideOnly, { ok: true }>> {
+    const request: ActionRequest = { ...input, requestId: input.requestId ?? `req_${randomUUID()}` };
     if (!request.tool && request.action === 'tool.call') request.tool = this.d.tools.get(request.resource.id)?.entry;
     const x = this.exchange(
       {
@@ -155,17 +162,32 @@ export class Pipeline {
     );
     x.args = request.args;
     x.request = request;
+    x.tenant = request.tenant;
+    Object.assign(x.details, details);
     x.tool = this.d.tools.get(request.resource.id);
     // The guards look at this request as they would at a call; their findings replace any the
     // caller sent under the same names (a caller cannot vouch for its own input).
-    const given = request.signals;
+    const sent = request.signals;
     addSignals(x, request, undefined, this.d.guards, this.d.redactor);
-    if (given) request.signals = { ...given, ...request.signals };
+    if (sent) request.signals = { ...sent, ...request.signals };
     const decision = decide(this.d.policy.policies.current, request, { now: new Date(x.now) });
     const outcome: Outcome = decision.effect === 'allow' ? 'allowed' : decision.effect === 'deny' ? 'denied' : 'pending';
     const record = await this.d.recorder.append(auditRecord(x, decision, outcome, this.d.redactor), false);
     this.measure(x, 'decision', decision, 'decided');
     return { ok: true, decision, auditId: record.id };
+  }
+
+  /**
+   * Records a request refused before any decision (an ending at `stage`): a deny from that stage,
+   * logged like every other. Returns the record's id.
+   */
+  refuse(call: ToolCall, error: EnforcementError, tenant?: string): { decision: Decision; auditId?: string } {
+    const x = this.exchange(call, { kind: 'trusted' }, false);
+    if (tenant !== undefined) x.tenant = tenant;
+    const decision = this.endingDecision(x, error);
+    const auditId = this.d.recorder.tryAppend(auditRecord(x, decision, 'denied', this.d.redactor));
+    this.measure(x, 'decision', decision, 'denied');
+    return { decision, ...(auditId ? { auditId } : {}) };
   }
 
   /** Runs an approved action if nobody else has: the store's claim is the exactly-once gate. */
@@ -188,6 +210,7 @@ export class Pipeline {
       false,
     );
     x.args = approval.args;
+    x.tenant = approval.tenant;
     x.details.approvedBy = approval.votes.filter((v) => v.vote === 'approve').map((v) => v.approver);
     return this.traced('warden.approved_call', x, 'call', async () => {
       const original = await this.d.decisions.getDecision(approval.decisionId);
@@ -227,7 +250,7 @@ export class Pipeline {
   // ---------------------------------------------------------------------------------------------
 
   private exchange(call: ToolCall, credentials: Credentials, dryRun: boolean): Exchange {
-    const generated = credentials.kind === 'trusted' && !call.requestId;
+    const generated = (credentials.kind === 'trusted' || credentials.kind === 'session') && !call.requestId;
     return {
       started: process.hrtime.bigint(),
       now: this.d.clock(),
@@ -248,6 +271,7 @@ export class Pipeline {
     await resolveAgent(x, this.d.agents);
     checkArguments(x, this.d.tools, this.d.arguments);
     const tenant = guardTenant(x);
+    x.tenant = tenant;
     checkRateLimits(x, this.d.limits, tenant);
     await this.failOpen(x, 'limits', () => this.admit(x, tenant));
     if (!x.request) {
@@ -286,14 +310,14 @@ export class Pipeline {
   private async buildRequest(x: Exchange, tenant: string, session?: Exchange['session']): Promise<ActionRequest> {
     const call = x.call;
     const agent = x.agent!;
-    const relationships = this.d.policy.policies.current.usesRelationships ? await this.d.relationships.relationshipsOf(relationshipSubjects(agent.id, call.user?.id)) : undefined;
+    const relationships = this.d.policy.policies.current.usesRelationships ? await this.d.relationships.relationshipsOf(relationshipSubjects(agent.id, x.user?.id)) : undefined;
     return buildActionRequest({
       requestId: x.requestId,
       traceId: call.traceId,
       tenant,
       sessionId: call.sessionId,
       agent,
-      user: call.user,
+      user: x.user,
       service: call.service,
       action: call.action ?? 'tool.call',
       resourceId: call.tool,
@@ -342,7 +366,12 @@ export class Pipeline {
   private argumentObligations(x: Exchange, decision: Decision): AppliedObligations {
     try {
       const applied = applyToArguments(decision.obligations, x.args!);
-      if (applied.applied.length) x.details.obligationsApplied = applied.applied;
+      if (applied.applied.length) {
+        x.details.obligationsApplied = applied.applied;
+        // An argument an obligation set or changed must still be one the tool accepts.
+        const errors = x.tool!.validate(x.args!);
+        if (errors.length) throw new EnforcementError('obligations', `the arguments after obligations (${applied.applied.join('; ')}) do not match the schema of "${x.call.tool}": ${errors.join('; ')}; denied`, { httpStatus: 400 });
+      }
       return applied;
     } catch (error) {
       if (error instanceof ObligationError) throw new EnforcementError('obligations', `${error.message}; denied`, { httpStatus: 400 });
@@ -366,7 +395,7 @@ export class Pipeline {
       tenant: x.request!.tenant,
       sessionId: x.call.sessionId,
       agentId: x.agent!.id,
-      userId: x.call.user?.id,
+      userId: x.user?.id,
       action: x.request!.action,
       tool: x.call.tool,
       args,

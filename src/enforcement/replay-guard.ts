@@ -1,9 +1,12 @@
 import type { Store } from '../store/store.js';
+import { RequestIdJournal } from './request-id-journal.js';
 
 /** Accepts a request id once per agent within the replay window. */
 export interface ReplayGuard {
   /** False when the id was already used and its window has not passed. */
   remember(agentId: string, requestId: string, now: number, expiresAt: number): Promise<boolean>;
+  /** Releases what the guard holds open (files). */
+  close?(): void;
 }
 
 /** Shared through the store: for several gateway replicas (one transaction per call). */
@@ -16,24 +19,42 @@ export class StoreReplayGuard implements ReplayGuard {
 }
 
 /**
- * In memory, for the single gateway an embedded SQLite store serves. Durable anyway: every
- * authenticated call leaves a decision record with its agent and request id, so at start the
- * guard reloads the ids of the replay window from the decision log instead of writing each id
- * a second time. (A side-effecting call's record is durable before the call runs.)
+ * In memory, for the single gateway an embedded SQLite store serves, and durable across restarts
+ * (kill -9 included) through a journal (request-id-journal.ts): each id is appended to a file
+ * before the call goes on, one write of a few dozen bytes and no fsync, so an id stays used even
+ * when the call was answered before its decision record was written (reads do not wait for the
+ * decision log's group commit). At start the guard reads the ids of the replay window back from
+ * the journal, and from the decision log (which covers ids from before the journal existed).
+ * Without a journal (an in-memory database, or a store handed in by an embedding application),
+ * only the decision log is read back: the ids of reads answered in the last few milliseconds
+ * before a crash may then be accepted again.
  */
 export class MemoryReplayGuard implements ReplayGuard {
   private readonly seen = new Map<string, number>();
   private nextPrune = 0;
+  private journal?: RequestIdJournal;
 
-  static async load(store: Store, now: number, windowMs: number): Promise<MemoryReplayGuard> {
+  /** `journal`: the base path of the request-id journal (`<database>-requests`). */
+  static async load(store: Store, now: number, windowMs: number, journal?: string): Promise<MemoryReplayGuard> {
     const guard = new MemoryReplayGuard();
+    if (journal) {
+      const opened = RequestIdJournal.open(journal, windowMs, now);
+      guard.journal = opened.journal;
+      for (const e of opened.entries) {
+        const k = key(e.agentId, e.requestId);
+        if ((guard.seen.get(k) ?? 0) < e.expiresAt) guard.seen.set(k, e.expiresAt);
+      }
+    }
     let afterSeq = 0;
     for (;;) {
       const page = await store.queryDecisions({ since: now - windowMs, afterSeq, order: 'asc', limit: 10_000 });
       if (page.length === 0) break;
       for (const r of page) {
         // Calls refused before authentication proved nothing: their ids stay free for the agent.
-        if (r.kind === 'decision' && r.stage !== 'authenticate' && r.requestId) guard.seen.set(key(r.agentId, r.requestId), r.time + windowMs);
+        if (r.kind === 'decision' && r.stage !== 'authenticate' && r.requestId) {
+          const k = key(r.agentId, r.requestId);
+          if ((guard.seen.get(k) ?? 0) < r.time + windowMs) guard.seen.set(k, r.time + windowMs);
+        }
       }
       afterSeq = page[page.length - 1]!.seq;
     }
@@ -45,8 +66,15 @@ export class MemoryReplayGuard implements ReplayGuard {
     const k = key(agentId, requestId);
     const until = this.seen.get(k);
     if (until !== undefined && until > now) return false;
+    // Durable before it counts: if the write fails, the call is refused (fail closed).
+    this.journal?.append(agentId, requestId, expiresAt, now);
     this.seen.set(k, expiresAt);
     return true;
+  }
+
+  close(): void {
+    this.journal?.close();
+    this.journal = undefined;
   }
 
   private prune(now: number): void {

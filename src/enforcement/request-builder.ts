@@ -12,7 +12,8 @@ export interface RequestFacts {
   sessionId?: string;
   /** The agent's registry record: roles, trust and tenant come from here, never from the caller. */
   agent: AgentRecord;
-  user?: { id: string; roles?: readonly string[] };
+  /** The user as authentication established them (verified or not). */
+  user?: { id: string; roles?: readonly string[]; tenant?: string; verified?: boolean };
   service?: { id: string };
   action: string;
   resourceId: string;
@@ -38,7 +39,7 @@ export function buildActionRequest(f: RequestFacts): ActionRequest {
     ...(f.sessionId ? { sessionId: f.sessionId } : {}),
     actor: {
       agent: { id: agent.id, roles: agent.roles, trust: agent.trust, tenant: agent.tenant },
-      ...(f.user ? { user: { id: f.user.id, roles: [...(f.user.roles ?? [])] } } : {}),
+      ...(f.user ? { user: { id: f.user.id, roles: [...(f.user.roles ?? [])], ...(f.user.tenant ? { tenant: f.user.tenant } : {}), verified: f.user.verified === true } } : {}),
       ...(f.service ? { service: f.service } : {}),
     },
     action: f.action,

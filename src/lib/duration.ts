@@ -7,7 +7,8 @@ export function parseDuration(text: string): number | undefined {
   if (trimmed === '' || !FORM.test(trimmed)) return undefined;
   let total = 0;
   for (const [, amount, unit] of trimmed.matchAll(/(\d+)(ms|d|h|m|s)/g)) total += Number(amount) * UNIT_MS[unit!]!;
-  return total;
+  // A run of digits too long to be exact is not a duration anyone meant (and Infinity is no timer).
+  return Number.isSafeInteger(total) ? total : undefined;
 }
 
 const parsed = new Map<string, number>();

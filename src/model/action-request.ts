@@ -16,10 +16,16 @@ const agentSchema = z.strictObject({
   tenant: z.string().optional(),
   attributes: jsonObject.optional(),
 });
-const principalSchema = z.strictObject({
+/**
+ * The person an agent acts for. `verified`: their identity (and roles) came from a verified token
+ * or from an in-process host application that vouches for them; a user an agent merely names is
+ * unverified and has no roles.
+ */
+const userSchema = z.strictObject({
   id,
   roles: z.array(z.string()).default([]),
   tenant: z.string().optional(),
+  verified: z.boolean().optional(),
   attributes: jsonObject.optional(),
 });
 
@@ -57,7 +63,7 @@ export const actionRequestSchema = z.strictObject({
   sessionId: id.optional(),
   actor: z.strictObject({
     agent: agentSchema,
-    user: principalSchema.optional(),
+    user: userSchema.optional(),
     service: z.strictObject({ id, attributes: jsonObject.optional() }).optional(),
   }),
   action: z.string().min(1).max(128),

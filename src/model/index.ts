@@ -6,3 +6,4 @@ export * from './obligation.js';
 export * from './action-request.js';
 export * from './decision.js';
 export * from './canonical-json.js';
+export * from './well-formed.js';

@@ -10,6 +10,7 @@ const ROLE_PEOPLE: Record<HumanRole, string> = { viewer: 'people (viewers, appro
 /** The caller as a human with at least `role`, or a refusal that says why (agents never pass). */
 export function requireHuman(principal: Principal, role: HumanRole, what: string): Human {
   if (principal.kind === 'agent') throw new ServiceError('forbidden', `${what} is for ${ROLE_PEOPLE[role]}; agent "${principal.agentId}" cannot use it`, { problem: 'agents-not-allowed' });
+  if (principal.kind === 'pep') throw new ServiceError('forbidden', `${what} is for ${ROLE_PEOPLE[role]}; the PEP credential "${principal.id}" asks for decisions only`, { problem: 'pep-not-allowed' });
   if (!hasRole(principal, role)) throw new ServiceError('forbidden', `${principal.id} needs the ${ROLE_NEEDS[role]} for ${what}`, { problem: 'missing-role' });
   return principal;
 }

@@ -58,7 +58,8 @@ export class AgentService {
   async get(principal: Principal, id: string): Promise<AgentRecord & { recent: DecisionRecord[]; incidents: IncidentRecord[] }> {
     const human = requireHuman(principal, 'viewer', 'reading agents');
     const agent = visibleAgent(human, await this.d.agents.getAgent(id), id);
-    const recent = await this.d.decisions.queryDecisions({ agentId: agent.id, limit: 20 });
+    // Records of the agent's tenant only: a refused call that merely names the agent is not its own.
+    const recent = await this.d.decisions.queryDecisions({ agentId: agent.id, tenant: agent.tenant ?? '', limit: 20 });
     const incidents = await this.d.incidents.listIncidents({ agentId: agent.id, limit: 20 });
     return { ...agent, recent, incidents };
   }

@@ -61,7 +61,7 @@ export class ApprovalService {
   /** One approval, for its agent (polling for the result) or a viewer of its tenant. */
   async getFor(principal: Principal, id: string): Promise<ApprovalView> {
     const approval = await this.get(id);
-    const visible = approval && (principal.kind === 'agent' ? approval.agentId === principal.agentId : hasRole(principal, 'viewer') && seesTenant(principal, approval.tenant));
+    const visible = approval && (principal.kind === 'agent' ? approval.agentId === principal.agentId : principal.kind === 'human' && hasRole(principal, 'viewer') && seesTenant(principal, approval.tenant));
     if (!visible) throw new ServiceError('not_found', `no approval "${id}"`);
     return this.view(approval, principal.kind === 'human' ? principal : undefined);
   }

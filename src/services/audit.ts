@@ -1,4 +1,6 @@
-import { ChainVerifier, type ChainBreak } from '../audit/hash-chain.js';
+import type { ChainMonitor } from '../audit/chain-monitor.js';
+import type { CheckpointProblem } from '../audit/checkpoint-check.js';
+import type { ChainBreak } from '../audit/hash-chain.js';
 import type { DecisionLog } from '../audit/decision-log.js';
 import type { Principal } from '../auth/principal.js';
 import { parseInstant } from '../lib/duration.js';
@@ -7,9 +9,6 @@ import type { DecisionLogStore, SessionStore } from '../store/ports.js';
 import type { DecisionQuery, DecisionRecord, SessionRecord } from '../store/records.js';
 import { requireHuman, seesTenant, tenantScope } from './access.js';
 import { ServiceError } from './errors.js';
-
-/** The whole chain is re-verified at most this often (it reads the whole log); new records every time. */
-const FULL_VERIFICATION_MS = 30_000;
 
 /** A filter on the decision log as callers write it: instants as ISO 8601 or a duration back from now. */
 export interface AuditFilter {
@@ -25,16 +24,33 @@ export interface AuditFilter {
 
 export interface ChainStatus {
   ok: boolean;
+  /** Records verified link by link by this gateway: those after `verifiedFrom`. */
   checked: number;
+  /** Records up to this seq are vouched for by `checkpoint` (0: every record was read). */
+  verifiedFrom: number;
+  /** The first break (as `breaks[0]`). */
   broken?: ChainBreak;
+  /** Every break seen, in seq order (at most 1,000; `breakCount` counts them all). */
+  breaks: ChainBreak[];
+  breakCount: number;
+  /** Checkpoints the log contradicts: newest records removed, the chain rewritten, a forged signature. */
+  checkpointProblems: Array<Omit<CheckpointProblem, 'time'> & { time: string }>;
   head?: { seq: number; hash: string };
-  fullVerificationAt: string;
+  /** The last verified checkpoint: the newest signed head the log still holds. */
+  checkpoint?: { seq: number; hash: string; time: string; keyId: string; anchored: boolean; signatureChecked: boolean };
+  /** Whether this gateway signs checkpoints (audit.checkpoints). */
+  signing: boolean;
+  verifiedAt: string;
 }
 
 export interface AuditServiceDeps {
   decisions: DecisionLogStore;
   sessions: Pick<SessionStore, 'getSession'>;
   log: DecisionLog;
+  /** Follows the chain from the last verified checkpoint (services/checkpoints.ts). */
+  chain: ChainMonitor;
+  /** Whether checkpoints are signed. */
+  signing: boolean;
   clock: () => number;
 }
 
@@ -44,7 +60,6 @@ export interface AuditServiceDeps {
  * new records, one session's timeline, and the chain's status.
  */
 export class AuditService {
-  private chain?: { verifier: ChainVerifier; afterSeq: number; head?: { seq: number; hash: string }; fullAt: number; broken?: ChainBreak };
   private verifying: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly d: AuditServiceDeps) {}
@@ -120,32 +135,35 @@ export class AuditService {
   }
 
   /**
-   * The hash chain's status. Verified in full at most every 30 s; in between only the records
-   * written since are checked, continuing from the last verified one, so the answer is current
-   * and cheap. Concurrent callers share one verification.
+   * The hash chain's status, at the cost of the records written since the last call: verification
+   * starts from the last verified checkpoint (or the first record) and follows the log from there;
+   * the newest checkpoints of the database and the anchor are held against it each time.
+   * Concurrent callers share one verification. `warden audit verify` re-reads the whole log.
    */
   async verify(principal: Principal): Promise<ChainStatus> {
     requireHuman(principal, 'viewer', 'the chain status');
-    const run = this.verifying.catch(() => undefined).then(() => this.verifyNow());
+    const run = this.verifying.catch(() => undefined).then(async () => {
+      await this.flush();
+      return this.d.chain.status();
+    });
     this.verifying = run;
-    const c = await run;
-    return { ok: !c.broken, checked: c.verifier.checked, ...(c.broken ? { broken: c.broken } : {}), ...(c.head ? { head: c.head } : {}), fullVerificationAt: new Date(c.fullAt).toISOString() };
-  }
-
-  private async verifyNow(): Promise<NonNullable<AuditService['chain']>> {
-    await this.flush();
-    const now = Date.now();
-    if (!this.chain || now - this.chain.fullAt > FULL_VERIFICATION_MS) this.chain = { verifier: new ChainVerifier(), afterSeq: 0, fullAt: now };
-    const c = this.chain;
-    while (!c.broken) {
-      const page = await this.d.decisions.scanDecisions(c.afterSeq, 5_000);
-      if (page.length === 0) break;
-      c.broken = c.verifier.check(page);
-      const last = page[page.length - 1]!;
-      c.afterSeq = last.seq;
-      if (!c.broken) c.head = { seq: last.seq, hash: last.hash };
-    }
-    return c;
+    const r = await run;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return {
+      ok: r.ok,
+      checked: r.checked,
+      verifiedFrom: r.verifiedFrom,
+      ...(r.breaks[0] ? { broken: r.breaks[0] } : {}),
+      breaks: r.breaks,
+      breakCount: r.breakCount,
+      checkpointProblems: r.checkpointProblems.map((p) => ({ ...p, time: iso(p.time) })),
+      ...(r.head ? { head: r.head } : {}),
+      ...(r.checkpoint
+        ? { checkpoint: { seq: r.checkpoint.seq, hash: r.checkpoint.hash, time: iso(r.checkpoint.time), keyId: r.checkpoint.keyId, anchored: r.checkpoint.anchored, signatureChecked: r.checkpoint.signatureChecked } }
+        : {}),
+      signing: this.d.signing,
+      verifiedAt: iso(this.d.clock()),
+    };
   }
 
   /** A filter as a store query for a human of `tenant` (undefined: an agent, already narrowed to itself). */

@@ -60,20 +60,21 @@ export class ComplianceService {
     };
   }
 
-  /** The reduced view an agent gets: the overall status and its own counts. */
+  /** The reduced view an agent gets: its tenant's status and its own counts. */
   async agentView(agentId: string) {
     const { store } = this.d;
-    const full = await this.status();
+    const agent = await store.getAgent(agentId);
+    // An agent bound to a tenant sees that tenant's status, never another's.
+    const full = await this.status(agent?.tenant ?? '*');
     const since = this.d.clock() - durationMs(this.d.config.window);
     const cap = 10_000;
-    const records = (await store.queryDecisions({ agentId, since, limit: cap, order: 'desc' })).filter((r) => r.kind === 'decision' && r.resourceType !== 'warden');
+    const records = (await store.queryDecisions({ agentId, ...(agent?.tenant !== undefined ? { tenant: agent.tenant } : {}), since, limit: cap, order: 'desc' })).filter((r) => r.kind === 'decision' && r.resourceType !== 'warden');
     const decisions = { total: records.length, allow: 0, deny: 0, require_approval: 0 };
     const deniedTools = new Map<string, number>();
     for (const r of records) {
       decisions[r.effect] += 1;
       if (r.effect === 'deny') deniedTools.set(r.resourceId, (deniedTools.get(r.resourceId) ?? 0) + 1);
     }
-    const agent = await store.getAgent(agentId);
     return {
       status: full.status,
       window: full.window,

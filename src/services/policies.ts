@@ -19,6 +19,24 @@ import { ServiceError } from './errors.js';
 
 export type ReloadResult = { ok: true; bundle: string } | { ok: false; diagnostics: Diagnostic[] };
 
+/** The last reload, for readiness: a refused one leaves the gateway serving an older policy set. */
+export type ReloadStatus =
+  | { ok: true; at?: number; why?: string }
+  | {
+      ok: false;
+      /** When the last reload was refused, and why it was asked for. */
+      at: number;
+      why: string;
+      /** When reloads started failing (the first refused reload since the last good one). */
+      since: number;
+      /** The errors, formatted (`file:line:column: error [code] message`), at most MAX_REPORTED_ERRORS. */
+      errors: string[];
+      /** The bundle still serving. */
+      serving: string;
+    };
+
+const MAX_REPORTED_ERRORS = 5;
+
 export interface PolicyServiceDeps {
   policiesDir: string;
   /** Load the built-in guard policies beside the folder's (`guards.default_policies`). */
@@ -50,6 +68,7 @@ const policyWrites = new KeyedMutex();
  */
 export class PolicyService {
   private readonly reloadListeners: Array<(why: string, result: ReloadResult) => void> = [];
+  private status: ReloadStatus = { ok: true };
 
   constructor(private readonly d: PolicyServiceDeps) {}
 
@@ -69,21 +88,46 @@ export class PolicyService {
     this.reloadListeners.push(listener);
   }
 
+  /** The outcome of the last reload: refused ones stay reported until a reload succeeds. */
+  get reloadStatus(): ReloadStatus {
+    return this.status;
+  }
+
   /** Reloads the policy folder; an invalid set is refused and the previous one keeps serving. */
   async reload(why: string): Promise<ReloadResult> {
-    const { policySet: next, diagnostics } = await PolicyService.load(this.d.policiesDir, this.d.defaultGuards);
     let result: ReloadResult;
-    if (!next) result = { ok: false, diagnostics };
-    else {
-      if (next.bundle !== this.d.policies.current.bundle) {
-        this.d.policies.current = next;
-        this.d.cache.clear();
-        await this.recordBundle(next);
+    try {
+      const { policySet: next, diagnostics } = await PolicyService.load(this.d.policiesDir, this.d.defaultGuards);
+      if (!next) result = { ok: false, diagnostics };
+      else {
+        if (next.bundle !== this.d.policies.current.bundle) {
+          this.d.policies.current = next;
+          this.d.cache.clear();
+          await this.recordBundle(next);
+        }
+        result = { ok: true, bundle: next.bundle };
       }
-      result = { ok: true, bundle: next.bundle };
+    } catch (error) {
+      this.refused(why, [`the reload failed: ${(error as Error)?.message ?? String(error)}`]);
+      throw error;
     }
+    if (result.ok) this.status = { ok: true, at: this.d.clock(), why };
+    else this.refused(why, result.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic));
     for (const listener of this.reloadListeners) listener(why, result);
     return result;
+  }
+
+  private refused(why: string, errors: string[]): void {
+    const at = this.d.clock();
+    const listed = errors.length ? errors : ['the policy folder did not load'];
+    this.status = {
+      ok: false,
+      at,
+      why,
+      since: this.status.ok ? at : this.status.since,
+      errors: [...listed.slice(0, MAX_REPORTED_ERRORS).map((e) => e.split('\n')[0]!), ...(listed.length > MAX_REPORTED_ERRORS ? [`and ${listed.length - MAX_REPORTED_ERRORS} more`] : [])],
+      serving: this.d.policies.current.bundle,
+    };
   }
 
   /** Remembers a bundle as having been in force from now (its policies and versions). */

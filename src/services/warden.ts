@@ -5,15 +5,16 @@ import { AgentCredentialVerifier, type Credentials } from '../auth/agent-credent
 import { AgentJwtVerifier } from '../auth/agent-jwt.js';
 import { HumanAuthenticator } from '../auth/human-auth.js';
 import { PrincipalResolver } from '../auth/principals.js';
+import { UserTokenVerifier, type UserDirectory } from '../auth/users.js';
 import { toolSchema, type ToolConfig } from '../config/config-schema.js';
-import { loadConfig, parseConfig, resolveFrom, type WardenConfig } from '../config/load-config.js';
-import { storageUrl } from '../config/storage.js';
+import { loadConfig, parseConfig, type WardenConfig } from '../config/load-config.js';
+import { sqlitePath, storageUrl } from '../config/storage.js';
 import { DecisionCache } from '../enforcement/decision-cache.js';
 import { DecisionRecorder } from '../enforcement/decision-recorder.js';
 import type { CallResult, ToolCall } from '../enforcement/exchange.js';
 import { IncidentRecorder } from '../enforcement/incidents.js';
 import { Pipeline, type DecideOnly } from '../enforcement/pipeline.js';
-import { MemoryReplayGuard, StoreReplayGuard } from '../enforcement/replay-guard.js';
+import { MemoryReplayGuard, StoreReplayGuard, type ReplayGuard } from '../enforcement/replay-guard.js';
 import { SessionState } from '../enforcement/session-state.js';
 import { configureLimits } from '../enforcement/stages/limits.js';
 import type { PoliciesInForce } from '../enforcement/stages/policy-decision.js';
@@ -32,12 +33,14 @@ import type { Executor } from '../upstream/executor.js';
 import { callHttpTool } from '../upstream/http-tool.js';
 import { McpCatalog, type PinEvent } from '../upstream/mcp-catalog.js';
 import { McpUpstream } from '../upstream/mcp-upstream.js';
-import { EnvSecretProvider, FileSecretProvider, SecretResolver, type SecretProvider } from '../upstream/secrets.js';
+import { SecretResolver } from '../upstream/secrets.js';
 import { ToolRegistry } from '../upstream/tool-registry.js';
 import { AgentService } from './agents.js';
 import { ApprovalService } from './approvals.js';
 import { AuditService } from './audit.js';
 import { BreakGlassService } from './break-glass.js';
+import { startCheckpoints } from './checkpoints.js';
+import { secretProviders } from './secret-providers.js';
 import { ComplianceService } from './compliance.js';
 import { DecisionService } from './decisions.js';
 import { IncidentService } from './incidents.js';
@@ -140,8 +143,10 @@ async function resolveConfig(input: CreateWardenOptions['config']): Promise<Ward
   return result.config;
 }
 
-function secretProviders(config: WardenConfig): SecretProvider[] {
-  return config.secrets.providers.map((p) => (p.type === 'env' ? new EnvSecretProvider(p.prefix) : new FileSecretProvider(resolveFrom(config.baseDir, p.dir))));
+/** Warden's own directory of people (warden.yaml's humans), by id: roles a verified user also holds. */
+function directoryOf(config: WardenConfig): UserDirectory {
+  const people = new Map(config.humans.tokens.map((t) => [t.id, { roles: t.roles, ...(t.tenant !== '*' ? { tenant: t.tenant } : {}) }]));
+  return (id) => people.get(id);
 }
 
 /** The agents and credentials of the config, written to the store at start. */
@@ -184,6 +189,10 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   await syncAgents(config, store, clock());
   const decisionLog = await DecisionLog.open(store, { maxBatch: config.audit.max_batch });
   const secrets = new SecretResolver(secretProviders(config));
+  const checkpoints = await startCheckpoints(config, { store, secrets, decisionLog, clock, log }).catch(async (e: Error) => {
+    if (!options.store) await store.close();
+    throw new WardenConfigError(`audit.checkpoints: ${e.message}`);
+  });
   const executors = new Map<string, Executor>();
   for (const tool of config.tools) {
     const target = registry.get(tool.name)?.http;
@@ -194,7 +203,12 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   const recorder = new DecisionRecorder(decisionLog, redactor, config.audit.durable_reads, () => policies.current.bundle, clock);
   const telemetry = new Telemetry((name) => registry.get(name) !== undefined);
   const agentJwt = config.authentication.agent_jwt ? new AgentJwtVerifier(config.authentication.agent_jwt) : undefined;
+  const users = config.authentication.user_jwt ? new UserTokenVerifier(config.authentication.user_jwt, directoryOf(config)) : undefined;
   const replayWindowMs = durationMs(config.authentication.replay_window);
+  // Request ids journalled beside the SQLite file Warden opened itself (not for :memory:, nor for
+  // a store handed in): see enforcement/replay-guard.ts.
+  const dbFile = options.store ? undefined : sqlitePath(config);
+  const replay: ReplayGuard = store.kind === 'sqlite' ? await MemoryReplayGuard.load(store, clock(), replayWindowMs, dbFile && dbFile !== ':memory:' ? `${dbFile}-requests` : undefined) : new StoreReplayGuard(store);
   const incidentRecorder = new IncidentRecorder({ incidents: store, agents: store, recorder, redactor, config: config.incidents, clock });
 
   const pipeline = new Pipeline({
@@ -206,8 +220,9 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
         clockSkewMs: durationMs(config.authentication.clock_skew),
         clockSkew: config.authentication.clock_skew,
       }),
-      replay: store.kind === 'sqlite' ? await MemoryReplayGuard.load(store, clock(), replayWindowMs) : new StoreReplayGuard(store),
+      replay,
       replayWindowMs,
+      ...(users ? { users } : {}),
     },
     agents: { agents: store, registration: config.registration },
     tools: registry,
@@ -251,6 +266,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   telemetry.gauge('warden_approvals_pending', 'Approvals waiting for a human.', async () => (await store.listApprovals({ status: 'pending', limit: 10_000 })).length);
   telemetry.gauge('warden_audit_queue_depth', 'Decision records waiting to be written.', () => decisionLog.depth);
   telemetry.gauge('warden_policy_rules', 'Rules in the policy set in force.', () => policies.current.rules.length);
+  telemetry.gauge('warden_policy_reload_failed', 'Whether the last policy reload was refused (1): the previous policies keep serving.', () => (policyService.reloadStatus.ok ? 0 : 1));
 
   // Boot upstreams are connected before Warden serves; one that fails is retried in the background.
   await Promise.all(mcp.allUpstreams().filter((u) => u.config.start === 'boot').map((u) => u.connect().catch((e: Error) => log('error', e.message))));
@@ -263,11 +279,18 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
     mcp,
     telemetry,
     recorder,
-    principals: new PrincipalResolver(store, new HumanAuthenticator(config.humans.tokens, config.humans.oidc), agentJwt, config.humans.oidc !== undefined),
+    principals: new PrincipalResolver(
+      store,
+      new HumanAuthenticator(config.humans.tokens, config.humans.oidc),
+      agentJwt,
+      config.humans.oidc !== undefined,
+      users,
+      new Map(config.peps.map((p) => [p.token_hash, { kind: 'pep' as const, id: p.id, tenants: p.tenants }])),
+    ),
     agents: new AgentService({ agents: store, decisions: store, incidents: store, recorder, clock }),
     approvals,
-    audit: new AuditService({ decisions: store, sessions: store, log: decisionLog, clock }),
-    breakGlass: new BreakGlassService({ grants: store, recorder, maxDuration: config.break_glass.max_duration, clock }),
+    audit: new AuditService({ decisions: store, sessions: store, log: decisionLog, chain: checkpoints.monitor, signing: checkpoints.checkpointer !== undefined, clock }),
+    breakGlass: new BreakGlassService({ grants: store, agents: store, recorder, maxDuration: config.break_glass.max_duration, clock }),
     compliance: new ComplianceService({ store, policies, config: config.compliance, flushLog, clock }),
     decisions: new DecisionService({ pipeline, agents: store, tools: registry, policies, clock }),
     incidents: new IncidentService({ recorder: incidentRecorder, agents: store, incidents: store, decisions: store, flushLog }),
@@ -298,9 +321,13 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
     reloadPolicies: (why = 'reload requested') => policyService.reload(why),
     async close() {
       await mcp.close();
+      replay.close?.();
       try {
         await decisionLog.close();
       } finally {
+        // The final head, signed and anchored: records removed after shutdown are detected.
+        // (It reports its own failures and never throws.)
+        await checkpoints.close();
         await store.close();
       }
     },

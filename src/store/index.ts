@@ -4,6 +4,7 @@ export type {
   AgentStore,
   ApprovalStore,
   ChainLink,
+  CheckpointStore,
   DecisionLogStore,
   GrantStore,
   IncidentStore,

@@ -4,6 +4,7 @@ import type {
   ApprovalStatus,
   ApprovalVote,
   BreakGlassGrant,
+  CheckpointRecord,
   CredentialRecord,
   DecisionQuery,
   DecisionRecord,
@@ -93,6 +94,19 @@ export interface DecisionLogStore {
   decisionStats(since: Millis, bucketMs: number, tenant?: string): Promise<DecisionStats>;
   /** Every record in seq order, in pages, for verification and export. */
   scanDecisions(afterSeq: number, limit: number): Promise<DecisionRecord[]>;
+}
+
+/** Signed checkpoints of the decision log's head (audit/checkpointer.ts). */
+export interface CheckpointStore {
+  /**
+   * Keeps a checkpoint; false (nothing written) when one of that seq is already kept: several
+   * writers of one log may sign the same head, and the first checkpoint of a seq stays.
+   */
+  addCheckpoint(checkpoint: CheckpointRecord): Promise<boolean>;
+  /** The checkpoint of the highest seq, of one key when `keyId` is given. */
+  lastCheckpoint(keyId?: string): Promise<CheckpointRecord | undefined>;
+  /** Every checkpoint in seq order, in pages. */
+  scanCheckpoints(afterSeq: number, limit: number): Promise<CheckpointRecord[]>;
 }
 
 /** Per-session counters and guard memory. */

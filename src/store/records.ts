@@ -237,3 +237,19 @@ export interface ToolPin {
   observedAt?: Millis;
   observedDefinition?: JsonObject;
 }
+
+/**
+ * A signed statement that the decision log's head was record `seq` with hash `hash` at `time`
+ * (audit/checkpoint-signing.ts). Kept in the store and published to an anchor outside it, so that
+ * removing the newest records, rewriting the chain or emptying the log can be proven.
+ */
+export interface CheckpointRecord {
+  seq: number;
+  /** The hash of record `seq`. */
+  hash: string;
+  time: Millis;
+  /** Which key signed it: `ed25519:` and the start of the SHA-256 of the public key (SPKI DER). */
+  keyId: string;
+  /** Ed25519 signature of the checkpoint's signed form, base64. */
+  signature: string;
+}

@@ -1,6 +1,7 @@
 import type {
   AgentStore,
   ApprovalStore,
+  CheckpointStore,
   DecisionLogStore,
   GrantStore,
   IncidentStore,
@@ -24,6 +25,7 @@ export interface Store
     ReplayStore,
     ApprovalStore,
     DecisionLogStore,
+    CheckpointStore,
     SessionStore,
     IncidentStore,
     GrantStore,

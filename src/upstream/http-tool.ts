@@ -31,6 +31,14 @@ export type HttpToolResult =
  * `request` on its keep-alive pool rather than `fetch`: measured in bench/http, fetch's web
  * streams cost ~1 ms of CPU per call.
  */
+/**
+ * A caller's string as an HTTP header value: as is when it is printable ASCII, else
+ * percent-encoded (a request id or idempotency key may hold any Unicode, a header may not).
+ */
+function headerValue(text: string): string {
+  return /^[\x20-\x7e]*$/.test(text) ? text : encodeURIComponent(text);
+}
+
 export async function callHttpTool(target: HttpToolTarget, call: HttpCall, secrets: SecretResolver): Promise<HttpToolResult> {
   let url: string;
   const headers: Record<string, string> = {};
@@ -41,10 +49,10 @@ export async function callHttpTool(target: HttpToolTarget, call: HttpCall, secre
   } catch (e) {
     return { ok: false, kind: 'secret', message: (e as Error).message };
   }
-  headers['x-warden-request-id'] = call.requestId;
-  headers['x-warden-agent'] = call.agentId;
+  headers['x-warden-request-id'] = headerValue(call.requestId);
+  headers['x-warden-agent'] = headerValue(call.agentId);
   if (call.traceId && /^[0-9a-f]{32}$/.test(call.traceId)) headers.traceparent = `00-${call.traceId}-${randomSpanId()}-01`;
-  if (call.idempotencyKey) headers['idempotency-key'] = call.idempotencyKey;
+  if (call.idempotencyKey) headers['idempotency-key'] = headerValue(call.idempotencyKey);
 
   const hasBody = target.method !== 'GET' && target.method !== 'DELETE';
   if (hasBody) headers['content-type'] = 'application/json';

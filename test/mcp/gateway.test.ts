@@ -9,6 +9,7 @@ import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey, sha256 } from '../../src/auth/credentials.js';
 import { serve, type RunningServer } from '../../src/surfaces/http/serve.js';
+import { startIdentityProvider, type IdentityProvider } from '../helpers/identity-provider.js';
 
 const node = process.execPath;
 const pkg = (p: string) => fileURLToPath(new URL(`../../node_modules/${p}`, import.meta.url));
@@ -110,7 +111,19 @@ ${extraUpstreams}
   return { dir, sandbox, keys, server };
 }
 
-async function connect(s: Setup, agent: string, options: { user?: string; elicit?: (message: string) => { approve: boolean } } = {}): Promise<Client> {
+/**
+ * A real identity provider on 127.0.0.1, for on-behalf-of user tokens (authentication.user_jwt):
+ * the only way a user an agent acts for is verified over HTTP.
+ */
+let idp: IdentityProvider | undefined;
+async function startIdp(): Promise<string> {
+  idp = await startIdentityProvider();
+  return `authentication: { user_jwt: { issuer: "${idp.issuer}", audience: warden, agent_claim: azp } }`;
+}
+/** An on-behalf-of token for `user`, issued to `agent`. */
+const userToken = (user: string, agent: string) => idp!.token({ azp: agent }).setSubject(user).setAudience('warden').setIssuedAt().setExpirationTime('5m').sign(idp!.key);
+
+async function connect(s: Setup, agent: string, options: { user?: string; userToken?: string; elicit?: (message: string) => { approve: boolean } } = {}): Promise<Client> {
   const client = new Client({ name: 'test-agent', version: '1.0.0' }, { capabilities: options.elicit ? { elicitation: {} } : {} });
   if (options.elicit) {
     const answer = options.elicit;
@@ -121,6 +134,7 @@ async function connect(s: Setup, agent: string, options: { user?: string; elicit
   }
   const headers: Record<string, string> = { authorization: `Bearer ${s.keys[agent]}` };
   if (options.user) headers['x-warden-user'] = options.user;
+  if (options.userToken) headers['x-warden-user-token'] = options.userToken;
   await client.connect(new StreamableHTTPClientTransport(new URL(`${s.server.url}/mcp`), { requestInit: { headers } }));
   return client;
 }
@@ -135,9 +149,12 @@ async function api(s: Setup, method: string, path: string, token: string, body?:
 describe('the MCP gateway over Streamable HTTP, in front of server-filesystem and server-everything (stdio)', () => {
   let s: Setup;
   beforeAll(async () => {
-    s = await start(`  - name: weather\n    stdio: { command: "${node}", args: ["${RUG_PULL}"] }`);
+    s = await start(`  - name: weather\n    stdio: { command: "${node}", args: ["${RUG_PULL}"] }`, await startIdp());
   }, 60_000);
-  afterAll(async () => s && (await s.server.close()));
+  afterAll(async () => {
+    if (s) await s.server.close();
+    await idp?.close();
+  });
 
   it('shows each agent only the tools policy could allow it', async () => {
     const files = await connect(s, 'files-agent');
@@ -249,23 +266,45 @@ describe('the MCP gateway over Streamable HTTP, in front of server-filesystem an
     await client.close();
   });
 
-  it('asks the requesting user through elicitation when the rule lets them approve', async () => {
+  it('asks the requesting user through elicitation only when a token proves who they are', async () => {
+    const move = (client: Client, name: string) => {
+      writeFileSync(join(s.sandbox, 'allowed', `${name}.txt`), name);
+      return client.callTool({ name: 'move_file', arguments: { source: join(s.sandbox, 'allowed', `${name}.txt`), destination: join(s.sandbox, 'allowed', `${name}-moved.txt`) } }) as Promise<CallToolResult>;
+    };
+    // The agent merely names alice (X-Warden-User): its own client must not answer for her.
+    const named: string[] = [];
+    const byName = await connect(s, 'files-agent', { user: 'alice', elicit: (message) => (named.push(message), { approve: true }) });
+    const unproven = await move(byName, 'named');
+    expect(named).toEqual([]);
+    expect(unproven.isError).toBe(true);
+    expect(unproven._meta?.['warden/approval']).toBeDefined();
+    expect(existsSync(join(s.sandbox, 'allowed', 'named-moved.txt'))).toBe(false);
+    // A token for alice issued to another agent proves nothing for this one.
+    const stolen: string[] = [];
+    const byStolen = await connect(s, 'files-agent', { userToken: await userToken('alice', 'echo-agent'), elicit: (message) => (stolen.push(message), { approve: true }) });
+    const refused = await move(byStolen, 'stolen');
+    expect(stolen).toEqual([]);
+    expect(text(refused)).toMatch(/the user token was issued to "echo-agent", not to agent "files-agent"/);
+
+    // An on-behalf-of token for alice, issued to this agent: she is asked, approves, it runs.
     const asked: string[] = [];
-    const client = await connect(s, 'files-agent', { user: 'alice', elicit: (message) => (asked.push(message), { approve: true }) });
-    const from = join(s.sandbox, 'allowed', 'elicit.txt');
-    writeFileSync(from, 'elicit');
-    const result = (await client.callTool({ name: 'move_file', arguments: { source: from, destination: join(s.sandbox, 'allowed', 'elicited.txt') } })) as CallToolResult;
+    const client = await connect(s, 'files-agent', { userToken: await userToken('alice', 'files-agent'), elicit: (message) => (asked.push(message), { approve: true }) });
+    const result = await move(client, 'elicit');
     expect(asked[0]).toContain('move_file');
     expect(result.isError).toBeFalsy();
-    expect(existsSync(join(s.sandbox, 'allowed', 'elicited.txt'))).toBe(true);
+    expect(existsSync(join(s.sandbox, 'allowed', 'elicit-moved.txt'))).toBe(true);
 
-    // A user the rule does not name is not asked: the call waits for an approver instead.
-    const bob = await connect(s, 'files-agent', { user: 'bob', elicit: () => ({ approve: true }) });
-    writeFileSync(join(s.sandbox, 'allowed', 'bob.txt'), 'b');
-    const held = (await bob.callTool({ name: 'move_file', arguments: { source: join(s.sandbox, 'allowed', 'bob.txt'), destination: join(s.sandbox, 'allowed', 'bob2.txt') } })) as CallToolResult;
+    // A verified user the rule does not name is not asked: the call waits for an approver instead.
+    const bob = await connect(s, 'files-agent', { userToken: await userToken('bob', 'files-agent'), elicit: () => ({ approve: true }) });
+    const held = await move(bob, 'bob');
     expect(held.isError).toBe(true);
     expect(held._meta?.['warden/approval']).toBeDefined();
-    await Promise.all([client.close(), bob.close()]);
+
+    // Nothing else is left waiting for later tests.
+    for (const a of (await api(s, 'GET', '/v1/approvals?status=pending', TOKENS.approver)).json as unknown as Array<{ id: string }>) {
+      expect((await api(s, 'POST', `/v1/approvals/${a.id}/deny`, TOKENS.approver, { reason: 'test cleanup' })).status).toBe(200);
+    }
+    await Promise.all([byName.close(), byStolen.close(), client.close(), bob.close()]);
   });
 
   it('reads resources and gets prompts through the pipeline; others are refused with a JSON-RPC error', async () => {
@@ -319,7 +358,7 @@ describe('the MCP gateway over Streamable HTTP, in front of server-filesystem an
     const { execFileSync } = await import('node:child_process');
     const listed = JSON.parse(execFileSync(node, [CLI, 'tools', 'list', '--json', '--config', join(s.dir, 'warden.yaml')], { encoding: 'utf8' })) as Array<{ tool: string; status: string }>;
     expect(listed.find((p) => p.tool === 'weather/get_news')?.status).toBe('unapproved');
-    execFileSync(node, [CLI, 'tools', 'approve', 'weather/get_news', '--as', 'ada', '--config', join(s.dir, 'warden.yaml')], { encoding: 'utf8' });
+    execFileSync(node, [CLI, 'tools', 'approve', 'weather/get_news', '--local-admin', '--as', 'ada', '--config', join(s.dir, 'warden.yaml')], { encoding: 'utf8' });
     let result: CallToolResult | undefined;
     for (let i = 0; i < 100; i++) {
       result = (await client.callTool({ name: 'get_news', arguments: {} })) as CallToolResult;

@@ -1,30 +1,24 @@
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FastifyInstance } from 'fastify';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayModule } from '../../src/surfaces/http/mcp/gateway-http.js';
 import { buildServer } from '../../src/surfaces/http/server.js';
+import { startIdentityProvider, type IdentityProvider, type SigningKey } from '../helpers/identity-provider.js';
 import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
 
 /** A real identity provider's JWKS endpoint on 127.0.0.1, and tokens signed with its key. */
-let idp: Server;
+let idp: IdentityProvider;
 let issuer: string;
-type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
-let key: SigningKey;
 let h: Harness;
 let app: FastifyInstance;
 let base: string;
 
 beforeAll(async () => {
-  const pair = await generateKeyPair('ES256');
-  key = pair.privateKey;
-  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-  idp = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
-  await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
-  issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+  idp = await startIdentityProvider();
+  issuer = idp.issuer;
   h = await startHarness(`authentication: { agent_jwt: { issuer: "${issuer}", audience: warden, agent_claim: agent_id } }\nserver: { watch_policies: false }`, { realClock: true });
   app = await buildServer(h.warden, { logger: false }, [gatewayModule]);
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -33,11 +27,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await h?.close();
-  await new Promise<void>((r) => idp?.close(() => r()));
+  await idp?.close();
 });
 
-const token = (claims: Record<string, unknown>, audience = 'warden', signWith: SigningKey = key) =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(issuer).setAudience(audience).setIssuedAt().setExpirationTime('5m').sign(signWith);
+const token = (claims: Record<string, unknown>, audience = 'warden', signWith?: SigningKey) => idp.token(claims).setAudience(audience).setIssuedAt().setExpirationTime('5m').sign(signWith ?? idp.key);
 
 async function callTool(bearer: string, agent: string) {
   const response = await fetch(`${base}/v1/tools/call`, {

@@ -105,6 +105,7 @@ describe('opening and migrations', () => {
         'approval_votes',
         'approvals',
         'break_glass_grants',
+        'checkpoints',
         'credentials',
         'decisions',
         'incidents',

@@ -3,6 +3,7 @@ import type {
   AgentRecord,
   ApprovalRecord,
   BreakGlassGrant,
+  CheckpointRecord,
   CredentialRecord,
   DecisionRecord,
   IncidentRecord,
@@ -635,6 +636,32 @@ export function describeStoreContract(name: string, open: () => Promise<Store> |
         for (let i = 1; i <= 4; i++) await store.recordPolicyBundle({ bundle: `sha256:b${i}`, loadedAt: T0 + i, policies: [] });
         await store.recordPolicyBundle({ bundle: 'sha256:b1', loadedAt: T0 + 9, policies: [] });
         expect((await store.listPolicyBundles(3)).map((b) => b.bundle)).toEqual(['sha256:b1', 'sha256:b4', 'sha256:b3']);
+      });
+    });
+
+    describe('checkpoints of the decision log', () => {
+      const checkpoint = (seq: number, keyId = 'ed25519:aaaaaaaaaaaaaaaa'): CheckpointRecord => ({ seq, hash: `sha256:${String(seq).padStart(64, '0')}`, time: T0 + seq, keyId, signature: `sig-${seq}-${keyId}` });
+
+      it('round-trips, keeps the first checkpoint of a seq, and finds the newest (of a key)', async () => {
+        const store = await fresh();
+        expect(await store.lastCheckpoint()).toBeUndefined();
+        expect(await store.addCheckpoint(checkpoint(10))).toBe(true);
+        expect(await store.addCheckpoint(checkpoint(30, 'ed25519:bbbbbbbbbbbbbbbb'))).toBe(true);
+        expect(await store.addCheckpoint(checkpoint(20))).toBe(true);
+        // A second writer signing the same head: the first checkpoint stays.
+        expect(await store.addCheckpoint(checkpoint(20, 'ed25519:bbbbbbbbbbbbbbbb'))).toBe(false);
+        expect(await store.lastCheckpoint()).toStrictEqual(checkpoint(30, 'ed25519:bbbbbbbbbbbbbbbb'));
+        expect(await store.lastCheckpoint('ed25519:aaaaaaaaaaaaaaaa')).toStrictEqual(checkpoint(20));
+        expect(await store.lastCheckpoint('ed25519:cccccccccccccccc')).toBeUndefined();
+      });
+
+      it('scanCheckpoints pages through every checkpoint in seq order', async () => {
+        const store = await fresh();
+        for (const seq of [5, 1, 4, 2, 3]) await store.addCheckpoint(checkpoint(seq * 100));
+        expect((await store.scanCheckpoints(0, 2)).map((c) => c.seq)).toEqual([100, 200]);
+        expect((await store.scanCheckpoints(200, 10)).map((c) => c.seq)).toEqual([300, 400, 500]);
+        expect(await store.scanCheckpoints(500, 10)).toEqual([]);
+        expect((await store.scanCheckpoints(0, 10))[2]).toStrictEqual(checkpoint(300));
       });
     });
 

@@ -1,8 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSigningKeyPair } from '../../src/audit/signing-key.js';
 import { sha256 } from '../../src/auth/credentials.js';
 import { serve, type RunningServer } from '../../src/surfaces/http/serve.js';
 import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
@@ -15,6 +17,11 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const UI_BUILT = existsSync(fileURLToPath(new URL('../../dist/ui/index.html', import.meta.url)));
 
+/** The Overview shows the last verified checkpoint: the gateway signs one after every record. */
+const KEYS = mkdtempSync(join(tmpdir(), 'warden-ui-keys-'));
+const CHECKPOINT_KEY = join(KEYS, 'signing.key');
+writeFileSync(CHECKPOINT_KEY, generateSigningKeyPair().privatePem, { mode: 0o600 });
+
 const TOKENS = { admin: 'ui-admin-token-0123456789', fiona: 'ui-fiona-token-0123456789', viewer: 'ui-viewer-token-0123456789', alan: 'ui-alan-token-0123456789' };
 const HUMANS = `
 humans:
@@ -24,6 +31,8 @@ humans:
     - { id: vic, token_hash: "${sha256(TOKENS.viewer)}", roles: [viewer], tenant: acme-corp }
     - { id: alan, token_hash: "${sha256(TOKENS.alan)}", roles: [approver], tenant: acme-corp }
 server: { watch_policies: false }
+audit:
+  checkpoints: { key: "${CHECKPOINT_KEY}", every: 1, interval: 1s, anchor: { type: file, path: "${join(KEYS, 'anchor.jsonl')}" } }
 `;
 
 let h: Harness;
@@ -56,7 +65,7 @@ afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => undefined);
   await browser?.close();
   await h?.tools.close();
-});
+}, 30_000);
 
 async function signedIn(token: string, hash = 'overview'): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -173,6 +182,42 @@ describe('the dashboard', () => {
     expect(calls.filter((c) => c.tool === 'issue_refund' && c.args.order_id === 'o-456')).toHaveLength(1);
   });
 
+  it('grants break-glass from the agents page as an admin, which the gateway honours, and revokes it; a viewer only sees it', async () => {
+    const page = await signedIn(TOKENS.admin, 'agents');
+    const form = page.getByRole('form', { name: 'Grant break-glass' });
+    await form.getByLabel('Agent (empty: any)').fill('support-agent');
+    await form.getByLabel('Tool or glob (empty: any)').fill('issue_*');
+    await form.getByLabel('For').selectOption('15m');
+    await form.getByRole('button', { name: 'Grant break-glass' }).click();
+    await expect.poll(() => form.getByRole('alert').textContent()).toContain('Give a reason');
+    await form.getByLabel('Reason (written to the decision log)').fill('payment provider outage');
+    await form.getByRole('button', { name: 'Grant break-glass' }).click();
+    await page.getByRole('status').filter({ hasText: 'Granted' }).waitFor();
+    const grants = page.getByRole('table', { name: 'Break-glass grants' });
+    const row = grants.locator('tr[data-grant-id]').first();
+    await row.waitFor();
+    const id = (await row.getAttribute('data-grant-id'))!;
+    expect(await row.textContent()).toContain('agent support-agent, tool issue_*, tenant acme-corp');
+    expect(await row.locator('.badge').textContent()).toBe('active');
+    await shot(page, 'break-glass');
+
+    const overridden = await toolCall('support-agent', 'issue_refund', { order_id: 'o-bg-1', amount: 5 });
+    expect(overridden.status).toBe(200);
+    expect((overridden.body.decision as { breakGlass?: { grant: string } }).breakGlass?.grant).toBe(id);
+
+    const viewer = await signedIn(TOKENS.viewer, 'agents');
+    const seen = viewer.getByRole('table', { name: 'Break-glass grants' }).locator(`tr[data-grant-id="${id}"]`);
+    await seen.waitFor();
+    expect(await viewer.getByRole('form', { name: 'Grant break-glass' }).count()).toBe(0);
+    expect(await seen.getByRole('button').count()).toBe(0);
+    expect(await viewer.getByRole('note').filter({ hasText: 'break-glass needs the admin role' }).count()).toBe(1);
+
+    await row.getByRole('button', { name: `Revoke ${id}` }).click();
+    await page.getByRole('status').filter({ hasText: `Revoked ${id}` }).waitFor();
+    await expect.poll(() => grants.locator(`tr[data-grant-id="${id}"] .badge`).textContent()).toBe('revoked');
+    expect((await toolCall('support-agent', 'issue_refund', { order_id: 'o-bg-2', amount: 5 })).status).toBe(403);
+  });
+
   it('suspends an agent from the agents page; its next call is denied', async () => {
     const page = await signedIn(TOKENS.admin, 'agents');
     await page.getByRole('button', { name: 'Open agent support-agent' }).click();
@@ -192,6 +237,7 @@ describe('the dashboard', () => {
   it('shows the overview, the policies with their tests and a tried request, and a session timeline', async () => {
     const page = await signedIn(TOKENS.admin, 'overview');
     await page.getByRole('region', { name: 'Audit chain' }).getByText('intact').waitFor();
+    await page.getByRole('region', { name: 'Audit chain' }).getByText(/Last verified checkpoint: #\d+ sha256:.*, signed .* by ed25519:[0-9a-f]{16}, anchored\./).waitFor({ timeout: 15_000 });
     await page.getByRole('img', { name: /Decisions per minute/ }).waitFor();
     await shot(page, 'overview');
 

@@ -23,10 +23,16 @@ export function applyToArguments(obligations: readonly Obligation[], args: JsonO
     switch (o.type) {
       case 'cap': {
         const value = args[o.arg];
-        if (value === undefined) break;
-        if (typeof value !== 'number') throw new ObligationError(`cannot cap argument "${o.arg}": it is not a number`);
+        // A missing argument would let the tool choose its own default, perhaps unbounded: the
+        // call gets the cap instead.
+        if (value === undefined) {
+          Object.defineProperty(args, o.arg, { value: o.max, enumerable: true, writable: true, configurable: true });
+          out.applied.push(`set ${o.arg} to its cap ${o.max} (it was not given)`);
+          break;
+        }
+        if (typeof value !== 'number' || !Number.isFinite(value)) throw new ObligationError(`cannot cap argument "${o.arg}": it is not a number`);
         if (value > o.max) {
-          args[o.arg] = o.max;
+          Object.defineProperty(args, o.arg, { value: o.max, enumerable: true, writable: true, configurable: true });
           out.applied.push(`capped ${o.arg} ${value} → ${o.max}`);
         }
         break;

@@ -4,32 +4,14 @@ import type { WardenConfig } from '../../config/index.js';
 import type { ToolRegistry } from '../../upstream/tool-registry.js';
 import { EnforcementError } from '../errors.js';
 import type { Exchange } from '../exchange.js';
+import { ForbiddenKeys } from './forbidden-keys.js';
 
-const normalise = (key: string) => key.toLowerCase().replace(/[-_]/g, '');
-
-const forbiddenSets = new WeakMap<readonly string[], ReadonlySet<string>>();
-/** The normalised forbidden keys, built once per config rather than per call. */
-function forbiddenKeys(keys: readonly string[]): ReadonlySet<string> {
-  let set = forbiddenSets.get(keys);
-  if (!set) forbiddenSets.set(keys, (set = new Set(keys.map(normalise))));
-  return set;
-}
-
-/** The first argument path whose key is forbidden, at any depth. */
-function findForbiddenKey(value: unknown, forbidden: ReadonlySet<string>, path = 'args'): string | undefined {
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findForbiddenKey(value[i], forbidden, `${path}[${i}]`);
-      if (found) return found;
-    }
-  } else if (isJsonObject(value)) {
-    for (const key of Object.keys(value)) {
-      if (forbidden.has(normalise(key))) return `${path}.${key}`;
-      const found = findForbiddenKey(value[key], forbidden, `${path}.${key}`);
-      if (found) return found;
-    }
-  }
-  return undefined;
+const matchers = new WeakMap<object, ForbiddenKeys>();
+/** The compiled forbidden keys and patterns, built once per config rather than per call. */
+function forbiddenKeys(limits: WardenConfig['arguments']): ForbiddenKeys {
+  let matcher = matchers.get(limits);
+  if (!matcher) matchers.set(limits, (matcher = new ForbiddenKeys(limits)));
+  return matcher;
 }
 
 /**
@@ -47,9 +29,12 @@ export function checkArguments(x: Exchange, tools: ToolRegistry, limits: WardenC
   if (violation) throw new EnforcementError('arguments', `arguments rejected: ${violation.replace(/^\$/, 'args')}`, { httpStatus: 400 });
   const size = Buffer.byteLength(JSON.stringify(args));
   if (size > limits.max_bytes) throw new EnforcementError('arguments', `arguments are ${size} bytes; the limit is ${limits.max_bytes}`, { httpStatus: 400 });
-  const forbidden = findForbiddenKey(args, forbiddenKeys(limits.forbidden_keys));
+  const matcher = forbiddenKeys(limits);
+  const forbidden = matcher.find(args);
   if (forbidden) {
-    throw new EnforcementError('arguments', `argument ${forbidden} is forbidden: credentials are injected by Warden at execution, never passed by agents`, { httpStatus: 400 });
+    // The record keeps the arguments, without the values of the keys that were refused.
+    x.args = matcher.withheld(args) as JsonObject;
+    throw new EnforcementError('arguments', `argument ${forbidden.path} is forbidden (${forbidden.why}): credentials are injected by Warden at execution, never passed by agents`, { httpStatus: 400 });
   }
   const errors = tool.validate(args);
   if (errors.length > 0) throw new EnforcementError('arguments', `arguments do not match the schema of "${x.call.tool}": ${errors.join('; ')}`, { httpStatus: 400, details: { schemaErrors: errors } });

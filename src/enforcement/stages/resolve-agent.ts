@@ -31,8 +31,9 @@ export async function resolveAgent(x: Exchange, deps: AgentResolutionDeps): Prom
     if (!x.dryRun) await deps.agents.upsertAgent(agent);
     x.details.autoRegistered = true;
   }
+  // Known from here on, even when refused: its records belong to its tenant.
+  x.agent = agent;
   if (agent.status === 'suspended') {
     throw new EnforcementError('agent', `agent "${agent.id}" is suspended${agent.statusReason ? `: ${agent.statusReason}` : ''}`, { httpStatus: 403 });
   }
-  x.agent = agent;
 }

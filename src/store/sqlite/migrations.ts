@@ -215,6 +215,19 @@ ALTER TABLE tool_pins ADD COLUMN definition TEXT;`,
     name: 'sessions remember what the guards saw (taint, private reads, tools called, denials)',
     sql: `ALTER TABLE sessions ADD COLUMN flow TEXT NOT NULL DEFAULT '{}';`,
   },
+  {
+    id: 5,
+    name: 'signed checkpoints of the decision log',
+    // One checkpoint per seq: writers that sign the same head keep the first.
+    sql: `CREATE TABLE checkpoints (
+  seq       INTEGER PRIMARY KEY,
+  hash      TEXT NOT NULL,
+  time      INTEGER NOT NULL,
+  key_id    TEXT NOT NULL,
+  signature TEXT NOT NULL
+);
+CREATE INDEX idx_checkpoints_key ON checkpoints(key_id, seq);`,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -7,6 +7,7 @@ import type {
   ApprovalStatus,
   ApprovalVote,
   BreakGlassGrant,
+  CheckpointRecord,
   CredentialRecord,
   DecisionQuery,
   DecisionRecord,
@@ -24,6 +25,7 @@ import type { ChainLink, Store } from '../store.js';
 import { SqliteAgents } from './agents.js';
 import { SqliteApprovals } from './approvals.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
+import { SqliteCheckpoints } from './checkpoints.js';
 import { SqliteDecisionLog } from './decision-log.js';
 import { SqliteGrants } from './grants.js';
 import { SqliteIncidents } from './incidents.js';
@@ -61,6 +63,7 @@ export class SqliteStore implements Store {
   private readonly replay: SqliteReplay;
   private readonly approvals: SqliteApprovals;
   private readonly log: SqliteDecisionLog;
+  private readonly checkpoints: SqliteCheckpoints;
   private readonly sessions: SessionBuffer;
   private readonly incidents: SqliteIncidents;
   private readonly grants: SqliteGrants;
@@ -77,6 +80,7 @@ export class SqliteStore implements Store {
     this.approvals = new SqliteApprovals(db, this.s.approvals, shaped);
     this.sessions = new SessionBuffer(db, this.s.sessions);
     this.log = new SqliteDecisionLog(db, this.s.decisions, shaped, this.sessions);
+    this.checkpoints = new SqliteCheckpoints(db);
     this.incidents = new SqliteIncidents(this.s.incidents, shaped);
     this.grants = new SqliteGrants(db, this.s.grants);
     this.relationships = new SqliteRelationships(this.s.relationships, shaped);
@@ -221,6 +225,17 @@ export class SqliteStore implements Store {
   }
   scanDecisions(afterSeq: number, limit: number): Promise<DecisionRecord[]> {
     return this.log.scanDecisions(afterSeq, limit);
+  }
+
+  // signed checkpoints of the decision log
+  addCheckpoint(checkpoint: CheckpointRecord): Promise<boolean> {
+    return this.checkpoints.addCheckpoint(checkpoint);
+  }
+  lastCheckpoint(keyId?: string): Promise<CheckpointRecord | undefined> {
+    return this.checkpoints.lastCheckpoint(keyId);
+  }
+  scanCheckpoints(afterSeq: number, limit: number): Promise<CheckpointRecord[]> {
+    return this.checkpoints.scanCheckpoints(afterSeq, limit);
   }
 
   // sessions

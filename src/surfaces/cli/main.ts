@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { operatorOptions } from './operator-options.js';
 import { EXIT, UsageError } from './usage-error.js';
 
 // Each command's module is loaded when the command runs: `warden check` need not load the
@@ -80,10 +81,12 @@ const audit = program.command('audit').description('the hash-chained decision lo
 
 audit
   .command('verify')
-  .description('walk the hash chain of the decision log; exit 1 at the first altered or missing record')
+  .description('walk the hash chain of the decision log and hold its signed checkpoints against it; exit 1 on any problem, each one reported')
   .option('--db <path>', DB_HELP)
   .option('--config <file>', CONFIG_HELP)
-  .action(async (options) => setExit(await (await import('./commands/audit.js')).auditVerifyCommand(options)));
+  .option('--anchor <file>', 'checkpoints published outside the database (default: the config\'s file anchor)')
+  .option('--public-key <pem>', 'a public key checkpoints may be signed with (repeatable; default: the config\'s key)', (value: string, previous: string[] = []) => [...previous, value])
+  .action(async (options) => setExit(await (await import('./commands/audit-verify.js')).auditVerifyCommand(options)));
 
 audit
   .command('export')
@@ -108,6 +111,15 @@ audit
   .option('-f, --follow', 'keep printing new records until interrupted')
   .action(async (options) => setExit(await (await import('./commands/audit.js')).auditTailCommand(options)));
 
+program
+  .command('keys')
+  .description('signing keys of the decision log\'s checkpoints')
+  .command('generate')
+  .description('write an Ed25519 key pair (PEM) for audit.checkpoints.key; the private key is mode 600')
+  .option('--out <dir>', 'where to write checkpoint-signing.key and checkpoint-signing.pub', '.')
+  .option('--force', 'replace a key pair that exists')
+  .action(async (options) => setExit(await (await import('./commands/keys.js')).keysGenerateCommand(options)));
+
 const tools = program.command('tools').description('pinned MCP tool definitions ("rug pull" protection)');
 tools
   .command('list')
@@ -116,12 +128,11 @@ tools
   .option('--config <file>', CONFIG_HELP)
   .option('--json', 'print JSON (with both definitions, to review a change)')
   .action(async (options) => setExit(await (await import('./commands/tools.js')).toolsListCommand(options)));
-tools
+operatorOptions(tools
   .command('approve')
-  .description('trust the definition an upstream serves now for <upstream>/<tool>; audited')
+  .description('trust the definition an upstream serves now for <upstream>/<tool> (admins); audited')
   .argument('<tool>', '<upstream>/<tool name at the upstream>')
-  .option('--config <file>', CONFIG_HELP)
-  .requiredOption('--as <id>', 'who approves (recorded in the decision log)')
+  .option('--reason <text>', 'why (recorded in the decision log)'))
   .action(async (tool: string, options) => setExit(await (await import('./commands/tools.js')).toolsApproveCommand(tool, options)));
 
 const approvals = program.command('approvals').description('actions held for human approval');
@@ -138,38 +149,34 @@ approvals
   .action(async (options) => setExit(await (await import('./commands/approvals.js')).approvalsListCommand(options)));
 
 for (const vote of ['approve', 'deny'] as const) {
-  approvals
+  operatorOptions(approvals
     .command(vote)
     .description(vote === 'approve' ? 'approve a pending action; at quorum it is executed, once' : 'deny a pending action; it will not run')
     .argument('<id>', 'approval id (apr_…)')
-    .requiredOption('--as <user>', 'who is voting')
     .requiredOption('--reason <text>', 'why (recorded in the decision log)')
-    .option('--roles <roles>', 'the voter\'s roles, comma-separated (e.g. finance_manager)')
-    .option('--tenant <tenant>', 'the tenant the voter acts for, or * for all', '*')
-    .option('--config <file>', CONFIG_HELP)
+    // No longer believed (the voter's roles and tenant come from the token); accepted to say so.
+    .addOption(new Option('--roles <roles>').hideHelp())
+    .addOption(new Option('--tenant <tenant>').hideHelp()))
     .action(async (id: string, options) => setExit(await (await import('./commands/approvals.js')).approvalsVoteCommand(vote, id, options)));
 }
 
 const breakGlass = program.command('break-glass').description('time-boxed emergency overrides of policy denials');
 
-breakGlass
+operatorOptions(breakGlass
   .command('grant')
-  .description('grant a break-glass override (at most break_glass.max_duration)')
-  .requiredOption('--as <user>', 'who grants it')
+  .description('grant a break-glass override (admins; at most break_glass.max_duration)')
   .requiredOption('--reason <text>', 'why (recorded in the decision log)')
   .requiredOption('--for <duration>', 'how long: 15m, 1h, …')
   .option('--agent <id>', 'only for this agent (default: any)')
   .option('--tool <glob>', 'only for tools matching this glob (default: any)')
-  .option('--tenant <tenant>', 'only for this tenant (default: any)')
-  .option('--config <file>', CONFIG_HELP)
+  .option('--tenant <tenant>', 'only for this tenant (default: any; a tenant-scoped admin\'s grant is always their tenant\'s)'))
   .action(async (options) => setExit(await (await import('./commands/break-glass.js')).breakGlassGrantCommand(options)));
 
-breakGlass
+operatorOptions(breakGlass
   .command('revoke')
-  .description('end a break-glass grant now')
+  .description('end a break-glass grant now (admins)')
   .argument('<id>', 'grant id (bg_…)')
-  .requiredOption('--as <user>', 'who revokes it')
-  .option('--config <file>', CONFIG_HELP)
+  .option('--reason <text>', 'why (recorded in the decision log)'))
   .action(async (id: string, options) => setExit(await (await import('./commands/break-glass.js')).breakGlassRevokeCommand(id, options)));
 
 breakGlass
@@ -198,22 +205,18 @@ agents
   .option('--config <file>', CONFIG_HELP)
   .action(async (options) => setExit(await (await import('./commands/agents.js')).agentsListCommand(options)));
 
-agents
+operatorOptions(agents
   .command('suspend')
-  .description('suspend an agent: every call it makes is denied until it is resumed')
+  .description('suspend an agent (admins): every call it makes is denied until it is resumed')
   .argument('<id>', 'agent id')
-  .requiredOption('--as <user>', 'who suspends it')
-  .requiredOption('--reason <text>', 'why (shown in every denial and in the decision log)')
-  .option('--config <file>', CONFIG_HELP)
+  .requiredOption('--reason <text>', 'why (shown in every denial and in the decision log)'))
   .action(async (id: string, options) => setExit(await (await import('./commands/agents.js')).agentsSetStatusCommand('suspended', id, options)));
 
-agents
+operatorOptions(agents
   .command('resume')
-  .description('resume a suspended agent')
+  .description('resume a suspended agent (admins)')
   .argument('<id>', 'agent id')
-  .requiredOption('--as <user>', 'who resumes it')
-  .option('--reason <text>', 'why (recorded in the decision log)')
-  .option('--config <file>', CONFIG_HELP)
+  .option('--reason <text>', 'why (recorded in the decision log)'))
   .action(async (id: string, options) => setExit(await (await import('./commands/agents.js')).agentsSetStatusCommand('active', id, options)));
 
 function setExit(code: number): void {

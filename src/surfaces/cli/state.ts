@@ -5,7 +5,6 @@ import { sqlitePath } from '../../config/storage.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { createWarden, WardenConfigError, type Warden } from '../../services/warden.js';
-import type { Human } from '../../auth/principal.js';
 import { UsageError } from './usage-error.js';
 
 /** Where the operational commands look for the config when neither --config nor --db is given. */
@@ -81,7 +80,11 @@ export async function withStore<T>(source: StoreSource, fn: (store: Store) => Pr
  * always agree on the file. Closes the Warden (flushing the decision log) afterwards.
  */
 export async function withWarden<T>(configFile: string | undefined, fn: (warden: Warden) => Promise<T>, options: { upstreams?: boolean } = {}): Promise<T> {
-  const read = await readConfig(configFile);
+  return withWardenOf(await readConfig(configFile), fn, options);
+}
+
+/** withWarden for a config already read (and checked by the caller). */
+export async function withWardenOf<T>(read: WardenConfig, fn: (warden: Warden) => Promise<T>, options: { upstreams?: boolean } = {}): Promise<T> {
   // Commands that only touch the store need not start the MCP servers the config names.
   const config = options.upstreams === false ? { ...read, upstreams: [] } : read;
   const store = openStore(storeUrlOf(config).url);
@@ -97,13 +100,4 @@ export async function withWarden<T>(configFile: string | undefined, fn: (warden:
   } finally {
     await warden.close();
   }
-}
-
-/**
- * The person at the host's command line, as the services see them: whoever can run the CLI against
- * this config can read its secrets and its database, so they act as an admin of every tenant,
- * under the name they give (`--as`), which the decision log records.
- */
-export function operator(by: string): Human {
-  return { kind: 'human', id: by, roles: ['admin'], tenant: '*' };
 }

@@ -2,14 +2,17 @@ import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { durationMs } from '../../lib/duration.js';
 import { ServiceError } from '../../services/errors.js';
 import type { Warden } from '../../services/warden.js';
 import { authenticationHook } from './authenticate.js';
+import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { parseJsonBody } from './json-body.js';
 import { sendProblem, sendServiceError } from './problem.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerBreakGlassRoutes } from './routes/break-glass.js';
 import { registerComplianceRoutes } from './routes/compliance.js';
 import { registerDashboardApiRoutes } from './routes/dashboard-api.js';
 import { registerDecisionRoutes } from './routes/decisions.js';
@@ -41,6 +44,27 @@ export type RouteModule = (app: FastifyInstance, warden: Warden) => void | Promi
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /**
+ * Slow and idle clients: a request's headers must arrive within `headers_timeout` (a slow-loris
+ * connection dribbling them is answered 408 and closed), the whole request within
+ * `request_timeout`, and an idle keep-alive connection is closed after `keep_alive_timeout`. Node
+ * checks the first two every `connectionsCheckingInterval` (its default, 30 s, is far coarser
+ * than the timeouts). Only receiving the request is timed: a response may take as long as it
+ * needs, so the event stream and MCP streams stay open. No socket inactivity timeout either, for
+ * the same reason (a tool call may legitimately keep a connection silent for its whole timeout).
+ */
+function connectionTimeouts(server: Warden['config']['server']): Pick<FastifyServerOptions, 'requestTimeout' | 'keepAliveTimeout' | 'connectionTimeout'> & { http: { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } } {
+  const headersTimeout = durationMs(server.headers_timeout);
+  const requestTimeout = durationMs(server.request_timeout);
+  const connectionsCheckingInterval = Math.min(30_000, Math.max(50, Math.floor(Math.min(headersTimeout, requestTimeout) / 4)));
+  return {
+    requestTimeout,
+    keepAliveTimeout: durationMs(server.keep_alive_timeout),
+    connectionTimeout: 0,
+    http: { headersTimeout, requestTimeout, connectionsCheckingInterval },
+  };
+}
+
+/**
  * The HTTP API on one fastify instance. Bad input never reaches a handler unchecked: JSON is
  * parsed here (size-limited, prototype keys refused), and every error leaves as problem+json.
  */
@@ -48,6 +72,9 @@ export async function buildServer(warden: Warden, options: ServerOptions = {}, m
   const app = Fastify({
     logger: options.logger ?? { level: 'info' },
     bodyLimit: warden.config.server.body_limit,
+    ...connectionTimeouts(warden.config.server),
+    frameworkErrors,
+    clientErrorHandler,
     genReqId: (req) => {
       const match = TRACEPARENT.exec(String(req.headers.traceparent ?? ''));
       return match ? match[1]! : randomUUID().replace(/-/g, '');
@@ -107,6 +134,7 @@ const ROUTES: RouteModule[] = [
   registerDecisionRoutes,
   registerApprovalRoutes,
   registerAgentRoutes,
+  registerBreakGlassRoutes,
   registerIncidentRoutes,
   registerAuditRoutes,
   registerComplianceRoutes,

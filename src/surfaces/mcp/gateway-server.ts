@@ -18,7 +18,7 @@ import {
 import { buildActionRequest, relationshipSubjects } from '../../enforcement/request-builder.js';
 import { isJsonObject, type JsonObject } from '../../model/json.js';
 import type { Approver } from '../../enforcement/approvers.js';
-import type { CallResult } from '../../enforcement/exchange.js';
+import type { CallResult, Credentials } from '../../enforcement/exchange.js';
 import type { RegisteredTool } from '../../upstream/tool-registry.js';
 import { durationMs } from '../../lib/duration.js';
 import { listDecision } from '../../policy/list-decision.js';
@@ -34,15 +34,22 @@ export const FORBIDDEN_BY_POLICY = -32003;
 /** Who a gateway session acts for. */
 export interface GatewayCaller {
   agentId: string;
-  /** The user the agent acts for, when known (stdio flag, HTTP header). */
+  /**
+   * How the agent was proven: `session` when the HTTP endpoint authenticated its key; `trusted`
+   * for the stdio gateway, which whoever holds the config starts for a named agent and user.
+   */
+  credentials: Extract<Credentials, { kind: 'session' | 'trusted' }>;
+  /** The user the agent acts for, by name (stdio flag, X-Warden-User): verified only when trusted. */
   userId?: string;
+  /** An on-behalf-of token proving the user (X-Warden-User-Token), checked on every call. */
+  userToken?: string;
   /** The MCP session: scope of budgets, taint and sequences. */
   sessionId: () => string;
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-/** The user as an approver: roles and tenant from warden.yaml's humans when they are one. */
+/** A verified user as an approver: roles and tenant from warden.yaml's humans when they are one. */
 export function userAsApprover(warden: Warden, userId: string, agent: AgentRecord | undefined): Approver {
   const human = warden.config.humans.tokens.find((t) => t.id === userId);
   return human ? { id: userId, roles: human.roles, tenant: human.tenant } : { id: userId, roles: [], tenant: agent?.tenant ?? '' };
@@ -75,11 +82,31 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
 
   const agentRecord = () => warden.store.getAgent(caller.agentId);
 
+  /**
+   * The session's user as Warden knows them: verified (the stdio gateway's own user, or a valid
+   * on-behalf-of token) with roles from the token and the directory, or a bare name without roles.
+   * A token is verified once per session for listings and approvals; every call checks it again.
+   */
+  let verifiedByToken: Promise<Approver | undefined> | undefined;
+  async function sessionUser(agent: AgentRecord | undefined): Promise<(Approver & { verified: boolean }) | undefined> {
+    if (caller.userToken !== undefined) {
+      verifiedByToken ??= warden.principals.user(caller.userToken, caller.agentId).then(
+        (u) => ({ id: u.id, roles: u.roles, tenant: u.tenant ?? agent?.tenant ?? '' }),
+        () => undefined,
+      );
+      const user = await verifiedByToken;
+      return user && { ...user, verified: true };
+    }
+    if (!caller.userId) return undefined;
+    if (caller.credentials.kind === 'trusted') return { ...userAsApprover(warden, caller.userId, agent), verified: true };
+    return { id: caller.userId, roles: [], tenant: agent?.tenant ?? '', verified: false };
+  }
+
   /** Filters registry entries by the list decision and records the listing. */
   async function visible<T>(items: T[], entryOf: (item: T) => RegisteredTool | undefined, action: string, label: (item: T) => string, listAction: string): Promise<T[]> {
     await catalog.connectLazy();
     const agent = await agentRecord();
-    const user = caller.userId ? userAsApprover(warden, caller.userId, agent) : undefined;
+    const user = await sessionUser(agent);
     const shown: T[] = [];
     const hidden: string[] = [];
     if (agent && agent.status === 'active') {
@@ -97,16 +124,19 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
         else hidden.push(label(item));
       }
     } else hidden.push(...items.map(label));
-    warden.recorder.listing({ agentId: caller.agentId, tenant: agent?.tenant ?? '', sessionId: caller.sessionId() || undefined, userId: caller.userId, action: listAction, shown: shown.length, hidden });
+    warden.recorder.listing({ agentId: caller.agentId, tenant: agent?.tenant ?? '', sessionId: caller.sessionId() || undefined, userId: user?.id ?? caller.userId, action: listAction, shown: shown.length, hidden });
     return shown;
   }
 
   /** Runs a call through the pipeline; a held call is settled (elicitation, wait) before answering. */
   async function governed(tool: string, action: string, args: JsonObject, extra: Extra, meta: Record<string, unknown> | undefined): Promise<Settled> {
     const agent = await agentRecord();
+    const user = await sessionUser(agent);
     const hold: HoldContext = {
       warden,
-      ...(caller.userId ? { user: userAsApprover(warden, caller.userId, agent) } : {}),
+      // Only a verified user may approve in the client: an agent's own client answering for a user
+      // it merely names would be the agent approving itself.
+      ...(user?.verified ? { user } : {}),
       ...(gateway.elicitation && server.getClientCapabilities()?.elicitation ? { elicit: (message: string) => elicit(server, message, waitMs) } : {}),
       waitMs,
       signal: extra.signal,
@@ -117,8 +147,18 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
     if (resumed) return resumed;
     const context = isJsonObject(meta?.['warden/context']) ? (meta['warden/context'] as JsonObject) : undefined;
     const result = await warden.call(
-      { agentId: caller.agentId, tool, args, action, sessionId: caller.sessionId() || undefined, ...(caller.userId ? { user: { id: caller.userId, roles: hold.user?.roles ?? [] } } : {}), ...(context ? { context } : {}), via: 'mcp' },
-      { kind: 'trusted' },
+      {
+        agentId: caller.agentId,
+        tool,
+        args,
+        action,
+        sessionId: caller.sessionId() || undefined,
+        ...(caller.userId ? { user: { id: caller.userId, roles: user?.verified ? user.roles : [] } } : {}),
+        ...(caller.userToken !== undefined ? { userToken: caller.userToken } : {}),
+        ...(context ? { context } : {}),
+        via: 'mcp',
+      },
+      caller.credentials,
     );
     if (result.status !== 'pending_approval') return { kind: 'final', result };
     rememberHeld(warden, caller.agentId, tool);

@@ -43,6 +43,8 @@ export async function runGatewayStdio(configPath: string, options: GatewayStdioO
   if (agent.status === 'suspended') say(`agent "${agentId}" is suspended; every call will be denied`);
 
   const sessionId = `mcp-stdio-${randomUUID()}`;
-  const server = createGatewayServer(warden, { agentId, userId: options.user ?? warden.config.mcp.stdio_user, sessionId: () => sessionId });
+  // Whoever can start this process can read the config: the agent and user it names are trusted.
+  const userId = options.user ?? warden.config.mcp.stdio_user;
+  const server = createGatewayServer(warden, { agentId, credentials: { kind: 'trusted' }, ...(userId ? { userId } : {}), sessionId: () => sessionId });
   return serveStdioSession(server, server, warden, { stdin, stdout }, say);
 }

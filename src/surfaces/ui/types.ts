@@ -8,7 +8,7 @@ export type { Obligation } from '../../model/obligation.js';
 export type { AgentRecord as Agent, ApprovalVote, DecisionRecord, IncidentRecord as Incident } from '../../store/records.js';
 import type { Effect } from '../../model/effect.js';
 import type { Decision } from '../../model/decision.js';
-import type { ApprovalRecord, DecisionRecord, IncidentRecord as Incident } from '../../store/records.js';
+import type { ApprovalRecord, BreakGlassGrant, DecisionRecord, IncidentRecord as Incident } from '../../store/records.js';
 
 export const EFFECTS: readonly Effect[] = ['allow', 'deny', 'require_approval'];
 
@@ -24,6 +24,9 @@ export interface Me {
 
 /** An approval as the API shows it: without the frozen arguments, with what the caller may do. */
 export type Approval = Omit<ApprovalRecord, 'args'> & { expiresInMs: number; canDecide?: boolean; cannotDecideBecause?: string };
+
+/** A break-glass grant as `GET /v1/break-glass` answers it: with whether it is in force now. */
+export type BreakGlassGrantView = BreakGlassGrant & { state: 'active' | 'expired' | 'revoked' | 'scheduled' };
 
 
 
@@ -44,10 +47,20 @@ export interface Compliance {
 
 export interface ChainStatus {
   ok: boolean;
+  /** Records verified one by one by the gateway: those after `verifiedFrom`. */
   checked: number;
+  /** Records up to this seq are vouched for by `checkpoint` (0: every record was read). */
+  verifiedFrom: number;
   broken?: { seq: number; id: string; problem: string };
+  breaks: Array<{ seq: number; id: string; problem: string }>;
+  breakCount: number;
+  checkpointProblems: Array<{ seq: number; time: string; keyId: string; source: 'database' | 'anchor'; problem: string }>;
   head?: { seq: number; hash: string };
-  fullVerificationAt: string;
+  /** The last verified checkpoint. */
+  checkpoint?: { seq: number; hash: string; time: string; keyId: string; anchored: boolean; signatureChecked: boolean };
+  /** Whether the gateway signs checkpoints. */
+  signing: boolean;
+  verifiedAt: string;
 }
 
 export interface PolicyInfo {

@@ -1,7 +1,10 @@
 import { generateApiKey } from '../../../auth/credentials.js';
 import type { AgentRecord } from '../../../store/records.js';
 import { ServiceError } from '../../../services/errors.js';
-import { operator, withStore, withWarden, type StoreSource } from '../state.js';
+import { noteIgnored, operatorMode, type OperatorOptions } from '../operator-mode.js';
+// state.js and local-admin.js load all of Warden: imported where used, so a command that calls the
+// gateway starts as fast as one that prints help.
+import type { StoreSource } from '../state.js';
 import { formatTable, nonBlank, oneLine } from '../text-output.js';
 import { EXIT, UsageError } from '../usage-error.js';
 
@@ -41,7 +44,7 @@ export interface AgentsListOptions extends StoreSource {
 
 /** `warden agents list`: the agents Warden knows (from the config and registered at run time). */
 export async function agentsListCommand(options: AgentsListOptions): Promise<number> {
-  return withStore(options, async (store) => {
+  return (await import('../state.js')).withStore(options, async (store) => {
     const agents = await store.listAgents();
     if (options.json) {
       console.log(JSON.stringify(agents, null, 2));
@@ -58,35 +61,48 @@ export async function agentsListCommand(options: AgentsListOptions): Promise<num
   });
 }
 
-export interface StatusOptions {
-  config?: string;
-  as?: string;
+export interface StatusOptions extends OperatorOptions {
   reason?: string;
 }
 
+const STATUS_NEEDS = 'suspending and resuming agents needs a token with the admin role, for the agent\'s tenant';
+
 /**
  * `warden agents suspend|resume <id>`: sets the agent's status in the store, where the pipeline
- * reads it on every call (a suspension outlives restarts), and records who did it, and why, in the
- * decision log.
+ * reads it on every call (a suspension outlives restarts), by an admin (through the gateway) or
+ * the local admin; the decision log records who did it, and why.
  */
 export async function agentsSetStatusCommand(status: AgentRecord['status'], id: string, options: StatusOptions): Promise<number> {
-  const by = nonBlank('--as', options.as);
+  const verb = status === 'suspended' ? 'suspend' : 'resume';
   const reason = status === 'suspended' ? nonBlank('--reason', options.reason) : (options.reason?.trim() ?? '');
-  return withWarden(options.config, async (warden) => {
+  const mode = operatorMode(options, `agents ${verb} ${id}`);
+  noteIgnored([[mode.kind === 'api' && options.as !== undefined, `--as is ignored over the API: the change is recorded as the person your token stands for`]]);
+  const done = (previous: AgentRecord['status'] | undefined) =>
+    console.log(`${status === 'suspended' ? 'suspended' : 'resumed'}: ${id}${previous === status ? ` (it was already ${status})` : ''}`);
+
+  if (mode.kind === 'api') {
+    const path = `/v1/agents/${encodeURIComponent(id)}`;
+    // Read first only to say "it was already …"; the change itself is one request.
+    const before = await mode.gateway.send<AgentRecord>('GET', path);
+    const answer = await mode.gateway.send<AgentRecord>('POST', `${path}/${verb}`, { reason: reason || 'no reason given' });
+    if (!answer.ok) return mode.gateway.refused(answer.problem, STATUS_NEEDS);
+    done(before.ok ? before.body.status : undefined);
+    return EXIT.ok;
+  }
+  const { withLocalAdmin } = await import('../local-admin.js');
+  return withLocalAdmin(mode, `agents ${verb}`, async (warden, admin) => {
     let changed: Awaited<ReturnType<typeof warden.agents.setStatus>>;
     try {
-      changed = await warden.agents.setStatus(operator(by), id, status, reason);
+      changed = await warden.agents.setStatus(admin, id, status, reason);
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
       console.error(`error: ${error.message}`);
       return EXIT.problems;
     }
-    const before = { status: changed.previous };
-    const unchanged = before.status === status ? ` (it was already ${status})` : '';
-    console.log(`${status === 'suspended' ? 'suspended' : 'resumed'}: ${id}${unchanged}`);
+    done(changed.previous);
     if (status === 'active' && warden.config.agents.some((a) => a.id === id && a.status === 'suspended')) {
       console.error(`warning: ${warden.config.file} lists ${id} with status: suspended, which suspends it again when Warden next starts`);
     }
     return EXIT.ok;
-  });
+  }, { upstreams: false });
 }

@@ -1,5 +1,3 @@
-import { GENESIS_HASH } from '../../../audit/hash-chain.js';
-import { verifyDecisionLog } from '../../../audit/verify-log.js';
 import { EFFECTS, type Effect } from '../../../model/effect.js';
 import type { DecisionRecord } from '../../../store/records.js';
 import type { Store } from '../../../store/store.js';
@@ -7,39 +5,12 @@ import { withStore, type StoreSource } from '../state.js';
 import { csvRow, iso, oneLine, oneOf, parseCount, parseInstant, streamStdout, type StreamOut } from '../text-output.js';
 import { EXIT } from '../usage-error.js';
 
-/** Progress goes to standard error every this many verified records. */
-export const PROGRESS_EVERY = 50_000;
+// `warden audit verify` is in audit-verify.ts.
+
 /** Records read per page when streaming the log. */
 const PAGE = 2_000;
 /** How often `tail --follow` looks for new records. */
 const FOLLOW_INTERVAL_MS = 500;
-
-/**
- * `warden audit verify`: walks the whole hash chain. Exit 0 when intact (an empty log is intact),
- * 1 at the first broken link, naming the record and how many were verified before it.
- */
-export async function auditVerifyCommand(options: StoreSource): Promise<number> {
-  return withStore(options, async (store) => {
-    let reported = 0;
-    const result = await verifyDecisionLog(store, (checked) => {
-      if (Math.floor(checked / PROGRESS_EVERY) > Math.floor(reported / PROGRESS_EVERY)) {
-        reported = checked;
-        console.error(`verified ${checked.toLocaleString('en-US')} records…`);
-      }
-    });
-    if (!result.ok && result.broken) {
-      const b = result.broken;
-      console.log(`BROKEN at record #${b.seq} (${b.id}): ${b.problem}`);
-      console.log(`${result.checked} records verified before it`);
-      return EXIT.problems;
-    }
-    // The verified records are exactly seq 1..checked; the head is the last of them (records
-    // appended while verifying are not vouched for).
-    const head = result.checked === 0 ? GENESIS_HASH : (await store.scanDecisions(result.checked - 1, 1))[0]?.hash;
-    console.log(`ok: ${result.checked} records, chain intact (head ${head ?? GENESIS_HASH})`);
-    return EXIT.ok;
-  });
-}
 
 export interface ExportOptions extends StoreSource {
   since?: string;

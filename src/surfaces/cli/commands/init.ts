@@ -99,6 +99,15 @@ limits:
   rate:
     - { scope: agent, limit: 600, window: 1m }
   session: { max_calls: 200 }
+
+# Signed checkpoints make removing the newest records, rewriting the chain or emptying the log
+# provable (\`warden audit verify --anchor …\`). Create the key with: warden keys generate --out ./keys
+# audit:
+#   checkpoints:
+#     key: ./keys/checkpoint-signing.key     # or \${secret:checkpoint_key}
+#     every: 1000                            # records
+#     interval: 60s
+#     anchor: { type: file, path: /var/log/warden/anchor.jsonl }   # somewhere the database's writers cannot rewrite
 `;
 }
 

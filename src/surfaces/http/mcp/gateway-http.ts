@@ -2,8 +2,10 @@ import type { RouteModule } from '../server.js';
 import { createGatewayServer } from '../../mcp/gateway-server.js';
 import { createStreamableHttpModule } from './streamable-http.js';
 
-/** Header naming the user an agent acts for on `/mcp` (an id; roles come from warden.yaml's humans). */
+/** Header naming the user an agent acts for on `/mcp`: a name only, so the user is unverified and has no roles. */
 export const USER_HEADER = 'x-warden-user';
+/** Header carrying an on-behalf-of token that proves the user (`authentication.user_jwt`). */
+export const USER_TOKEN_HEADER = 'x-warden-user-token';
 
 /**
  * The MCP gateway over Streamable HTTP at `/mcp`: agents authenticate with their API key (Bearer)
@@ -21,7 +23,15 @@ export function createGatewayModule(options: { path?: string; idleTimeoutMs?: nu
         const principal = caller();
         const header = session.request.headers[USER_HEADER];
         const userId = typeof header === 'string' && /^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,255}$/.test(header) ? header : undefined;
-        return createGatewayServer(warden, { agentId: principal.kind === 'agent' ? principal.agentId : '', userId, sessionId: () => session.id() });
+        const token = session.request.headers[USER_TOKEN_HEADER];
+        const userToken = typeof token === 'string' && token !== '' ? token : undefined;
+        return createGatewayServer(warden, {
+          agentId: principal.kind === 'agent' ? principal.agentId : '',
+          credentials: { kind: 'session' },
+          ...(userId ? { userId } : {}),
+          ...(userToken ? { userToken } : {}),
+          sessionId: () => session.id(),
+        });
       },
     })(app, warden);
 }

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseJsonBody } from '../json-body.js';
 import type { Warden } from '../../../services/warden.js';
 import { principalOf } from '../authenticate.js';
-import type { Principal } from '../../../auth/principal.js';
+import { principalName, type Principal } from '../../../auth/principal.js';
 import { sendProblem } from '../problem.js';
 import type { RouteModule } from '../server.js';
 import type { SessionServer } from '../../mcp/session-server.js';
@@ -41,7 +41,7 @@ interface Session {
   lastSeen: number;
 }
 
-const ownerOf = (p: Principal) => (p.kind === 'agent' ? `agent:${p.agentId}` : `human:${p.id}`);
+const ownerOf = (p: Principal) => (p.kind === 'human' ? `human:${p.id}` : principalName(p));
 
 /** A JSON-RPC error answered over plain HTTP, shaped like the SDK's own (id null: no request was read). */
 function sendRpcError(reply: FastifyReply, status: number, code: number, message: string): FastifyReply {

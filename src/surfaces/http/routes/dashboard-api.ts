@@ -89,7 +89,7 @@ export function registerDashboardApiRoutes(app: FastifyInstance, warden: Warden)
     (req) => warden.audit.session(principalOf(req), (req.params as { id: string }).id, (req.query as { limit?: number }).limit),
   );
 
-  app.get('/v1/audit/verify', { config: { auth: 'viewer' }, schema: { summary: 'Audit chain status: the hash chain of the decision log, verified in full at most every 30 s and incrementally in between', tags: ['audit'] } }, (req) =>
+  app.get('/v1/audit/verify', { config: { auth: 'viewer' }, schema: { summary: 'Audit chain status: the decision log verified from the last verified checkpoint (the cost of the records since), every break, the checkpoints the log contradicts', tags: ['audit'] } }, (req) =>
     warden.audit.verify(principalOf(req)),
   );
 }

@@ -7,8 +7,15 @@ const PUBLIC = { auth: 'public' } as const;
 export function registerOpsRoutes(app: FastifyInstance, warden: Warden): void {
   app.get('/healthz', { config: PUBLIC, schema: { summary: 'Liveness', tags: ['operations'] } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { config: PUBLIC, schema: { summary: 'Readiness: the store answers and policies are loaded', tags: ['operations'] } }, async (_req, reply) => {
-    const checks: Record<string, { ok: boolean; detail?: string }> = {};
+  /**
+   * Ready (200) when the store answers, policies are loaded and the decision log keeps up; 503
+   * otherwise. A refused policy reload leaves the gateway serving the last good set: that is
+   * `degraded` (still 200, with the errors), not unready, because every replica watching the same
+   * folder fails the same reload, and a 503 would take them all out of service at once for a typo
+   * while each could go on enforcing the previous policies. Alert on `warden_policy_reload_failed`.
+   */
+  app.get('/readyz', { config: PUBLIC, schema: { summary: 'Readiness: the store answers and policies are loaded; degraded after a refused policy reload', tags: ['operations'] } }, async (_req, reply) => {
+    const checks: Record<string, { ok: boolean; detail?: string; degraded?: boolean; errors?: string[] }> = {};
     try {
       await warden.store.ping();
       checks.store = { ok: true };
@@ -17,13 +24,24 @@ export function registerOpsRoutes(app: FastifyInstance, warden: Warden): void {
     }
     const rules = warden.policySet.rules.length;
     checks.policies = { ok: rules > 0, detail: `${rules} rules, bundle ${warden.policySet.bundle}` };
+    const reload = warden.policies.reloadStatus;
+    if (!reload.ok) {
+      checks.policies = {
+        ...checks.policies,
+        degraded: true,
+        detail: `${checks.policies.detail}; the policy reload at ${new Date(reload.at).toISOString()} (${reload.why}) was refused, reloads failing since ${new Date(reload.since).toISOString()}: the previous policies keep serving until a reload succeeds`,
+        errors: reload.errors,
+      };
+    }
     const depth = warden.recorder.log.depth;
     checks.audit = { ok: depth < 50_000, detail: `${depth} records waiting` };
     const ready = Object.values(checks).every((c) => c.ok);
+    const degraded = Object.values(checks).some((c) => c.degraded);
     // Upstreams are reported, not required: one MCP server being down makes its tools fail
     // (denied, with the reason), not the gateway, and every replica would see the same outage.
     const upstreams = warden.mcp.allUpstreams().map((u) => u.health());
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks, ...(upstreams.length ? { upstreams } : {}) });
+    const status = !ready ? 'not ready' : degraded ? 'degraded' : 'ready';
+    return reply.code(ready ? 200 : 503).send({ status, checks, ...(upstreams.length ? { upstreams } : {}) });
   });
 
   app.get('/metrics', { config: PUBLIC, schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_req, reply) => {

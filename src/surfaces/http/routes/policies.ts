@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Warden } from '../../../services/warden.js';
+import { principalName } from '../../../auth/principal.js';
 import { sendProblem } from '../problem.js';
 
 const candidateBody = {
@@ -43,7 +44,7 @@ export function registerPolicyRoutes(app: FastifyInstance, warden: Warden): void
 
   app.post('/v1/policies/reload', { config: { auth: 'admin' }, schema: { summary: 'Reload the policy folder (an invalid set is refused; the old one keeps serving)', tags: ['policies'] } }, async (req, reply) => {
     const human = req.principal!;
-    const result = await policies.reload(`reload requested by ${human.kind === 'human' ? human.id : human.agentId}`);
+    const result = await policies.reload(`reload requested by ${principalName(human)}`);
     if (!result.ok) return sendProblem(reply, 422, 'the policy folder has errors; the previous policies keep serving', { diagnostics: result.diagnostics }, 'invalid-policies');
     return result;
   });

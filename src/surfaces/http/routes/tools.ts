@@ -61,7 +61,9 @@ export function registerToolRoutes(app: FastifyInstance, warden: Warden): void {
       config: { auth: 'pipeline' },
       schema: {
         summary: 'Call a tool through the full pipeline',
-        description: 'Authenticated with an agent API key (Authorization: Bearer wk_…), an agent JWT (authentication.agent_jwt), or a signed envelope (X-Warden-Key-Id, X-Warden-Timestamp, X-Warden-Signature).',
+        description:
+          'Authenticated with an agent API key (Authorization: Bearer wk_…), an agent JWT (authentication.agent_jwt), or a signed envelope (X-Warden-Key-Id, X-Warden-Timestamp, X-Warden-Signature). ' +
+          'A `user` the envelope names is unverified and has no roles, unless X-Warden-User-Token carries an on-behalf-of token from the configured identity provider (authentication.user_jwt).',
         tags: ['tools'],
         body: envelopeJsonSchema,
       },
@@ -86,6 +88,7 @@ export function registerToolRoutes(app: FastifyInstance, warden: Warden): void {
           tenant: e.tenant,
           traceId: e.trace_id ?? req.traceId,
           user: e.user,
+          ...(typeof req.headers['x-warden-user-token'] === 'string' ? { userToken: req.headers['x-warden-user-token'] } : {}),
           context: e.context as never,
           via: 'http',
         },

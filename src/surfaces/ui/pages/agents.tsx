@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { dateTime, Dl, EffectBadge, ErrorNote, time, useLoad } from '../components';
 import type { Agent, DecisionRecord, Incident, Me } from '../types';
+import { BreakGlassPanel } from './break-glass';
 
 type AgentDetail = Agent & { recent: DecisionRecord[]; incidents: Incident[] };
 
@@ -66,6 +67,7 @@ export function AgentsPage({ me }: { me: Me }) {
           />
         )}
       </div>
+      <BreakGlassPanel me={me} agentIds={agents.data?.map((a) => a.id) ?? []} />
       <section aria-labelledby="incidents-title">
         <h2 id="incidents-title">Incidents</h2>
         <ErrorNote error={incidents.error} />

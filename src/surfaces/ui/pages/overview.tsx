@@ -1,7 +1,7 @@
 import { useCallback } from 'preact/hooks';
 import { api } from '../api';
 import { DecisionsChart } from '../chart';
-import { Card, ErrorNote, shortHash, useInterval, useLoad } from '../components';
+import { Card, dateTime, ErrorNote, shortHash, useInterval, useLoad } from '../components';
 import type { ChainStatus, Compliance } from '../types';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -41,22 +41,7 @@ export function OverviewPage() {
           </Card>
           <Card title="Audit chain">
             <ErrorNote error={chain.error} />
-            {chain.data ? (
-              <>
-                <p class={`big ${chain.data.ok ? 'status-healthy' : 'status-critical'}`}>{chain.data.ok ? 'intact' : 'BROKEN'}</p>
-                <p class="small">
-                  {chain.data.checked} records verified; head {chain.data.head ? `#${chain.data.head.seq} ${shortHash(chain.data.head.hash)}` : '—'}
-                  {chain.data.broken && (
-                    <>
-                      <br />
-                      Breaks at #{chain.data.broken.seq}: {chain.data.broken.problem}
-                    </>
-                  )}
-                </p>
-              </>
-            ) : (
-              <p class="muted">verifying…</p>
-            )}
+            {chain.data ? <ChainCard status={chain.data} /> : <p class="muted">verifying…</p>}
           </Card>
           <Card title="Policy bundle in force">
             <p>
@@ -86,6 +71,43 @@ export function OverviewPage() {
             )}
           </Card>
         </div>
+      )}
+    </>
+  );
+}
+
+/** The chain's status: intact or every problem, and the checkpoint verification started from. */
+function ChainCard({ status: s }: { status: ChainStatus }) {
+  const problems = [
+    ...s.breaks.map((b) => `record #${b.seq}: ${b.problem}`),
+    ...s.checkpointProblems.map((p) => `checkpoint #${p.seq} (${p.source}): ${p.problem}`),
+  ];
+  const more = s.breakCount - s.breaks.length;
+  return (
+    <>
+      <p class={`big ${s.ok ? 'status-healthy' : 'status-critical'}`}>{s.ok ? 'intact' : 'BROKEN'}</p>
+      <p class="small">
+        Head {s.head ? `#${s.head.seq} ${shortHash(s.head.hash)}` : '— (no records)'}.{' '}
+        {s.verifiedFrom > 0 ? `${s.checked} records verified since checkpoint #${s.verifiedFrom}.` : `${s.checked} records verified.`}
+      </p>
+      {s.checkpoint ? (
+        <p class="small" data-testid="last-checkpoint">
+          Last verified checkpoint: <strong>#{s.checkpoint.seq}</strong> {shortHash(s.checkpoint.hash)}, signed {dateTime(Date.parse(s.checkpoint.time))} by <code>{s.checkpoint.keyId}</code>
+          {s.checkpoint.anchored ? ', anchored' : ', in the database'}
+          {s.checkpoint.signatureChecked ? '' : ' (signature not checked)'}.
+        </p>
+      ) : (
+        <p class="small muted" data-testid="last-checkpoint">
+          {s.signing ? 'No checkpoint signed yet.' : 'No signed checkpoints (audit.checkpoints is off): removing the newest records or rewriting the chain cannot be detected.'}
+        </p>
+      )}
+      {problems.length > 0 && (
+        <ul class="plain small" aria-label="Chain problems">
+          {problems.slice(0, 5).map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+          {problems.length + more > 5 && <li class="muted">… and {problems.length + more - 5} more (run warden audit verify)</li>}
+        </ul>
       )}
     </>
   );
