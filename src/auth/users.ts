@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { UserJwtConfig } from '../config/config-schema.js';
 import { AuthenticationError } from './errors.js';
+import { checkTokenLifetime, JWT_CLOCK_TOLERANCE_S } from './jwt-lifetime.js';
 
 /** The user an agent acts for, as a decision may use them. */
 export interface ActingUser {
@@ -41,10 +42,11 @@ export class UserTokenVerifier {
     const c = this.config;
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.jwks, { issuer: c.issuer, audience: c.audience, requiredClaims: ['exp'], clockTolerance: 5 }));
+      ({ payload } = await jwtVerify(token, this.jwks, { issuer: c.issuer, audience: c.audience, requiredClaims: ['exp'], clockTolerance: JWT_CLOCK_TOLERANCE_S }));
     } catch (e) {
       throw new AuthenticationError(`the user token was refused: ${(e as Error).message}`);
     }
+    checkTokenLifetime(payload, c.max_lifetime, 'the user token', 'authentication.user_jwt.max_lifetime');
     const id = claimAt(payload, c.subject_claim);
     if (!id) throw new AuthenticationError(`the user token has no "${c.subject_claim}" claim`);
     if (c.agent_claim) {

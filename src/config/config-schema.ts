@@ -187,6 +187,8 @@ const userJwt = z.strictObject({
    * `act.sub`); when set, a token issued to another agent is refused.
    */
   agent_claim: z.string().optional(),
+  /** The longest a user token may live (`exp - iat`); one without `exp` is refused. */
+  max_lifetime: duration.default('1h'),
 });
 
 /** The threat guards (src/guards): what they look for. They only add signals; policies decide. */

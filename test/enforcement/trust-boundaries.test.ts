@@ -141,6 +141,13 @@ describe('a user is who a verified token says (defect 2)', () => {
     expect(await h.warden.store.getDecision(r.json.audit_id)).toMatchObject({ userId: 'sam' });
   });
 
+  it('refuses a user token that lives longer than authentication.user_jwt.max_lifetime', async () => {
+    const longLived = await idp.token({ roles: ['support_role'], azp: 'refund-agent' }).setSubject('sam').setAudience('warden').setIssuedAt().setExpirationTime('30d').sign(idp.key);
+    const r = await readOrders('refund-agent', {}, { 'x-warden-user-token': longLived });
+    expect(r.status).toBe(401);
+    expect(r.json.decision.reason).toMatch(/the user token lives .* longer than the 1h accepted/);
+  });
+
   it('refuses a token issued to another agent, and one for another user than the envelope names', async () => {
     const stolen = await readOrders('refund-agent', {}, { 'x-warden-user-token': await userToken('sam', ['support_role'], 'support-agent') });
     expect(stolen.status).toBe(401);
