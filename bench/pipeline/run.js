@@ -555,8 +555,8 @@ async function main() {
     '"store calls per call" comes from a separate, untimed pass of 500 calls with the store\'s methods counted; the decision log\'s ' +
       `${writeMethod} (one transaction per batch, off the caller's path) is not in it. The counts are of the SQLite store itself: getAgent, ` +
       'getCredential and relationshipsOf go through Warden\'s read cache (1 s), so only its misses show; relationshipsOf is asked on every call, ' +
-      'whatever the tool, as soon as one policy uses related(). With a SQLite file the replay guard keeps request ids in memory (reloaded ' +
-      'from the decision log at start), so rememberRequestId, a write, does not appear.',
+      'whatever the tool, as soon as one policy uses related(). With a SQLite file the replay guard keeps request ids in memory and ' +
+      'appends each to a journal file beside the database (one write(2), no SQLite transaction), so rememberRequestId does not appear.',
     `A read's decision record is queued on the call's path (${hashedInWriter ? 'chained and hashed later, by the writer' : 'chained and hashed there'}) ` +
       'and written to SQLite by the group commit; audit.durable_reads is off (the default), so the call does not wait for it. ' +
       '"calls/s" includes those writes; "p50/p99" does not.',
