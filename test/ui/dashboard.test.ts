@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPair } from '../../src/audit/signing-key.js';
 import { sha256 } from '../../src/auth/credentials.js';
 import { serve, type RunningServer } from '../../src/surfaces/http/serve.js';
+import { teardown } from '../helpers/teardown.js';
 import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
 
 /**
@@ -61,11 +62,13 @@ beforeAll(async () => {
 afterAll(async () => {
   // Closed while the live page still follows the event stream: open SSE responses must not
   // keep the server from closing (a hang fails this hook by its timeout).
-  await server?.close();
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await h?.tools.close();
-}, 30_000);
+  await teardown({
+    'warden serve': server && (() => server.close()),
+    'browser contexts': () => Promise.all(contexts.map((c) => c.close().catch(() => undefined))),
+    chromium: browser && (() => browser.close()),
+    'example tool server': h && (() => h.tools.close()),
+  });
+}, 40_000);
 
 async function signedIn(token: string, hash = 'overview'): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });

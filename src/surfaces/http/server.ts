@@ -5,6 +5,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import { durationMs } from '../../lib/duration.js';
 import { ServiceError } from '../../services/errors.js';
 import type { Warden } from '../../services/warden.js';
+import { closeIdleConnectionsOnShutdown } from './drain.js';
 import { authenticationHook } from './authenticate.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { parseJsonBody } from './json-body.js';
@@ -80,6 +81,7 @@ export async function buildServer(warden: Warden, options: ServerOptions = {}, m
       return match ? match[1]! : randomUUID().replace(/-/g, '');
     },
   });
+  closeIdleConnectionsOnShutdown(app);
   app.decorateRequest('traceId', '');
   app.addHook('onRequest', async (req) => {
     req.traceId = req.id;

@@ -33,12 +33,17 @@ type EventsQuery = { after?: number; agent?: string; tool?: string; effect?: Dec
  */
 export function registerEventRoutes(app: FastifyInstance, warden: Warden): void {
   const open = new Set<ServerResponse>();
+  // A stream whose request was still being authenticated when closing began reaches the handler
+  // after preClose has ended the open ones; it must not start, or server.close() waits on it forever.
+  let closing = false;
   app.addHook('preClose', async () => {
+    closing = true;
     for (const res of open) res.end();
     open.clear();
   });
 
   app.get('/v1/events/decisions', { config: { auth: 'viewer' }, schema: { summary: 'Live decision records (Server-Sent Events)', tags: ['audit'], querystring: querySchema } }, async (req, reply) => {
+    if (closing) return reply.code(503).header('connection', 'close').send({ error: 'shutting_down', message: 'the gateway is shutting down; reconnect to another replica or retry shortly' });
     const principal = principalOf(req);
     const q = req.query as EventsQuery;
     const lastEventId = Number(req.headers['last-event-id']);
