@@ -19,7 +19,7 @@ import { AGENT, TENANT, TOOL, argumentSets, readOrdersExecutor, startBenchWarden
 const withJournal = await startBenchWarden();
 const base = await startBenchWarden();
 await base.warden.close();
-const noJournal = { ...base, warden: await createWarden({ config: join(base.dir, 'warden.yaml'), store: openStore(`sqlite:${base.dbFile}`) }) };
+const noJournal = { ...base, warden: await createWarden({ config: join(base.dir, 'warden.yaml'), store: await openStore(`sqlite:${base.dbFile}`) }) };
 noJournal.warden.tools.useExecutor(TOOL, readOrdersExecutor);
 const durable = await startBenchWarden({ extraConfig: 'audit: { durable_reads: true, max_batch: 1024 }' });
 const args = argumentSets();

@@ -244,7 +244,7 @@ function templateOf(record) {
 
 async function auditRun(dir, template, maxBatch, label) {
   const file = join(dir, `audit-${maxBatch}.db`);
-  const store = openStore(`sqlite:${file}`);
+  const store = await openStore(`sqlite:${file}`);
   const decisionLog = await DecisionLog.open(store, { maxBatch, onError: (e) => log(`  decision log write failed: ${e.message}`) });
   const high = Math.max(8 * maxBatch, 16_384);
   const base = Date.now();
@@ -287,7 +287,7 @@ async function auditRun(dir, template, maxBatch, label) {
 async function rawSqliteRun(dir, template, { secondaryIndexes = true, checkpoints = true }, label) {
   const schemaFile = join(dir, 'schema.db');
   const file = join(dir, `raw-${secondaryIndexes ? 'indexes' : 'noindex'}-${checkpoints ? 'ckpt' : 'nockpt'}.db`);
-  await openStore(`sqlite:${secondaryIndexes ? file : schemaFile}`).close(); // the schema the store uses
+  await (await openStore(`sqlite:${secondaryIndexes ? file : schemaFile}`)).close(); // the schema the store uses
   if (!secondaryIndexes) {
     const schema = new Database(schemaFile, { readonly: true });
     const createTable = schema.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'decisions'").get().sql;

@@ -1,4 +1,5 @@
 import type { DecisionRecord, NewDecisionRecord } from '../store/records.js';
+import type { DecisionFeedStore } from '../store/ports.js';
 import type { ChainLink, Store } from '../store/store.js';
 import { toWellFormed } from '../model/well-formed.js';
 import { GENESIS_HASH, recordHash } from './hash-chain.js';
@@ -54,6 +55,9 @@ export class DecisionLog {
   private readonly maxQueue: number;
   private readonly maxDelayMs: number;
   private listeners: Array<(records: readonly DecisionRecord[]) => void> = [];
+  /** Other writers' records too, in seq order, when the store has a feed (Postgres: several replicas). */
+  private readonly feed?: DecisionFeedStore;
+  private feedStop?: Promise<() => Promise<void>>;
 
   private constructor(
     private readonly store: Store,
@@ -62,6 +66,7 @@ export class DecisionLog {
     this.maxBatch = options.maxBatch ?? 1024;
     this.maxQueue = options.maxQueue ?? 100_000;
     this.maxDelayMs = options.maxDelayMs ?? 2;
+    if (typeof (store as Partial<DecisionFeedStore>).followDecisions === 'function') this.feed = store as unknown as DecisionFeedStore;
   }
 
   static async open(store: Store, options: DecisionLogOptions = {}): Promise<DecisionLog> {
@@ -74,6 +79,15 @@ export class DecisionLog {
    */
   onRecords(listener: (records: readonly DecisionRecord[]) => void): () => void {
     this.listeners = [...this.listeners, listener];
+    if (this.feed && !this.feedStop) {
+      // From the head on: whoever listens reads older records from the log itself (backlogs).
+      const feed = this.feed;
+      this.feedStop = this.store.lastDecision().then((head) => feed.followDecisions(head?.seq ?? 0, (records) => this.emit(records)));
+      this.feedStop.catch((e: Error) => {
+        this.feedStop = undefined;
+        this.options.onError?.(e);
+      });
+    }
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);
     };
@@ -131,13 +145,8 @@ export class DecisionLog {
       this.queue.splice(0, batch.length);
       this.retryDelay = 0;
       batch.forEach((p, i) => p.resolve(records[i]!));
-      for (const listener of this.listeners) {
-        try {
-          listener(records);
-        } catch {
-          // A listener's failure is its own: the records are written, the log carries on.
-        }
-      }
+      // With a feed, listeners hear every writer's records from it, this one's included, in order.
+      if (!this.feed) this.emit(records);
     } catch (e) {
       // The batch stays at the head of the queue and is retried in order; callers waiting for
       // durability keep waiting (and time out, denied).
@@ -147,6 +156,16 @@ export class DecisionLog {
       this.flushing = false;
     }
     if (this.queue.length > 0 && !this.closed) this.schedule(true);
+  }
+
+  private emit(records: readonly DecisionRecord[]): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(records);
+      } catch {
+        // A listener's failure is its own: the records are written, the log carries on.
+      }
+    }
   }
 
   /** Writes everything queued; resolves when the queue is empty or rejects if the store fails. */
@@ -168,6 +187,9 @@ export class DecisionLog {
       await this.flush();
     } finally {
       this.closed = true;
+      const stop = this.feedStop;
+      this.feedStop = undefined;
+      await stop?.then((s) => s()).catch(() => undefined);
       for (const p of this.queue.splice(0)) p.reject(new AuditUnavailableError('the decision log closed before this record was written'));
     }
   }

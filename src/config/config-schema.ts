@@ -128,6 +128,18 @@ const mcpGateway = z
     pin_new_tools: z.enum(['first_use', 'approve']).default('first_use'),
     /** Largest JSON-RPC message accepted on `/mcp`, in bytes (default: server.body_limit). */
     max_message_bytes: z.number().int().positive().optional(),
+    /**
+     * The secret every replica shares to sign MCP session ids (`/mcp`, `/mcp/governance`), as
+     * `${secret:name}` (at least 32 characters): a session opened on one replica then goes on on
+     * any other. Unset: each process signs with a key of its own, and a session only works on the
+     * replica that opened it.
+     */
+    session_secret: z
+      .string()
+      .regex(/^\$\{secret:[A-Za-z0-9._-]+\}$/, 'must be a secret reference like ${secret:name}')
+      .optional(),
+    /** An MCP session id older than this is refused on every replica; the client opens a new session. */
+    session_max_age: duration.default('24h'),
   })
   .prefault({});
 
@@ -281,7 +293,40 @@ export const configSchema = z.strictObject({
       window: duration.default('1h'),
     })
     .prefault({}),
+  /**
+   * Where state lives: `sqlite:./warden.db` (embedded, the default: one process) or
+   * `postgres://user@host:5432/db` (several replicas; add `?schema=name` to keep Warden's tables
+   * in a schema of their own). Postgres needs `redis` too: limits, request ids and sessions are
+   * shared there.
+   */
   storage: z.string().default('sqlite:./warden.db'),
+  /** Options of a `postgres://` storage. */
+  postgres: z
+    .strictObject({
+      /** Connections per process. */
+      pool_size: z.number().int().min(1).max(200).default(10),
+      /** A statement that runs longer is cancelled (and the call it served denied). */
+      statement_timeout: duration.default('5s'),
+      /** How long to wait for a connection (from the pool or to the server). */
+      connect_timeout: duration.default('5s'),
+      /** Apply pending migrations at start (under a lock, so replicas do not race). Off: `warden migrate` does. */
+      migrate_on_start: z.boolean().default(true),
+    })
+    .prefault({}),
+  /**
+   * Redis, for what replicas share and is hot: rate limits, the replay guard, session state,
+   * policy reloads and the list of replicas. When it is unreachable, calls are denied (fail
+   * closed) until it answers again.
+   */
+  redis: z
+    .strictObject({
+      url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
+      /** Prefix of every key (several Warden deployments on one Redis). */
+      prefix: z.string().default('warden:'),
+      /** A command not answered within this is failed (and the call denied), never queued. */
+      command_timeout: duration.default('1s'),
+    })
+    .optional(),
   /** Folder of policy files, relative to this file. */
   policies: z.string().default('./policies'),
   agents: z.array(agentSchema).default([]),

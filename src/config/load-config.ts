@@ -96,6 +96,9 @@ function crossChecks(config: ConfigDocument, source: YamlSource): Diagnostic[] {
   if (durationMs(config.server.headers_timeout) > durationMs(config.server.request_timeout)) {
     at(['server', 'headers_timeout'], 'headers_timeout must not be longer than request_timeout', 'the headers are part of the request');
   }
+  if (/^postgres(ql)?:/i.test(config.storage.trim()) && !config.redis) {
+    at(['storage'], 'postgres storage needs redis too', 'replicas share rate limits, request ids and sessions in Redis: add redis: { url: redis://127.0.0.1:6379 }');
+  }
   config.tools.forEach((tool, i) => {
     if (tool.fail_open && !(tool.effect === 'read' && tool.risk === 'low')) {
       at(['tools', i, 'fail_open'], `fail_open is only allowed for low-risk read tools; "${tool.name}" is ${tool.risk} ${tool.effect}`);

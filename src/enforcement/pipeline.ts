@@ -272,7 +272,7 @@ export class Pipeline {
     checkArguments(x, this.d.tools, this.d.arguments);
     const tenant = guardTenant(x);
     x.tenant = tenant;
-    checkRateLimits(x, this.d.limits, tenant);
+    await checkRateLimits(x, this.d.limits, tenant);
     await this.failOpen(x, 'limits', () => this.admit(x, tenant));
     if (!x.request) {
       // Failed open: the store could not give the session; the guards see the call alone.

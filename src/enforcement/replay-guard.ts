@@ -1,3 +1,4 @@
+import type { ReplayStore } from '../store/ports.js';
 import type { Store } from '../store/store.js';
 import { RequestIdJournal } from './request-id-journal.js';
 
@@ -9,9 +10,9 @@ export interface ReplayGuard {
   close?(): void;
 }
 
-/** Shared through the store: for several gateway replicas (one transaction per call). */
+/** Shared by every gateway replica (Redis, or the store's table): one round trip per call. */
 export class StoreReplayGuard implements ReplayGuard {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: ReplayStore) {}
 
   remember(agentId: string, requestId: string, now: number, expiresAt: number): Promise<boolean> {
     return this.store.rememberRequestId(agentId, requestId, now, expiresAt);

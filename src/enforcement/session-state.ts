@@ -1,6 +1,11 @@
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { SessionRecord } from '../store/records.js';
-import type { SessionStore } from '../store/ports.js';
+import type { SessionStore, SharedSessionStore } from '../store/ports.js';
+
+/** Attempts at a compare-and-set before the call is refused (replicas writing one session at once). */
+const MAX_ATTEMPTS = 16;
+
+const isShared = (store: SessionStore): store is SharedSessionStore => typeof (store as Partial<SharedSessionStore>).putSessionIf === 'function';
 
 /**
  * Sessions as the pipeline changes them: each change is one read and at most one write, under the
@@ -23,11 +28,26 @@ export class SessionState {
    * writes that state when it differs. Returns what `change` returned.
    */
   async update<T>(id: string, change: (current: SessionRecord | undefined) => Promise<{ next?: SessionRecord; value: T }> | { next?: SessionRecord; value: T }): Promise<T> {
+    const store = this.store;
+    if (!isShared(store)) {
+      return this.locks.run(id, async () => {
+        const current = await store.getSession(id);
+        const { next, value } = await change(current);
+        if (next && next !== current) await store.putSession(next);
+        return value;
+      });
+    }
+    // Shared by replicas: the lock orders this process's calls, and a compare-and-set on the
+    // version catches another replica's write in between; `change` then runs again on what it wrote.
     return this.locks.run(id, async () => {
-      const current = await this.store.getSession(id);
-      const { next, value } = await change(current);
-      if (next && next !== current) await this.store.putSession(next);
-      return value;
+      for (let attempt = 1; ; attempt++) {
+        const current = await store.getSession(id);
+        const { next, value } = await change(current);
+        if (!next || next === current) return value;
+        if (await store.putSessionIf(next, current?.version)) return value;
+        if (attempt >= MAX_ATTEMPTS) throw new Error(`session ${id} is being changed by other replicas; try again`);
+        await new Promise((r) => setTimeout(r, Math.random() * 2 * attempt));
+      }
     });
   }
 }

@@ -1,11 +1,40 @@
-/** What a limiter answers: go ahead, or which limit was hit and when to try again. */
-export type LimitVerdict = { ok: true } | { ok: false; retryAfterMs: number };
+import type { LimitVerdict, RateLimitStore } from '../store/ports.js';
 
+export type { LimitVerdict };
+
+/**
+ * A rate limit. In memory it answers at once; shared between replicas it asks Redis, and may
+ * throw when Redis cannot answer (the caller denies: limits fail closed).
+ */
 export interface Limiter {
   /** Takes one unit for `key` at `now` if the limit allows it. */
-  take(key: string, now: number): LimitVerdict;
+  take(key: string, now: number): LimitVerdict | Promise<LimitVerdict>;
   /** What `take` would answer at `now`, without taking anything (dry runs). */
-  peek(key: string, now: number): LimitVerdict;
+  peek(key: string, now: number): LimitVerdict | Promise<LimitVerdict>;
+}
+
+/** The same algorithms as below, on counters every replica shares (store/redis/rate-limits.ts). */
+export class SharedLimiter implements Limiter {
+  constructor(
+    private readonly counters: RateLimitStore,
+    private readonly algorithm: 'sliding_window' | 'token_bucket',
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+
+  take(key: string, now: number): Promise<LimitVerdict> {
+    return this.ask(key, now, false);
+  }
+
+  peek(key: string, now: number): Promise<LimitVerdict> {
+    return this.ask(key, now, true);
+  }
+
+  private ask(key: string, now: number, peek: boolean): Promise<LimitVerdict> {
+    // The window is part of the key: a limit whose window changed in the config starts afresh.
+    const k = `${key}|${this.limit}/${this.windowMs}`;
+    return this.algorithm === 'token_bucket' ? this.counters.tokenBucket(k, this.limit, this.windowMs, now, peek) : this.counters.slidingWindow(k, this.limit, this.windowMs, now, peek);
+  }
 }
 
 /**

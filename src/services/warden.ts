@@ -28,6 +28,8 @@ import type { JsonObject, JsonValue } from '../model/json.js';
 import type { PolicySet } from '../policy/policy-set.js';
 import { withReadCache } from '../store/caching-store.js';
 import { openStore } from '../store/open-store.js';
+import type { LeaseStore } from '../store/ports.js';
+import type { ApprovalRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { Executor } from '../upstream/executor.js';
 import { callHttpTool } from '../upstream/http-tool.js';
@@ -45,6 +47,8 @@ import { ComplianceService } from './compliance.js';
 import { DecisionService } from './decisions.js';
 import { IncidentService } from './incidents.js';
 import { PolicyService, type ReloadResult } from './policies.js';
+import { ReplicaCoordinator, type ReplicaView } from './replicas.js';
+import { openSharedState, type SharedState } from './shared-state.js';
 import { ToolService } from './tools.js';
 
 export class WardenConfigError extends Error {
@@ -132,6 +136,18 @@ export interface Warden {
   guard<A extends JsonObject, R extends JsonValue>(fn: (args: A) => Promise<R>, tool: GuardedToolSpec, defaults: GuardOptions): (args: A, overrides?: Partial<GuardOptions>) => Promise<R>;
   /** Reloads the policy folder; an invalid set is refused and the previous one keeps serving. */
   reloadPolicies(why?: string): Promise<ReloadResult>;
+  /**
+   * Expires approvals whose time ran out. On several replicas only the one holding the sweep
+   * lease does it (another takes over when it dies); the others return nothing.
+   */
+  sweep(): Promise<ApprovalRecord[]>;
+  /** Several replicas on Postgres + Redis: who they are and which bundle each serves. Absent on one process. */
+  readonly cluster?: {
+    readonly replicaId: string;
+    replicas(): Promise<ReplicaView[]>;
+    /** Answers when the shared state (Redis) does. */
+    ping(): Promise<void>;
+  };
   /** Writes what the decision log still holds and closes the store. */
   close(): Promise<void>;
 }
@@ -185,12 +201,20 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   const loaded = await PolicyService.load(config.policiesDir, config.guards.default_policies);
   if (!loaded.policySet) throw new WardenConfigError(`the policies in ${config.policiesDir} do not load:`, loaded.diagnostics);
   const policies: PoliciesInForce = { current: loaded.policySet };
-  const store = withReadCache(options.store ?? openStore(storageUrl(config)), 1_000, clock);
-  await syncAgents(config, store, clock());
+  const store = withReadCache(options.store ?? (await openStore(storageUrl(config), { postgres: config.postgres })), 1_000, clock);
+  let shared: SharedState | undefined;
+  try {
+    await syncAgents(config, store, clock());
+    if (config.redis) shared = await openSharedState(config.redis, log);
+  } catch (error) {
+    if (!options.store) await store.close();
+    throw config.redis && !shared ? new WardenConfigError(`redis: ${(error as Error).message}`) : error;
+  }
   const decisionLog = await DecisionLog.open(store, { maxBatch: config.audit.max_batch });
   const secrets = new SecretResolver(secretProviders(config));
   const checkpoints = await startCheckpoints(config, { store, secrets, decisionLog, clock, log }).catch(async (e: Error) => {
     if (!options.store) await store.close();
+    await shared?.close();
     throw new WardenConfigError(`audit.checkpoints: ${e.message}`);
   });
   const executors = new Map<string, Executor>();
@@ -208,7 +232,11 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   // Request ids journalled beside the SQLite file Warden opened itself (not for :memory:, nor for
   // a store handed in): see enforcement/replay-guard.ts.
   const dbFile = options.store ? undefined : sqlitePath(config);
-  const replay: ReplayGuard = store.kind === 'sqlite' ? await MemoryReplayGuard.load(store, clock(), replayWindowMs, dbFile && dbFile !== ':memory:' ? `${dbFile}-requests` : undefined) : new StoreReplayGuard(store);
+  const replay: ReplayGuard = shared
+    ? new StoreReplayGuard(shared.replay)
+    : store.kind === 'sqlite'
+      ? await MemoryReplayGuard.load(store, clock(), replayWindowMs, dbFile && dbFile !== ':memory:' ? `${dbFile}-requests` : undefined)
+      : new StoreReplayGuard(store);
   const incidentRecorder = new IncidentRecorder({ incidents: store, agents: store, recorder, redactor, config: config.incidents, clock });
 
   const pipeline = new Pipeline({
@@ -228,9 +256,9 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
     tools: registry,
     executors,
     arguments: config.arguments,
-    limits: configureLimits(config),
+    limits: configureLimits(config, shared?.limits),
     budget: config.limits.session,
-    sessions: new SessionState(store),
+    sessions: new SessionState(shared?.sessions ?? store),
     guards: config.guards,
     policy: { policies, cache, grants: store },
     relationships: store,
@@ -260,6 +288,8 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   const flushLog = () => decisionLog.flush();
   const policyService = new PolicyService({ policiesDir: config.policiesDir, defaultGuards: config.guards.default_policies, policies, cache, bundles: store, recorder, toolNames: () => registry.names(), clock });
   await policyService.recordBundle(policies.current);
+  const coordinator = shared ? new ReplicaCoordinator(shared.bus, policyService, clock, log) : undefined;
+  await coordinator?.start();
   const approvals = new ApprovalService({ approvals: store, pipeline, recorder, redactor, clock });
   const tools = new ToolService({ tools: registry, executors, mcp, pins: store, recorder });
 
@@ -289,7 +319,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
     ),
     agents: new AgentService({ agents: store, decisions: store, incidents: store, recorder, clock }),
     approvals,
-    audit: new AuditService({ decisions: store, sessions: store, log: decisionLog, chain: checkpoints.monitor, signing: checkpoints.checkpointer !== undefined, clock }),
+    audit: new AuditService({ decisions: store, sessions: shared?.sessions ?? store, log: decisionLog, chain: checkpoints.monitor, signing: checkpoints.checkpointer !== undefined, clock }),
     breakGlass: new BreakGlassService({ grants: store, agents: store, recorder, maxDuration: config.break_glass.max_duration, clock }),
     compliance: new ComplianceService({ store, policies, config: config.compliance, flushLog, clock }),
     decisions: new DecisionService({ pipeline, agents: store, tools: registry, policies, clock }),
@@ -319,7 +349,20 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
       };
     },
     reloadPolicies: (why = 'reload requested') => policyService.reload(why),
+    sweep: async () => {
+      const leases = store as Partial<LeaseStore>;
+      if (typeof leases.whileLeader !== 'function') return approvals.sweep();
+      let expired: ApprovalRecord[] = [];
+      await leases.whileLeader('approval-expiry', async () => {
+        expired = await approvals.sweep();
+      });
+      return expired;
+    },
+    ...(coordinator && shared
+      ? { cluster: { replicaId: coordinator.replicaId, replicas: () => coordinator.replicas(), ping: () => shared.ping() } }
+      : {}),
     async close() {
+      await coordinator?.close();
       await mcp.close();
       replay.close?.();
       try {
@@ -329,6 +372,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
         // (It reports its own failures and never throws.)
         await checkpoints.close();
         await store.close();
+        await shared?.close();
       }
     },
   };

@@ -148,3 +148,73 @@ export interface ToolPinStore {
   putToolPin(pin: ToolPin): Promise<void>;
   listToolPins(): Promise<ToolPin[]>;
 }
+
+/*
+ * What several replicas share beyond the tables above. SQLite (one process) needs none of it; on
+ * Postgres + Redis each is implemented once (store/postgres, store/redis).
+ */
+
+/** What a rate limit answers: go ahead, or when to try again. */
+export type LimitVerdict = { ok: true } | { ok: false; retryAfterMs: number };
+
+/**
+ * Rate-limit counters shared by replicas (Redis). Each call is atomic on the server; `now` is the
+ * caller's clock (replicas' clocks are assumed within a second of each other). A `peek` answers
+ * without taking. Throws when the counters cannot be reached: the caller denies (fail closed).
+ */
+export interface RateLimitStore {
+  /** The sliding window of guards/rate-limit.ts (previous window weighted by its overlap, plus the current one). */
+  slidingWindow(key: string, limit: number, windowMs: number, now: Millis, peek: boolean): Promise<LimitVerdict>;
+  /** A token bucket of `limit` tokens, refilled at `limit` per `windowMs`. */
+  tokenBucket(key: string, limit: number, windowMs: number, now: Millis, peek: boolean): Promise<LimitVerdict>;
+}
+
+/** A session store replicas share: a write succeeds only over the version it read. */
+export interface SharedSessionStore extends SessionStore {
+  /**
+   * Writes `next` (with `version` = expected + 1) if the stored session is still at
+   * `expectedVersion` (undefined: the session must not exist yet); false when another replica
+   * wrote it in between (the caller reads again and retries).
+   */
+  putSessionIf(next: SessionRecord, expectedVersion: number | undefined): Promise<boolean>;
+}
+
+/** The decision log as other writers extend it: every record, in seq order, once. */
+export interface DecisionFeedStore {
+  /**
+   * Calls `listener` with the records of seq > `afterSeq` as they are committed by any writer
+   * (this process included), in seq order with no gap, in batches. Returns a function that stops.
+   */
+  followDecisions(afterSeq: number, listener: (records: readonly DecisionRecord[]) => void): Promise<() => Promise<void>>;
+}
+
+/** One replica among several doing a periodic task (approval expiry, pruning). */
+export interface LeaseStore {
+  /**
+   * Runs `task` when this process holds the lease `name` (taking it if free) and returns true;
+   * false when another live replica holds it. A lease is held until this process stops or loses
+   * its connection, so another replica takes over when the holder dies.
+   */
+  whileLeader(name: string, task: () => Promise<void>): Promise<boolean>;
+}
+
+/** What one replica tells the others (Redis pub/sub) and the list of live replicas. */
+export interface ReplicaBus {
+  readonly replicaId: string;
+  /** Asks every replica (this one included) to reload its policies. */
+  publishReload(why: string): Promise<void>;
+  onReload(listener: (why: string, from: string) => void): void;
+  /** Announces this replica and the bundle it serves; refreshed on a timer by the caller. */
+  heartbeat(state: ReplicaState): Promise<void>;
+  /** The replicas seen within `staleMs`. */
+  replicas(staleMs: number): Promise<ReplicaState[]>;
+  close(): Promise<void>;
+}
+
+export interface ReplicaState {
+  id: string;
+  /** The policy bundle revision (hash) it serves. */
+  bundle: string;
+  startedAt: Millis;
+  seenAt: Millis;
+}

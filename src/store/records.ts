@@ -167,6 +167,8 @@ export interface SessionRecord {
   /** What the guards remember about the session (src/guards); absent in sessions from before them. */
   flow?: SessionFlow;
   updatedAt: Millis;
+  /** Bumped by each write of a shared session store (compare-and-set between replicas). */
+  version?: number;
 }
 
 /** The guards' per-session memory, kept up to date as calls happen (never rebuilt from the log). */

@@ -31,7 +31,7 @@ const entry = (id: string): NewDecisionRecord => ({
 
 describe('the decision log', () => {
   it('settles each append with its chained record, in order', async () => {
-    const store = openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'warden-log-')), 'log.db')}`);
+    const store = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'warden-log-')), 'log.db')}`);
     const log = await DecisionLog.open(store);
     const records = await Promise.all(['a', 'b', 'c'].map((id) => log.append(entry(id)).durable));
     expect(records.map((r) => [r.id, r.seq])).toEqual([['a', 1], ['b', 2], ['c', 3]]);
@@ -42,7 +42,7 @@ describe('the decision log', () => {
 
   it('keeps one chain when two writers share the file (a gateway and a CLI)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'warden-log-')), 'log.db');
-    const [s1, s2] = [openStore(`sqlite:${file}`), openStore(`sqlite:${file}`)];
+    const [s1, s2] = [await openStore(`sqlite:${file}`), await openStore(`sqlite:${file}`)];
     const [l1, l2] = [await DecisionLog.open(s1), await DecisionLog.open(s2)];
     const pending: Array<Promise<unknown>> = [];
     for (let i = 0; i < 500; i++) pending.push((i % 3 ? l1 : l2).append(entry(`e${i}`)).durable);
@@ -61,14 +61,14 @@ describe('the decision log', () => {
       child,
       `import { DecisionLog } from '${dist}audit/decision-log.js';
 import { openStore } from '${dist}store/index.js';
-const store = openStore('sqlite:${file}');
+const store = await openStore('sqlite:${file}');
 const log = await DecisionLog.open(store);
 const entry = ${JSON.stringify(entry('x'))};
 const all = [];
 for (let i = 0; i < 2000; i++) { all.push(log.append({ ...entry, id: 'child-' + i }).durable); if (i % 50 === 0) await new Promise((r) => setImmediate(r)); }
 await Promise.all(all); await log.close(); await store.close();`,
     );
-    const store = openStore(`sqlite:${file}`);
+    const store = await openStore(`sqlite:${file}`);
     const log = await DecisionLog.open(store);
     const done = new Promise<void>((resolve, reject) => execFile(process.execPath, [child], (error) => (error ? reject(error) : resolve())));
     const mine: Array<Promise<unknown>> = [];

@@ -48,7 +48,7 @@ function otherWriter(file: string, dir: string, count: number): Promise<void> {
     script,
     `import { DecisionLog } from '${DIST}audit/decision-log.js';
 import { openStore } from '${DIST}store/index.js';
-const store = openStore(${JSON.stringify(`sqlite:${file}`)});
+const store = await openStore(${JSON.stringify(`sqlite:${file}`)});
 const log = await DecisionLog.open(store);
 const all = [];
 for (let i = 0; i < ${count}; i++) {

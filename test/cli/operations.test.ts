@@ -35,7 +35,7 @@ function call(agentId: string, tool: string, args: unknown, extra: Partial<ToolC
 }
 
 async function allRecords(file: string): Promise<DecisionRecord[]> {
-  const store = openStore(`sqlite:${file}`);
+  const store = await openStore(`sqlite:${file}`);
   try {
     return await store.scanDecisions(0, 10_000);
   } finally {
@@ -46,7 +46,7 @@ async function allRecords(file: string): Promise<DecisionRecord[]> {
 let appended = 0;
 /** Appends records to a log file the way the gateway does: chained by DecisionLog, written durably. */
 async function appendRecords(file: string, entries: Array<Partial<NewDecisionRecord>>): Promise<DecisionRecord[]> {
-  const store = openStore(`sqlite:${file}`);
+  const store = await openStore(`sqlite:${file}`);
   const log = await DecisionLog.open(store);
   try {
     const written = entries.map((fields) =>
@@ -193,7 +193,7 @@ describe('warden audit', () => {
 
     it('accepts an empty log', async () => {
       const file = join(tempDir(), 'empty.db');
-      await openStore(`sqlite:${file}`).close();
+      await (await openStore(`sqlite:${file}`)).close();
       const run = await warden(['audit', 'verify', '--db', file]);
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(new RegExp(`^ok: 0 records, chain intact \\(head sha256:${'0'.repeat(64)}\\)\ncheckpoints: 0 in the database, no anchor; signatures not checked\ncannot detect: there are no signed checkpoints`));

@@ -419,7 +419,7 @@ describe('the governance server over stdio', () => {
     expect(admin.isError).toBe(true);
     await client.close(); // ends the child's standard input: it closes the store and exits
     expect(stderr).toBe('');
-    const store = openStore(`sqlite:${join(dir, 'warden.db')}`);
+    const store = await openStore(`sqlite:${join(dir, 'warden.db')}`);
     try {
       const records = await store.queryDecisions({ agentId: 'refund-agent' });
       expect(records.map((r) => r.effect)).toContain('require_approval');

@@ -36,7 +36,7 @@ it('loses no acknowledged decision when the process is killed with SIGKILL mid-l
   });
   await new Promise((r) => child.once('close', r));
 
-  const store = openStore(`sqlite:${join(dir, 'warden.db')}`);
+  const store = await openStore(`sqlite:${join(dir, 'warden.db')}`);
   try {
     const missing: string[] = [];
     for (const id of acked) if (!(await store.getDecision(id))) missing.push(id);

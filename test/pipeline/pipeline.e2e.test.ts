@@ -294,14 +294,14 @@ describe('the pipeline, end to end against a real HTTP tool service and a SQLite
     db.prepare("UPDATE decisions SET effect = 'allow' WHERE seq = 6").run();
     db.close();
     const { openStore } = await import('../../src/store/open-store.js');
-    let store = openStore(`sqlite:${join(h.dir, 'warden.db')}`);
+    let store = await openStore(`sqlite:${join(h.dir, 'warden.db')}`);
     expect(await verifyDecisionLog(store)).toMatchObject({ ok: false, broken: { seq: 6, problem: 'its content does not match its hash: the record was altered' } });
     await store.close();
     const db2 = new Database(join(h.dir, 'warden.db'));
     db2.prepare("UPDATE decisions SET effect = 'deny' WHERE seq = 6").run();
     db2.prepare('DELETE FROM decisions WHERE seq = 3').run();
     db2.close();
-    store = openStore(`sqlite:${join(h.dir, 'warden.db')}`);
+    store = await openStore(`sqlite:${join(h.dir, 'warden.db')}`);
     const result = await verifyDecisionLog(store);
     expect(result).toMatchObject({ ok: false, checked: 2, broken: { seq: 4 } });
     expect(result.broken?.problem).toMatch(/expected record #3 next, found #4: records were removed/);

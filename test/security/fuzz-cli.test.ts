@@ -193,7 +193,7 @@ describe('the real CLI, for a sample of the same inputs', () => {
   const db = join(dir, 'empty.db');
 
   beforeAll(async () => {
-    const store = openStore(`sqlite:${db}`);
+    const store = await openStore(`sqlite:${db}`);
     await store.close();
     mkdirSync(join(dir, 'a-directory'));
   }, 60_000);

@@ -182,27 +182,28 @@ describe('opening and migrations', () => {
 
 describe('openStore', () => {
   it('opens sqlite URLs and bare .db paths', async () => {
-    const memory = openStore('sqlite::memory:');
+    const memory = await openStore('sqlite::memory:');
     open.push(memory);
     expect(memory.kind).toBe('sqlite');
     await memory.ping();
 
     const path = join(root, `url-${++counter}`, 'sub', 'a.db');
-    const viaUrl = openStore(`sqlite:${path}`);
+    const viaUrl = await openStore(`sqlite:${path}`);
     open.push(viaUrl);
     await viaUrl.upsertAgent(agent());
     expect(existsSync(path)).toBe(true);
 
     const bare = join(root, `bare-${++counter}.db`);
-    open.push(openStore(bare));
+    open.push(await openStore(bare));
     expect(existsSync(bare)).toBe(true);
   });
 
-  it('refuses postgres and unknown forms with clear errors', () => {
-    expect(() => openStore('postgres://u:p@localhost/warden')).toThrow('postgres storage is not implemented yet; use sqlite:<path>');
-    expect(() => openStore('mysql://localhost/warden')).toThrow(/unsupported storage URL.*accepted forms: sqlite:<path>/);
-    expect(() => openStore('warden.txt')).toThrow(/accepted forms/);
-    expect(() => openStore('sqlite:')).toThrow(/names no file/);
+  it('refuses unknown forms with clear errors', async () => {
+    await expect(openStore('mysql://localhost/warden')).rejects.toThrow(/unsupported storage URL.*accepted forms: sqlite:<path>/);
+    await expect(openStore('warden.txt')).rejects.toThrow(/accepted forms/);
+    await expect(openStore('sqlite:')).rejects.toThrow(/names no file/);
+    // postgres URLs are opened by PostgresStore (test/store/postgres-store.test.ts); a bad schema name is refused before connecting
+    await expect(openStore('postgres://u:p@localhost/warden?schema=Bad-Name')).rejects.toThrow(/schema "Bad-Name" is not a plain lower-case identifier/);
   });
 });
 

@@ -1,7 +1,8 @@
 import type { RateLimitConfig, WardenConfig } from '../../config/index.js';
-import { SlidingWindowLimiter, TokenBucketLimiter, type Limiter } from '../../guards/rate-limit.js';
+import { SharedLimiter, SlidingWindowLimiter, TokenBucketLimiter, type LimitVerdict, type Limiter } from '../../guards/rate-limit.js';
 import { durationMs } from '../../lib/duration.js';
 import { globMatches } from '../../policy/glob.js';
+import type { RateLimitStore } from '../../store/ports.js';
 import type { SessionRecord } from '../../store/records.js';
 import { EnforcementError } from '../errors.js';
 import type { Exchange } from '../exchange.js';
@@ -14,10 +15,16 @@ export interface ConfiguredLimit {
 
 export type SessionBudget = WardenConfig['limits']['session'];
 
-export function configureLimits(config: WardenConfig): ConfiguredLimit[] {
+/** The configured rate limits, in this process's memory or, given `shared` counters, shared by every replica. */
+export function configureLimits(config: WardenConfig, shared?: RateLimitStore): ConfiguredLimit[] {
   return config.limits.rate.map((limit) => {
     const windowMs = durationMs(limit.window);
-    const limiter = limit.algorithm === 'token_bucket' ? new TokenBucketLimiter(limit.limit, windowMs) : new SlidingWindowLimiter(limit.limit, windowMs);
+    const algorithm = limit.algorithm === 'token_bucket' ? 'token_bucket' : 'sliding_window';
+    const limiter = shared
+      ? new SharedLimiter(shared, algorithm, limit.limit, windowMs)
+      : algorithm === 'token_bucket'
+        ? new TokenBucketLimiter(limit.limit, windowMs)
+        : new SlidingWindowLimiter(limit.limit, windowMs);
     const scope = limit.scope === 'agent_tool' ? `agent+tool${limit.tool ? ` ${limit.tool}` : ''}` : limit.scope;
     return { config: limit, limiter, label: `${limit.limit} calls per ${limit.window} per ${scope}` };
   });
@@ -39,11 +46,21 @@ function limitKey(limit: RateLimitConfig, x: Exchange, tenant: string): string |
  * Stage 5a: rate limits (per agent, agent+tool, tenant). A denial says which limit was hit and
  * when to retry. A dry run asks each limiter without taking from it.
  */
-export function checkRateLimits(x: Exchange, limits: readonly ConfiguredLimit[], tenant: string): void {
+export async function checkRateLimits(x: Exchange, limits: readonly ConfiguredLimit[], tenant: string): Promise<void> {
   for (const limit of limits) {
     const key = limitKey(limit.config, x, tenant);
     if (key === undefined) continue;
-    const verdict = x.dryRun ? limit.limiter.peek(key, x.now) : limit.limiter.take(key, x.now);
+    let verdict: LimitVerdict;
+    try {
+      verdict = await (x.dryRun ? limit.limiter.peek(key, x.now) : limit.limiter.take(key, x.now));
+    } catch (error) {
+      // Shared counters that cannot be read never mean "unlimited".
+      throw new EnforcementError('limits', `rate limits are unavailable (${(error as Error).message}); denied until they answer again`, {
+        httpStatus: 503,
+        details: { limit: limit.label },
+        retryAfterMs: 1_000,
+      });
+    }
     if (!verdict.ok) {
       throw new EnforcementError('limits', `rate limit exceeded: ${limit.label}; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s`, {
         httpStatus: 429,

@@ -54,6 +54,7 @@ program
   .option('--port <port>', 'listen on this port (default: server.port of the config)')
   .option('--host <host>', 'listen on this address (default: server.host of the config)')
   .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug', 'info')
+  .option('--workers <n>', 'processes serving the port, or auto (one per core); needs Postgres + Redis storage')
   .action(async (options) => setExit(await (await import('./commands/serve.js')).serveCommand(options)));
 
 program
@@ -62,6 +63,12 @@ program
   .argument('[dir]', 'where to write them', '.')
   .option('--force', 'overwrite files that exist')
   .action(async (dir: string, options) => setExit(await (await import('./commands/init.js')).initCommand(dir, options)));
+
+program
+  .command('migrate')
+  .description('apply pending schema migrations to the configured Postgres storage (SQLite migrates when opened)')
+  .option('--config <file>', CONFIG_HELP)
+  .action(async (options) => setExit(await (await import('./commands/migrate.js')).migrateCommand(options)));
 
 const mcp = program
   .command('mcp')

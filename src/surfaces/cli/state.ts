@@ -48,19 +48,20 @@ export async function openExistingStore(source: StoreSource): Promise<Store> {
   if (source.db !== undefined && source.config !== undefined) throw new UsageError('pass either --db or --config, not both');
   let url: string;
   let file: string | undefined;
+  let config: WardenConfig | undefined;
   if (source.db !== undefined) {
     if (source.db.trim() === '') throw new UsageError('--db needs a path');
     file = resolve(source.db);
     url = `sqlite:${file}`;
   } else {
-    const config = await readConfig(source.config, true);
+    config = await readConfig(source.config, true);
     ({ url, file } = storeUrlOf(config));
   }
   if (file !== undefined) {
     if (!existsSync(file)) throw new UsageError(`database file ${file} does not exist (check --db, or the storage in the config)`);
     if (!statSync(file).isFile()) throw new UsageError(`${file} is not a file`);
   }
-  return openStore(url);
+  return openStore(url, { postgres: config?.postgres });
 }
 
 /** Runs `fn` with an existing store and closes it afterwards, whatever happens. */
@@ -87,7 +88,7 @@ export async function withWarden<T>(configFile: string | undefined, fn: (warden:
 export async function withWardenOf<T>(read: WardenConfig, fn: (warden: Warden) => Promise<T>, options: { upstreams?: boolean } = {}): Promise<T> {
   // Commands that only touch the store need not start the MCP servers the config names.
   const config = options.upstreams === false ? { ...read, upstreams: [] } : read;
-  const store = openStore(storeUrlOf(config).url);
+  const store = await openStore(storeUrlOf(config).url, { postgres: config.postgres });
   let warden: Warden;
   try {
     warden = await createWarden({ config, store });

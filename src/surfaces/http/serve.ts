@@ -39,7 +39,7 @@ export async function serve(configPath: string, options: ServeOptions = {}): Pro
   });
   const watcher = warden.config.server.watch_policies ? watchPolicies(warden.config.policiesDir, () => warden.policies.reload('policy folder changed')) : undefined;
   const sweep = setInterval(() => {
-    warden.approvals.sweep().then(
+    warden.sweep().then(
       (expired) => expired.length && app.log.info({ expired: expired.map((a) => a.id) }, 'approvals expired'),
       (e) => app.log.error({ err: e }, 'approval sweep failed'),
     );

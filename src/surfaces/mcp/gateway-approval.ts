@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { canonicalJson } from '../../model/canonical-json.js';
 import type { Decision } from '../../model/decision.js';
 import type { JsonObject } from '../../model/json.js';
@@ -12,8 +13,11 @@ export interface HoldContext {
   warden: Warden;
   /** The user the session acts for, as an approver (roles and tenant from warden.yaml's humans). */
   user?: Approver;
-  /** Asks the user in the client (MCP elicitation); undefined when the client cannot. */
-  elicit?: (message: string) => Promise<{ approve: boolean; reason: string } | undefined>;
+  /**
+   * Asks the user in the client (MCP elicitation); undefined when the client cannot, or cannot be
+   * reached from here. The question is withdrawn when `signal` aborts.
+   */
+  elicit?: (message: string, signal: AbortSignal) => Promise<{ approve: boolean; reason: string } | undefined>;
   /** How long to keep the request open waiting for an approver. */
   waitMs: number;
   /** Progress notifications while waiting (when the client sent a progress token). */
@@ -36,20 +40,47 @@ export async function settleHeld(held: CallResult, ctx: HoldContext): Promise<Se
   const approval = await ctx.warden.store.getApproval(id);
   if (!approval) return { kind: 'pending', result: held, waitedMs: 0 };
   if (ctx.user && ctx.elicit && approverRefusal(approval, ctx.user) === undefined) {
-    const answer = await ctx.elicit(elicitationMessage(approval)).catch(() => undefined);
+    const started = Date.now();
+    // The answer may never come (the client ignores it, or it reached another replica): an
+    // approver settling the approval elsewhere ends the question, and the wait is one budget.
+    const question = new AbortController();
+    const watch = new AbortController();
+    let settled = false;
+    const asked = ctx.elicit(elicitationMessage(approval), question.signal).then(
+      (a) => ((settled = true), a),
+      () => ((settled = true), undefined),
+    );
+    const answer = await Promise.race([asked, decidedElsewhere(id, ctx, watch.signal)]);
+    watch.abort();
+    // Decided elsewhere first: the question is withdrawn (the client is told it was cancelled).
+    if (!settled) question.abort();
     if (answer) {
       const vote = await ctx.warden.approvals.vote(id, ctx.user, answer.approve ? 'approve' : 'deny', answer.reason || (answer.approve ? 'approved in the MCP client' : 'declined in the MCP client'));
       if (vote.ok && vote.execution) return { kind: 'final', result: vote.execution };
       // Someone else settled it first, or the vote did not reach the quorum: wait like anyone else.
     }
+    return waitForApprover(held, { ...ctx, waitMs: Math.max(0, ctx.waitMs - (Date.now() - started)) });
   }
   return waitForApprover(held, ctx);
+}
+
+/** Resolves (undefined) once the approval is no longer pending, or when `signal` aborts. */
+async function decidedElsewhere(id: string, ctx: HoldContext, signal: AbortSignal): Promise<undefined> {
+  while (!signal.aborted) {
+    await sleep(POLL_MS, undefined, { signal }).catch(() => undefined);
+    if (signal.aborted) break;
+    const approval = await ctx.warden.store.getApproval(id).catch(() => undefined);
+    if (!approval || approval.status !== 'pending' || approval.expiresAt <= ctx.warden.clock()) break;
+  }
+  return undefined;
 }
 
 /**
  * Agent and tool pairs that may have an open approval, per Warden: a retry is looked up in the
  * store only for these, so the calls that never needed approval (nearly all) skip that query.
  * Seeded from the store's open approvals, so a retry still finds its approval after a restart.
+ * Only while this process is the store's one writer: when replicas share it (`sharedStore`), an
+ * approval another replica opened is not in this set, and every call is looked up.
  */
 const heldPairsOf = new WeakMap<Warden, Promise<Set<string>>>();
 const heldKey = (agentId: string, tool: string) => `${agentId}\u0000${tool}`;
@@ -64,6 +95,9 @@ function heldPairs(warden: Warden): Promise<Set<string>> {
   }
   return pairs;
 }
+
+/** Whether other replicas may open approvals in this Warden's store: MCP sessions shared between replicas, or a server database. */
+const sharedStore = (warden: Warden) => warden.config.mcp.session_secret !== undefined || !warden.config.storage.startsWith('sqlite:');
 
 /** Notes that this agent's call of this tool was held for approval (a retry may follow). */
 export function rememberHeld(warden: Warden, agentId: string, tool: string): void {
@@ -80,7 +114,7 @@ export async function resumeApproval(
 ): Promise<Settled | undefined> {
   let approval: ApprovalRecord | undefined;
   if (call.approvalId) approval = await ctx.warden.store.getApproval(call.approvalId);
-  else if ((await heldPairs(ctx.warden)).has(heldKey(call.agentId, call.tool))) {
+  else if (sharedStore(ctx.warden) || (await heldPairs(ctx.warden)).has(heldKey(call.agentId, call.tool))) {
     approval = await ctx.warden.store.findOpenApproval(call.agentId, call.tool, sha256(canonicalJson(call.args)));
   }
   if (!approval || approval.agentId !== call.agentId || approval.tool !== call.tool) return undefined;

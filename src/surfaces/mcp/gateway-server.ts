@@ -45,6 +45,11 @@ export interface GatewayCaller {
   userToken?: string;
   /** The MCP session: scope of budgets, taint and sequences. */
   sessionId: () => string;
+  /**
+   * Whether a request this server sends (elicitation) can reach the client now. Over HTTP only
+   * while this replica holds the session's SSE stream; absent (stdio): always.
+   */
+  canAsk?: () => boolean;
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -137,7 +142,9 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
       // Only a verified user may approve in the client: an agent's own client answering for a user
       // it merely names would be the agent approving itself.
       ...(user?.verified ? { user } : {}),
-      ...(gateway.elicitation && server.getClientCapabilities()?.elicitation ? { elicit: (message: string) => elicit(server, message, waitMs) } : {}),
+      ...(gateway.elicitation && server.getClientCapabilities()?.elicitation && (caller.canAsk?.() ?? true)
+        ? { elicit: (message: string, signal: AbortSignal) => elicit(server, message, waitMs, signal) }
+        : {}),
       waitMs,
       signal: extra.signal,
       ...(extra._meta?.progressToken !== undefined ? { progress: progressSender(extra) } : {}),
@@ -238,7 +245,7 @@ function progressSender(extra: Extra) {
     extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: elapsedMs, total: totalMs, message } });
 }
 
-async function elicit(server: Server, message: string, timeoutMs: number): Promise<{ approve: boolean; reason: string } | undefined> {
+async function elicit(server: Server, message: string, timeoutMs: number, signal: AbortSignal): Promise<{ approve: boolean; reason: string } | undefined> {
   const answer = await server.elicitInput(
     {
       message,
@@ -251,7 +258,7 @@ async function elicit(server: Server, message: string, timeoutMs: number): Promi
         required: ['approve'],
       },
     },
-    { timeout: timeoutMs },
+    { timeout: timeoutMs, signal },
   );
   if (answer.action === 'cancel') return undefined;
   const approve = answer.action === 'accept' && answer.content?.approve === true;

@@ -77,6 +77,8 @@ export interface Policies {
   bundle: string;
   policies: PolicyInfo[];
   history: Array<{ bundle: string; loadedAt: number; policies: Array<{ id: string; version: string; file: string }> }>;
+  /** Several replicas (Postgres + Redis): each one and the bundle it serves. */
+  replicas?: Array<{ id: string; bundle: string; self: boolean; differs: boolean; startedAt: number; seenAt: number }>;
 }
 
 export interface PolicyTests {

@@ -3,6 +3,15 @@ import type { Warden } from '../../../services/warden.js';
 
 const PUBLIC = { auth: 'public' } as const;
 
+/** The replicas and the bundle each serves (one that serves another is named, not judged: see ReplicaCoordinator). */
+async function replicaSummary(warden: Warden) {
+  try {
+    return (await warden.cluster!.replicas()).map((r) => ({ id: r.id, policy_bundle: r.bundle, differs: r.differs, seen_at: new Date(r.seenAt).toISOString() }));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Liveness, readiness and Prometheus metrics: unauthenticated, as orchestrators expect. */
 export function registerOpsRoutes(app: FastifyInstance, warden: Warden): void {
   app.get('/healthz', { config: PUBLIC, schema: { summary: 'Liveness', tags: ['operations'] } }, async () => ({ status: 'ok' }));
@@ -13,6 +22,8 @@ export function registerOpsRoutes(app: FastifyInstance, warden: Warden): void {
    * `degraded` (still 200, with the errors), not unready, because every replica watching the same
    * folder fails the same reload, and a 503 would take them all out of service at once for a typo
    * while each could go on enforcing the previous policies. Alert on `warden_policy_reload_failed`.
+   * With several replicas, Redis must answer too (limits and request ids fail closed without it),
+   * and the answer lists the replicas and the policy bundle each serves.
    */
   app.get('/readyz', { config: PUBLIC, schema: { summary: 'Readiness: the store answers and policies are loaded; degraded after a refused policy reload', tags: ['operations'] } }, async (_req, reply) => {
     const checks: Record<string, { ok: boolean; detail?: string; degraded?: boolean; errors?: string[] }> = {};
@@ -21,6 +32,14 @@ export function registerOpsRoutes(app: FastifyInstance, warden: Warden): void {
       checks.store = { ok: true };
     } catch (e) {
       checks.store = { ok: false, detail: (e as Error).message };
+    }
+    if (warden.cluster) {
+      try {
+        await warden.cluster.ping();
+        checks.shared = { ok: true, detail: 'redis answers (rate limits, request ids, sessions)' };
+      } catch (e) {
+        checks.shared = { ok: false, detail: `redis: ${(e as Error).message}` };
+      }
     }
     const rules = warden.policySet.rules.length;
     checks.policies = { ok: rules > 0, detail: `${rules} rules, bundle ${warden.policySet.bundle}` };
@@ -41,7 +60,9 @@ export function registerOpsRoutes(app: FastifyInstance, warden: Warden): void {
     // (denied, with the reason), not the gateway, and every replica would see the same outage.
     const upstreams = warden.mcp.allUpstreams().map((u) => u.health());
     const status = !ready ? 'not ready' : degraded ? 'degraded' : 'ready';
-    return reply.code(ready ? 200 : 503).send({ status, checks, ...(upstreams.length ? { upstreams } : {}) });
+    const bundle = warden.policySet.bundle;
+    const replicas = warden.cluster && checks.shared?.ok ? await replicaSummary(warden) : undefined;
+    return reply.code(ready ? 200 : 503).send({ status, policy_bundle: bundle, checks, ...(replicas ? { replica: warden.cluster!.replicaId, replicas } : {}), ...(upstreams.length ? { upstreams } : {}) });
   });
 
   app.get('/metrics', { config: PUBLIC, schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_req, reply) => {

@@ -35,6 +35,7 @@ export function registerPolicyRoutes(app: FastifyInstance, warden: Warden): void
         rules: set.rules.filter((r) => r.policy === p).map((r) => ({ id: r.id, effect: r.effect, actions: r.actions, tools: r.tools, when: r.whenSource })),
       })),
       history: await policies.history(20),
+      ...(warden.cluster ? { replicas: await warden.cluster.replicas().catch(() => []) } : {}),
     };
   });
 

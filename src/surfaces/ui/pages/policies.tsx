@@ -19,6 +19,7 @@ export function PoliciesPage() {
               <p>
                 <code class="wrap">{p.bundle}</code>
               </p>
+              {p.replicas && p.replicas.length > 0 && <Replicas replicas={p.replicas} />}
               <h3>History</h3>
               <ol class="history">
                 {p.history.map((h, i) => (
@@ -219,5 +220,29 @@ function TryRequest() {
         </div>
       )}
     </Card>
+  );
+}
+
+/** Every replica and the bundle it serves; one that serves another bundle is called out. */
+function Replicas({ replicas }: { replicas: NonNullable<Policies['replicas']> }) {
+  const differing = replicas.filter((r) => r.differs);
+  return (
+    <>
+      <h3>Replicas</h3>
+      {differing.length > 0 && (
+        <p class="note" role="alert">
+          {differing.length} of {replicas.length} replicas serve another bundle than this one: {differing.map((r) => r.id).join(', ')}. A reload may not have reached them, or their policy folders differ.
+        </p>
+      )}
+      <ul class="history" aria-label="Replicas">
+        {replicas.map((r) => (
+          <li key={r.id}>
+            <code>{r.id}</code>
+            {r.self && <strong> (this one)</strong>} — bundle <code title={r.bundle}>{shortHash(r.bundle)}</code>
+            {r.differs && <strong> differs</strong>} <span class="muted">seen {dateTime(r.seenAt)}</span>
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
