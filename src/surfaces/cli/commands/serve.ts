@@ -49,6 +49,8 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  // A worker's channel to its primary would keep the process alive after everything else closed.
+  if (cluster.isWorker) process.disconnect?.();
   return EXIT.ok;
 }
 
@@ -85,7 +87,7 @@ async function runWorkers(configFile: string, workers: number): Promise<number> 
     if (failures.length > RESTART_BACKOFF_MS.length * workers) {
       console.error(`warden: workers keep dying (${failures.length} in a minute, last: ${signal ?? `exit ${code}`}); stopping`);
       stopping = true;
-      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
       return;
     }
     const delay = RESTART_BACKOFF_MS[Math.min(failures.length - 1, RESTART_BACKOFF_MS.length - 1)]!;
@@ -93,10 +95,13 @@ async function runWorkers(configFile: string, workers: number): Promise<number> 
     setTimeout(() => !stopping && start(), delay);
   });
   await new Promise<void>((resolve) => {
+    // The signal goes to each worker's process, whose own handler finishes its requests and writes
+    // its decision log (Worker.kill would first wait for the worker's server to close, which a
+    // client's keep-alive connection can hold open).
     const stop = (signal: NodeJS.Signals) => {
       stopping = true;
       console.error(`warden: ${signal}, stopping ${workers} workers…`);
-      for (const w of Object.values(cluster.workers ?? {})) w?.kill(signal);
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
