@@ -120,6 +120,11 @@ export function createPool(target: PostgresTarget, settings: ConnectionSettings)
   // An idle connection that fails (server restart, network) is dropped by the pool; the next
   // query opens a new one. Without a listener the error would crash the process.
   pool.on('error', () => undefined);
+  // pg-pool removes its own listener while a client is checked out: a server that ends the
+  // connection between two statements of a transaction (shutdown, 57P01) would then raise an
+  // unhandled 'error' and end the process. The statement that follows fails instead, and the
+  // connection is destroyed on release (sql.ts).
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -3,8 +3,15 @@ export class RedisUnavailableError extends Error {
   override readonly name = 'RedisUnavailableError';
 
   constructor(cause: Error) {
-    super(`Redis did not answer: ${cause.message}`, { cause });
+    super(`Redis did not answer: ${plainReason(cause.message)}`, { cause });
   }
+}
+
+/** ioredis's wording, said the way an operator reads it (the original stays as `cause`). */
+function plainReason(message: string): string {
+  if (/enableOfflineQueue|Connection is closed|Stream isn't writeable/i.test(message)) return 'the connection is down (reconnecting)';
+  if (/Command timed out/i.test(message)) return 'no answer within redis.command_timeout';
+  return message;
 }
 
 /** Replies by which Redis says it cannot serve now (starting, busy, a replica, failing over). */
