@@ -26,16 +26,24 @@ const ioError = (file: string, message: string, hint?: string): Diagnostic => ({
   ...(hint ? { hint } : {}),
 });
 
-/** Reads every `*.yaml` under `dir` (recursively), splitting `*.test.yaml` suites from policies. */
+/**
+ * Reads every `*.yaml` under `dir` (recursively), splitting `*.test.yaml` suites from policies. `dir`
+ * may also be one file, read as a folder holding only it.
+ */
 export async function readPolicyFolder(dir: string): Promise<PolicyFolder> {
   const folder: PolicyFolder = { policies: [], tests: [], diagnostics: [] };
   let paths: string[];
   try {
-    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-    paths = entries
-      .filter((e) => e.isFile() && YAML_FILE.test(e.name))
-      .map((e) => join(e.parentPath, e.name))
-      .sort();
+    // A single file stands for a folder holding only it (`warden check policies/refunds.yaml`).
+    if ((await stat(dir)).isFile()) {
+      paths = [dir];
+    } else {
+      const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+      paths = entries
+        .filter((e) => e.isFile() && YAML_FILE.test(e.name))
+        .map((e) => join(e.parentPath, e.name))
+        .sort();
+    }
   } catch (e) {
     folder.diagnostics.push(ioError(dir, `cannot read the policy folder: ${(e as Error).message}`));
     return folder;

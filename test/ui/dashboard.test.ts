@@ -8,6 +8,7 @@ import { generateSigningKeyPair } from '../../src/audit/signing-key.js';
 import { sha256 } from '../../src/auth/credentials.js';
 import { serve, type RunningServer } from '../../src/surfaces/http/serve.js';
 import { teardown } from '../helpers/teardown.js';
+import { SCREENSHOTS } from './screenshot-dir.js';
 import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
 
 /**
@@ -15,7 +16,6 @@ import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.j
  * `warden serve` on 127.0.0.1 with a SQLite file and the example tool service.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const UI_BUILT = existsSync(fileURLToPath(new URL('../../dist/ui/index.html', import.meta.url)));
 
 /** The Overview shows the last verified checkpoint: the gateway signs one after every record. */

@@ -13,8 +13,8 @@ const program = new Command('warden')
 
 program
   .command('check')
-  .description('validate every policy in a folder; problems are printed as file:line:column')
-  .argument('<dir>', 'policy folder (searched recursively for *.yaml)')
+  .description('validate every policy in a folder (or one policy file); problems are printed as file:line:column')
+  .argument('<dir>', 'policy folder (searched recursively for *.yaml), or a single policy file')
   .option('--tools <file>', 'JSON list of known tool names; report tool patterns that match none')
   .option('--no-default-guards', 'leave out the built-in guard policies (as guards.default_policies: false does)')
   .action(async (dir: string, options) => setExit(await (await import('./commands/check.js')).checkCommand(dir, options)));
@@ -77,12 +77,19 @@ const mcp = program
   .option('--agent <id>', 'the agent this session acts as (default: mcp.stdio_agent of the config)')
   .option('--user <id>', 'the user it acts for (default: mcp.stdio_user)')
   .action(async (options: { config: string; agent?: string; user?: string }) => setExit(await (await import('../mcp/gateway-stdio.js')).runGatewayStdio(options.config, { agent: options.agent, user: options.user })));
+// `mcp governance` takes the options of `mcp` (--config, --agent): commander gives an option the
+// parent declares to the parent wherever it stands on the command line, so declaring them here as
+// well would leave them always unset. Both `mcp governance --config f --agent a` and
+// `mcp --config f governance --agent a` work; --agent is required here (no stdio_agent default).
 mcp
   .command('governance')
-  .description('the governance tools (validate_action, report_incident, …) for one agent, over stdio')
-  .option('--config <file>', 'the configuration', './warden.yaml')
-  .requiredOption('--agent <id>', 'the agent this stdio session speaks for')
-  .action(async (options: { config: string; agent: string }) => setExit(await (await import('../mcp/governance-stdio.js')).runGovernanceStdio(options.config, options.agent)));
+  .description('the governance tools (validate_action, report_incident, …) for one agent, over stdio; needs --config <file> (default ./warden.yaml) and --agent <id>, before or after "governance"')
+  .configureHelp({ showGlobalOptions: true })
+  .action(async (_options, command: Command) => {
+    const options = command.optsWithGlobals<{ config: string; agent?: string }>();
+    if (!options.agent) throw new UsageError("required option '--agent <id>' not specified (the agent this stdio session speaks for)");
+    setExit(await (await import('../mcp/governance-stdio.js')).runGovernanceStdio(options.config, options.agent));
+  });
 
 const audit = program.command('audit').description('the hash-chained decision log: verify, export, tail');
 

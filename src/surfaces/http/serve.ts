@@ -26,6 +26,7 @@ export async function serve(configPath: string, options: ServeOptions = {}): Pro
   // Upstreams connect inside createWarden, before fastify's logger exists: their messages wait for it.
   const logTo: { app?: FastifyInstance } = {};
   const early: Array<[WardenLogLevel, string]> = [];
+  const loadedAt = Date.now(); // the policy watcher reloads what changes from here on
   const warden = await createWarden({
     config: configPath,
     log: (level, message) => (logTo.app ? logTo.app.log[level]({ component: 'upstream' }, message) : early.push([level, message])),
@@ -37,7 +38,10 @@ export async function serve(configPath: string, options: ServeOptions = {}): Pro
     if (result.ok) app.log.info({ bundle: result.bundle, why }, 'policies in force');
     else app.log.error({ why, problems: result.diagnostics.map(formatDiagnostic) }, 'policy change refused; the previous policies keep serving');
   });
-  const watcher = warden.config.server.watch_policies ? watchPolicies(warden.config.policiesDir, () => warden.policies.reload('policy folder changed')) : undefined;
+  const watcher = warden.config.server.watch_policies
+    ? watchPolicies(warden.config.policiesDir, () => warden.policies.reload('policy folder changed'), { loadedAt })
+    : undefined;
+  await watcher?.ready;
   const sweep = setInterval(() => {
     warden.sweep().then(
       (expired) => expired.length && app.log.info({ expired: expired.map((a) => a.id) }, 'approvals expired'),
