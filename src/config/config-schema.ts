@@ -397,6 +397,13 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** How often expired approvals are swept. */
       sweep_interval: duration.default('30s'),
+      /**
+       * How long a settled approval (executed, denied) keeps answering retries of its call (the
+       * same agent, tenant, user, tool and arguments), counted from when it was settled: an
+       * executed one with its stored result (not run again), a denied one with the denial. After
+       * it, the same call asks for a new approval. A pending approval answers until it expires.
+       */
+      retry_window: duration.default('24h'),
     })
     .prefault({}),
   break_glass: z.strictObject({ max_duration: duration.default('1h') }).prefault({}),

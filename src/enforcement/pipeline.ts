@@ -59,7 +59,9 @@ export interface PipelineDeps {
   guards: GuardsConfig;
   policy: PolicyDecisionDeps;
   relationships: Pick<RelationshipStore, 'relationshipsOf'>;
-  approvals: Pick<ApprovalStore, 'createApproval' | 'claimApprovalForExecution' | 'settleApproval'>;
+  approvals: Pick<ApprovalStore, 'createApproval' | 'claimApprovalForExecution' | 'settleApproval' | 'findApprovalForRetry' | 'getApproval'>;
+  /** How long a settled approval answers retries of its call (approvals.retry_window), in ms. */
+  approvalRetryWindowMs: number;
   decisions: Pick<DecisionLogStore, 'getDecision'>;
   recorder: DecisionRecorder;
   /** Present when a policy deny is an incident (incidents.on_policy_deny). */
@@ -83,10 +85,19 @@ export class Pipeline {
     const x = this.exchange(call, credentials, false);
     return this.traced('warden.tool_call', x, 'call', async () => {
       try {
-        const decision = await this.decideExchange(x, credentials);
+        const tenant = await this.screen(x, credentials);
+        // A retry of a call whose approval was decided is answered from it (idempotent approvals).
+        const sent = await this.approvalForRetry(x, tenant);
+        if (sent && sent.status !== 'pending') return await this.answerRetry(x, sent);
+        const decision = await this.decideScreened(x, tenant);
         if (decision.effect === 'deny') return await this.policyDeny(x, decision);
         const pre = this.argumentObligations(x, decision);
-        if (decision.effect === 'require_approval') return await this.hold(x, decision);
+        if (decision.effect === 'require_approval') {
+          // Held again: the approval already open for this call (or, when an argument obligation
+          // changed the arguments, the one for the arguments as the approval froze them).
+          const held = pre.applied.length ? await this.approvalForRetry(x, tenant) : sent;
+          return held ? await this.answerRetry(x, held, decision) : await this.hold(x, decision);
+        }
         return await this.execute(x, decision, pre);
       } catch (error) {
         return this.ended(x, error);
@@ -263,6 +274,11 @@ export class Pipeline {
 
   /** Stages 1-7, the same for a call and a dry run: who, which tool, which tenant, limits, signals, the decision. */
   private async decideExchange(x: Exchange, credentials: Credentials, explain = false): Promise<Decision> {
+    return this.decideScreened(x, await this.screen(x, credentials), explain);
+  }
+
+  /** Stages 1-5 before the session: who, which tool and arguments, which tenant, rate limits. Returns the tenant. */
+  private async screen(x: Exchange, credentials: Credentials): Promise<string> {
     const call = x.call;
     if (typeof call.agentId !== 'string' || call.agentId === '' || typeof call.tool !== 'string' || call.tool === '') {
       throw new EnforcementError('request', 'a tool call needs an agent id and a tool name', { httpStatus: 400 });
@@ -273,6 +289,11 @@ export class Pipeline {
     const tenant = guardTenant(x);
     x.tenant = tenant;
     await checkRateLimits(x, this.d.limits, tenant);
+    return tenant;
+  }
+
+  /** The session's part (budget, guards) and the policies' decision, after `screen`. */
+  private async decideScreened(x: Exchange, tenant: string, explain = false): Promise<Decision> {
     await this.failOpen(x, 'limits', () => this.admit(x, tenant));
     if (!x.request) {
       // Failed open: the store could not give the session; the guards see the call alone.
@@ -281,6 +302,88 @@ export class Pipeline {
     }
     x.decision = await decideWithPolicy(x, x.request, this.d.policy, explain);
     return x.decision;
+  }
+
+  /**
+   * Idempotent approvals. A call that repeats one held for approval — the same agent, tenant,
+   * user, tool and canonical arguments — resolves to that approval, whatever its state, instead of
+   * opening a second one (which an approver would approve, running the action twice):
+   * - executed: its stored result, without running the tool again;
+   * - denied: the denial, naming the approval and who denied it;
+   * - approved: executed now, through the store's exactly-once claim; executing: pending;
+   * - pending (not expired): still pending, the same approval — when the policies hold the call
+   *   again (a call they now allow or deny, its context having changed, is decided as such).
+   * Decided approvals answer before the session and the policies (a retry costs no budget and
+   * cannot run again because the context changed); a pending one after them.
+   * An expired approval, a failed execution, or an approval settled longer than
+   * `approvals.retry_window` ago answers nothing: a new approval is opened. Each answer is
+   * recorded, its details naming the approval (`retryOf`; `servedFromApproval` for a stored result).
+   */
+  private async approvalForRetry(x: Exchange, tenant: string): Promise<ApprovalRecord | undefined> {
+    const argsHash = sha256(canonicalJson(x.args!));
+    const approval = await this.d.approvals.findApprovalForRetry({ agentId: x.agent!.id, tenant, tool: x.call.tool, argsHash, since: 0, ...(x.user?.id !== undefined ? { userId: x.user.id } : {}) });
+    return approval && this.answersRetry(approval, x.now) ? approval : undefined;
+  }
+
+  /** The answer of the approval a retried call resolves to (see `approvalForRetry`). */
+  private async answerRetry(x: Exchange, found: ApprovalRecord, pdp?: Decision): Promise<CallResult> {
+    let approval = found;
+    await this.settle(x, 'released');
+    x.details.retryOf = approval.id;
+    if (approval.status === 'approved') {
+      const execution = await this.executeApproved(approval.id);
+      if (execution) return execution;
+      approval = (await this.d.approvals.getApproval(approval.id)) ?? approval;
+    }
+    const approvers = approval.votes.filter((v) => v.vote === 'approve').map((v) => v.approver);
+    const base: Decision = {
+      ...(pdp ?? { requestId: x.requestId, bundle: this.d.policy.policies.current.bundle, advice: [], matched: [], shadow: [] }),
+      effect: 'allow',
+      reason: '',
+      policy: approval.policy,
+      rule: approval.rule,
+      obligations: [],
+      approval: undefined,
+      stage: 'approval',
+    };
+    const respond = async (decision: Decision, outcome: Outcome, result: Omit<CallResult, 'decision' | 'auditId' | 'approvalId'>): Promise<CallResult> => {
+      const record = await this.d.recorder.append(auditRecord(x, decision, outcome, this.d.redactor, { approvalId: approval.id }), false);
+      return { ...result, decision, approvalId: approval.id, auditId: record.id };
+    };
+    switch (approval.status) {
+      case 'executed': {
+        x.details.servedFromApproval = approval.id;
+        const decision = { ...base, reason: `served from approval ${approval.id} (approved by ${approvers.join(', ') || 'an approver'}: ${approval.reason}); executed once at ${new Date(approval.settledAt ?? approval.createdAt).toISOString()}, not run again` };
+        return respond(decision, 'executed', { status: 'executed', success: true, result: approval.result ?? null, httpStatus: 200 });
+      }
+      case 'denied': {
+        const vote = approval.votes.find((v) => v.vote === 'deny');
+        const decision = { ...base, effect: 'deny' as const, reason: `approval ${approval.id} was denied by ${vote?.approver ?? 'an approver'}${vote?.reason ? `: ${vote.reason}` : ''}; not run` };
+        return respond(decision, 'denied', { status: 'denied', success: false, httpStatus: 403 });
+      }
+      default: {
+        // pending, or approved and being executed by another caller right now.
+        const status = approval.status === 'pending' ? 'pending' : `${approval.status} (its result follows on a retry)`;
+        const decision: Decision = { ...base, effect: 'require_approval', reason: `approval ${approval.id} is ${status}: ${approval.reason}`, approval: approval.requirement };
+        return respond(decision, 'pending', { status: 'pending_approval', success: false, httpStatus: 202 });
+      }
+    }
+  }
+
+  /** Whether an approval still answers a retry of its call at `now` (see `approvalForRetry`). */
+  private answersRetry(approval: ApprovalRecord, now: number): boolean {
+    switch (approval.status) {
+      case 'pending':
+        return approval.expiresAt > now;
+      case 'approved':
+      case 'executing':
+        return true;
+      case 'executed':
+      case 'denied':
+        return (approval.settledAt ?? approval.createdAt) + this.d.approvalRetryWindowMs > now;
+      default:
+        return false;
+    }
   }
 
   /**

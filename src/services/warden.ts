@@ -263,6 +263,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
     policy: { policies, cache, grants: store },
     relationships: store,
     approvals: store,
+    approvalRetryWindowMs: durationMs(config.approvals.retry_window),
     decisions: store,
     recorder,
     ...(config.incidents.on_policy_deny ? { incidents: incidentRecorder } : {}),

@@ -50,6 +50,16 @@ export interface ReplayStore {
   pruneRequestIds(now: Millis): Promise<number>;
 }
 
+/** What identifies a call for its retries: the same agent, tenant, user, tool and arguments. */
+export interface ApprovalRetryQuery {
+  agentId: string;
+  tenant: string;
+  userId?: string;
+  tool: string;
+  argsHash: string;
+  since: Millis;
+}
+
 /** Approvals and their votes. */
 export interface ApprovalStore {
   createApproval(approval: ApprovalRecord): Promise<void>;
@@ -57,6 +67,13 @@ export interface ApprovalStore {
   listApprovals(filter: { status?: ApprovalStatus; tenant?: string; limit?: number }): Promise<ApprovalRecord[]>;
   /** The newest approved (else pending) approval of this agent for this tool and these frozen arguments. */
   findOpenApproval(agentId: string, tool: string, argsHash: string): Promise<ApprovalRecord | undefined>;
+  /**
+   * The approval a retried call resolves to: the newest approval, of any status, opened for this
+   * agent in this tenant, for this user (none: none), this tool and these canonical arguments
+   * (`argsHash`, as in the approval), opened at or after `since`. Whether it still answers the
+   * retry (pending and not expired, settled within the retry window) is the caller's decision.
+   */
+  findApprovalForRetry(query: ApprovalRetryQuery): Promise<ApprovalRecord | undefined>;
   /**
    * Adds a vote atomically: refused unless the approval is pending and not expired at `now`, and
    * the approver has not voted. A deny settles it as denied; reaching the quorum of approvals

@@ -181,9 +181,13 @@ async function freshGrant(): Promise<string> {
   return (await s.h.warden.breakGlass.grantFor(PEOPLE.admin, { reason: 'matrix', duration: '5m', scope: { agentId: 'matrix-bot' } })).id;
 }
 
-/** A pending approval of support-agent (acme-corp): a critical ticket waits for a support lead. */
+/**
+ * A new pending approval of support-agent (acme-corp): a critical ticket waits for a support lead.
+ * Each is another ticket: the same call again would resolve to the approval it already has.
+ */
+let tickets = 0;
 async function pendingApproval(): Promise<string> {
-  const held = await request(s.base, 'POST', '/v1/tools/call', { token: s.keys.support, body: envelope('support-agent', 'create_support_ticket', { subject: 'matrix', priority: 'critical' }) });
+  const held = await request(s.base, 'POST', '/v1/tools/call', { token: s.keys.support, body: envelope('support-agent', 'create_support_ticket', { subject: `matrix ${++tickets}`, priority: 'critical' }) });
   expect(held.status, held.text).toBe(202);
   return (held.json as { approval_id: string }).approval_id;
 }

@@ -434,6 +434,44 @@ export function describeStoreContract(name: string, open: () => Promise<Store> |
       });
     });
 
+    describe('the approval a retried call resolves to', () => {
+      const call = { agentId: 'refund-agent', tenant: 'acme-corp', userId: 'user-7', tool: 'issue_refund', argsHash: 'sha256:abc', since: T0 };
+
+      it('is the newest of any status for the same agent, tenant, user, tool and arguments', async () => {
+        const store = await fresh();
+        expect(await store.findApprovalForRetry(call)).toBeUndefined();
+        await store.createApproval(approval({ id: 'old', createdAt: T0 + 1, status: 'expired' }));
+        await store.createApproval(approval({ id: 'new', createdAt: T0 + 2 }));
+        await store.vote('new', vote('alice'), T0 + 3);
+        await store.claimApprovalForExecution('new');
+        await store.settleApproval('new', 'executed', { refunded: 250 }, T0 + 4);
+        // Settled: the stored result answers, the frozen arguments are gone, the votes come along.
+        const found = await store.findApprovalForRetry(call);
+        expect(found).toMatchObject({ id: 'new', status: 'executed', result: { refunded: 250 }, settledAt: T0 + 4 });
+        expect(found?.args).toBeUndefined();
+        expect(found?.votes).toStrictEqual([vote('alice')]);
+        await store.createApproval(approval({ id: 'denied', createdAt: T0 + 5 }));
+        await store.vote('denied', vote('bob', 'deny'), T0 + 6);
+        expect(await store.findApprovalForRetry(call)).toMatchObject({ id: 'denied', status: 'denied', votes: [{ approver: 'bob', vote: 'deny' }] });
+      });
+
+      it('never another agent, tenant, user, tool or arguments; nothing opened before `since`', async () => {
+        const store = await fresh();
+        await store.createApproval(approval({ id: 'other-agent', agentId: 'other-agent' }));
+        await store.createApproval(approval({ id: 'other-tenant', tenant: 'globex' }));
+        await store.createApproval(approval({ id: 'other-user', userId: 'user-8' }));
+        await store.createApproval(approval({ id: 'no-user', userId: undefined }));
+        await store.createApproval(approval({ id: 'other-tool', tool: 'refund_all' }));
+        await store.createApproval(approval({ id: 'other-args', argsHash: 'sha256:def' }));
+        expect(await store.findApprovalForRetry(call)).toBeUndefined();
+        expect((await store.findApprovalForRetry({ ...call, agentId: 'other-agent' }))?.id).toBe('other-agent');
+        expect((await store.findApprovalForRetry({ ...call, userId: undefined }))?.id).toBe('no-user');
+        await store.createApproval(approval({ id: 'mine', createdAt: T0 + 10 }));
+        expect((await store.findApprovalForRetry(call))?.id).toBe('mine');
+        expect(await store.findApprovalForRetry({ ...call, since: T0 + 11 })).toBeUndefined();
+      });
+    });
+
     describe('the exactly-once gate under a race', () => {
       it.skipIf(!options.openPair)('two stores on the same data: exactly one claim per approval succeeds', async () => {
         const [a, b] = await pair();

@@ -1,5 +1,5 @@
 import type { ApprovalRecord, ApprovalStatus, ApprovalVote, Millis, VoteOutcome } from '../records.js';
-import type { ApprovalStore } from '../ports.js';
+import type { ApprovalRetryQuery, ApprovalStore } from '../ports.js';
 import { APPROVAL_COLUMNS, approvalParams, filteredSelect, insertOf, jsonOrNull, list, toApproval, VOTE_COLUMNS, VOTES_JSON, voteParams, votesOf, type ApprovalRow } from './rows.js';
 import type { PgDatabase, Sql } from './sql.js';
 
@@ -40,6 +40,15 @@ export class PostgresApprovals implements ApprovalStore {
     const [row] = await this.db.rows<Row>(
       `${SELECT} WHERE status IN ('approved', 'pending') AND agent_id = $1 AND tool = $2 AND args_hash = $3 ORDER BY status = 'approved' DESC, created_at DESC LIMIT 1`,
       [agentId, tool, argsHash],
+    );
+    return row ? toRecord(row) : undefined;
+  }
+
+  async findApprovalForRetry(q: ApprovalRetryQuery): Promise<ApprovalRecord | undefined> {
+    // Served by idx_approvals_retry (migration 2): the newest approval of one call, any status.
+    const [row] = await this.db.rows<Row>(
+      `${SELECT} WHERE a.agent_id = $1 AND a.tool = $2 AND a.args_hash = $3 AND a.tenant = $4 AND a.user_id IS NOT DISTINCT FROM $5 AND a.created_at >= $6 ORDER BY a.created_at DESC, a.id DESC LIMIT 1`,
+      [q.agentId, q.tool, q.argsHash, q.tenant, q.userId ?? null, q.since],
     );
     return row ? toRecord(row) : undefined;
   }

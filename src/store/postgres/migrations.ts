@@ -209,6 +209,11 @@ CREATE TABLE checkpoints (
 CREATE INDEX idx_checkpoints_key ON checkpoints(key_id, seq);
 `,
   },
+  {
+    id: 2,
+    name: 'a retried call finds its approval, whatever its status',
+    sql: `CREATE INDEX idx_approvals_retry ON approvals(agent_id, tool, args_hash, created_at);`,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -19,7 +19,7 @@ import type {
   ToolPin,
   VoteOutcome,
 } from '../records.js';
-import type { DecisionFeedStore, LeaseStore } from '../ports.js';
+import type { ApprovalRetryQuery, DecisionFeedStore, LeaseStore } from '../ports.js';
 import type { ChainLink, Store } from '../store.js';
 import { PostgresAgents } from './agents.js';
 import { PostgresApprovals } from './approvals.js';
@@ -169,6 +169,9 @@ export class PostgresStore implements Store, DecisionFeedStore, LeaseStore {
   }
   findOpenApproval(agentId: string, tool: string, argsHash: string): Promise<ApprovalRecord | undefined> {
     return this.approvals.findOpenApproval(agentId, tool, argsHash);
+  }
+  findApprovalForRetry(query: ApprovalRetryQuery): Promise<ApprovalRecord | undefined> {
+    return this.approvals.findApprovalForRetry(query);
   }
   vote(id: string, vote: ApprovalVote, now: Millis): Promise<VoteOutcome> {
     return this.approvals.vote(id, vote, now);

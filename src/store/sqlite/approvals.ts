@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { ApprovalRecord, ApprovalStatus, ApprovalVote, Millis, VoteOutcome } from '../records.js';
-import type { ApprovalStore } from '../ports.js';
+import type { ApprovalRetryQuery, ApprovalStore } from '../ports.js';
 import { approvalParams, jsonOrNull, toApproval, toVote, voteParams, type ApprovalRow } from './rows.js';
 import { filteredSelect, immediate, type ShapedStatements, type ApprovalStatements } from './statements.js';
 
@@ -45,6 +45,13 @@ export class SqliteApprovals implements ApprovalStore {
   async findOpenApproval(agentId: string, tool: string, argsHash: string): Promise<ApprovalRecord | undefined> {
     const row = this.s.findOpenApproval.get(agentId, tool, argsHash);
     return row ? this.withVotes(row) : undefined;
+  }
+
+  async findApprovalForRetry(q: ApprovalRetryQuery): Promise<ApprovalRecord | undefined> {
+    return this.tx.read(() => {
+      const row = this.s.findApprovalForRetry.get({ agent_id: q.agentId, tool: q.tool, args_hash: q.argsHash, tenant: q.tenant, user_id: q.userId ?? null, since: q.since });
+      return row ? this.withVotes(row) : undefined;
+    });
   }
 
   async listApprovals(filter: { status?: ApprovalStatus; tenant?: string; limit?: number }): Promise<ApprovalRecord[]> {

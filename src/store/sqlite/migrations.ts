@@ -228,6 +228,11 @@ ALTER TABLE tool_pins ADD COLUMN definition TEXT;`,
 );
 CREATE INDEX idx_checkpoints_key ON checkpoints(key_id, seq);`,
   },
+  {
+    id: 6,
+    name: 'a retried call finds its approval, whatever its status',
+    sql: `CREATE INDEX idx_approvals_retry ON approvals(agent_id, tool, args_hash, created_at);`,
+  },
 ];
 
 /** The newest schema version this code knows. */

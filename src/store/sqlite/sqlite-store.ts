@@ -21,6 +21,7 @@ import type {
   ToolPin,
   VoteOutcome,
 } from '../records.js';
+import type { ApprovalRetryQuery } from '../ports.js';
 import type { ChainLink, Store } from '../store.js';
 import { SqliteAgents } from './agents.js';
 import { SqliteApprovals } from './approvals.js';
@@ -190,6 +191,9 @@ export class SqliteStore implements Store {
   }
   findOpenApproval(agentId: string, tool: string, argsHash: string): Promise<ApprovalRecord | undefined> {
     return this.approvals.findOpenApproval(agentId, tool, argsHash);
+  }
+  findApprovalForRetry(query: ApprovalRetryQuery): Promise<ApprovalRecord | undefined> {
+    return this.approvals.findApprovalForRetry(query);
   }
   vote(id: string, vote: ApprovalVote, now: Millis): Promise<VoteOutcome> {
     return this.approvals.vote(id, vote, now);

@@ -44,6 +44,7 @@ export interface ApprovalStatements {
   insertApproval: Prepared<[Params]>;
   getApproval: Prepared<[string], ApprovalRow>;
   findOpenApproval: Prepared<[string, string, string], ApprovalRow>;
+  findApprovalForRetry: Prepared<[{ agent_id: string; tool: string; args_hash: string; tenant: string; user_id: string | null; since: number }], ApprovalRow>;
   votesOf: Prepared<[string], VoteRow>;
   insertVote: Prepared<[Params]>;
   /** Denied or expired: nothing will run, so the frozen arguments go too. */
@@ -157,6 +158,10 @@ export function prepareStatements(db: Database.Database): Statements {
       // Served by idx_approvals_status: only open approvals are read.
       findOpenApproval: prepare(
         "SELECT * FROM approvals WHERE status IN ('approved', 'pending') AND agent_id = ? AND tool = ? AND args_hash = ? ORDER BY status = 'approved' DESC, created_at DESC LIMIT 1",
+      ),
+      // Served by idx_approvals_retry (migration 6): the newest approval of one call, any status.
+      findApprovalForRetry: prepare(
+        'SELECT * FROM approvals WHERE agent_id = @agent_id AND tool = @tool AND args_hash = @args_hash AND tenant = @tenant AND user_id IS @user_id AND created_at >= @since ORDER BY created_at DESC, id DESC LIMIT 1',
       ),
       votesOf: prepare('SELECT approver, approver_roles, vote, reason, at FROM approval_votes WHERE approval_id = ? ORDER BY id'),
       insertVote: prepare(`

@@ -1,9 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { canonicalJson } from '../../model/canonical-json.js';
 import type { Decision } from '../../model/decision.js';
-import type { JsonObject } from '../../model/json.js';
 import { approverRefusal, type Approver } from '../../enforcement/approvers.js';
-import { sha256 } from '../../auth/credentials.js';
 import type { CallResult } from '../../enforcement/exchange.js';
 import type { ApprovalRecord } from '../../store/records.js';
 import type { Warden } from '../../services/warden.js';
@@ -76,47 +73,14 @@ async function decidedElsewhere(id: string, ctx: HoldContext, signal: AbortSigna
 }
 
 /**
- * Agent and tool pairs that may have an open approval, per Warden: a retry is looked up in the
- * store only for these, so the calls that never needed approval (nearly all) skip that query.
- * Seeded from the store's open approvals, so a retry still finds its approval after a restart.
- * Only while this process is the store's one writer: when replicas share it (`sharedStore`), an
- * approval another replica opened is not in this set, and every call is looked up.
+ * A retry that names its approval (`_meta` {"warden/approval": id}): that approval, settled or
+ * waited on again. Undefined: no such approval of this agent and tool. A retry with the same
+ * arguments and no `_meta` (what a model does) needs nothing here: the pipeline resolves it to its
+ * approval, whatever its state (idempotent approvals, `Pipeline.answerRetry`).
  */
-const heldPairsOf = new WeakMap<Warden, Promise<Set<string>>>();
-const heldKey = (agentId: string, tool: string) => `${agentId}\u0000${tool}`;
-
-function heldPairs(warden: Warden): Promise<Set<string>> {
-  let pairs = heldPairsOf.get(warden);
-  if (!pairs) {
-    pairs = Promise.all([warden.store.listApprovals({ status: 'pending', limit: 10_000 }), warden.store.listApprovals({ status: 'approved', limit: 10_000 })]).then(
-      (lists) => new Set(lists.flat().map((a) => heldKey(a.agentId, a.tool))),
-    );
-    heldPairsOf.set(warden, pairs);
-  }
-  return pairs;
-}
-
-/** Whether other replicas may open approvals in this Warden's store: MCP sessions shared between replicas, or a server database. */
-const sharedStore = (warden: Warden) => warden.config.mcp.session_secret !== undefined || !warden.config.storage.startsWith('sqlite:');
-
-/** Notes that this agent's call of this tool was held for approval (a retry may follow). */
-export function rememberHeld(warden: Warden, agentId: string, tool: string): void {
-  void heldPairs(warden).then((pairs) => pairs.add(heldKey(agentId, tool)));
-}
-
-/**
- * A retried call: the approval it refers to (by id in `_meta`, or the same agent, tool and
- * arguments still pending or approved), settled or waited on again. Undefined: no such approval.
- */
-export async function resumeApproval(
-  ctx: HoldContext,
-  call: { agentId: string; tool: string; args: JsonObject; approvalId?: string },
-): Promise<Settled | undefined> {
-  let approval: ApprovalRecord | undefined;
-  if (call.approvalId) approval = await ctx.warden.store.getApproval(call.approvalId);
-  else if (sharedStore(ctx.warden) || (await heldPairs(ctx.warden)).has(heldKey(call.agentId, call.tool))) {
-    approval = await ctx.warden.store.findOpenApproval(call.agentId, call.tool, sha256(canonicalJson(call.args)));
-  }
+export async function resumeApproval(ctx: HoldContext, call: { agentId: string; tool: string; approvalId?: string }): Promise<Settled | undefined> {
+  if (!call.approvalId) return undefined;
+  const approval = await ctx.warden.store.getApproval(call.approvalId);
   if (!approval || approval.agentId !== call.agentId || approval.tool !== call.tool) return undefined;
   const pending = heldResult(approval);
   if (approval.status === 'pending') return settleHeld(pending, ctx);

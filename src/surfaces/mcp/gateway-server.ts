@@ -25,7 +25,7 @@ import { listDecision } from '../../policy/list-decision.js';
 import type { AgentRecord } from '../../store/records.js';
 import { promptEntryName, resourceEntryName } from '../../upstream/mcp-catalog.js';
 import type { Warden } from '../../services/warden.js';
-import { rememberHeld, resumeApproval, settleHeld, type HoldContext, type Settled } from './gateway-approval.js';
+import { resumeApproval, settleHeld, type HoldContext, type Settled } from './gateway-approval.js';
 import { executedResult, META_APPROVAL, pendingResult, refusedResult } from './gateway-results.js';
 
 /** JSON-RPC error code for a resource read or prompt refused by policy (server-defined range). */
@@ -150,7 +150,7 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
       ...(extra._meta?.progressToken !== undefined ? { progress: progressSender(extra) } : {}),
     };
     const approvalId = typeof meta?.[META_APPROVAL] === 'string' ? (meta[META_APPROVAL] as string) : undefined;
-    const resumed = await resumeApproval(hold, { agentId: caller.agentId, tool, args, approvalId });
+    const resumed = await resumeApproval(hold, { agentId: caller.agentId, tool, approvalId });
     if (resumed) return resumed;
     const context = isJsonObject(meta?.['warden/context']) ? (meta['warden/context'] as JsonObject) : undefined;
     const result = await warden.call(
@@ -168,7 +168,6 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
       caller.credentials,
     );
     if (result.status !== 'pending_approval') return { kind: 'final', result };
-    rememberHeld(warden, caller.agentId, tool);
     return settleHeld(result, hold);
   }
 
