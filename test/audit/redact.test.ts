@@ -664,11 +664,11 @@ describe('robustness', () => {
       spaces: rep(' '),
       quotes: rep('"'),
     };
-    // Each string is redacted whole (a hang fails by the test's timeout), then timed on its first
-    // 64 KB and 128 KB: twice the text must take about twice the time, not 4 times (quadratic) or
-    // more (catastrophic backtracking). Timed that small because from about 256 KB on, the live
-    // data of some inputs (bearers, cardGroups: an object per match or digit group) outgrows V8's
-    // young generation, and GC alone can make twice the text cost 3 to 4 times as much.
+    // Each 1 MB string is redacted whole, as text and as values of an object. Catastrophic
+    // backtracking or quadratic work on a megabyte is at least ~10^11 steps: hours, where linear
+    // work takes milliseconds, so it fails by the test's timeout (30 s) with no timing asserted.
+    // (A growth ratio of CPU times at 64 KB and 128 KB was asserted here before; on the 2-core CI
+    // machines it ranged from 2 to 4.6 for linear work, GC dominating, so it could not tell.)
     const redactBoth = (s: string) => {
       r.redactText(s);
       r.redact({ password: s, note: s });
@@ -676,13 +676,9 @@ describe('robustness', () => {
     for (const [name, input] of Object.entries(inputs)) {
       it(name, () => {
         redactBoth(input);
-        expectNotSuperLinear(
-          (size) => {
-            const part = input.slice(0, size);
-            return () => redactBoth(part);
-          },
-          { n: MB / 16 },
-        );
+        // And redacting is idempotent on it: what came out holds nothing left to redact.
+        const once = r.redactText(input);
+        expect(r.redactText(once)).toBe(once);
       });
     }
   });
