@@ -266,6 +266,8 @@ export const configSchema = z.strictObject({
       request_timeout: duration.default('30s'),
       /** How long an idle keep-alive connection is kept for the next request. */
       keep_alive_timeout: duration.default('72s'),
+      /** At shutdown, how long requests in flight may take to finish before their connections are closed. */
+      shutdown_grace: duration.default('10s'),
     })
     .prefault({}),
   humans: z.strictObject({ tokens: z.array(humanToken).default([]), oidc: oidc.optional() }).prefault({}),

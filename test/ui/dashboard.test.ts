@@ -31,7 +31,7 @@ humans:
     - { id: fiona, token_hash: "${sha256(TOKENS.fiona)}", roles: [approver, finance_manager], tenant: acme-corp }
     - { id: vic, token_hash: "${sha256(TOKENS.viewer)}", roles: [viewer], tenant: acme-corp }
     - { id: alan, token_hash: "${sha256(TOKENS.alan)}", roles: [approver], tenant: acme-corp }
-server: { watch_policies: false }
+server: { watch_policies: false, shutdown_grace: 2s }
 audit:
   checkpoints: { key: "${CHECKPOINT_KEY}", every: 1, interval: 1s, anchor: { type: file, path: "${join(KEYS, 'anchor.jsonl')}" } }
 `;

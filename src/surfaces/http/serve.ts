@@ -71,7 +71,15 @@ export async function serve(configPath: string, options: ServeOptions = {}): Pro
       closing ??= (async () => {
         watcher?.close();
         clearInterval(sweep);
-        await app.close();
+        // Requests in flight get server.shutdown_grace to finish; then every connection still open
+        // is closed, so that no client (a stalled reader, a browser's spare connection) holds the
+        // shutdown, and the decision log is always written.
+        const grace = setTimeout(() => app.server.closeAllConnections(), durationMs(warden.config.server.shutdown_grace));
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(grace);
+        }
         await warden.close();
       })();
       return closing;
