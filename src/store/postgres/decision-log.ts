@@ -4,6 +4,7 @@ import type { DecisionQuery, DecisionRecord, DecisionStats, Millis, NewDecisionR
 import type { ChainLink, DecisionLogStore } from '../ports.js';
 import { sqlState } from './connection.js';
 import { clampLimit, decisionParams, DECISION_COLUMNS, encodeText, filteredSelect, list, toDecision, type DecisionRow } from './rows.js';
+import { decisionFilters } from '../sqlite/rows.js';
 import { rollback, type PgDatabase } from './sql.js';
 
 const HEAD = 'SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1';
@@ -123,16 +124,7 @@ export class PostgresDecisionLog implements DecisionLogStore {
     const { text, values } = filteredSelect(
       DECISION,
       'decisions',
-      [
-        ['agent_id', '=', query.agentId],
-        ['resource_id', '=', query.tool],
-        ['effect', '=', query.effect],
-        ['tenant', '=', query.tenant],
-        ['session_id', '=', query.sessionId],
-        ['time', '>=', query.since],
-        ['time', '<=', query.until],
-        ['seq', '>', query.afterSeq],
-      ],
+      decisionFilters(query),
       `ORDER BY seq ${query.order === 'asc' ? 'ASC' : 'DESC'}`,
       query.limit,
     );

@@ -1,5 +1,5 @@
 import type { ApprovalVote } from '../records.js';
-import { toVote, type Params, type VoteRow } from '../sqlite/rows.js';
+import { toVote, type Filter, type Params, type VoteRow } from '../sqlite/rows.js';
 
 /*
  * Rows on Postgres have the shape they have on SQLite (JSON values as TEXT, booleans 0/1, absent
@@ -130,7 +130,6 @@ export function insertOf(table: string, columns: readonly string[], params: Para
 }
 
 /** One optional filter of a listing: skipped when its value is undefined. */
-export type Filter = [column: string, op: '=' | '>' | '>=' | '<=', value: string | number | undefined];
 
 /** `SELECT <columns> FROM <from> WHERE <the filters that have a value> <orderBy> LIMIT $n`. */
 export function filteredSelect(columns: string, from: string, filters: readonly Filter[], orderBy: string, limit: number | undefined): { text: string; values: unknown[] } {

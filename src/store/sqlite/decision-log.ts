@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Effect } from '../../model/effect.js';
 import type { DecisionQuery, DecisionRecord, DecisionStats, Millis, NewDecisionRecord, Outcome } from '../records.js';
 import type { ChainLink, DecisionLogStore } from '../ports.js';
-import { decisionParams, toDecision, type DecisionRow, type Params } from './rows.js';
+import { decisionFilters, decisionParams, toDecision, type DecisionRow, type Params } from './rows.js';
 import type { SessionBuffer } from './session-buffer.js';
 import { clampLimit, filteredSelect, immediate, type ShapedStatements, type DecisionStatements } from './statements.js';
 
@@ -60,16 +60,7 @@ export class SqliteDecisionLog implements DecisionLogStore {
   async queryDecisions(query: DecisionQuery): Promise<DecisionRecord[]> {
     const { sql, params } = filteredSelect(
       'decisions',
-      [
-        ['agent_id', '=', query.agentId],
-        ['resource_id', '=', query.tool],
-        ['effect', '=', query.effect],
-        ['tenant', '=', query.tenant],
-        ['session_id', '=', query.sessionId],
-        ['time', '>=', query.since],
-        ['time', '<=', query.until],
-        ['seq', '>', query.afterSeq],
-      ],
+      decisionFilters(query),
       `ORDER BY seq ${query.order === 'asc' ? 'ASC' : 'DESC'}`,
       query.limit,
     );

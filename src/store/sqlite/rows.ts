@@ -10,6 +10,7 @@ import type {
   ApprovalVote,
   BreakGlassGrant,
   CredentialRecord,
+  DecisionQuery,
   DecisionRecord,
   IncidentRecord,
   Outcome,
@@ -524,4 +525,21 @@ export function toolPinParams(pin: ToolPin): Params {
     observed_at: orNull(pin.observedAt),
     observed_definition: pin.observedDefinition ? JSON.stringify(pin.observedDefinition) : null,
   };
+}
+
+/** One condition of a filtered listing: skipped when its value is undefined. */
+export type Filter = [column: string, op: '=' | '>' | '>=' | '<=', value: string | number | undefined];
+
+/** The conditions of a decision listing, the same on every backend. */
+export function decisionFilters(query: DecisionQuery): Filter[] {
+  return [
+    ['agent_id', '=', query.agentId],
+    ['resource_id', '=', query.tool],
+    ['effect', '=', query.effect],
+    ['tenant', '=', query.tenant],
+    ['session_id', '=', query.sessionId],
+    ['time', '>=', query.since],
+    ['time', '<=', query.until],
+    ['seq', '>', query.afterSeq],
+  ];
 }

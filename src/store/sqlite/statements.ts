@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { Filter } from './rows.js';
 import {
   DECISION_COLUMNS,
   type AgentRow,
@@ -258,7 +259,6 @@ export class ShapedStatements {
 }
 
 /** One optional filter of a listing: skipped when its value is undefined. */
-export type Filter = [column: string, op: '=' | '>' | '>=' | '<=', value: string | number | undefined];
 
 /**
  * `SELECT * FROM table WHERE <the filters that have a value> <orderBy> LIMIT @limit`. Parameters
