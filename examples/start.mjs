@@ -1,6 +1,7 @@
 /**
- * `npm start`: the example tool service on 127.0.0.1:7410 and `warden serve` with the example
- * config (SQLite in examples/warden.db) on 127.0.0.1:8080 (PORT to change it).
+ * `npm start`: the example tool service on 127.0.0.1:7410 (WARDEN_TOOLS_PORT to change it) and
+ * `warden serve` with the example config (SQLite in examples/warden.db) on 127.0.0.1:8080 (PORT).
+ * The example config reads the tools' port as ${env:WARDEN_TOOLS_PORT:-7410}.
  */
 import { fileURLToPath } from 'node:url';
 import { serve } from '../dist/surfaces/http/serve.js';
@@ -8,14 +9,16 @@ import { startToolServer } from './tools/tool-server.mjs';
 
 const config = fileURLToPath(new URL('./warden.yaml', import.meta.url));
 const port = process.env.PORT ? Number(process.env.PORT) : undefined;
+const toolsPort = Number(process.env.WARDEN_TOOLS_PORT ?? 7410);
 
 let tools;
 try {
-  tools = await startToolServer({ port: 7410, token: 'example-tools-token' });
+  tools = await startToolServer({ port: toolsPort, token: 'example-tools-token' });
 } catch (e) {
-  console.error(`error: cannot start the example tools on 127.0.0.1:7410 (${e.code ?? e.message}); is another copy running?`);
+  console.error(`error: cannot start the example tools on 127.0.0.1:${toolsPort} (${e.code ?? e.message}); is another copy running? (WARDEN_TOOLS_PORT changes the port)`);
   process.exit(1);
 }
+process.env.WARDEN_TOOLS_PORT = new URL(tools.url).port; // port 0 asked for any free port
 let server;
 try {
   server = await serve(config, { port, logger: { level: process.env.LOG_LEVEL ?? 'info' } });

@@ -1,7 +1,7 @@
 import type { AgentStore } from '../store/ports.js';
 import type { AgentJwtVerifier } from './agent-jwt.js';
 import { agentOfApiKey } from './api-keys.js';
-import { parseTimestamp, safeEqual, signEnvelope } from './credentials.js';
+import { parseApiKey, parseTimestamp, safeEqual, signEnvelope } from './credentials.js';
 import { AuthenticationError } from './errors.js';
 
 /**
@@ -55,6 +55,12 @@ export class AgentCredentialVerifier {
       case 'none':
         throw new AuthenticationError('no credentials: send an API key or a signed envelope');
       case 'api_key': {
+        if (!parseApiKey(credentials.key)) {
+          // Most often a person's token sent where an agent's credential belongs: say so.
+          throw new AuthenticationError(
+            "the bearer token is not an agent's API key (wk_…) or agent JWT: tool calls are made by agents; a person's token cannot call tools",
+          );
+        }
         const owner = await agentOfApiKey(o.agents, credentials.key);
         if (owner !== claim.agentId) throw new AuthenticationError(`the API key does not belong to agent "${claim.agentId}"`);
         return;

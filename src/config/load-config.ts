@@ -5,6 +5,7 @@ import { schemaDiagnostics } from '../lib/schema-diagnostics.js';
 import { YamlSource } from '../lib/source-map.js';
 import { configSchema, type ConfigDocument } from './config-schema.js';
 import { durationMs } from '../lib/duration.js';
+import { expandEnvRefs } from './env-refs.js';
 
 export interface WardenConfig extends ConfigDocument {
   /** Folder the config file is in; relative paths in it are resolved from here. */
@@ -18,7 +19,7 @@ export interface WardenConfig extends ConfigDocument {
 export type ConfigResult = { ok: true; config: WardenConfig } | { ok: false; diagnostics: Diagnostic[] };
 
 /** Parses and validates a config text. `file` names it in diagnostics and anchors relative paths. */
-export function parseConfig(text: string, file: string): ConfigResult {
+export function parseConfig(text: string, file: string, env: Readonly<Record<string, string | undefined>> = process.env): ConfigResult {
   const source = new YamlSource(file, text);
   if (source.document.errors.length > 0) {
     return {
@@ -32,7 +33,9 @@ export function parseConfig(text: string, file: string): ConfigResult {
       })),
     };
   }
-  const raw = source.document.toJS({ maxAliasCount: 100 }) ?? {};
+  const expanded = expandEnvRefs(source.document.toJS({ maxAliasCount: 100 }) ?? {}, env, source);
+  if (expanded.diagnostics.length > 0) return { ok: false, diagnostics: expanded.diagnostics };
+  const raw = expanded.value;
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     return { ok: false, diagnostics: schemaDiagnostics(parsed.error.issues, { source, schema: configSchema, input: raw, root: 'the config' }) };

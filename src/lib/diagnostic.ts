@@ -21,7 +21,9 @@ export type DiagnosticCode =
   | 'unknown-obligation'
   | 'obligation'
   | 'unmatched-tool'
-  | 'template';
+  | 'template'
+  | 'data'
+  | 'env';
 
 export function formatDiagnostic(d: Diagnostic): string {
   const hint = d.hint ? `\n    hint: ${d.hint}` : '';

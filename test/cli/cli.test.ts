@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +44,18 @@ describe('warden check', () => {
     const run = await warden(['check', EXAMPLES, '--tools', join(EXAMPLES, '..', 'tools.json')]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^ok: 9 policies, \d+ rules, 6 test suites; bundle sha256:[0-9a-f]{64}$/m);
+    // The count is of the user's rules: the built-in guard policies are named on their own line.
+    const written = readdirSync(EXAMPLES)
+      .filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml'))
+      .reduce((n, f) => n + ((parse(readFileSync(join(EXAMPLES, f), 'utf8')) as { rules?: unknown[] }).rules?.length ?? 0), 0);
+    expect(run.stdout).toContain(`ok: 9 policies, ${written} rules,`);
+    expect(run.stdout).toMatch(/^built-in guard policies: /m);
+  });
+
+  it('a folder that does not exist is a usage error, exit 2, as the CLI reference says', async () => {
+    const run = await warden(['check', '/nonexistent-policies']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no policy folder or file at');
   });
 
   it('prints every problem as file:line:column with a hint, exit 1', async () => {
@@ -79,10 +92,7 @@ describe('warden check', () => {
     expect((await warden(['frobnicate'])).code).toBe(2);
   });
 
-  it('reports a missing or empty folder as a problem', async () => {
-    const missing = await warden(['check', '/nonexistent-policies']);
-    expect(missing.code).toBe(1);
-    expect(missing.stdout).toContain('cannot read the policy folder');
+  it('reports an empty folder as a problem', async () => {
     const empty = await warden(['check', tempDir({})]);
     expect(empty.code).toBe(1);
     expect(empty.stdout).toContain('no policy files (*.yaml) found');

@@ -162,9 +162,13 @@ describe('warden approvals and break-glass', () => {
     const tooLong = await warden(['break-glass', 'grant', '--reason', 'outage', '--for', '2h'], as('ciso'));
     expect(tooLong.code).toBe(1);
     expect(tooLong.stderr).toBe('error: refused (400 bad-request): a break-glass grant may last at most 1h\n');
-    const noReason = await warden(['break-glass', 'grant', '--reason', ' ', '--for', '15m'], as('ciso'));
-    expect(noReason.code).toBe(1);
-    expect(noReason.stderr).toContain('needs a reason');
+    // A missing or blank --reason is a usage error (2), as for approvals; the gateway refuses a blank one too.
+    const noReason = await warden(['break-glass', 'grant', '--for', '15m'], as('ciso'));
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toContain("required option '--reason <text>' not specified");
+    const blankReason = await warden(['break-glass', 'grant', '--reason', ' ', '--for', '15m'], as('ciso'));
+    expect(blankReason.code).toBe(2);
+    expect(blankReason.stderr).toContain('--reason must not be empty');
 
     const run = await warden(['break-glass', 'grant', '--reason', 'refund backlog during outage', '--agent', 'support-agent', '--tool', 'issue_*', '--tenant', 'acme-corp', '--for', '15m'], as('ciso'));
     expect(run.code).toBe(0);

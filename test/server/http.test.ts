@@ -130,6 +130,12 @@ describe('POST /v1/tools/call', () => {
     });
   }
 
+  it("answers a person's token with what a tool call needs, not 'malformed API key'", async () => {
+    const r = await http('POST', '/v1/tools/call', { token: TOKENS.admin, body: envelope('support-agent', 'read_orders', {}) });
+    expect(r.status).toBe(401);
+    expect((r.json.decision as { reason: string }).reason).toMatch(/not an agent's API key .*a person's token cannot call tools/);
+  });
+
   it('answers 401 without credentials, and logs the attempt', async () => {
     const r = await http('POST', '/v1/tools/call', { body: envelope('support-agent', 'read_orders', {}) });
     expect(r.status).toBe(401);

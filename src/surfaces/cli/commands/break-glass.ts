@@ -37,7 +37,7 @@ export async function breakGlassGrantCommand(options: GrantOptions): Promise<num
   const duration = (options.for ?? '').trim();
   const ms = parseDuration(duration);
   if (ms === undefined || ms <= 0) throw new UsageError(`--for must be a duration such as 15m or 1h, not "${options.for ?? ''}"`);
-  const reason = options.reason ?? '';
+  const reason = nonBlank('--reason', options.reason);
   const scope: BreakGlassGrant['scope'] = {};
   if (options.agent !== undefined) scope.agentId = nonBlank('--agent', options.agent);
   if (options.tool !== undefined) scope.tool = nonBlank('--tool', options.tool);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { formatDiagnostic, hasErrors } from '../../../lib/diagnostic.js';
 import { loadPolicyFolder } from '../../../policy/load.js';
@@ -14,6 +15,7 @@ export interface CheckOptions {
 
 /** `warden check <dir>`: every problem in the policies (and their test suites), with file:line:column. */
 export async function checkCommand(dir: string, options: CheckOptions): Promise<number> {
+  if (!existsSync(dir)) throw new UsageError(`no policy folder or file at ${dir}`);
   const knownTools = options.tools ? await readToolNames(options.tools) : undefined;
   const { policySet, diagnostics, folder } = await loadPolicyFolder(dir, { knownTools, ...guardPolicyOptions(options.defaultGuards !== false) });
   if (policySet) diagnostics.push(...runTestSuites(policySet, folder.tests).diagnostics);
@@ -24,8 +26,9 @@ export async function checkCommand(dir: string, options: CheckOptions): Promise<
     console.log(`\n${errors} problem${errors === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}`);
     return EXIT.problems;
   }
-  const rules = policySet!.rules.length;
-  const builtIn = policySet!.policies.filter((p) => p.file.startsWith('<built-in>/')).map((p) => p.id);
+  const isBuiltIn = (file: string) => file.startsWith('<built-in>/');
+  const rules = policySet!.rules.filter((r) => !isBuiltIn(r.policy.file)).length;
+  const builtIn = policySet!.policies.filter((p) => isBuiltIn(p.file)).map((p) => p.id);
   if (builtIn.length) console.log(`built-in guard policies: ${builtIn.join(', ')} (a policy with the same id replaces one; --no-default-guards leaves them out)`);
   console.log(`ok: ${folder.policies.length} policies, ${rules} rules, ${folder.tests.length} test suites; bundle ${policySet!.bundle}`);
   return EXIT.ok;

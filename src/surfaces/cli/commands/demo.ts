@@ -36,7 +36,7 @@ export function demoConfig(dir: string, toolsUrl: string): string {
   config.policies = EXAMPLE_POLICIES;
   config.secrets = { providers: [{ type: 'file', dir: join(dir, 'secrets') }] };
   config.server = { host: '127.0.0.1', port: 0, watch_policies: false };
-  for (const tool of config.tools) if (tool.http) tool.http.url = tool.http.url.replace('http://127.0.0.1:7410', toolsUrl);
+  for (const tool of config.tools) if (tool.http) tool.http.url = tool.http.url.replace(/^http:\/\/127\.0\.0\.1:[^/]+/, toolsUrl);
   const file = join(dir, 'warden.yaml');
   writeFileSync(file, stringify(config));
   return file;
