@@ -21,7 +21,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { scanText } from '../../dist/guards/injection/index.js';
+import { scanText, scanValue } from '../../dist/guards/injection/index.js';
 import { percentile, versionOf } from '../common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -45,7 +45,8 @@ const allowedHosts = JSON.parse(readFileSync(join(corpusDir, 'allowed-hosts.json
 
 const warden = {
   name: 'Warden scanText',
-  detect: (text) => scanText(text, { allowedHosts }).suspicious,
+  // cache: false — timing repeats one input; with the cache on it would measure a lookup.
+  detect: (text) => scanText(text, { allowedHosts, cache: false }).suspicious,
 };
 
 // The naive baseline: one keyword list, OR-ed into one case-insensitive regex — the shape of
@@ -273,6 +274,22 @@ function main() {
   }
   const pathoTable = ['| pathological input (first call, not warmed) | ms | truncated | findings |', '|---|---:|---|---:|', ...pathoRows];
 
+  // A typical argument object: what scanArgs sees on most tool calls. Anchor: JSON.stringify of it.
+  const args = { to: 'bob@example.com', subject: 'Weekly report', body: 'Hi Bob, attached is the report for week 48. Thanks, Ann', amount: 12.5, order_id: 'o-456', date: '2026-11-02' };
+  const anchorNs = timePerCall((v) => JSON.stringify(v), args);
+  const argsCold = timePerCall((v) => scanValue(v, { cache: false }), args);
+  const argsWarm = timePerCall((v) => scanValue(v), args);
+  const idsOnly = { id: 'o-456', amount: 12.5, date: '2026-11-02', rows: [1, 2, 3] };
+  const idsNs = timePerCall((v) => scanValue(v, { cache: false }), idsOnly);
+  const argsTable = [
+    '| argument object | µs per scan | × JSON.stringify of it |',
+    '|---|---:|---:|',
+    `| 6 fields, one sentence (no cache) | ${fmt(argsCold / 1000, 2)} | ${fmt(argsCold / anchorNs, 1)} |`,
+    `| same, seen before (content cache) | ${fmt(argsWarm / 1000, 2)} | ${fmt(argsWarm / anchorNs, 1)} |`,
+    `| ids, numbers and dates only (nothing worth scanning) | ${fmt(idsNs / 1000, 2)} | ${fmt(idsNs / anchorNs, 1)} |`,
+  ];
+  log(argsTable.join('\n'));
+
   const w = acc[0];
   const wt = timing[0];
   const mark = (ok) => (ok ? 'PASS' : 'FAIL');
@@ -281,6 +298,7 @@ function main() {
     `- ${mark(w.recall >= 0.9)} recall ≥ 0.9: ${pct(w.recall)}`,
     `- ${mark(w.precision >= 0.95)} precision ≥ 0.95: ${pct(w.precision)}`,
     `- ${mark(wt.aggregate < 50)} < 50 µs per KB over the corpus (aggregate): ${fmt(wt.aggregate)} µs/KB`,
+    `- ${mark(argsCold < 10_000)} ≤ 10 µs for a typical argument object (no cache): ${fmt(argsCold / 1000, 2)} µs`,
   ];
 
   const report = [
@@ -304,6 +322,10 @@ function main() {
     ...synthTable,
     '',
     '"benign corpus mix" concatenates corpus texts, which are unusually dense in trigger words (security writing, code, chat logs); "prose" is ordinary business text.',
+    '',
+    '## Argument objects (scanValue)',
+    '',
+    ...argsTable,
     '',
     '## Pathological inputs (must return; caps: 192 KiB head + 64 KiB tail per string)',
     '',

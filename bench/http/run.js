@@ -11,7 +11,8 @@
  * of each freshly started gateway), BENCH_CONNECTIONS=32,8 (a decisions, tool-call and direct row
  * per count; the first count also gets the cache-off and profile passes), BENCH_SERIAL=1 (0 drops
  * the 1-connection rows, 5 s each), BENCH_PROFILE=1 (0 skips the CPU-profile pass),
- * BENCH_PROFILE_S=8, BENCH_PROFILE_TARGET=toolsCall (or decisions: the profiled endpoint).
+ * BENCH_PROFILE_S=8, BENCH_PROFILE_TARGET=toolsCall (or decisions: the profiled endpoint),
+ * BENCH_TELEMETRY=1 (adds passes O and T, below: the cost of OpenTelemetry tracing and metrics).
  *
  * Three processes, so that nothing shares an event loop: this one (the load generator:
  * autocannon, pipelining 1), the gateway (`node dist/surfaces/cli/main.js serve`, spawned with a config
@@ -24,6 +25,10 @@
  *      at the first connection count, on a fresh gateway like A's first row;
  *   P. (BENCH_PROFILE) as A, gateway under --cpu-prof, tools/call load: top self-time functions
  *      over the measured seconds only.
+ *   O, T. (BENCH_TELEMETRY) tools/call then decisions at the first connection count, each on a
+ *      fresh gateway with the same plan: O with telemetry off (the default), T with `telemetry:`
+ *      on (traces at sample_ratio 1 and metrics every 10 s, OTLP/HTTP to a collector endpoint in
+ *      this process that counts what it receives and answers 200).
  * Zero lost: before stopping a gateway its own count of handled requests is read from
  * GET /metrics (warden_decisions_total); then SIGTERM (it finishes requests and writes the
  * decision log) and `warden audit verify` counts the records. Both are compared with what the
@@ -40,6 +45,7 @@
 import { spawn, execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +71,7 @@ const SERIAL = env.BENCH_SERIAL !== '0';
 const PROFILE = env.BENCH_PROFILE !== '0';
 const PROFILE_S = Number(env.BENCH_PROFILE_S ?? 8);
 const PROFILE_TARGET = env.BENCH_PROFILE_TARGET === 'decisions' ? 'decisions' : 'toolsCall';
+const TELEMETRY = env.BENCH_TELEMETRY === '1';
 
 const MAIN = join(root, 'dist/surfaces/cli/main.js');
 const TOOL_SERVER = join(root, 'examples/tools/tool-server.mjs');
@@ -148,13 +155,17 @@ function exampleCacheTtl() {
 
 const cacheIsOn = (ttl) => (parseDuration(ttl) ?? 0) > 0;
 
-/** A gateway config: the demo config, rate and session limits removed, the given decision cache TTL. */
-function writeConfig(toolsUrl, cacheTtl) {
+/**
+ * A gateway config: the demo config, rate and session limits removed, the given decision cache
+ * TTL; with `otlpEndpoint`, telemetry on (every trace sampled, metrics every 10 s) to it.
+ */
+function writeConfig(toolsUrl, cacheTtl, otlpEndpoint) {
   const dir = mkdtempSync(join(os.tmpdir(), 'warden-bench-http-'));
   const file = demoConfig(dir, toolsUrl);
   const config = parse(readFileSync(file, 'utf8'));
   config.limits = { rate: [], session: {} };
   config.decision_cache = { max_entries: 10_000, ...config.decision_cache, ttl: cacheTtl };
+  if (otlpEndpoint) config.telemetry = { otlp: { endpoint: otlpEndpoint }, traces: { enabled: true, sample_ratio: 1 }, metrics: { enabled: true, interval: '10s' } };
   writeFileSync(file, stringify(config));
   return { dir, file, config };
 }
@@ -482,11 +493,38 @@ const fmtPct = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '—');
 const fmtSigned = (ms) => (Number.isFinite(ms) ? `${ms >= 0 ? '+' : '−'}${fmtMs(Math.abs(ms))}` : '—');
 const mark = (ok) => (ok ? 'PASS' : 'FAIL');
 
+/* ------------------------------------------------------------------ OTLP sink */
+
+/**
+ * A collector endpoint for pass T: accepts OTLP/HTTP exports, counts requests, bytes and spans
+ * (occurrences of "spanId" that are not "parentSpanId"), and answers 200 as a collector does.
+ */
+async function startOtlpSink() {
+  const received = { traces: { requests: 0, bytes: 0, spans: 0 }, metrics: { requests: 0, bytes: 0 } };
+  const server = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const signal = req.url === '/v1/traces' ? received.traces : req.url === '/v1/metrics' ? received.metrics : undefined;
+    if (signal) {
+      signal.requests++;
+      signal.bytes += Buffer.byteLength(body);
+      if (signal === received.traces) signal.spans += (body.match(/"spanId"/g) ?? []).length;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    received,
+    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))),
+  };
+}
+
 /* ------------------------------------------------------------------ run */
 
-async function pass(name, toolsUrl, toolsPid, cacheTtl, plan, nodeArgs = []) {
-  const { dir, file } = writeConfig(toolsUrl, cacheTtl);
-  log(`\n== pass ${name}: decision cache ttl ${cacheTtl}; config ${file}`);
+async function pass(name, toolsUrl, toolsPid, cacheTtl, plan, nodeArgs = [], otlpEndpoint = undefined) {
+  const { dir, file } = writeConfig(toolsUrl, cacheTtl, otlpEndpoint);
+  log(`\n== pass ${name}: decision cache ttl ${cacheTtl}${otlpEndpoint ? `, telemetry on (OTLP to ${otlpEndpoint})` : ''}; config ${file}`);
   const gateway = await startGateway(file, nodeArgs);
   const t = targets(gateway.url, toolsUrl);
   const tally = { sent: 0, responses: 0 };
@@ -544,6 +582,7 @@ async function main() {
 
   const passes = [];
   let profile;
+  const otlp = TELEMETRY ? await startOtlpSink() : undefined;
   try {
     passes.push(await pass('A', toolsUrl, toolsPid, EXAMPLE_TTL, planA));
     passes.push(await pass('B', toolsUrl, toolsPid, FLIPPED_TTL, planB));
@@ -567,8 +606,17 @@ async function main() {
           }
         : { missing: profDir };
     }
+    if (otlp) {
+      const planT = [
+        { label: 'POST /v1/tools/call (read_orders)', target: 'toolsCall', connections: first },
+        { label: 'POST /v1/decisions', target: 'decisions', connections: first },
+      ];
+      passes.push(await pass('O', toolsUrl, toolsPid, EXAMPLE_TTL, planT));
+      passes.push(await pass('T', toolsUrl, toolsPid, EXAMPLE_TTL, planT, [], otlp.url));
+    }
   } finally {
     await stopProcess(tools, 'tool server');
+    await otlp?.close();
   }
 
   /* ---------------------------------------------------------------- report */
@@ -662,6 +710,39 @@ async function main() {
           ? `LOST: ${fmtInt(handled - records)} handled requests have no record`
           : `${fmtInt(records - handled)} more records than handled requests`;
     lost.push(`| ${p.name} | ${fmtInt(sent)} | ${fmtInt(handled)} | ${fmtInt(responses)} | ${fmtInt(records)} | ${p.audit.ok ? 'intact' : 'NOT OK'} | ${verdict} |`);
+  }
+
+  const telemetrySection = [];
+  if (otlp) {
+    const cpuUs = (r) => (1e6 * r.cpu.gateway) / r.rps;
+    const ratio = (on, off) => (Number.isFinite(on / off) ? (on / off).toFixed(2) : '—');
+    telemetrySection.push(
+      '## Telemetry off vs on (passes O and T)',
+      '',
+      `Same plan on two fresh gateways, ${first} connections, decision cache ${cacheLabel(EXAMPLE_TTL)}: O without \`telemetry:\` (off, the default), ` +
+        'T with traces (sample_ratio 1: a server span, the pipeline span and, for tool calls, the tool\'s client span per request; batch span ' +
+        'processor) and metrics (every 10 s), OTLP/HTTP JSON to a collector endpoint in the load generator\'s process. Ratios: T ÷ O.',
+      '',
+      '| endpoint | requests/s off / on | ratio | p50 ms off / on | p99 ms off / on | gateway CPU per request off / on | ratio |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const target of ['toolsCall', 'decisions']) {
+      const off = rows.find((r) => r.pass === 'O' && r.target === target);
+      const on = rows.find((r) => r.pass === 'T' && r.target === target);
+      if (!off || !on) continue;
+      telemetrySection.push(
+        `| ${off.label} | ${fmtInt(off.rps)} / ${fmtInt(on.rps)} | ${ratio(on.rps, off.rps)} | ${fmtMs(off.p50)} / ${fmtMs(on.p50)} | ${fmtMs(off.p99)} / ${fmtMs(on.p99)} | ` +
+          `${fmtInt(cpuUs(off))} µs / ${fmtInt(cpuUs(on))} µs | ${ratio(cpuUs(on), cpuUs(off))} |`,
+      );
+    }
+    const t = passes.find((p) => p.name === 'T');
+    telemetrySection.push(
+      '',
+      `The collector endpoint received ${fmtInt(otlp.received.traces.requests)} trace exports (${fmtInt(otlp.received.traces.spans)} spans, ` +
+        `${(otlp.received.traces.bytes / 2 ** 20).toFixed(1)} MiB) and ${fmtInt(otlp.received.metrics.requests)} metric exports from pass T, ` +
+        `which answered ${fmtInt(t?.tally.responses)} requests (warm-ups and checks included).`,
+      '',
+    );
   }
 
   const profileSection = [];
@@ -782,6 +863,7 @@ async function main() {
     '',
     ...lost,
     '',
+    ...telemetrySection,
     ...profileSection,
     '## Notes',
     '',

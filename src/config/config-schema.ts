@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { TRUST_LEVELS } from '../model/trust.js';
 import { parseDuration } from '../lib/duration.js';
+import { approvalNotifiesSchema, sinksSchema } from './sinks-schema.js';
+import { telemetrySchema } from './telemetry-schema.js';
+import { pdpSchema } from './pdp-schema.js';
 
 /**
  * `warden.yaml` as written. snake_case keys, strict objects (a typo is an error, never ignored),
@@ -140,6 +143,26 @@ const mcpGateway = z
       .optional(),
     /** An MCP session id older than this is refused on every replica; the client opens a new session. */
     session_max_age: duration.default('24h'),
+    /**
+     * A session with no request for this long is ended (its memory freed; the client opens a new
+     * one). SDK clients send no DELETE when they close, so abandoned sessions are common: at the
+     * per-agent cap the least recently used idle session is ended first in any case.
+     */
+    session_idle_timeout: duration.default('5m'),
+    /**
+     * DNS-rebinding protection of /mcp and /mcp/governance: host names besides localhost,
+     * 127.0.0.1 and [::1] that requests arriving on a loopback address may name…
+     */
+    allowed_hosts: z.array(z.string().min(1)).default([]),
+    /** …and browser origins, besides the endpoint's own, that may call them. */
+    allowed_origins: z.array(z.string().url()).default([]),
+    /**
+     * COAZ-MCP: build an AuthZEN request for every tools/call, resources/read and prompts/get — the
+     * tool's declared `x-authzen-mapping`, else the binding's default — which policies see as
+     * `context.authzen`. A broken mapping or one that sets a trust-anchored field is a mapping
+     * error (denied). Always on when `pdp.authzen` is set.
+     */
+    authzen_mapping: z.boolean().default(true),
   })
   .prefault({});
 
@@ -222,6 +245,12 @@ const guardsSchema = z
       .strictObject({
         /** How many tainted values (hashed) a session remembers; the oldest are forgotten first. */
         max_values: z.number().int().positive().max(10_000).default(512),
+        /**
+         * Who writes the user prompt. `untrusted` (default): a customer or another party — its
+         * values taint sensitive arguments. `trusted`: the authenticated user — its values (their
+         * own payee, their own amount) are trusted data, and its counterparties are not new.
+         */
+        user_prompt: z.enum(['untrusted', 'trusted']).default('untrusted'),
         /** Argument names that are sensitive for tools that do not list their own sensitive_args. */
         sensitive_args: z
           .array(z.string().min(1))
@@ -268,6 +297,8 @@ export const configSchema = z.strictObject({
       keep_alive_timeout: duration.default('72s'),
       /** At shutdown, how long requests in flight may take to finish before their connections are closed. */
       shutdown_grace: duration.default('10s'),
+      /** The address people reach Warden at (`https://warden.example.com`): links in approval notifications point into its dashboard. */
+      public_url: z.string().url().optional(),
     })
     .prefault({}),
   humans: z.strictObject({ tokens: z.array(humanToken).default([]), oidc: oidc.optional() }).prefault({}),
@@ -277,6 +308,24 @@ export const configSchema = z.strictObject({
    * those tenants and say who the user is and what roles they hold; records say so.
    */
   peps: z.array(pepCredential).default([]),
+  /**
+   * Warden as an OpenID AuthZEN PDP (POST /access/v1/evaluation(s), GET
+   * /.well-known/authzen-configuration): PEP credentials (and admins) ask about their tenants.
+   */
+  authzen: z
+    .strictObject({
+      /** Most evaluations one /access/v1/evaluations request may carry (a larger batch is a 400). */
+      max_evaluations: z.number().int().positive().max(10_000).default(100),
+      /**
+       * Put Warden's reason, deciding policy and rule, bundle and record id in each decision's
+       * `context`. Off: a bare `{"decision": …}` (the interop suite compares batches exactly);
+       * a require_approval still carries its approval requirement.
+       */
+      reasons: z.boolean().default(true),
+      /** The PDP identifier published in the metadata (`policy_decision_point`); default: the request's own origin. */
+      issuer: z.string().url().optional(),
+    })
+    .prefault({}),
   incidents: z
     .strictObject({
       /** A critical incident suspends the agent it names. */
@@ -406,6 +455,8 @@ export const configSchema = z.strictObject({
        * it, the same call asks for a new approval. A pending approval answers until it expires.
        */
       retry_window: duration.default('24h'),
+      /** Webhooks told about new (and decided) approvals: a Slack-compatible message with a link to the dashboard. None by default. */
+      notify: approvalNotifiesSchema,
     })
     .prefault({}),
   break_glass: z.strictObject({ max_duration: duration.default('1h') }).prefault({}),
@@ -461,6 +512,8 @@ export const configSchema = z.strictObject({
             .optional(),
         })
         .optional(),
+      /** Where the decision log is sent as it grows (files, HTTP, NATS): each sink follows the log with a durable cursor. None by default. */
+      sinks: sinksSchema,
     })
     .prefault({}),
   redaction: z
@@ -482,6 +535,10 @@ export const configSchema = z.strictObject({
         .default([{ type: 'env', prefix: 'WARDEN_SECRET_' }]),
     })
     .prefault({}),
+  /** OpenTelemetry traces and metrics over OTLP/HTTP (telemetry-schema.ts). Off by default. */
+  telemetry: telemetrySchema,
+  /** Decision points outside Warden (pdp-schema.ts): an AuthZEN PDP. Off by default. */
+  pdp: pdpSchema,
 });
 
 export type ConfigDocument = z.output<typeof configSchema>;

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Redactor } from '../audit/redact.js';
 import type { Decision } from '../model/decision.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
+import { RECORDED_REQUEST_KEY } from '../model/recorded-request.js';
 import type { NewDecisionRecord, Outcome } from '../store/records.js';
 import type { Exchange } from './exchange.js';
+import { recordedRequest } from './recorded-request.js';
 
 /** Results are summarised in the log, not stored whole: enough to explain, never a data dump. */
 const SUMMARY_CHARS = 2_048;
@@ -45,6 +47,11 @@ export function auditRecord(
   if (x.dryRun) details.dryRun = true;
   if (x.user && !x.user.verified) details.userVerified = false;
   if (call.tenant !== undefined && call.tenant !== recordTenant(x)) details.requestedTenant = call.tenant;
+  const args = x.args ? redactor.redact(x.args) : unvalidatedArgs(call.args, redactor);
+  // What the PDP saw, for replay (a decision, not the outcome record that completes one).
+  if (x.request && x.args && (extra.kind ?? 'decision') === 'decision') {
+    details[RECORDED_REQUEST_KEY] = recordedRequest(x.request, x.decidedArgs ?? x.args, args, redactor, x.decidedArgs !== undefined) as unknown as JsonObject;
+  }
   return {
     id: newAuditId(x.now),
     time: x.now,
@@ -69,7 +76,7 @@ export function auditRecord(
     obligations: decision.obligations,
     outcome,
     latencyUs: Number((process.hrtime.bigint() - x.started) / 1000n),
-    args: x.args ? redactor.redact(x.args) : unvalidatedArgs(call.args, redactor),
+    args,
     resultSummary: summarise(extra.result, redactor),
     approvalId: extra.approvalId,
     breakGlass: decision.breakGlass?.grant,

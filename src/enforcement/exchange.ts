@@ -5,12 +5,13 @@ import type { AgentRecord, SessionRecord } from '../store/records.js';
 import type { RegisteredTool } from '../upstream/tool-registry.js';
 import type { ActingUser } from '../auth/users.js';
 import type { CallStatus, EndingHttpStatus } from './errors.js';
+import type { AuthzenRequest } from './authzen/coaz-anchors.js';
 
 export type { Credentials } from '../auth/agent-credentials.js';
 export type { CallStatus } from './errors.js';
 
 /** Which surface an exchange came through: a label on metrics, spans and decision records. */
-export type Surface = 'http' | 'mcp' | 'sdk' | 'governance' | 'dashboard' | 'cli' | 'approval';
+export type Surface = 'http' | 'mcp' | 'sdk' | 'governance' | 'dashboard' | 'cli' | 'approval' | 'authzen';
 
 /** A tool call as a surface hands it to the pipeline (the HTTP envelope, an SDK call, MCP). */
 export interface ToolCall {
@@ -63,7 +64,11 @@ export interface Exchange {
   user?: ActingUser;
   tool?: RegisteredTool;
   args?: JsonObject;
+  /** The arguments as the PDP saw them, kept when an obligation is about to change `args` in place. */
+  decidedArgs?: JsonObject;
   request?: ActionRequest;
+  /** The AuthZEN request the COAZ mapping built (what policies see as context.authzen, what a PDP is sent). */
+  authzen?: AuthzenRequest;
   decision?: Decision;
   /** The session as the call found it (what policies saw). */
   session?: SessionRecord;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import { AuditUnavailableError } from '../audit/decision-log.js';
 import type { Redactor } from '../audit/redact.js';
 import { sha256 } from '../auth/credentials.js';
@@ -28,6 +28,9 @@ import { chargeSessionBudget, checkRateLimits, spendOf, type ConfiguredLimit, ty
 import { decideWithPolicy, type PolicyDecisionDeps } from './stages/policy-decision.js';
 import { resolveAgent, type AgentResolutionDeps } from './stages/resolve-agent.js';
 import { addSignals, inspectResult, withDenialAt, withExecution, type ResultLesson } from './stages/signals.js';
+import { buildAuthzenRequest, withAuthzenContext } from './stages/authzen-mapping.js';
+import { decideWithExternalPdp } from './stages/authzen-pdp.js';
+import type { AuthzenPepDeps } from './authzen/configure.js';
 import { guardTenant } from './stages/tenant-guard.js';
 import type { Telemetry } from './telemetry.js';
 
@@ -58,6 +61,8 @@ export interface PipelineDeps {
   sessions: SessionState;
   guards: GuardsConfig;
   policy: PolicyDecisionDeps;
+  /** AuthZEN as a PEP (COAZ-MCP mappings, an external PDP); absent: neither. */
+  authzen?: Pick<AuthzenPepDeps, 'pdp'>;
   relationships: Pick<RelationshipStore, 'relationshipsOf'>;
   approvals: Pick<ApprovalStore, 'createApproval' | 'claimApprovalForExecution' | 'settleApproval' | 'findApprovalForRetry' | 'getApproval'>;
   /** How long a settled approval answers retries of its call (approvals.retry_window), in ms. */
@@ -179,13 +184,16 @@ export class Pipeline {
     // The guards look at this request as they would at a call; their findings replace any the
     // caller sent under the same names (a caller cannot vouch for its own input).
     const sent = request.signals;
-    addSignals(x, request, undefined, this.d.guards, this.d.redactor);
-    if (sent) request.signals = { ...sent, ...request.signals };
-    const decision = decide(this.d.policy.policies.current, request, { now: new Date(x.now) });
-    const outcome: Outcome = decision.effect === 'allow' ? 'allowed' : decision.effect === 'deny' ? 'denied' : 'pending';
-    const record = await this.d.recorder.append(auditRecord(x, decision, outcome, this.d.redactor), false);
-    this.measure(x, 'decision', decision, 'decided');
-    return { ok: true, decision, auditId: record.id };
+    return this.d.telemetry.span('warden.decision', exchangeAttributes(x), async (span) => {
+      addSignals(x, request, undefined, this.d.guards, this.d.redactor);
+      if (sent) request.signals = { ...sent, ...request.signals };
+      const decision = decide(this.d.policy.policies.current, request, { now: new Date(x.now) });
+      const outcome: Outcome = decision.effect === 'allow' ? 'allowed' : decision.effect === 'deny' ? 'denied' : 'pending';
+      const record = await this.d.recorder.append(auditRecord(x, decision, outcome, this.d.redactor), false);
+      span.setAttributes(outcomeAttributes(x, decision, 'decided', record.id));
+      this.measure(x, 'decision', decision, 'decided');
+      return { ok: true, decision, auditId: record.id };
+    });
   }
 
   /**
@@ -289,6 +297,8 @@ export class Pipeline {
     const tenant = guardTenant(x);
     x.tenant = tenant;
     await checkRateLimits(x, this.d.limits, tenant);
+    // The COAZ mapping: a mapping error ends the call here, before the session and any PDP.
+    if (this.d.authzen) x.authzen = buildAuthzenRequest(x, tenant);
     return tenant;
   }
 
@@ -301,6 +311,8 @@ export class Pipeline {
       addSignals(x, x.request, undefined, this.d.guards, this.d.redactor);
     }
     x.decision = await decideWithPolicy(x, x.request, this.d.policy, explain);
+    const pdp = this.d.authzen?.pdp;
+    if (pdp) x.decision = await decideWithExternalPdp(x, x.decision, x.authzen, pdp);
     return x.decision;
   }
 
@@ -425,7 +437,7 @@ export class Pipeline {
       action: call.action ?? 'tool.call',
       resourceId: call.tool,
       args: x.args!,
-      context: call.context,
+      context: withAuthzenContext(call.context, x.authzen),
       tool: x.tool!.entry,
       session,
       relationships,
@@ -467,6 +479,8 @@ export class Pipeline {
   }
 
   private argumentObligations(x: Exchange, decision: Decision): AppliedObligations {
+    // Caps and redactions change the arguments in place; the record keeps what the PDP saw (replay).
+    if (x.decidedArgs === undefined && decision.obligations.some((o) => o.type === 'cap' || o.type === 'redact')) x.decidedArgs = structuredClone(x.args!);
     try {
       const applied = applyToArguments(decision.obligations, x.args!);
       if (applied.applied.length) {
@@ -535,7 +549,17 @@ export class Pipeline {
     const outcomeRecord = (outcome: Outcome, d: Decision, result?: JsonValue) =>
       auditRecord(x, d, outcome, redactor, { result, approvalId, kind: first ? 'outcome' : 'decision', decisionId: first?.id });
 
-    const run = await executor({ args: x.args!, requestId: x.requestId, agentId: x.call.agentId, traceId: x.call.traceId, idempotencyKey: pre.idempotencyKey });
+    // A client span around the tool: HTTP tools and HTTP MCP upstreams are sent its traceparent.
+    const run = await this.d.telemetry.span(
+      'warden.execute',
+      { 'warden.tool': tool.entry.name, 'warden.tool.effect': tool.entry.effect, ...(tool.entry.server ? { 'warden.upstream': tool.entry.server } : {}) },
+      async (span) => {
+        const answer = await executor({ args: x.args!, requestId: x.requestId, agentId: x.call.agentId, traceId: x.call.traceId, idempotencyKey: pre.idempotencyKey });
+        if (!answer.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: 'the tool failed' });
+        return answer;
+      },
+      SpanKind.CLIENT,
+    );
     const lesson = inspectResult(x, run.ok ? run.result : undefined, this.d.guards, redactor);
     await this.settle(x, 'executed', lesson);
     if (!run.ok) {
@@ -629,11 +653,11 @@ export class Pipeline {
 
   /** Runs an exchange in a span, and counts it, whatever surface it came through. */
   private async traced<T extends { status: string; decision: Decision; auditId?: string }>(name: string, x: Exchange, kind: 'call' | 'dry_run', run: () => Promise<T>): Promise<T> {
-    const via = x.call.via ?? 'sdk';
-    return this.d.telemetry.span(name, { 'warden.agent': String(x.call.agentId), 'warden.tool': String(x.call.tool), 'warden.request_id': x.requestId, 'warden.surface': via }, async (span) => {
+    return this.d.telemetry.span(name, exchangeAttributes(x), async (span) => {
       const result = await run();
-      span.setAttributes({ 'warden.effect': result.decision.effect, 'warden.status': result.status, ...(result.auditId ? { 'warden.audit_id': result.auditId } : {}) });
-      if (result.status === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: result.decision.reason });
+      span.setAttributes(outcomeAttributes(x, result.decision, result.status, result.auditId));
+      // Never the reason as the status message: a policy's reason may quote the arguments.
+      if (result.status === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: `ended at ${result.decision.stage ?? 'policy'}` });
       this.measure(x, kind, result.decision, result.status);
       return result;
     });
@@ -642,6 +666,28 @@ export class Pipeline {
   private measure(x: Exchange, kind: 'call' | 'decision' | 'dry_run', decision: Decision, status: string): void {
     this.d.telemetry.exchange({ surface: x.call.via ?? 'sdk', kind, tool: String(x.call.tool), effect: decision.effect, stage: decision.stage ?? 'policy', status, started: x.started });
   }
+}
+
+/**
+ * What a span says about an exchange: who, which tool, through which surface. Never arguments,
+ * reasons, user tokens or credentials; the agent and tool are the caller's strings (the tracer's
+ * span limits cap their length).
+ */
+function exchangeAttributes(x: Exchange): Attributes {
+  return { 'warden.agent': String(x.call.agentId), 'warden.tool': String(x.call.tool), 'warden.request_id': x.requestId, 'warden.surface': x.call.via ?? 'sdk' };
+}
+
+/** What a span says about how an exchange ended: the decision's identifiers, never its reason. */
+function outcomeAttributes(x: Exchange, decision: Decision, status: string, auditId: string | undefined): Attributes {
+  return {
+    'warden.effect': decision.effect,
+    'warden.status': status,
+    'warden.stage': decision.stage ?? 'policy',
+    ...(decision.policy ? { 'warden.policy': decision.policy } : {}),
+    ...(decision.rule ? { 'warden.rule': decision.rule } : {}),
+    ...(x.tenant !== undefined ? { 'warden.tenant': x.tenant } : {}),
+    ...(auditId ? { 'warden.audit_id': auditId } : {}),
+  };
 }
 
 function idempotencyKeyOf(decision: Decision, args: JsonObject): string | undefined {

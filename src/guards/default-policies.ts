@@ -74,6 +74,25 @@ rules:
     approval: { approvers: ["role:approver"], expires: 1h }
 `,
   },
+  {
+    id: 'guard-counterparty',
+    file: '<built-in>/guards/guard-counterparty.yaml',
+    text: `id: guard-counterparty
+version: 1
+owner: warden
+description: After untrusted content, an outside action towards a counterparty never seen in trusted data.
+rules:
+  - id: new-counterparty
+    effect: require_approval
+    description: >-
+      The session has seen untrusted content, and the call acts outside (a payment, a message, a share)
+      towards an IBAN, account or phone number, e-mail address or host that appeared in no trusted data
+      (a trusted user prompt, a trusted tool's result). Paying an attacker is harm even when nothing private leaves.
+    when: "has(signals.counterparty) && has(signals.counterparty.new) && size(signals.counterparty.new) > 0"
+    reason: "\${signals.counterparty.new} names a counterparty this session never saw in trusted data, after untrusted content; a human must confirm"
+    approval: { approvers: ["role:approver"], expires: 1h }
+`,
+  },
 ];
 
 /** Ids of the guard policies: a deny by one of them (or by a user policy replacing one) is a guard deny. */

@@ -25,6 +25,7 @@ export function flowOf(session: SessionRecord | undefined): SessionFlow {
     privateReads: f?.privateReads ?? [],
     tools: f?.tools ?? [],
     denials: f?.denials ?? [],
+    ...(f?.trusted ? { trusted: f.trusted } : {}),
   };
 }
 

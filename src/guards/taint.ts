@@ -22,6 +22,19 @@ const MAX_TOKENS_PER_VALUE = 4_000;
 const NUMBER = /(?<![\w.\-/:@#])[-+]?\$?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w\-/:@]|\.\d)/g;
 const EMAIL = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
 const URL_RE = /\bhttps?:\/\/[^\s<>"'`)\]]+/gi;
+/** IBAN: country, check digits, 11–30 alphanumerics, also written in groups of four ("GB29 NWBK 6016 …"). */
+const IBAN = /\b[a-z]{2}\d{2}(?:[ ]?[a-z0-9]{4}){2,7}(?:[ ]?[a-z0-9]{1,4})?\b/g;
+/** Account numbers: 6–20 digits, possibly grouped by dashes or spaces ("123-1234-1234"), not dates. */
+const ACCOUNT = /(?<![\w.\-/:@#])\d{2,6}(?:[- ]\d{2,8}){1,4}(?![\w\-/:@]|\.\d)|(?<![\w.\-/:@#,])\d{6,20}(?![\w\-/:@]|[.,]\d)/g;
+/** A date written with dashes or spaces ("2026-11-02", "02 11 2026"): not an account. */
+const DATE = /^(?:\d{4}[- ]\d{1,2}[- ]\d{1,2}|\d{1,2}[- ]\d{1,2}[- ]\d{2,4})$/;
+/** Phone numbers: + and 8–15 digits, with spaces, dots, dashes or brackets. */
+const PHONE = /(?<![\w+])\+\d[\d\s().-]{6,18}\d\b/g;
+/** A currency or an amount word near a number in text: it is an amount, not an id, a count or a date part. */
+const AMOUNT_BEFORE = /(?:[$€£¥₹]|\b(?:usd|eur|gbp|chf|jpy|amount|total|sum|price|pay|paid|payment|transfer|send|sent|refund|owe|owed|balance|fee|cost|costs|charge|charged|deposit|withdraw)\b)[^\d\n]{0,12}$/;
+const AMOUNT_AFTER = /^\s?(?:[$€£¥₹]|(?:usd|eur|gbp|chf|jpy|dollars?|euros?|pounds?|francs?)\b)/;
+/** JSON keys whose numbers are identifiers, counts or dates, never amounts worth remembering. */
+const ID_KEY = /(?:^|_|-)(?:id|ids|idx|index|no|num|number|count|page|pages|year|month|day|date|time|timestamp|ts|version|rating|stars|port|line|row|col|n)$|^(?:id|n|i|count|page|year|month|day)$/i;
 
 /** Hash of one normalized token: 12 base64url characters (72 bits). */
 export function tokenHash(token: string): string {
@@ -32,15 +45,41 @@ function numberToken(n: number): string | undefined {
   return Number.isFinite(n) ? `n:${n}` : undefined;
 }
 
-function tokensOfString(text: string, out: Set<string>): void {
+/**
+ * How a value is read. `check`: an argument — every number counts. `remember`: untrusted content
+ * being remembered — a number in text counts only next to a currency or an amount word, and a
+ * JSON number only under a key that is not an id, a count or a date (so the 4 of "transaction 4"
+ * does not taint a payment of 4.00).
+ */
+export type TokenMode = 'check' | 'remember';
+
+/** Identifiers of a counterparty inside text: IBANs, account and phone numbers (digits only), e-mail addresses, URL hosts. */
+function identifiers(norm: string, out: Set<string>): void {
+  if (/\d/.test(norm)) {
+    for (const m of norm.matchAll(IBAN)) {
+      const iban = m[0].replace(/ /g, '');
+      if (/[a-z]/.test(iban.slice(4)) || iban.length >= 15) out.add(`i:${iban}`);
+    }
+    for (const m of norm.matchAll(ACCOUNT)) {
+      if (DATE.test(m[0])) continue;
+      const digits = m[0].replace(/\D/g, '');
+      if (digits.length >= 6 && digits.length <= 20) out.add(`a:${digits}`);
+    }
+    if (norm.includes('+')) for (const m of norm.matchAll(PHONE)) out.add(`p:${m[0].replace(/\D/g, '')}`);
+  }
+}
+
+function tokensOfString(text: string, out: Set<string>, mode: TokenMode = 'check'): void {
   const norm = text.normalize('NFKC').trim().toLowerCase();
   if (norm === '') return;
   if (norm.length <= MAX_WHOLE_STRING) out.add(`s:${norm}`);
   if (/\d/.test(norm)) {
     for (const m of norm.matchAll(NUMBER)) {
+      if (mode === 'remember' && !AMOUNT_BEFORE.test(norm.slice(Math.max(0, m.index - 24), m.index)) && !AMOUNT_AFTER.test(norm.slice(m.index + m[0].length, m.index + m[0].length + 10)) && !m[0].includes('$')) continue;
       const t = numberToken(Number(m[0].replace(/[$,+]/g, '')));
       if (t) out.add(t);
     }
+    identifiers(norm, out);
   }
   if (norm.includes('@')) for (const m of norm.matchAll(EMAIL)) out.add(`e:${m[0].replace(/^[.]+|[.]+$/g, '')}`);
   if (norm.includes('http')) {
@@ -56,24 +95,37 @@ function tokensOfString(text: string, out: Set<string>): void {
   }
 }
 
-/** Every token of a value (strings, numbers, nested arrays and objects; keys are not values). */
-export function valueTokens(value: unknown, out: Set<string> = new Set()): Set<string> {
-  const walk = (v: unknown, depth: number): void => {
+/** Every token of a value (strings, numbers, nested arrays and objects; keys are not values, but say what a number is in `remember` mode). */
+export function valueTokens(value: unknown, out: Set<string> = new Set(), mode: TokenMode = 'check'): Set<string> {
+  const walk = (v: unknown, key: string, depth: number): void => {
     if (out.size >= MAX_TOKENS_PER_VALUE || depth > 32) return;
-    if (typeof v === 'string') tokensOfString(v, out);
+    if (typeof v === 'string') tokensOfString(v, out, mode);
     else if (typeof v === 'number') {
+      if (mode === 'remember' && ID_KEY.test(key)) return;
       const t = numberToken(v);
       if (t) out.add(t);
-    } else if (Array.isArray(v)) for (const item of v) walk(item, depth + 1);
-    else if (v !== null && typeof v === 'object') for (const item of Object.values(v)) walk(item, depth + 1);
+    } else if (Array.isArray(v)) for (const item of v) walk(item, key, depth + 1);
+    else if (v !== null && typeof v === 'object') for (const [k, item] of Object.entries(v)) walk(item, k, depth + 1);
   };
-  walk(value, 0);
+  walk(value, '', 0);
   return out;
 }
 
-/** The hashes of a value's tokens. */
+/** The hashes of a value's tokens (an argument, or a prompt: every number counts). */
 export function taintHashes(value: unknown): string[] {
   return [...valueTokens(value)].map(tokenHash);
+}
+
+/** The hashes of untrusted content's tokens, numbers read with their context (see TokenMode). */
+export function resultHashes(value: unknown): string[] {
+  return [...valueTokens(value, new Set(), 'remember')].map(tokenHash);
+}
+
+const COUNTERPARTY_PREFIXES = ['i:', 'a:', 'p:', 'e:', 'h:'];
+
+/** The counterparty identifiers in a value (IBANs, account and phone numbers, e-mail addresses, URL hosts), as tokens. */
+export function counterpartyTokens(value: unknown): string[] {
+  return [...valueTokens(value)].filter((t) => COUNTERPARTY_PREFIXES.some((p) => t.startsWith(p)));
 }
 
 /**
@@ -101,11 +153,18 @@ export function sensitiveArgNames(tool: { sensitiveArgs?: readonly string[]; spe
  * The sensitive arguments (as paths: `amount`, `payment.amount`, `to[1]`) whose value, or a token
  * in it, is tainted. A leaf is sensitive when its nearest key or its dotted path is in `sensitive`.
  */
-export function taintedArguments(args: Record<string, JsonValue>, sensitive: ReadonlySet<string>, isTainted: (hash: string) => boolean): string[] {
+export function taintedArguments(args: Record<string, JsonValue>, sensitive: ReadonlySet<string>, isTainted: (hash: string) => boolean, isTrusted: (hash: string) => boolean = () => false): string[] {
   const hits = new Set<string>();
   const check = (leaf: JsonValue, path: string) => {
-    for (const token of valueTokens(leaf)) {
-      if (isTainted(tokenHash(token))) {
+    const tokens = valueTokens(leaf);
+    // A value whose identifiers all come from trusted data (the user's own IBAN, written as it was
+    // echoed back by a tool) is vouched for as a whole: its whole-string token does not taint it.
+    const ids = [...tokens].filter((t) => COUNTERPARTY_PREFIXES.some((p) => t.startsWith(p)));
+    const vouched = ids.length > 0 && ids.every((t) => isTrusted(tokenHash(t)));
+    for (const token of tokens) {
+      const h = tokenHash(token);
+      if (isTrusted(h) || (vouched && token.startsWith('s:'))) continue;
+      if (isTainted(h)) {
         hits.add(path);
         return;
       }

@@ -21,6 +21,7 @@ export type DiagnosticCode =
   | 'unknown-obligation'
   | 'obligation'
   | 'unmatched-tool'
+  | 'unknown-argument'
   | 'template'
   | 'data'
   | 'env';

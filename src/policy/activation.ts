@@ -1,10 +1,16 @@
 import type { ActionRequest } from '../model/action-request.js';
+import type { JsonObject } from '../model/json.js';
 import type { CelVariable } from './cel-environment.js';
 
 const EMPTY_SESSION = Object.freeze({ callsUsed: 0, spend: 0, tainted: false, recent: [] });
 
-/** The CEL variables for one request. Absent optional parts are empty maps, so `has()` works. */
-export function buildActivation(request: ActionRequest, now: Date): Record<CelVariable, unknown> {
+const NO_DATA: JsonObject = Object.freeze({}) as JsonObject;
+
+/**
+ * The CEL variables for one request. Absent optional parts are empty maps, so `has()` works.
+ * `data` is the policy set's reference data, not the request's: no caller can set it.
+ */
+export function buildActivation(request: ActionRequest, now: Date, data: JsonObject = NO_DATA): Record<CelVariable, unknown> {
   return {
     agent: request.actor.agent,
     user: request.actor.user ?? {},
@@ -18,5 +24,6 @@ export function buildActivation(request: ActionRequest, now: Date): Record<CelVa
     session: request.session ?? EMPTY_SESSION,
     signals: request.signals ?? {},
     now,
+    data,
   };
 }

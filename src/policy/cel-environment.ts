@@ -21,6 +21,8 @@ export const CEL_VARIABLES = {
   session: 'map',
   signals: 'map',
   now: 'google.protobuf.Timestamp',
+  /** Policy data: the files of the folder's data/ by name (data.users, data.limits…). */
+  data: 'map',
 } as const;
 
 export type CelVariable = keyof typeof CEL_VARIABLES;
@@ -134,9 +136,13 @@ function inTimeWindow(at: Date, from: string, to: string, timeZone = 'UTC'): boo
   return start <= end ? t >= start && t < end : t >= start || t < end;
 }
 
-function createEnvironment(): Environment {
+/**
+ * The condition language. `untyped` leaves those variables unregistered so a caller can declare
+ * them with a precise type (policy analysis declares `args` from a tool's input schema).
+ */
+export function createEnvironment(untyped: readonly CelVariable[] = []): Environment {
   const env = new Environment({ homogeneousAggregateLiterals: false });
-  for (const [name, type] of Object.entries(CEL_VARIABLES)) env.registerVariable(name, type);
+  for (const [name, type] of Object.entries(CEL_VARIABLES)) if (!untyped.includes(name as CelVariable)) env.registerVariable(name, type);
   env
     .registerFunction('glob(string, string): bool', (text: string, pattern: string) => globMatches(pattern, text), {
       description: 'glob(text, pattern): true when text matches a pattern with * and ?',

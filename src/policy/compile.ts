@@ -12,6 +12,7 @@ import type { CompiledPolicy, CompiledRule, PolicySet } from './policy-set.js';
 import { firstLine } from '../lib/diagnostic.js';
 import { parseReasonTemplate } from './reason-template.js';
 import { RuleIndex } from './rule-index.js';
+import { EMPTY_POLICY_DATA, type PolicyData } from './policy-data.js';
 import { YamlSource } from '../lib/source-map.js';
 
 export interface PolicySource {
@@ -30,6 +31,8 @@ export interface CompileOptions {
    * when another rule allows it (the built-in guard policies, and a user policy replacing one).
    */
   cautionOnly?: ReadonlySet<string>;
+  /** Policy data (`data.*` in conditions), parsed by `parsePolicyData`; part of the bundle revision. */
+  data?: PolicyData;
 }
 
 export interface CompileResult {
@@ -100,7 +103,8 @@ export function compilePolicies(sources: readonly PolicySource[], options: Compi
       policies,
       rules,
       index: new RuleIndex(rules),
-      bundle: bundleRevision(documents),
+      bundle: bundleRevision(documents, (options.data ?? EMPTY_POLICY_DATA).values),
+      data: options.data ?? EMPTY_POLICY_DATA,
       usesRelationships: rules.some((r) => r.whenSource !== undefined && /\brelated\s*\(/.test(r.whenSource)),
     },
   };

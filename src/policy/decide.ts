@@ -87,7 +87,7 @@ function assertDecidable(request: ActionRequest): void {
 function evaluate(policySet: PolicySet, request: ActionRequest, now: Date, explain: boolean): Decision {
   assertDecidable(request);
   const candidates = policySet.index.candidates(request.action, request.resource.id);
-  const activation = buildActivation(request, now);
+  const activation = buildActivation(request, now, policySet.data.values);
   enterScope(request.actor.agent.trust, request.relationships, now.getTime());
   const at = now.getTime();
   const traces: RuleTrace[] | undefined = explain ? [] : undefined;

@@ -42,7 +42,7 @@ function evaluate(rule: CompiledRule, activation: Record<string, unknown>, at: n
  */
 export function listDecision(policySet: PolicySet, request: ActionRequest, now: Date): ListDecision {
   const candidates = policySet.index.candidates(request.action, request.resource.id);
-  const activation: Record<string, unknown> = buildActivation(request, now);
+  const activation: Record<string, unknown> = buildActivation(request, now, policySet.data.values);
   for (const name of PER_CALL) activation[name] = UNKNOWN;
   // resource.attributes come with the call too.
   activation.resource = { ...request.resource, attributes: UNKNOWN };

@@ -1,7 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { compilePolicies, type CompileOptions, type CompileResult, type PolicySource } from './compile.js';
 import type { Diagnostic } from '../lib/diagnostic.js';
+import { DATA_FILE, MAX_DATA_FILE_BYTES, parsePolicyData, type DataSource } from './policy-data.js';
 import { parse } from 'yaml';
 
 const YAML_FILE = /\.ya?ml$/;
@@ -12,6 +13,8 @@ export const MAX_POLICY_FILE_BYTES = 1_048_576;
 export interface PolicyFolder {
   policies: PolicySource[];
   tests: PolicySource[];
+  /** Policy data: the files directly in `data/` (YAML or JSON), by name (`data/users.yaml` → `data.users`). */
+  data: DataSource[];
   /** Files that could not be read. */
   diagnostics: Diagnostic[];
 }
@@ -31,16 +34,23 @@ const ioError = (file: string, message: string, hint?: string): Diagnostic => ({
  * may also be one file, read as a folder holding only it.
  */
 export async function readPolicyFolder(dir: string): Promise<PolicyFolder> {
-  const folder: PolicyFolder = { policies: [], tests: [], diagnostics: [] };
+  const folder: PolicyFolder = { policies: [], tests: [], data: [], diagnostics: [] };
   let paths: string[];
+  let dataPaths: string[] = [];
   try {
     // A single file stands for a folder holding only it (`warden check policies/refunds.yaml`).
     if ((await stat(dir)).isFile()) {
       paths = [dir];
     } else {
       const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+      const dataDir = join(dir, 'data');
+      const inData = (e: { parentPath: string }) => e.parentPath === dataDir || e.parentPath.startsWith(dataDir + sep);
       paths = entries
-        .filter((e) => e.isFile() && YAML_FILE.test(e.name))
+        .filter((e) => e.isFile() && YAML_FILE.test(e.name) && !inData(e))
+        .map((e) => join(e.parentPath, e.name))
+        .sort();
+      dataPaths = entries
+        .filter((e) => e.isFile() && DATA_FILE.test(e.name) && inData(e))
         .map((e) => join(e.parentPath, e.name))
         .sort();
     }
@@ -57,6 +67,20 @@ export async function readPolicyFolder(dir: string): Promise<PolicyFolder> {
     }
     const text = await readFile(path, 'utf8');
     (TEST_FILE.test(path) ? folder.tests : folder.policies).push({ file, text });
+  }
+  for (const path of dataPaths) {
+    const file = displayPath(path);
+    // Only files directly in data/ are data: a name must say where it lands under `data.`.
+    if (dirname(path) !== join(dir, 'data')) {
+      folder.diagnostics.push({ ...ioError(file, 'data files go directly in data/ (data/<name>.yaml or .json); subfolders are not read'), code: 'data' });
+      continue;
+    }
+    const size = (await stat(path)).size;
+    if (size > MAX_DATA_FILE_BYTES) {
+      folder.diagnostics.push({ ...ioError(file, `file is ${size} bytes; data files are limited to ${MAX_DATA_FILE_BYTES}`), code: 'data' });
+      continue;
+    }
+    folder.data.push({ file, text: await readFile(path, 'utf8') });
   }
   if (folder.policies.length === 0 && folder.diagnostics.length === 0) {
     folder.diagnostics.push(ioError(dir, 'no policy files (*.yaml) found', 'policies are YAML files; *.test.yaml files are test suites'));
@@ -107,7 +131,8 @@ export async function loadPolicyFolder(
   const folder = await readPolicyFolder(dir);
   const { builtIns, ...compileOptions } = options;
   const sources = builtIns?.length ? withBuiltInPolicies(folder.policies, builtIns) : folder.policies;
-  const result = compilePolicies(sources, compileOptions);
-  if (folder.diagnostics.length === 0) return { ...result, folder };
-  return { diagnostics: [...folder.diagnostics, ...result.diagnostics], folder };
+  const { data, diagnostics: dataDiagnostics } = parsePolicyData(folder.data);
+  const result = compilePolicies(sources, { ...compileOptions, data });
+  if (folder.diagnostics.length === 0 && dataDiagnostics.length === 0) return { ...result, folder };
+  return { diagnostics: [...folder.diagnostics, ...dataDiagnostics, ...result.diagnostics], folder };
 }

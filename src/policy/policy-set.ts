@@ -4,6 +4,7 @@ import type { Obligation } from '../model/obligation.js';
 import type { CompiledExpression } from './cel-environment.js';
 import type { ReasonTemplate } from './reason-template.js';
 import type { RuleIndex } from './rule-index.js';
+import type { PolicyData } from './policy-data.js';
 
 export interface CompiledPolicy {
   id: string;
@@ -52,6 +53,8 @@ export interface PolicySet {
   index: RuleIndex;
   /** `sha256:<hex>` of the canonical form of every policy; independent of file names and order. */
   bundle: string;
+  /** Reference data from the folder's `data/` (`data.*` in conditions). */
+  data: PolicyData;
   /** Some condition calls `related(...)`: the pipeline then loads the actor's relationship tuples. */
   usesRelationships: boolean;
 }

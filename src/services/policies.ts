@@ -8,11 +8,13 @@ import type { PoliciesInForce } from '../enforcement/stages/policy-decision.js';
 import { guardPolicyOptions, GUARD_POLICY_IDS } from '../guards/default-policies.js';
 import { formatDiagnostic, type Diagnostic } from '../lib/diagnostic.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
+import { unreadableArgumentDiagnostics, type ToolInfo } from '../policy/analysis/index.js';
 import { compilePolicies, type PolicySource } from '../policy/compile.js';
 import { displayPath, loadPolicyFolder, readPolicyFolder } from '../policy/load.js';
 import type { PolicySet } from '../policy/policy-set.js';
 import { runTestSuites } from '../policy/test-suite.js';
 import type { PolicyBundleStore } from '../store/ports.js';
+import type { RegisteredTool } from '../upstream/tool-registry.js';
 import type { PolicyBundleRecord } from '../store/records.js';
 import { requireHuman } from './access.js';
 import { ServiceError } from './errors.js';
@@ -47,6 +49,12 @@ export interface PolicyServiceDeps {
   recorder: DecisionRecorder;
   /** Names of every registered tool, for "this rule names no tool" diagnostics. */
   toolNames: () => string[];
+  /**
+   * The registered tools with their input schemas. When given, a reload (or a candidate) whose
+   * condition reads an argument that none of the tools its rule names can have is refused
+   * (policy/analysis `unreadableArguments`).
+   */
+  tools?: () => ToolInfo[];
   clock: () => number;
 }
 
@@ -69,6 +77,7 @@ const policyWrites = new KeyedMutex();
 export class PolicyService {
   private readonly reloadListeners: Array<(why: string, result: ReloadResult) => void> = [];
   private status: ReloadStatus = { ok: true };
+  private loadWarnings: Diagnostic[] = [];
 
   constructor(private readonly d: PolicyServiceDeps) {}
 
@@ -81,6 +90,24 @@ export class PolicyService {
     // No knownTools check here: tools also arrive from MCP upstreams at run time. `warden check
     // --tools` is where a policy naming a tool that does not exist is reported.
     return loadPolicyFolder(policiesDir, guardPolicyOptions(defaultGuards));
+  }
+
+  /**
+   * Conditions of the set in force that read an argument their tools cannot have. A reload with
+   * one is refused, but the set the gateway started with is not: a gateway that ran yesterday on
+   * the same files keeps starting (such a rule already fails closed), and the problem is logged
+   * and shown on /v1/policies as a warning. Also, at start the MCP upstream tools are not yet
+   * registered, so only what is provable from the configured tools is said.
+   */
+  checkLoaded(sources: readonly PolicySource[]): Diagnostic[] {
+    const tools = this.d.tools?.();
+    this.loadWarnings = tools ? unreadableArgumentDiagnostics(this.current, sources, tools).map((d) => ({ ...d, severity: 'warning' as const })) : [];
+    return this.loadWarnings;
+  }
+
+  /** Problems of the set in force that did not stop it loading (see checkLoaded). */
+  get warnings(): readonly Diagnostic[] {
+    return this.loadWarnings;
   }
 
   /** Called after every reload, refused or not (the server logs it). */
@@ -97,9 +124,13 @@ export class PolicyService {
   async reload(why: string): Promise<ReloadResult> {
     let result: ReloadResult;
     try {
-      const { policySet: next, diagnostics } = await PolicyService.load(this.d.policiesDir, this.d.defaultGuards);
+      const { policySet: next, diagnostics, folder } = await PolicyService.load(this.d.policiesDir, this.d.defaultGuards);
+      const tools = next && this.d.tools?.();
+      const unreadable = next && tools ? unreadableArgumentDiagnostics(next, folder.policies, tools) : [];
       if (!next) result = { ok: false, diagnostics };
+      else if (unreadable.length) result = { ok: false, diagnostics: [...diagnostics, ...unreadable] };
       else {
+        this.loadWarnings = [];
         if (next.bundle !== this.d.policies.current.bundle) {
           this.d.policies.current = next;
           this.d.cache.clear();
@@ -143,7 +174,10 @@ export class PolicyService {
   validate(files: ReadonlyArray<{ file: string; text: string }>) {
     const policies = files.filter((f) => !/\.test\.ya?ml$/.test(f.file));
     const tests = files.filter((f) => /\.test\.ya?ml$/.test(f.file));
-    const { policySet, diagnostics } = compilePolicies(policies, { knownTools: this.d.toolNames(), cautionOnly: GUARD_POLICY_IDS });
+    const compiled = compilePolicies(policies, { knownTools: this.d.toolNames(), cautionOnly: GUARD_POLICY_IDS });
+    const { policySet } = compiled;
+    const tools = this.d.tools?.();
+    const diagnostics = policySet && tools ? [...compiled.diagnostics, ...unreadableArgumentDiagnostics(policySet, policies, tools)] : compiled.diagnostics;
     const run = policySet && tests.length ? runTestSuites(policySet, tests) : undefined;
     return {
       valid: policySet !== undefined && diagnostics.every((d) => d.severity !== 'error') && (run?.diagnostics.length ?? 0) === 0,
@@ -190,7 +224,10 @@ export class PolicyService {
     const folderProblems = folder.policies.length === 0 ? [] : folder.diagnostics;
     const sources: PolicySource[] = [...folder.policies.filter((p) => resolve(p.file) !== target), { file, text: draft.yaml }];
     const { policySet, diagnostics } = compilePolicies(sources, { cautionOnly: GUARD_POLICY_IDS });
-    const all = [...folderProblems, ...diagnostics];
+    const tools = policySet && this.d.tools?.();
+    // Refused here, before anything is written, rather than by the reload that would follow.
+    const unreadable = policySet && tools ? unreadableArgumentDiagnostics(policySet, sources, tools) : [];
+    const all = [...folderProblems, ...diagnostics, ...unreadable];
     if (!policySet || all.some((d) => d.severity === 'error')) {
       const errors = all.filter((d) => d.severity === 'error');
       throw new ServiceError('invalid', `policy ${draft.id} is not valid; nothing was written:\n${errors.map(formatDiagnostic).join('\n')}`, { data: { valid: false, written: false, diagnostics: diagnosticsData(all) } });
@@ -250,6 +287,11 @@ export class PolicyService {
       warnings: diagnosticsData(all.filter((d) => d.severity === 'warning')),
     };
   }
+}
+
+/** The registry as policy analysis reads it: names, input schemas, MCP upstreams. */
+export function analysedTools(tools: Iterable<RegisteredTool>): ToolInfo[] {
+  return [...tools].map((t) => ({ name: t.entry.name, inputSchema: t.inputSchema, ...(t.entry.server ? { upstream: t.entry.server } : {}) }));
 }
 
 async function exists(path: string): Promise<boolean> {

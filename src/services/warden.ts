@@ -36,6 +36,7 @@ import { callHttpTool } from '../upstream/http-tool.js';
 import { McpCatalog, type PinEvent } from '../upstream/mcp-catalog.js';
 import { McpUpstream } from '../upstream/mcp-upstream.js';
 import { SecretResolver } from '../upstream/secrets.js';
+import { configureAuthzen } from '../enforcement/authzen/configure.js';
 import { ToolRegistry } from '../upstream/tool-registry.js';
 import { AgentService } from './agents.js';
 import { ApprovalService } from './approvals.js';
@@ -43,10 +44,13 @@ import { AuditService } from './audit.js';
 import { BreakGlassService } from './break-glass.js';
 import { startCheckpoints } from './checkpoints.js';
 import { secretProviders } from './secret-providers.js';
+import { startSinks, type Sinks } from './sinks.js';
 import { ComplianceService } from './compliance.js';
 import { DecisionService } from './decisions.js';
+import { AuthzenService } from './authzen.js';
 import { IncidentService } from './incidents.js';
-import { PolicyService, type ReloadResult } from './policies.js';
+import { analysedTools, PolicyService, type ReloadResult } from './policies.js';
+import { PolicyReplayService } from './policy-replay.js';
 import { ReplicaCoordinator, type ReplicaView } from './replicas.js';
 import { openSharedState, type SharedState } from './shared-state.js';
 import { ToolService } from './tools.js';
@@ -122,9 +126,15 @@ export interface Warden {
   readonly breakGlass: BreakGlassService;
   readonly compliance: ComplianceService;
   readonly decisions: DecisionService;
+  /** Warden as an OpenID AuthZEN PDP (/access/v1/evaluation, /access/v1/evaluations). */
+  readonly authzen: AuthzenService;
   readonly incidents: IncidentService;
   readonly policies: PolicyService;
+  /** The impact of a candidate policy set on the logged traffic (replay). */
+  readonly replay: PolicyReplayService;
   readonly tools: ToolService;
+  /** The decision-log sinks and approval webhooks (audit.sinks, approvals.notify): their state for /metrics and /readyz. */
+  readonly sinks: Sinks;
   /** Decision only, for callers that execute tools themselves. Logged. */
   decide(request: ActionRequest | unknown): Promise<DecideOnly>;
   /** The full pipeline: authenticate … execute … audit. In-process callers are trusted by default. */
@@ -220,7 +230,10 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   const executors = new Map<string, Executor>();
   for (const tool of config.tools) {
     const target = registry.get(tool.name)?.http;
-    if (target) executors.set(tool.name, (call) => callHttpTool(target, call, secrets));
+    if (target) {
+      const named = { ...target, tool: tool.name };
+      executors.set(tool.name, (call) => callHttpTool(named, call, secrets));
+    }
   }
   const redactor = createRedactor(config.redaction);
   const cache = new DecisionCache(durationMs(config.decision_cache.ttl), config.decision_cache.max_entries);
@@ -239,6 +252,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
       : new StoreReplayGuard(store);
   const incidentRecorder = new IncidentRecorder({ incidents: store, agents: store, recorder, redactor, config: config.incidents, clock });
 
+  const authzenPep = configureAuthzen(config, secrets);
   const pipeline = new Pipeline({
     authentication: {
       verifier: new AgentCredentialVerifier({
@@ -261,6 +275,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
     sessions: new SessionState(shared?.sessions ?? store),
     guards: config.guards,
     policy: { policies, cache, grants: store },
+    ...(authzenPep ? { authzen: authzenPep } : {}),
     relationships: store,
     approvals: store,
     approvalRetryWindowMs: durationMs(config.approvals.retry_window),
@@ -287,12 +302,13 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   );
 
   const flushLog = () => decisionLog.flush();
-  const policyService = new PolicyService({ policiesDir: config.policiesDir, defaultGuards: config.guards.default_policies, policies, cache, bundles: store, recorder, toolNames: () => registry.names(), clock });
+  const policyService = new PolicyService({ policiesDir: config.policiesDir, defaultGuards: config.guards.default_policies, policies, cache, bundles: store, recorder, toolNames: () => registry.names(), tools: () => analysedTools(registry.all()), clock });
   await policyService.recordBundle(policies.current);
   const coordinator = shared ? new ReplicaCoordinator(shared.bus, policyService, clock, log) : undefined;
   await coordinator?.start();
   const approvals = new ApprovalService({ approvals: store, pipeline, recorder, redactor, clock });
   const tools = new ToolService({ tools: registry, executors, mcp, pins: store, recorder });
+  const sinks = await startSinks(config, { store, decisionLog, secrets, telemetry, clock, log });
 
   telemetry.gauge('warden_approvals_pending', 'Approvals waiting for a human.', async () => (await store.listApprovals({ status: 'pending', limit: 10_000 })).length);
   telemetry.gauge('warden_audit_queue_depth', 'Decision records waiting to be written.', () => decisionLog.depth);
@@ -301,6 +317,8 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
 
   // Boot upstreams are connected before Warden serves; one that fails is retried in the background.
   await Promise.all(mcp.allUpstreams().filter((u) => u.config.start === 'boot').map((u) => u.connect().catch((e: Error) => log('error', e.message))));
+  // Loaded with a warning, refused on reload: see PolicyService.checkLoaded.
+  for (const d of policyService.checkLoaded(loaded.folder.policies)) log('warn', `policy: ${formatDiagnostic(d).replace('\n', ';')}`);
 
   return {
     config,
@@ -324,9 +342,12 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
     breakGlass: new BreakGlassService({ grants: store, agents: store, recorder, maxDuration: config.break_glass.max_duration, clock }),
     compliance: new ComplianceService({ store, policies, config: config.compliance, flushLog, clock }),
     decisions: new DecisionService({ pipeline, agents: store, tools: registry, policies, clock }),
+    authzen: new AuthzenService({ pipeline, agents: store, maxEvaluations: config.authzen.max_evaluations, reasons: config.authzen.reasons }),
     incidents: new IncidentService({ recorder: incidentRecorder, agents: store, incidents: store, decisions: store, flushLog }),
     policies: policyService,
+    replay: new PolicyReplayService({ decisions: store, policies, policiesDir: config.policiesDir, defaultGuards: config.guards.default_policies, flushLog, clock }),
     tools,
+    sinks,
     get policySet() {
       return policies.current;
     },
@@ -365,10 +386,13 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
     async close() {
       await coordinator?.close();
       await mcp.close();
+      await authzenPep?.close();
       replay.close?.();
       try {
         await decisionLog.close();
       } finally {
+        // Each sink stops after its delivery in flight; its cursor says where to go on.
+        await sinks.close();
         // The final head, signed and anchored: records removed after shutdown are detected.
         // (It reports its own failures and never throws.)
         await checkpoints.close();

@@ -126,6 +126,17 @@ export interface CheckpointStore {
   scanCheckpoints(afterSeq: number, limit: number): Promise<CheckpointRecord[]>;
 }
 
+/**
+ * Where each decision-log sink (audit/sinks) is: the seq of the last record its destination
+ * acknowledged. The log is the sink's queue; this cursor is its only state.
+ */
+export interface SinkCursorStore {
+  /** The last seq the sink `name` delivered; undefined when it has none yet (a new sink). */
+  getSinkCursor(name: string): Promise<number | undefined>;
+  /** Moves the cursor of `name` forward to `seq`; never back (a lower seq leaves it as it is). */
+  advanceSinkCursor(name: string, seq: number, at: Millis): Promise<void>;
+}
+
 /** Per-session counters and guard memory. */
 export interface SessionStore {
   getSession(id: string): Promise<SessionRecord | undefined>;

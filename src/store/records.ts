@@ -140,6 +140,8 @@ export interface DecisionQuery {
   until?: Millis;
   /** Only records with seq greater than this (for tailing). */
   afterSeq?: number;
+  /** Only records with seq less than this (paging newest first). */
+  beforeSeq?: number;
   limit?: number;
   order?: 'asc' | 'desc';
 }
@@ -181,6 +183,8 @@ export interface SessionFlow {
   privateReads: string[];
   /** Every distinct tool executed in the session (bounded). */
   tools: string[];
+  /** Hashes of values from trusted data (a trusted prompt; counterparties in trusted tools' results), oldest first, bounded. */
+  trusted?: string[];
   /** When the session's last denials happened (ISO 8601, the last few). */
   denials: string[];
 }

@@ -9,6 +9,7 @@ import type {
   RelationshipStore,
   ReplayStore,
   SessionStore,
+  SinkCursorStore,
   ToolPinStore,
 } from './ports.js';
 
@@ -31,7 +32,8 @@ export interface Store
     GrantStore,
     RelationshipStore,
     PolicyBundleStore,
-    ToolPinStore {
+    ToolPinStore,
+    SinkCursorStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Answers when the store can serve (used by readiness checks). */
   ping(): Promise<void>;

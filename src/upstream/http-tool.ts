@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isSpanContextValid, trace, TraceFlags } from '@opentelemetry/api';
 import { request, type Dispatcher } from 'undici';
 import type { JsonObject, JsonValue } from '../model/json.js';
 import { maskSecrets, type SecretResolver } from './secrets.js';
@@ -9,6 +10,8 @@ export interface HttpToolTarget {
   headers: Record<string, string>;
   timeoutMs: number;
   maxResponseBytes: number;
+  /** The tool's name, for messages (which tool could not be reached). */
+  tool?: string;
 }
 
 export interface HttpCall {
@@ -47,11 +50,12 @@ export async function callHttpTool(target: HttpToolTarget, call: HttpCall, secre
     url = await secrets.interpolate(target.url, injected);
     for (const [name, value] of Object.entries(target.headers)) headers[name.toLowerCase()] = await secrets.interpolate(value, injected);
   } catch (e) {
-    return { ok: false, kind: 'secret', message: (e as Error).message };
+    return { ok: false, kind: 'secret', message: `${toolName(target)}: ${(e as Error).message}` };
   }
   headers['x-warden-request-id'] = headerValue(call.requestId);
   headers['x-warden-agent'] = headerValue(call.agentId);
-  if (call.traceId && /^[0-9a-f]{32}$/.test(call.traceId)) headers.traceparent = `00-${call.traceId}-${randomSpanId()}-01`;
+  const traceparent = traceparentFor(call.traceId);
+  if (traceparent) headers.traceparent = traceparent;
   if (call.idempotencyKey) headers['idempotency-key'] = headerValue(call.idempotencyKey);
 
   const hasBody = target.method !== 'GET' && target.method !== 'DELETE';
@@ -70,14 +74,14 @@ export async function callHttpTool(target: HttpToolTarget, call: HttpCall, secre
       signal: AbortSignal.timeout(target.timeoutMs),
     });
   } catch (e) {
-    return failure(e as Error, target.timeoutMs);
+    return failure(e as Error, target);
   }
 
   let raw: string | undefined;
   try {
     raw = await readLimited(response, target.maxResponseBytes);
   } catch (e) {
-    return failure(e as Error, target.timeoutMs);
+    return failure(e as Error, target);
   }
   if (raw === undefined) {
     return { ok: false, kind: 'too_large', message: `the tool's response exceeded ${target.maxResponseBytes} bytes` };
@@ -97,12 +101,24 @@ export async function callHttpTool(target: HttpToolTarget, call: HttpCall, secre
   return { ok: true, status: response.statusCode, result: body };
 }
 
-function failure(error: Error, timeoutMs: number): HttpToolResult {
+function failure(error: Error, target: HttpToolTarget): HttpToolResult {
   const code = (error as Error & { code?: string }).code;
   if (error.name === 'TimeoutError' || error.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return { ok: false, kind: 'timeout', message: `the tool did not answer within ${timeoutMs} ms` };
+    return { ok: false, kind: 'timeout', message: `the tool did not answer within ${target.timeoutMs} ms` };
   }
-  return { ok: false, kind: 'network', message: `the tool could not be reached: ${describeNetworkError(error)}` };
+  return { ok: false, kind: 'network', message: `${toolName(target)} could not be reached at ${displayUrl(target.url)} (${describeNetworkError(error)}): is its server running?` };
+}
+
+function toolName(target: HttpToolTarget): string {
+  return target.tool ? `tool "${target.tool}"` : 'the tool';
+}
+
+/**
+ * The configured URL as it may be shown: the template (a `\${secret:…}` stays a reference, never
+ * its value), without user info, query or fragment, where a literal credential could sit.
+ */
+export function displayUrl(template: string): string {
+  return template.split(/[?#]/, 1)[0]!.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
 }
 
 async function readLimited(response: Dispatcher.ResponseData<unknown>, limit: number): Promise<string | undefined> {
@@ -134,6 +150,17 @@ function withQuery(url: string, args: JsonObject): string {
 function describeNetworkError(error: Error): string {
   const e = error as Error & { code?: string; cause?: { code?: string } };
   return e.code ?? e.cause?.code ?? error.name;
+}
+
+/**
+ * The `traceparent` a tool is sent: the active span's (Warden's client span for this call, when
+ * tracing is on), so the tool's spans nest under it; else the caller's trace id with a span id of
+ * its own. Formatted here rather than through a propagator: one header, no global state needed.
+ */
+export function traceparentFor(traceId: string | undefined): string | undefined {
+  const active = trace.getActiveSpan()?.spanContext();
+  if (active && isSpanContextValid(active)) return `00-${active.traceId}-${active.spanId}-${(active.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? '01' : '00'}`;
+  return traceId && /^[0-9a-f]{32}$/.test(traceId) ? `00-${traceId}-${randomSpanId()}-01` : undefined;
 }
 
 function randomSpanId(): string {

@@ -7,7 +7,7 @@ import type { ToolRegistry } from './tool-registry.js';
 import type { Store } from '../store/store.js';
 import { effectOfAnnotations } from './mcp-annotations.js';
 import type { McpUpstream } from './mcp-upstream.js';
-import { approvedPin, definitionHash, toolDefinition, type ToolDefinition } from './tool-definition.js';
+import { approvedPin, definitionHash, toolDefinition, upgradeLegacyPin, type ToolDefinition } from './tool-definition.js';
 
 /** An upstream tool as agents see it through the gateway. */
 export interface ExposedTool {
@@ -73,6 +73,8 @@ export class McpCatalog {
   private listeners = new Set<() => void>();
   private refreshing: Promise<void> = Promise.resolve();
   private recheck?: NodeJS.Timeout;
+  /** What sessions were last told they can see. */
+  private signature?: string;
 
   constructor(
     private readonly upstreams: readonly McpUpstream[],
@@ -161,7 +163,12 @@ export class McpCatalog {
     const tools = new Map<string, ExposedTool>();
     const prompts = new Map<string, ExposedPrompt>();
     const resources = new Map<string, ExposedResource>();
-    const toolCount = countNames(this.upstreams, (u) => u.catalog.tools, this.deps.configuredTools);
+    // An upstream that is not listing now (down at start, or lazy) still counts with the tools it
+    // offered before (their pins): a name that collided keeps its prefix whichever upstream is up,
+    // so a policy on `every.get-tiny-image` never silently stops matching a bare `get-tiny-image`.
+    const offeredBefore = await this.pinnedToolNames();
+    const toolsOf = (u: McpUpstream) => (u.catalog.tools.length > 0 ? u.catalog.tools : (offeredBefore.get(u.name) ?? []));
+    const toolCount = countNames(this.upstreams, toolsOf, this.deps.configuredTools);
     const promptCount = countNames(this.upstreams, (u) => u.catalog.prompts);
     const exposed = (u: McpUpstream, name: string, counts: Map<string, number>) => (u.config.prefix || (counts.get(name) ?? 0) > 1 ? `${u.name}.${name}` : name);
 
@@ -187,7 +194,28 @@ export class McpCatalog {
     this.prompts = prompts;
     this.resources = resources;
     this.register();
+    // Sessions hear `list_changed` once per change, not at every re-check of a blocked tool's pin
+    // (every 5 s, each followed by a re-list and its audit record in every session).
+    const signature = exposureSignature(tools, prompts, resources);
+    if (signature === this.signature) return this.scheduleRecheck(tools);
+    this.signature = signature;
     for (const listener of this.listeners) listener();
+    this.scheduleRecheck(tools);
+  }
+
+  /** The tool names each upstream was ever seen offering, from the pins (`<upstream>/<tool>`). */
+  private async pinnedToolNames(): Promise<Map<string, Array<{ name: string }>>> {
+    const names = new Map<string, Array<{ name: string }>>();
+    if (this.upstreams.every((u) => u.catalog.tools.length > 0)) return names;
+    for (const pin of await this.deps.store.listToolPins()) {
+      const slash = pin.tool.indexOf('/');
+      const upstream = pin.tool.slice(0, slash);
+      names.set(upstream, [...(names.get(upstream) ?? []), { name: pin.tool.slice(slash + 1) }]);
+    }
+    return names;
+  }
+
+  private scheduleRecheck(tools: ReadonlyMap<string, ExposedTool>): void {
     // A blocked tool is unblocked by an approval that may come from another process (the CLI):
     // look at the pins again shortly, for as long as something is blocked.
     if (!this.recheck && [...tools.values()].some((t) => t.blocked)) {
@@ -206,9 +234,11 @@ export class McpCatalog {
    */
   private async checkPin(upstream: McpUpstream, tool: Tool, exposedName: string): Promise<string | undefined> {
     const key = `${upstream.name}/${tool.name}`;
-    const definition = toolDefinition(tool);
+    const definition = toolDefinition(tool, upstream.serverName);
     const hash = definitionHash(definition);
-    const pin = await this.deps.store.getToolPin(key);
+    let pin = await this.deps.store.getToolPin(key);
+    const upgraded = pin && upgradeLegacyPin(pin, definition);
+    if (upgraded) await this.deps.store.putToolPin((pin = upgraded));
     const trusted = pin && !(pin.observedHash === pin.hash && !pin.approvedAt) ? pin.hash : undefined;
     if (trusted === hash) {
       // The upstream went back to the trusted definition: nothing to approve any more.
@@ -335,6 +365,20 @@ async function settle(run: () => Promise<unknown>): Promise<{ ok: true; result: 
   }
 }
 
+/** Everything a client's lists show: names, definitions, and which tools are blocked and why. */
+function exposureSignature(tools: ReadonlyMap<string, ExposedTool>, prompts: ReadonlyMap<string, ExposedPrompt>, resources: ReadonlyMap<string, ExposedResource>): string {
+  return canonicalJson([
+    [...tools.values()].map((t) => [t.name, t.upstream, t.blocked ?? '', t.tool as unknown as JsonValue]),
+    [...prompts.values()].map((p) => [p.name, p.upstream, p.prompt as unknown as JsonValue]),
+    [...resources.values()].map((r) => [r.uri, r.upstream, r.resource as unknown as JsonValue]),
+  ]);
+}
+
+function describeAnnotations(annotations: JsonObject | undefined): string {
+  const hints = Object.entries(annotations ?? {}).filter(([k]) => k.endsWith('Hint')).map(([k, v]) => `${k}: ${String(v)}`);
+  return hints.length ? hints.join(', ') : 'none';
+}
+
 function countNames<T extends { name: string }>(upstreams: readonly McpUpstream[], items: (u: McpUpstream) => readonly T[], reserved: ReadonlySet<string> = new Set()): Map<string, number> {
   const counts = new Map<string, number>();
   for (const name of reserved) counts.set(name, 1);
@@ -348,6 +392,13 @@ function describeChange(before: ToolDefinition | undefined, after: ToolDefinitio
   const parts: string[] = [];
   if (before.name !== after.name) parts.push('name');
   if (before.description !== after.description) parts.push('description');
-  if (canonicalJson(before.inputSchema) !== canonicalJson(after.inputSchema)) parts.push('input schema');
+  const differs = (a: unknown, b: unknown) => canonicalJson((a ?? null) as JsonValue) !== canonicalJson((b ?? null) as JsonValue);
+  if (differs(before.inputSchema, after.inputSchema)) parts.push('input schema');
+  if (before.pin === after.pin) {
+    if (before.title !== after.title) parts.push('title');
+    if (differs(before.outputSchema, after.outputSchema)) parts.push('output schema');
+    if (differs(before.annotations, after.annotations)) parts.push(`annotations (${describeAnnotations(before.annotations)} → ${describeAnnotations(after.annotations)})`);
+    if (before.server !== after.server) parts.push(`server (${before.server ?? 'unnamed'} → ${after.server ?? 'unnamed'})`);
+  }
   return parts.length ? `${parts.join(', ')} changed` : 'definition changed';
 }

@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   PromptListChangedNotificationSchema,
@@ -17,6 +17,7 @@ import type { UpstreamConfig } from '../config/config-schema.js';
 import { resolveFrom } from '../config/load-config.js';
 import { durationMs } from '../lib/duration.js';
 import { fetch as undiciFetch } from 'undici';
+import { traceparentFor } from './http-tool.js';
 import type { SecretResolver } from './secrets.js';
 
 export type UpstreamState = 'idle' | 'connecting' | 'ready' | 'down' | 'closed';
@@ -108,6 +109,12 @@ export class McpUpstream {
     };
   }
 
+  /**
+   * The server's own name from its last initialize answer, part of every pin of its tools. Kept
+   * while the upstream is down: its catalog (and so its pins) stays as last listed.
+   */
+  serverName?: string;
+
   /** Connects (once; concurrent callers share the attempt) and lists what the server offers. */
   async connect(): Promise<Client> {
     if (this.client && this.state === 'ready') return this.client;
@@ -119,18 +126,15 @@ export class McpUpstream {
   }
 
   async callTool(name: string, args: Record<string, unknown>, options: RequestOptions = {}): Promise<CallToolResult> {
-    const client = await this.ready();
-    return (await client.callTool({ name, arguments: args }, undefined, this.requestOptions(options))) as CallToolResult;
+    return this.inSession(async (client) => (await client.callTool({ name, arguments: args }, undefined, this.requestOptions(options))) as CallToolResult);
   }
 
   async readResource(uri: string, options: RequestOptions = {}): Promise<ReadResourceResult> {
-    const client = await this.ready();
-    return client.readResource({ uri }, this.requestOptions(options));
+    return this.inSession((client) => client.readResource({ uri }, this.requestOptions(options)));
   }
 
   async getPrompt(name: string, args: Record<string, string>, options: RequestOptions = {}): Promise<GetPromptResult> {
-    const client = await this.ready();
-    return client.getPrompt({ name, arguments: args }, this.requestOptions(options));
+    return this.inSession((client) => client.getPrompt({ name, arguments: args }, this.requestOptions(options)));
   }
 
   async close(): Promise<void> {
@@ -146,6 +150,28 @@ export class McpUpstream {
 
   private requestOptions(options: RequestOptions): RequestOptions {
     return { timeout: this.timeoutMs, resetTimeoutOnProgress: true, maxTotalTimeout: this.timeoutMs * 10, ...options };
+  }
+
+  /**
+   * Runs a request in the upstream's session. An HTTP upstream that restarted no longer knows the
+   * session id Warden holds and refuses every request (404, or 400 "No valid session ID" from
+   * servers built on the SDK's examples); nothing was processed, so Warden opens a new session and
+   * retries the request once — before, every call failed until Warden itself restarted.
+   */
+  private async inSession<T>(request: (client: Client) => Promise<T>): Promise<T> {
+    const client = await this.ready();
+    try {
+      return await request(client);
+    } catch (error) {
+      if (!this.config.http || !sessionLost(error)) throw error;
+      this.deps.log('warn', `upstream "${this.name}" no longer knows Warden's session (it restarted?); opening a new session and retrying once`);
+      if (this.client === client) {
+        this.client = undefined;
+        this.setState('connecting');
+        void client.close().catch(() => undefined);
+      }
+      return request(await this.ready());
+    }
   }
 
   /** A connected client, or an immediate error while the upstream is down (no waiting on backoff). */
@@ -174,7 +200,9 @@ export class McpUpstream {
       const transport = await this.transport();
       client.onclose = () => this.lost(client);
       client.onerror = (error) => this.deps.log('warn', `upstream "${this.name}": ${error.message}`);
-      await client.connect(transport);
+      // The handshake is a request like any other: an upstream that never answers initialize is
+      // down after its timeout, not after the SDK's 60 s default (it held start-up for a minute).
+      await client.connect(transport, { timeout: this.timeoutMs });
       this.stdioPid = transport instanceof StdioClientTransport ? (transport.pid ?? undefined) : undefined;
       this.client = client;
       this.connectedAt = Date.now();
@@ -182,6 +210,7 @@ export class McpUpstream {
       if (caps.tools?.listChanged) client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.relist('tools'));
       if (caps.resources?.listChanged) client.setNotificationHandler(ResourceListChangedNotificationSchema, () => this.relist('resources'));
       if (caps.prompts?.listChanged) client.setNotificationHandler(PromptListChangedNotificationSchema, () => this.relist('prompts'));
+      this.serverName = client.getServerVersion()?.name;
       this.catalog = await this.list(client);
       this.setState('ready');
       this.lastError = undefined;
@@ -219,7 +248,7 @@ export class McpUpstream {
     // undici's own fetch rather than Node 20's global one: measured in bench/mcp, the global fetch
     // keeps an abort listener per request on the transport's shared signal and scans them all on
     // every request (~180 µs per call after a few thousand calls).
-    return new StreamableHTTPClientTransport(new URL(http!.url), { requestInit: { headers }, fetch: undiciFetch as unknown as typeof fetch });
+    return new StreamableHTTPClientTransport(new URL(http!.url), { requestInit: { headers }, fetch: fetchWithTraceparent });
   }
 
   private async list(client: Client): Promise<UpstreamCatalog> {
@@ -281,3 +310,21 @@ export class McpUpstream {
     this.retryTimer.unref();
   }
 }
+
+/** The upstream answered that the session Warden sent is unknown (the request was not processed). */
+function sessionLost(error: unknown): boolean {
+  if (!(error instanceof StreamableHTTPError)) return false;
+  return error.code === 404 || (error.code === 400 && /session/i.test(error.message));
+}
+
+/**
+ * undici's fetch, sending the active span's `traceparent` when tracing is on (the upstream's
+ * spans then nest under Warden's client span of the call); no header and no copy otherwise.
+ */
+const fetchWithTraceparent: typeof fetch = (url, init) => {
+  const traceparent = traceparentFor(undefined);
+  if (!traceparent) return undiciFetch(url as never, init as never) as unknown as Promise<Response>;
+  const headers = new Headers(init?.headers);
+  headers.set('traceparent', traceparent);
+  return undiciFetch(url as never, { ...init, headers: Object.fromEntries(headers) } as never) as unknown as Promise<Response>;
+};

@@ -33,8 +33,12 @@ export interface ToolOrigin {
 
 export class ToolRegistryError extends Error {}
 
-const draft07 = new Ajv({ strict: false, allErrors: true });
-const draft2020 = new Ajv2020({ strict: false, allErrors: true });
+// `format` is an annotation here, as JSON Schema 2020-12 makes it by default: the tool checks its
+// own formats. Validating them would refuse calls the upstream accepts (and Ajv warned about every
+// format it does not know, "uri" included, at every start).
+const options = { strict: false, allErrors: true, validateFormats: false } as const;
+const draft07 = new Ajv(options);
+const draft2020 = new Ajv2020(options);
 
 function compileSchema(tool: string, schema: Record<string, unknown> | undefined): ValidateFunction {
   const effective = schema ?? { type: 'object' };

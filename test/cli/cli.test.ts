@@ -206,7 +206,7 @@ describe('warden init and warden serve', () => {
     expect(run.stdout).toMatch(/wk_[A-Za-z0-9]+_[A-Za-z0-9_-]+/);
     expect((await warden(['check', join(dir, 'policies')])).code).toBe(0);
     const tested = await warden(['test', join(dir, 'policies')]);
-    expect(tested.stdout).toMatch(/3 passed, 0 failed/);
+    expect(tested.stdout).toMatch(/5 passed, 0 failed/);
     const again = await warden(['init', dir]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('nothing was written');

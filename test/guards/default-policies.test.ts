@@ -41,7 +41,7 @@ const signalsArb: fc.Arbitrary<JsonObject> = fc.oneof(
 describe('the built-in guard policies', () => {
   it('compile, and only add caution (deny or require_approval rules)', () => {
     const set = compileOrThrow(DEFAULT_GUARD_POLICIES, { cautionOnly: GUARD_POLICY_IDS });
-    expect(set.policies.map((p) => p.id)).toEqual(['guard-injection', 'guard-taint', 'guard-trifecta']);
+    expect(set.policies.map((p) => p.id)).toEqual(['guard-counterparty', 'guard-injection', 'guard-taint', 'guard-trifecta']);
     expect(set.rules.every((r) => r.effect !== 'allow')).toBe(true);
     expect(set.policies.every((p) => p.file.startsWith('<built-in>/guards/'))).toBe(true);
   });
@@ -67,6 +67,10 @@ describe('the built-in guard policies', () => {
     expect(tainted).toMatchObject({ effect: 'require_approval', policy: 'guard-taint' });
     expect(tainted.reason).toContain('["amount"]');
     expect(at({ ...base, trifecta: true })).toMatchObject({ effect: 'require_approval', policy: 'guard-trifecta' });
+    expect(at({ ...base, counterparty: { new: [] } }).effect).toBe('allow');
+    const payee = at({ ...base, counterparty: { new: ['recipient'] } });
+    expect(payee).toMatchObject({ effect: 'require_approval', policy: 'guard-counterparty', rule: 'new-counterparty' });
+    expect(payee.reason).toContain('["recipient"]');
   });
 
   it('are replaced by a policy of the same id in the folder, and named in diagnostics', async () => {
@@ -75,6 +79,7 @@ describe('the built-in guard policies', () => {
     const { policySet: set, diagnostics } = await loadPolicyFolder(dir, guardPolicyOptions(true));
     expect(diagnostics).toEqual([]);
     expect(set!.policies.map((p) => `${p.id} v${p.version} ${p.file.startsWith('<built-in>') ? 'built-in' : 'folder'}`)).toEqual([
+      'guard-counterparty v1 built-in',
       'guard-injection v1 built-in',
       'guard-taint v7 folder',
       'guard-trifecta v1 built-in',

@@ -191,6 +191,9 @@ describe('the MCP gateway over Streamable HTTP, in front of server-filesystem an
     const result = (await client.callTool({ name: 'write_file', arguments: { path: target, content: 'pwned' } })) as CallToolResult;
     expect(result.isError).toBe(true);
     expect(text(result)).toContain(`writes are only allowed under ${s.sandbox}/allowed`);
+    // The policy and rule are named once, at the end of the reason.
+    expect(text(result)).toMatch(/^Denied by Warden: writes are only allowed under .* \(policy mcp-gateway v1, rule files-write-elsewhere\) \(decision dec_\S+\)$/);
+    expect(text(result).match(/files-write-elsewhere/g)).toHaveLength(1);
     expect(readFileSync(target, 'utf8')).toBe('not for writing\n');
     const inside = (await client.callTool({ name: 'write_file', arguments: { path: join(s.sandbox, 'allowed', 'new.txt'), content: 'ok' } })) as CallToolResult;
     expect(inside.isError).toBeFalsy();

@@ -26,6 +26,7 @@ interface Manifest {
   bin?: Record<string, string>;
   exports?: Record<string, { types?: string; default?: string }>;
   dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
 }
 
 let project: string;
@@ -81,7 +82,8 @@ describe('the packed package', () => {
   });
 
   it('imports only packages it declares as dependencies (the shipped code: dist and examples)', () => {
-    const declared = new Set(Object.keys(manifest.dependencies ?? {}));
+    // Optional peers (ai, @langchain/core) are imported only by the adapters that need them.
+    const declared = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
     const builtins = new Set(builtinModules);
     const undeclared = new Set<string>();
     const specifier = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm;
@@ -141,6 +143,28 @@ console.log(JSON.stringify(out));
     expect(out.small).toEqual({ refund_id: 'rf-o-1' });
     expect(out.large).toMatchObject({ denied: true, status: 'pending_approval', approvalId: expect.stringMatching(/^apr_/) });
     expect(out.configError).toBe(true);
+  }, 60_000);
+
+  // A real `npm install <tarball>` does not install the optional peers the adapters import.
+  it.skipIf(REAL_INSTALL)('resolves the adapters\' subpath exports: warden/adapters/ai-sdk and warden/adapters/langchain', async () => {
+    for (const subpath of ['./adapters/ai-sdk', './adapters/langchain']) {
+      const entry = manifest.exports?.[subpath];
+      expect(entry?.default && existsSync(join(installed, entry.default)), `${subpath} ships its code`).toBe(true);
+      expect(entry?.types && readFileSync(join(installed, entry.types), 'utf8'), `${subpath} ships its types`).toMatch(/WardenAdapterOptions/);
+    }
+    writeFileSync(
+      join(project, 'adapters.mjs'),
+      `import { wardenTools, WardenToolRefusal } from 'warden/adapters/ai-sdk';
+import { wardenLangChainTools } from 'warden/adapters/langchain';
+// No tenant for a remote gateway: refused before anything is sent, with a text the model can read.
+const gated = wardenTools({ t: { inputSchema: {}, execute: async () => 1 } }, { gateway: { url: 'http://127.0.0.1:1', apiKey: 'k' }, agentId: 'a' });
+const refused = await gated.t.execute({}, { toolCallId: 'x', messages: [] }).catch((e) => e instanceof WardenToolRefusal && e.message);
+console.log(JSON.stringify([typeof wardenTools, typeof wardenLangChainTools, refused]));
+`,
+    );
+    const result = await run(process.execPath, ['adapters.mjs'], project);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout.trim())).toEqual(['function', 'function', expect.stringContaining('needs the tenant')]);
   }, 60_000);
 
   it('has types for the SDK at the package root', () => {

@@ -46,7 +46,7 @@ describe('the pipeline, end to end against a real HTTP tool service and a SQLite
   describe('every stage denies with a reason and an audit record', () => {
     const cases: Array<[string, () => Promise<CallResult>, number, string, RegExp]> = [
       ['no credentials', () => h.warden.call(call('support-agent', 'read_orders', {}), { kind: 'none' }), 401, 'authenticate', /no credentials/],
-      ['a malformed API key', () => h.warden.call(call('support-agent', 'read_orders', {}), { kind: 'api_key', key: 'nope' }), 401, 'authenticate', /malformed/],
+      ['a malformed API key', () => h.warden.call(call('support-agent', 'read_orders', {}), { kind: 'api_key', key: 'nope' }), 401, 'authenticate', /not an agent's API key/],
       ['a wrong API key', () => h.warden.call(call('support-agent', 'read_orders', {}), { kind: 'api_key', key: h.keys['support-agent']!.slice(0, -4) + 'AAAA' }), 401, 'authenticate', /not valid/],
       ["another agent's API key", () => h.warden.call(call('support-agent', 'read_orders', {}), key('refund-agent')), 401, 'authenticate', /does not belong to agent "support-agent"/],
       ['an unknown agent', () => h.warden.call(call('hacker-bot', 'read_orders', {}), { kind: 'trusted' }), 403, 'agent', /unknown agent "hacker-bot"/],

@@ -6,8 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoConfig } from '../../src/surfaces/cli/commands/demo.js';
 import { serve } from '../../src/surfaces/http/serve.js';
-// @ts-expect-error -- the example tool service is plain JavaScript, as users run it
-import { startToolServer } from '../../examples/tools/tool-server.mjs';
+import { startToolServer, type ToolServer } from '../../examples/tools/tool-server.mjs';
 
 /**
  * The README's five-minute tour, run as written: every `curl` of its shell blocks, through bash,
@@ -40,7 +39,7 @@ function bash(command: string): Promise<string> {
 }
 
 let dir: string;
-let tools: { url: string; close(): Promise<void> };
+let tools: ToolServer;
 let server: Awaited<ReturnType<typeof serve>>;
 
 beforeAll(async () => {

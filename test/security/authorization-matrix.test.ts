@@ -65,6 +65,7 @@ const EXPECTED_RULES: Record<string, Rule | 'docs'> = {
   'GET /healthz': 'public',
   'GET /readyz': 'public',
   'GET /metrics': 'public',
+  'GET /.well-known/authzen-configuration': 'public',
   'GET /': 'public',
   'GET /ui': 'public',
   'GET /ui/': 'public',
@@ -79,6 +80,8 @@ const EXPECTED_RULES: Record<string, Rule | 'docs'> = {
   'POST /v1/tools/call': 'pipeline',
 
   'POST /v1/decisions': 'any',
+  'POST /access/v1/evaluation': 'any',
+  'POST /access/v1/evaluations': 'any',
   'GET /v1/approvals': 'any',
   'GET /v1/approvals/:id': 'any',
   'POST /v1/incidents': 'any',
@@ -148,6 +151,8 @@ const token = (who: Who): string | undefined =>
 /** The agent a caller speaks for, or the one it names when it is not an agent. */
 const agentOf = (who: Who) => (who === 'rivalAgent' ? 'other-tenant-agent' : 'support-agent');
 const tenantOf = (who: Who) => (who === 'rivalAgent' ? 'competitor-corp' : 'acme-corp');
+/** An AuthZEN evaluation about an agent: may it read orders? */
+const authzenRequest = (agentId: string) => ({ subject: { type: 'agent', id: agentId }, action: { name: 'tool.call' }, resource: { type: 'tool', id: 'read_orders' } });
 
 /** What one caller sends to one route. */
 interface Call {
@@ -196,6 +201,7 @@ const CASES: Record<string, Case> = {
   'GET /healthz': { call: () => ({ path: '/healthz' }), passed: everyone(200) },
   'GET /readyz': { call: () => ({ path: '/readyz' }), passed: everyone(200) },
   'GET /metrics': { call: () => ({ path: '/metrics' }), passed: everyone(200) },
+  'GET /.well-known/authzen-configuration': { call: () => ({ path: '/.well-known/authzen-configuration' }), passed: everyone(200) },
   'GET /': { call: () => ({ path: '/' }), passed: everyone(200) },
   'GET /ui': { call: () => ({ path: '/ui' }), passed: everyone(302) },
   'GET /ui/': { call: () => ({ path: '/ui/' }), passed: everyone(200) },
@@ -217,6 +223,15 @@ const CASES: Record<string, Case> = {
   'POST /v1/decisions': {
     call: (who) => ({ path: '/v1/decisions', body: actionRequest(agentOf(who), tenantOf(who), 'read_orders', {}) }),
     // People ask about agents only as admins (what-if); the PEP about agents of its tenant.
+    passed: { agent: 200, rivalAgent: 200, pep: 200, viewer: 403, approver: 403, rivalApprover: 403, admin: 200 },
+  },
+  // AuthZEN: the caller asks about an agent (subject type agent) in the tenant it names; people only as admins.
+  'POST /access/v1/evaluation': {
+    call: (who) => ({ path: '/access/v1/evaluation', body: authzenRequest(agentOf(who)), headers: { 'x-warden-tenant': tenantOf(who) } }),
+    passed: { agent: 200, rivalAgent: 200, pep: 200, viewer: 403, approver: 403, rivalApprover: 403, admin: 200 },
+  },
+  'POST /access/v1/evaluations': {
+    call: (who) => ({ path: '/access/v1/evaluations', body: { ...authzenRequest(agentOf(who)), evaluations: [{}, {}] }, headers: { 'x-warden-tenant': tenantOf(who) } }),
     passed: { agent: 200, rivalAgent: 200, pep: 200, viewer: 403, approver: 403, rivalApprover: 403, admin: 200 },
   },
   'GET /v1/approvals': { call: () => ({ path: '/v1/approvals' }), passed: { agent: 200, rivalAgent: 200, pep: 403, ...people(200) } },

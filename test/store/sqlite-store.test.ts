@@ -114,6 +114,7 @@ describe('opening and migrations', () => {
         'schema_migrations',
         'seen_requests',
         'sessions',
+        'sink_cursors',
         'tool_pins',
       ].sort(),
     );

@@ -2,7 +2,8 @@ import type { Redactor } from '../../audit/redact.js';
 import type { GuardsConfig } from '../../config/index.js';
 import { NO_INJECTION, scanArgs, scanPrompt, scanResult, type InjectionSignal } from '../../guards/injection-guard.js';
 import { flowOf, pushBounded, SOURCES_LIMIT, withDenial, withExecutedCall } from '../../guards/sequence.js';
-import { isUntrustedSource, readsPrivateData, rememberHashes, sensitiveArgNames, taintedArguments, taintHashes } from '../../guards/taint.js';
+import { newCounterparties } from '../../guards/counterparty.js';
+import { counterpartyTokens, hasExternalEffect, isUntrustedSource, readsPrivateData, rememberHashes, resultHashes, sensitiveArgNames, taintedArguments, taintHashes, tokenHash } from '../../guards/taint.js';
 import { lethalTrifecta } from '../../guards/trifecta.js';
 import type { ActionRequest } from '../../model/action-request.js';
 import type { JsonObject, JsonValue } from '../../model/json.js';
@@ -30,9 +31,12 @@ export function addSignals(x: Exchange, request: ActionRequest, session: Session
   const flow = flowOf(session);
   const remembered = new Set(flow.taint);
   const promptHashes = prompt ? taintHashes(prompt) : [];
-  const fromPrompt = new Set(promptHashes);
+  // A trusted prompt's values are trusted data; an untrusted one's are tainted.
+  const promptTrusted = config.taint.user_prompt === 'trusted';
+  const trusted = new Set([...(flow.trusted ?? []), ...(promptTrusted ? promptHashes : [])]);
+  const fromPrompt = new Set(promptTrusted ? [] : promptHashes);
   const sensitive = sensitiveArgNames(x.tool, config);
-  const taintedArgs = sensitive.size ? taintedArguments(request.args, sensitive, (h) => fromPrompt.has(h) || remembered.has(h)) : [];
+  const taintedArgs = sensitive.size ? taintedArguments(request.args, sensitive, (h) => fromPrompt.has(h) || remembered.has(h), (h) => trusted.has(h)) : [];
 
   const newSources: string[] = [];
   if (promptScan.suspicious) newSources.push('prompt');
@@ -41,31 +45,36 @@ export function addSignals(x: Exchange, request: ActionRequest, session: Session
   const sources = newSources.reduce((list, s) => pushBounded(list, s, SOURCES_LIMIT, true), flow.untrusted);
   const privateData = flow.privateReads.length > 0;
   const trifecta = lethalTrifecta({ privateData, untrustedContent: tainted, tool: request.tool }, config);
+  // After untrusted content, an external effect towards an identifier never seen in trusted data.
+  const counterparties = tainted && hasExternalEffect(request.tool, config) ? newCounterparties(request.args, (h) => trusted.has(h)) : [];
 
   request.signals = {
     injection: { prompt: promptScan, args: argsScan },
     taint: { session: tainted, sensitive_args: taintedArgs, sources },
     trifecta,
+    counterparty: { new: counterparties },
   };
   if (request.session) request.session = { ...request.session, tainted };
 
-  const explained = explain({ prompt: promptScan, args: argsScan }, taintedArgs, tainted ? sources : [], trifecta);
+  const explained = explain({ prompt: promptScan, args: argsScan }, taintedArgs, tainted ? sources : [], trifecta, counterparties);
   if (explained) x.details.signals = redactor.redact(explained) as JsonObject;
 
   if (!session || (promptHashes.length === 0 && newSources.length === 0)) return session;
-  const taint = rememberHashes(flow.taint, promptHashes, config.taint.max_values);
-  if (taint === flow.taint && sources.length === flow.untrusted.length && tainted === session.tainted) return session;
-  return { ...session, tainted, flow: { ...flow, taint: [...taint], untrusted: sources } };
+  const taint = promptTrusted ? flow.taint : rememberHashes(flow.taint, promptHashes, config.taint.max_values);
+  const trustedMemory = promptTrusted ? rememberHashes(flow.trusted ?? [], promptHashes, config.taint.max_values) : flow.trusted;
+  if (taint === flow.taint && trustedMemory === flow.trusted && sources.length === flow.untrusted.length && tainted === session.tainted) return session;
+  return { ...session, tainted, flow: { ...flow, taint: [...taint], untrusted: sources, ...(trustedMemory ? { trusted: [...trustedMemory] } : {}) } };
 }
 
 /** Only what was found, for the decision log: nothing when the guards saw nothing. */
-function explain(injection: Record<string, InjectionSignal>, taintedArgs: string[], sources: string[], trifecta: boolean): JsonObject | undefined {
+function explain(injection: Record<string, InjectionSignal>, taintedArgs: string[], sources: string[], trifecta: boolean, counterparties: string[]): JsonObject | undefined {
   const out: JsonObject = {};
   const found = Object.entries(injection).filter(([, s]) => s.findings.length > 0);
   if (found.length) out.injection = Object.fromEntries(found);
   if (taintedArgs.length) out.taint = { sensitive_args: taintedArgs, sources };
   else if (sources.length) out.taint = { sources };
   if (trifecta) out.trifecta = true;
+  if (counterparties.length) out.counterparty = { new: counterparties };
   return Object.keys(out).length ? out : undefined;
 }
 
@@ -74,6 +83,8 @@ export interface ResultLesson {
   taints: boolean;
   source: string;
   hashes: string[];
+  /** Counterparties named in a result that does not taint (a trusted tool's): trusted data. */
+  trusted: string[];
 }
 
 /**
@@ -90,7 +101,7 @@ export function inspectResult(x: Exchange, result: JsonValue | undefined, config
   const taints = result !== undefined && (isUntrustedSource(x.tool?.entry, config) || resultScan.suspicious);
   const source = `result:${x.call.tool}`;
   if (taints && x.call.sessionId) x.details.sessionTainted = resultScan.suspicious ? `${source}: injection found in the result` : `${source}: untrusted tool output`;
-  return { taints, source, hashes: taints ? taintHashes(result) : [] };
+  return { taints, source, hashes: taints ? resultHashes(result) : [], trusted: !taints && result !== undefined ? counterpartyTokens(result).map(tokenHash) : [] };
 }
 
 /**
@@ -108,6 +119,11 @@ export function withExecution(x: Exchange, stored: SessionRecord, lesson: Result
       tainted: true,
       flow: { ...flow, taint: [...rememberHashes(flow.taint, lesson.hashes, config.taint.max_values)], untrusted: pushBounded(flow.untrusted, lesson.source, SOURCES_LIMIT, true) },
     };
+  }
+  if (lesson.trusted.length) {
+    const f = flowOf(session);
+    const trusted = rememberHashes(f.trusted ?? [], lesson.trusted, config.taint.max_values);
+    if (trusted !== f.trusted) session = { ...session, flow: { ...f, trusted: [...trusted] } };
   }
   if (readsPrivateData(entry, config)) {
     const f = flowOf(session);

@@ -8,7 +8,10 @@
  *   script.ts       script                 <script>, javascript: URLs, on*= handlers, eval payloads
  *   exfiltration.ts exfiltration_link      images/links to non-allowed hosts carrying data
  *   encoded.ts      encoded_blob           base64/hex blobs, decoded and rescanned
+ *   layers.ts       encoded_blob           base32, ROT13, URL/HTML escapes, look-alikes (NFKC skeleton), nested ≤ 2
+ *   addressed.ts    addressed_instruction  orders addressed to the model inside data, fake markers, 11+ languages, typos
+ *   classifier.ts   classifier             hashed n-gram logistic regression (model/weights.json), a second opinion
  * scan.ts runs them and combines the findings (see there for the formula and the size caps).
  */
 export type { InjectionFinding, InjectionKind, InjectionScan, ScanOptions } from './types.js';
-export { scanText, scanValue } from './scan.js';
+export { clearScanCache, scanText, scanValue } from './scan.js';

@@ -9,7 +9,7 @@
  * a JSON tool result is not damped.
  */
 const META_DISCUSSION =
-  /prompt[\s-]+injections?|jailbreak|attack|adversar|malicious|red[\s-]?team|threat\s+model|e\.g\.|examples?\b(?!\.)|for\s+instance|such\s+as|phrases?\s+like|payloads?|classifier|detector|guardrail|phishing|scam|xss|exploit|vulnerab|security/i;
+  /injection|injektion|inyecci[oó]n|inje[cç][aã]o|iniezione|インジェクション|注入|인젝션|инъекц|حقن|इंजेक्शन|攻撃|攻击|공격|atacante|attaquant|angreifer|attaccante|злоумышлен|हमलावर|prompt[\s-]+injections?|jailbreak|attack|adversar|malicious|red[\s-]?team|threat\s+model|e\.g\.|examples?\b(?!\.)|for\s+instance|such\s+as|phrases?\s+like|payloads?|classifier|detector|guardrail|phishing|scam|xss|exploit|vulnerab|security/i;
 
 export interface MentionState {
   meta?: boolean;
@@ -70,6 +70,22 @@ export function isQuotedMention(text: string, index: number, state: MentionState
   if (prev === '[' || prev === '{' || prev === '=') return false;
   if (prev === ',' && j === open - 1) return false; // CSV cell: ,"…"
   if ((prev === ':' || prev === ',') && j > 0 && /["'\]}\d]/.test(text[j - 1]!)) return false;
+  state.meta ??= META_DISCUSSION.test(text);
+  return state.meta;
+}
+
+/**
+ * Reported speech: "an attacker crafts a prompt instructing the LLM to disregard previous
+ * instructions", "prompts that make the model ignore …", "e.g. ignore previous instructions".
+ * The phrase is the object of a verb of causing or telling, in a text about attacks; an
+ * injection gives the order, it does not describe someone giving it. Same trade-off as quotes.
+ */
+const REPORTING =
+  /\b(?:instruct(?:s|ed|ing)?|tell(?:s|ing)?|told|mak(?:e|es|ing)|made|caus(?:e|es|ed|ing)|trick(?:s|ed|ing)?|ask(?:s|ed|ing)?|designed|attempt(?:s|ed|ing)?|tr(?:y|ies|ied|ying)|convinc(?:e|es|ed|ing)|manipulat(?:e|es|ed|ing)|lead(?:s|ing)?|led|get(?:s|ting)?|forc(?:e|es|ed|ing)|direct(?:s|ed|ing)?|command(?:s|ed|ing)?|such\s+as|like|e\.g\.|i\.e\.|example|phrases?|saying|says)\b[^.!?\n]{0,50}$/i;
+
+export function isReportedMention(text: string, index: number, state: MentionState): boolean {
+  const before = text.slice(Math.max(0, index - 70), index);
+  if (!REPORTING.test(before)) return false;
   state.meta ??= META_DISCUSSION.test(text);
   return state.meta;
 }

@@ -12,18 +12,23 @@
  * by substring pre-filters, caps its matches, and uses bounded, linear-time patterns.
  */
 import type { DetectorContext, Detector } from './context.js';
+import { detectAddressed } from './addressed.js';
+import { detectClassifier } from './classifier.js';
 import { detectEncoded } from './encoded.js';
 import { detectExfiltration } from './exfiltration.js';
 import { detectHiddenText } from './hidden-text.js';
+import { detectLayers } from './layers.js';
 import { hostMatcher, type HostMatcher } from './hosts.js';
 import { detectOverride } from './override.js';
 import { detectRoleHeader } from './role-header.js';
-import { isQuotedMention, type MentionState } from './mention.js';
+import { isQuotedMention, isReportedMention, type MentionState } from './mention.js';
 import { detectScript } from './script.js';
 import { clampScore } from './text-utils.js';
 import type { InjectionFinding, InjectionKind, InjectionScan, ScanOptions } from './types.js';
 
 export const DEFAULT_THRESHOLD = 0.5;
+/** A classifier finding below 0.5 counts only from here, and only beside a rule finding. */
+const WEAK_CLASSIFIER = 0.4;
 const MAX_SCAN = 256 * 1024;
 const HEAD = 192 * 1024;
 const TAIL = MAX_SCAN - HEAD;
@@ -31,11 +36,11 @@ const TAIL = MAX_SCAN - HEAD;
 const MAX_PER_KIND = 8;
 
 /** Phrase detectors: also run over derived text (decoded blobs, tag characters, text without zero-width characters). */
-const PHRASE_DETECTORS: readonly Detector[] = [detectOverride, detectRoleHeader, detectScript, detectExfiltration];
-const ALL_DETECTORS: readonly Detector[] = [...PHRASE_DETECTORS, detectHiddenText, detectEncoded];
+const PHRASE_DETECTORS: readonly Detector[] = [detectOverride, detectRoleHeader, detectScript, detectExfiltration, detectAddressed, detectLayers];
+const ALL_DETECTORS: readonly Detector[] = [...PHRASE_DETECTORS, detectHiddenText, detectEncoded, detectClassifier];
 
 /** Kinds whose matches can be quoted in prose about attacks (see mention.ts). */
-const MENTIONABLE = new Set<InjectionKind>(['instruction_override', 'role_header', 'script']);
+const MENTIONABLE = new Set<InjectionKind>(['instruction_override', 'role_header', 'script', 'addressed_instruction']);
 
 /**
  * `text.toLowerCase()` with the same length as `text`, so positions found in it are positions in
@@ -57,6 +62,9 @@ function runDetectors(text: string, hosts: HostMatcher, depth: number, detectors
       if (MENTIONABLE.has(kind) && isQuotedMention(text, offset, mention)) {
         score *= 0.5;
         detail += ' (quoted in a text about attacks)';
+      } else if (MENTIONABLE.has(kind) && isReportedMention(text, offset, mention)) {
+        score *= 0.5;
+        detail += ' (reported in a text about attacks)';
       }
       out.push({ kind, score: clampScore(score), detail, offset: base + offset });
     },
@@ -101,6 +109,38 @@ export function combine(findings: readonly InjectionFinding[]): number {
   return clampScore(1 - rest);
 }
 
+/**
+ * Results by content: agents send the same arguments and read the same results again and again
+ * (retries, a document quoted in every turn). Keyed by the allowed hosts and the text itself
+ * (V8 hashes a string once); texts up to CACHE_TEXT characters, CACHE_ENTRIES of them, the whole
+ * cache dropped when full (cheaper than LRU bookkeeping, and a hit rate that matters is a hot set).
+ */
+const CACHE_TEXT = 16 * 1024;
+const CACHE_ENTRIES = 2048;
+const cache = new Map<string, Map<string, { findings: InjectionFinding[]; truncated: boolean }>>();
+let cached = 0;
+
+/** Drops every cached result (benchmarks measure scans, not lookups). */
+export function clearScanCache(): void {
+  cache.clear();
+  cached = 0;
+}
+
+function cachedFindingsOf(text: string, hosts: HostMatcher, hostsKey: string, useCache: boolean): { findings: InjectionFinding[]; truncated: boolean } {
+  if (!useCache || text.length > CACHE_TEXT) return findingsOf(text, hosts);
+  let byText = cache.get(hostsKey);
+  const hit = byText?.get(text);
+  if (hit) return { findings: hit.findings.map((f) => ({ ...f })), truncated: hit.truncated };
+  const result = findingsOf(text, hosts);
+  if (cached >= CACHE_ENTRIES) clearScanCache();
+  if (!byText) cache.set(hostsKey, (byText = new Map()));
+  byText.set(text, { findings: result.findings.map((f) => ({ ...f })), truncated: result.truncated });
+  cached++;
+  return result;
+}
+
+const hostsKeyOf = (options: ScanOptions | undefined): string => (options?.allowedHosts ? options.allowedHosts.join('\n') : '');
+
 function findingsOf(text: string, hosts: HostMatcher): { findings: InjectionFinding[]; truncated: boolean } {
   const out: InjectionFinding[] = [];
   if (text.length <= MAX_SCAN) {
@@ -117,8 +157,31 @@ function threshold(options: ScanOptions | undefined): number {
   return typeof t === 'number' && Number.isFinite(t) ? t : DEFAULT_THRESHOLD;
 }
 
+/**
+ * The classifier is a second opinion: it can make suspicious a text the rules pass, alone (its
+ * finding ≥ 0.5) or with a weaker rule finding, but it does not change the score or the findings
+ * of a text the rules already flag, and a weak classifier finding alone is dropped.
+ */
+function withClassifier<F extends InjectionFinding>(findings: F[], t: number): F[] {
+  let learned = false;
+  let strong = false;
+  for (const f of findings) {
+    if (f.kind !== 'classifier') continue;
+    learned = true;
+    if (f.score >= 0.5) strong = true;
+  }
+  if (!learned) return findings;
+  const rules = findings.filter((f) => f.kind !== 'classifier');
+  if (combine(rules) >= t || (!strong && rules.length === 0)) return rules;
+  if (strong) return findings;
+  // A weak classifier finding counts beside a rule finding only when it is close to the line.
+  return findings.filter((f) => f.kind !== 'classifier' || f.score >= WEAK_CLASSIFIER);
+}
+
 export function scanText(text: string, options?: ScanOptions): InjectionScan {
-  const { findings, truncated } = typeof text === 'string' && text.length > 0 ? findingsOf(text, hostMatcher(options?.allowedHosts)) : { findings: [], truncated: false };
+  const found = typeof text === 'string' && text.length > 0 ? cachedFindingsOf(text, hostMatcher(options?.allowedHosts), hostsKeyOf(options), options?.cache !== false) : { findings: [], truncated: false };
+  const truncated = found.truncated;
+  const findings = withClassifier(found.findings, DEFAULT_THRESHOLD);
   const score = combine(findings);
   const result: InjectionScan = { score, suspicious: score >= threshold(options), findings };
   if (truncated) result.truncated = true;
@@ -130,6 +193,8 @@ export function scanText(text: string, options?: ScanOptions): InjectionScan {
 const MAX_DEPTH = 32;
 const MAX_STRINGS = 10_000;
 const MAX_TOTAL_CHARS = 1024 * 1024;
+/** Two letters in a row, in any script: a string without them holds no words (and no blob: base64/hex runs have letters). */
+const TWO_LETTERS = /\p{L}\p{L}/u;
 /** Object keys shorter than this are not scanned (ids, field names). */
 const MIN_KEY_SCAN = 16;
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -165,6 +230,8 @@ function child(path: string, key: string): string {
  */
 export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: string }): Omit<InjectionScan, 'findings'> & { findings: PathFinding[] } {
   const hosts = hostMatcher(options?.allowedHosts);
+  const hostsKey = hostsKeyOf(options);
+  const useCache = options?.cache !== false;
   const findings: PathFinding[] = [];
   let truncated = false;
   let strings = 0;
@@ -179,7 +246,7 @@ export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: s
   let chunkLength = 0;
   const flush = (): void => {
     if (parts.length === 0) return;
-    const r = findingsOf(chunk.join(''), hosts);
+    const r = cachedFindingsOf(chunk.join(''), hosts, hostsKey, useCache);
     if (r.truncated) truncated = true;
     for (const f of r.findings) {
       const part = partAt(parts, f.offset);
@@ -191,7 +258,8 @@ export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: s
   };
 
   const scanString = (s: string, path: string): void => {
-    if (s.length === 0) return;
+    // Nothing worth scanning: no two letters in a row (ids, numbers, dates, amounts, UUIDs of digits).
+    if (s.length === 0 || !TWO_LETTERS.test(s)) return;
     if (strings >= MAX_STRINGS || chars >= MAX_TOTAL_CHARS) {
       truncated = true;
       return;
@@ -235,8 +303,9 @@ export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: s
 
   walk(value, options?.rootPath ?? '', 0);
   flush();
-  const score = combine(findings);
-  const result: Omit<InjectionScan, 'findings'> & { findings: PathFinding[] } = { score, suspicious: score >= threshold(options), findings };
+  const kept = withClassifier(findings, DEFAULT_THRESHOLD);
+  const score = combine(kept);
+  const result: Omit<InjectionScan, 'findings'> & { findings: PathFinding[] } = { score, suspicious: score >= threshold(options), findings: kept };
   if (truncated) result.truncated = true;
   return result;
 }

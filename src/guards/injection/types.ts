@@ -6,7 +6,9 @@ export type InjectionKind =
   | 'hidden_text' // zero-width and tag characters, bidi overrides, HTML comments / CSS-hidden text with instructions
   | 'script' // <script>, javascript: URLs, eval/Function payloads, on*= handlers, shell droppers
   | 'exfiltration_link' // markdown/HTML images and links to hosts not allowed, esp. carrying data in the query
-  | 'encoded_blob'; // long base64 / hex blobs, esp. ones that decode to instruction text
+  | 'encoded_blob' // long base64 / hex blobs, esp. ones that decode to instruction text
+  | 'addressed_instruction' // orders addressed to the model reading the data: "before you finish the task, do …", fake TODO/system markers
+  | 'classifier'; // the learned model (hashed n-gram logistic regression) over the text's skeleton
 
 export interface InjectionFinding {
   kind: InjectionKind;
@@ -41,4 +43,6 @@ export interface ScanOptions {
   allowedHosts?: readonly string[];
   /** Default 0.5. */
   threshold?: number;
+  /** Reuse results for texts scanned before (by content; default true). Benchmarks turn it off. */
+  cache?: boolean;
 }

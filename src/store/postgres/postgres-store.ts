@@ -35,6 +35,7 @@ import { PostgresPolicyBundles } from './policy-bundles.js';
 import { PostgresRelationships } from './relationships.js';
 import { PostgresReplay } from './replay.js';
 import { PostgresSessions } from './sessions.js';
+import { PostgresSinkCursors } from './sink-cursors.js';
 import { PgDatabase } from './sql.js';
 import { PostgresToolPins } from './tool-pins.js';
 
@@ -68,6 +69,7 @@ export class PostgresStore implements Store, DecisionFeedStore, LeaseStore {
   private readonly relationships: PostgresRelationships;
   private readonly bundles: PostgresPolicyBundles;
   private readonly pins: PostgresToolPins;
+  private readonly sinkCursors: PostgresSinkCursors;
 
   private constructor(pool: pg.Pool, target: PostgresTarget, settings: ConnectionSettings) {
     this.schema = target.schema;
@@ -84,6 +86,7 @@ export class PostgresStore implements Store, DecisionFeedStore, LeaseStore {
     this.relationships = new PostgresRelationships(this.db);
     this.bundles = new PostgresPolicyBundles(this.db);
     this.pins = new PostgresToolPins(this.db);
+    this.sinkCursors = new PostgresSinkCursors(this.db);
     this.feed = new DecisionFeed(target, settings, channel, (afterSeq, limit) => this.log.scanDecisions(afterSeq, limit));
     this.leases = new Leases(target, settings);
   }
@@ -273,5 +276,13 @@ export class PostgresStore implements Store, DecisionFeedStore, LeaseStore {
   }
   listToolPins(): Promise<ToolPin[]> {
     return this.pins.listToolPins();
+  }
+
+  // decision-log sinks
+  getSinkCursor(name: string): Promise<number | undefined> {
+    return this.sinkCursors.getSinkCursor(name);
+  }
+  advanceSinkCursor(name: string, seq: number, at: Millis): Promise<void> {
+    return this.sinkCursors.advanceSinkCursor(name, seq, at);
   }
 }

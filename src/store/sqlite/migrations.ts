@@ -233,6 +233,15 @@ CREATE INDEX idx_checkpoints_key ON checkpoints(key_id, seq);`,
     name: 'a retried call finds its approval, whatever its status',
     sql: `CREATE INDEX idx_approvals_retry ON approvals(agent_id, tool, args_hash, created_at);`,
   },
+  {
+    id: 7,
+    name: 'decision-log sinks: the last record each sink delivered',
+    sql: `CREATE TABLE sink_cursors (
+  name       TEXT PRIMARY KEY,
+  seq        INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);`,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -528,7 +528,7 @@ export function toolPinParams(pin: ToolPin): Params {
 }
 
 /** One condition of a filtered listing: skipped when its value is undefined. */
-export type Filter = [column: string, op: '=' | '>' | '>=' | '<=', value: string | number | undefined];
+export type Filter = [column: string, op: '=' | '>' | '<' | '>=' | '<=', value: string | number | undefined];
 
 /** The conditions of a decision listing, the same on every backend. */
 export function decisionFilters(query: DecisionQuery): Filter[] {
@@ -541,5 +541,6 @@ export function decisionFilters(query: DecisionQuery): Filter[] {
     ['time', '>=', query.since],
     ['time', '<=', query.until],
     ['seq', '>', query.afterSeq],
+    ['seq', '<', query.beforeSeq],
   ];
 }

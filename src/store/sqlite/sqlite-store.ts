@@ -35,6 +35,7 @@ import { SqlitePolicyBundles } from './policy-bundles.js';
 import { SqliteRelationships } from './relationships.js';
 import { SqliteReplay } from './replay.js';
 import { SessionBuffer } from './session-buffer.js';
+import { SqliteSinkCursors } from './sink-cursors.js';
 import { prepareStatements, ShapedStatements, type Statements } from './statements.js';
 import { SqliteToolPins } from './tool-pins.js';
 
@@ -71,6 +72,7 @@ export class SqliteStore implements Store {
   private readonly relationships: SqliteRelationships;
   private readonly bundles: SqlitePolicyBundles;
   private readonly pins: SqliteToolPins;
+  private readonly sinkCursors: SqliteSinkCursors;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -87,6 +89,7 @@ export class SqliteStore implements Store {
     this.relationships = new SqliteRelationships(this.s.relationships, shaped);
     this.bundles = new SqlitePolicyBundles(this.s.bundles);
     this.pins = new SqliteToolPins(this.s.toolPins);
+    this.sinkCursors = new SqliteSinkCursors(db);
   }
 
   /**
@@ -295,5 +298,13 @@ export class SqliteStore implements Store {
   }
   listToolPins(): Promise<ToolPin[]> {
     return this.pins.listToolPins();
+  }
+
+  // decision-log sinks
+  getSinkCursor(name: string): Promise<number | undefined> {
+    return this.sinkCursors.getSinkCursor(name);
+  }
+  advanceSinkCursor(name: string, seq: number, at: Millis): Promise<void> {
+    return this.sinkCursors.advanceSinkCursor(name, seq, at);
   }
 }

@@ -15,7 +15,10 @@ program
   .command('check')
   .description('validate every policy in a folder (or one policy file); problems are printed as file:line:column')
   .argument('<dir>', 'policy folder (searched recursively for *.yaml), or a single policy file')
-  .option('--tools <file>', 'JSON list of known tool names; report tool patterns that match none')
+  .option('--tools <file>', 'JSON list of tool names or {name, input_schema, upstream} entries; report tool patterns that match none')
+  .option('--config <file>', 'use the gateway config\'s tool registry (its tools, and the MCP tools its database has seen) instead of --tools')
+  .option('--analyze', 'also report rules that can never fire, unknown or mistyped arguments, untested policies, obligations that never apply')
+  .option('--json', 'print diagnostics and findings as JSON')
   .option('--no-default-guards', 'leave out the built-in guard policies (as guards.default_policies: false does)')
   .action(async (dir: string, options) => setExit(await (await import('./commands/check.js')).checkCommand(dir, options)));
 
@@ -36,6 +39,9 @@ program
   .argument('<dir>', 'policy folder')
   .option('--format <format>', 'text or junit', 'text')
   .option('--verbose', 'print each decision')
+  .option('--coverage', 'list the rules no case exercises (a rule is exercised when a case\'s decision matched it), per policy and in total')
+  .option('--min <percent>', 'fail (exit 1) when rule coverage is below this percentage (implies --coverage)')
+  .option('--json', 'print the results (and coverage) as JSON')
   .option('--no-default-guards', 'leave out the built-in guard policies')
   .action(async (dir: string, options) => setExit(await (await import('./commands/test.js')).testCommand(dir, options)));
 
@@ -59,9 +65,11 @@ program
 
 program
   .command('init')
-  .description('write a commented starter config, a policy and its tests')
-  .argument('[dir]', 'where to write them', '.')
-  .option('--force', 'overwrite files that exist')
+  .description('write a starter that runs as is: config, policy and tests, an example tool, an agent key and an admin token')
+  .argument('[dir]', 'an empty folder to write it in', '.')
+  .option('--force', 'write into a folder that is not empty (the starter\'s files are replaced)')
+  .option('--port <port>', 'where warden serve will listen', '8080')
+  .option('--tool-port <port>', 'where the example tool server will listen', '9000')
   .action(async (dir: string, options) => setExit(await (await import('./commands/init.js')).initCommand(dir, options)));
 
 program
@@ -90,6 +98,29 @@ mcp
     if (!options.agent) throw new UsageError("required option '--agent <id>' not specified (the agent this stdio session speaks for)");
     setExit(await (await import('../mcp/governance-stdio.js')).runGovernanceStdio(options.config, options.agent));
   });
+
+program
+  .command('replay')
+  .description('decide the logged requests again with a candidate policy folder and the current one; report what would change (exit 0: no --fail-on transition; 1: one occurred; 2: could not run)')
+  .requiredOption('--policies <dir>', 'the candidate policy folder')
+  .option('--current <dir>', "the policies in force (default: the config's policy folder)")
+  .option('--config <file>', CONFIG_HELP)
+  .option('--db <path>', DB_HELP)
+  .option('--since <time>', 'records at or after this ISO 8601 time, or this long ago (24h, 30m, 7d)')
+  .option('--from <time>', 'records at or after this time (with --to)')
+  .option('--to <time>', 'records at or before this time')
+  .option('--tenant <tenant>', 'only this tenant')
+  .option('--agent <id>', 'only this agent')
+  .option('--tool <name>', 'only this tool')
+  .option('--limit <n>', 'read at most this many records (oldest first)')
+  .option('--samples <n>', 'example records per transition', '5')
+  .option('--fail-on <transitions>', 'exit 1 when one occurs: deny→allow,allow→require_approval (-> works too; * for any effect; undetermined)')
+  .option('--dry-runs', 'decide recorded dry runs too (skipped by default)')
+  .option('--workers <n>', 'worker threads sharing the window by seq range (default 1; worth it on idle cores)')
+  .option('--progress', 'report records/s on standard error (default: when it is a terminal)')
+  .option('--json', 'print the report as JSON')
+  .option('--no-default-guards', 'leave out the built-in guard policies on both sides')
+  .action(async (options) => setExit(await (await import('./commands/replay.js')).replayCommand(options)));
 
 const audit = program.command('audit').description('the hash-chained decision log: verify, export, tail');
 

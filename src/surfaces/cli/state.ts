@@ -87,7 +87,10 @@ export async function withWarden<T>(configFile: string | undefined, fn: (warden:
 /** withWarden for a config already read (and checked by the caller). */
 export async function withWardenOf<T>(read: WardenConfig, fn: (warden: Warden) => Promise<T>, options: { upstreams?: boolean } = {}): Promise<T> {
   // Commands that only touch the store need not start the MCP servers the config names.
-  const config = options.upstreams === false ? { ...read, upstreams: [] } : read;
+  const upstreams = options.upstreams === false ? { ...read, upstreams: [] } : read;
+  // Sinks and approval webhooks run in `warden serve`, which delivers what this command writes
+  // (it polls the log): followers here too would send the same records twice from two processes.
+  const config = { ...upstreams, audit: { ...upstreams.audit, sinks: [] }, approvals: { ...upstreams.approvals, notify: [] } };
   const store = await openStore(storeUrlOf(config).url, { postgres: config.postgres });
   let warden: Warden;
   try {

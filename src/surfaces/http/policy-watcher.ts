@@ -3,7 +3,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
-const POLICY_FILE = /\.ya?ml$/;
+/** Policies and tests (YAML), and policy data under data/ (YAML or JSON). */
+const POLICY_FILE = /\.(ya?ml|json)$/;
 /** File times come from the kernel's coarse clock, a tick behind Date.now(): compare with slack. */
 const MTIME_SLACK_MS = 100;
 
@@ -90,7 +91,7 @@ export function watchPolicies(dir: string, reload: () => Promise<unknown>, optio
 }
 
 /**
- * sha256 over the sorted relative paths and contents of the folder's *.yaml files, and the newest
+ * sha256 over the sorted relative paths and contents of the folder's *.yaml (and data *.json) files, and the newest
  * modification time among them; undefined if the folder cannot be read.
  */
 async function folderState(dir: string): Promise<{ hash: string; newest: number } | undefined> {

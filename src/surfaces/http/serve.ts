@@ -4,12 +4,16 @@ import { formatDiagnostic } from '../../lib/diagnostic.js';
 import { createWarden, type Warden, type WardenLogLevel } from '../../services/warden.js';
 import { gatewayModule } from './mcp/gateway-http.js';
 import { governanceModule } from './mcp/governance-http.js';
+import { startWardenTelemetry } from '../../services/telemetry/warden-telemetry.js';
+import type { TelemetryHandle } from '../../services/telemetry/start-telemetry.js';
 import { watchPolicies } from './policy-watcher.js';
 import { buildServer, type RouteModule, type ServerOptions } from './server.js';
 
 export interface RunningServer {
   app: FastifyInstance;
   warden: Warden;
+  /** The OpenTelemetry SDK this server started (telemetry: in the config; off: does nothing). */
+  telemetry: TelemetryHandle;
   url: string;
   /** Stops accepting requests, finishes those in flight, writes the decision log, closes the store. */
   close(): Promise<void>;
@@ -25,15 +29,28 @@ export interface ServeOptions extends ServerOptions {
 export async function serve(configPath: string, options: ServeOptions = {}): Promise<RunningServer> {
   // Upstreams connect inside createWarden, before fastify's logger exists: their messages wait for it.
   const logTo: { app?: FastifyInstance } = {};
-  const early: Array<[WardenLogLevel, string]> = [];
   const loadedAt = Date.now(); // the policy watcher reloads what changes from here on
-  const warden = await createWarden({
-    config: configPath,
-    log: (level, message) => (logTo.app ? logTo.app.log[level]({ component: 'upstream' }, message) : early.push([level, message])),
-  });
-  const app = await buildServer(warden, options, options.modules ?? [governanceModule, gatewayModule]);
+  const early: Array<[WardenLogLevel, string, string]> = [];
+  const logAs = (component: string) => (level: WardenLogLevel, message: string) => (logTo.app ? logTo.app.log[level]({ component }, message) : early.push([level, message, component]));
+  const warden = await createWarden({ config: configPath, log: logAs('upstream') });
+  // The OpenTelemetry SDK belongs to the process: started here, stopped last in close().
+  let telemetry: TelemetryHandle;
+  let app: FastifyInstance;
+  try {
+    telemetry = await startWardenTelemetry(warden, logAs('telemetry'));
+  } catch (e) {
+    await warden.close();
+    throw e;
+  }
+  try {
+    app = await buildServer(warden, { ...options, tracing: options.tracing ?? telemetry.traces }, options.modules ?? [governanceModule, gatewayModule]);
+  } catch (e) {
+    await warden.close();
+    await telemetry.shutdown();
+    throw e;
+  }
   logTo.app = app;
-  for (const [level, message] of early) app.log[level]({ component: 'upstream' }, message);
+  for (const [level, message, component] of early) app.log[level]({ component }, message);
   warden.policies.onReload((why, result) => {
     if (result.ok) app.log.info({ bundle: result.bundle, why }, 'policies in force');
     else app.log.error({ why, problems: result.diagnostics.map(formatDiagnostic) }, 'policy change refused; the previous policies keep serving');
@@ -58,6 +75,7 @@ export async function serve(configPath: string, options: ServeOptions = {}): Pro
     watcher?.close();
     clearInterval(sweep);
     await warden.close();
+    await telemetry.shutdown();
     throw e;
   }
   const address = app.server.address();
@@ -66,6 +84,7 @@ export async function serve(configPath: string, options: ServeOptions = {}): Pro
   return {
     app,
     warden,
+    telemetry,
     url,
     close() {
       closing ??= (async () => {
@@ -81,6 +100,8 @@ export async function serve(configPath: string, options: ServeOptions = {}): Pro
           clearTimeout(grace);
         }
         await warden.close();
+        // Last: the spans of the requests that just finished are exported (bounded by otlp.timeout).
+        await telemetry.shutdown();
       })();
       return closing;
     },

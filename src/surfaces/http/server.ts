@@ -9,6 +9,7 @@ import { closeIdleConnectionsOnShutdown } from './drain.js';
 import { authenticationHook } from './authenticate.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { parseJsonBody } from './json-body.js';
+import { traceRequests } from './request-spans.js';
 import { sendProblem, sendServiceError } from './problem.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
@@ -17,6 +18,7 @@ import { registerBreakGlassRoutes } from './routes/break-glass.js';
 import { registerComplianceRoutes } from './routes/compliance.js';
 import { registerDashboardApiRoutes } from './routes/dashboard-api.js';
 import { registerDecisionRoutes } from './routes/decisions.js';
+import { registerAuthzenRoutes } from './routes/authzen.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerIncidentRoutes } from './routes/incidents.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -37,6 +39,8 @@ declare module 'fastify' {
 export interface ServerOptions {
   /** pino options, or false for no request logging (tests, benchmarks). */
   logger?: FastifyServerOptions['logger'];
+  /** One OpenTelemetry server span per request (request-spans.ts); `serve` sets it when telemetry.traces is on. */
+  tracing?: boolean;
 }
 
 /** A group of routes on the API's port; each route declares who may reach it (`config.auth`). */
@@ -86,6 +90,8 @@ export async function buildServer(warden: Warden, options: ServerOptions = {}, m
   app.addHook('onRequest', async (req) => {
     req.traceId = req.id;
   });
+  // After the hook above (it sets the span's trace id) and before every other one (they run in the span).
+  if (options.tracing) traceRequests(app);
 
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
@@ -134,6 +140,7 @@ const ROUTES: RouteModule[] = [
   registerToolRoutes,
   registerToolCatalogRoutes,
   registerDecisionRoutes,
+  registerAuthzenRoutes,
   registerApprovalRoutes,
   registerAgentRoutes,
   registerBreakGlassRoutes,

@@ -47,7 +47,7 @@ export function refusedResult(result: CallResult): CallToolResult {
   const lead =
     result.status === 'error'
       ? `Warden could not complete this call: ${d.reason}`
-      : `Denied by Warden${d.policy ? ` (policy ${d.policy}${d.rule ? `, rule ${d.rule}` : ''})` : ''}: ${d.reason}`;
+      : `Denied by Warden: ${d.reason}`; // a policy's reason already ends with "(policy …, rule …)"
   const retry = result.retryAfterMs !== undefined ? ` Retry after ${Math.ceil(result.retryAfterMs / 1000)} s.` : '';
   return { content: [{ type: 'text', text: `${lead}${retry} (decision ${result.auditId})` }], isError: true, _meta: { [META_DECISION]: decisionMeta(result) } };
 }

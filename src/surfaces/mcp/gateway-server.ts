@@ -26,7 +26,9 @@ import type { AgentRecord } from '../../store/records.js';
 import { promptEntryName, resourceEntryName } from '../../upstream/mcp-catalog.js';
 import type { Warden } from '../../services/warden.js';
 import { resumeApproval, settleHeld, type HoldContext, type Settled } from './gateway-approval.js';
+import { mcpSpan } from './mcp-span.js';
 import { executedResult, META_APPROVAL, pendingResult, refusedResult } from './gateway-results.js';
+import { coazError } from './coaz-jsonrpc-errors.js';
 
 /** JSON-RPC error code for a resource read or prompt refused by policy (server-defined range). */
 export const FORBIDDEN_BY_POLICY = -32003;
@@ -171,47 +173,65 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
     return settleHeld(result, hold);
   }
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
-    const entries = tools.all().filter((t) => tools.isExecutable(t.entry.name) && !isInternalEntry(t.entry.name));
-    const shown = await visible(entries, (t) => t, 'tool.call', (t) => t.entry.name, 'tools.list');
-    return { tools: shown.map((t) => describeTool(t, catalog.tool(t.entry.name)?.tool)) };
-  });
+  /** One span per MCP request (mcp-span.ts), parent of the pipeline's. */
+  const traced = <R>(method: string, extra: Extra, meta: Record<string, unknown> | undefined, work: () => Promise<R>, target?: string) =>
+    mcpSpan({ method, ...(target !== undefined ? { target } : {}), surface: 'mcp', agentId: caller.agentId, requestId: extra.requestId, ...(meta ? { meta } : {}) }, work);
+
+  server.setRequestHandler(ListToolsRequestSchema, async (request, extra) =>
+    traced('tools/list', extra, request.params?._meta, async () => {
+      const entries = tools.all().filter((t) => tools.isExecutable(t.entry.name) && !isInternalEntry(t.entry.name));
+      const shown = await visible(entries, (t) => t, 'tool.call', (t) => t.entry.name, 'tools.list');
+      return { tools: shown.map((t) => describeTool(t, catalog.tool(t.entry.name)?.tool)) };
+    }),
+  );
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const { name, arguments: args, _meta } = request.params;
-    const settled = await governed(name, 'tool.call', (args ?? {}) as JsonObject, extra, _meta);
-    if (settled.kind === 'pending') return pendingResult(settled.result, settled.waitedMs);
-    return settled.result.status === 'executed' ? executedResult(settled.result, tools.get(name)?.entry.server !== undefined) : refusedResult(settled.result);
+    return traced('tools/call', extra, _meta, async () => {
+      const settled = await governed(name, 'tool.call', (args ?? {}) as JsonObject, extra, _meta);
+      if (settled.kind === 'pending') return pendingResult(settled.result, settled.waitedMs);
+      const refused = coazError(settled.result);
+      if (refused) throw refused;
+      return settled.result.status === 'executed' ? executedResult(settled.result, tools.get(name)?.entry.server !== undefined) : refusedResult(settled.result);
+    }, name);
   });
 
-  server.setRequestHandler(ListResourcesRequestSchema, async () => {
-    const resources = catalog.listResources();
-    const shown = await visible(resources, (r) => tools.get(r.registryName), 'resource.read', (r) => r.uri, 'resources.list');
-    return { resources: shown.map((r) => r.resource) };
-  });
+  server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) =>
+    traced('resources/list', extra, request.params?._meta, async () => {
+      const resources = catalog.listResources();
+      const shown = await visible(resources, (r) => tools.get(r.registryName), 'resource.read', (r) => r.uri, 'resources.list');
+      return { resources: shown.map((r) => r.resource) };
+    }),
+  );
 
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra): Promise<ReadResourceResult> => {
     const { uri, _meta } = request.params;
-    const known = catalog.resource(uri);
-    // A URI no listing offered may still belong to an upstream's template: route it by scheme to the
-    // only upstream with resources, or refuse when that is ambiguous.
-    const upstream = known?.upstream ?? soleResourceUpstream(warden);
-    if (!upstream) throw new McpError(-32602, `unknown resource "${uri}": no upstream offers it`);
-    const settled = await governed(resourceEntryName(upstream), 'resource.read', { uri }, extra, _meta);
-    return unwrap(settled) as ReadResourceResult;
+    return traced('resources/read', extra, _meta, async () => {
+      const known = catalog.resource(uri);
+      // A URI no listing offered may still belong to an upstream's template: route it by scheme to the
+      // only upstream with resources, or refuse when that is ambiguous.
+      const upstream = known?.upstream ?? soleResourceUpstream(warden);
+      if (!upstream) throw new McpError(-32602, `unknown resource "${uri}": no upstream offers it`);
+      const settled = await governed(resourceEntryName(upstream), 'resource.read', { uri }, extra, _meta);
+      return unwrap(settled) as ReadResourceResult;
+    });
   });
 
-  server.setRequestHandler(ListPromptsRequestSchema, async () => {
-    const prompts = catalog.listPrompts();
-    const shown = await visible(prompts, (p) => tools.get(p.registryName), 'prompt.get', (p) => p.name, 'prompts.list');
-    return { prompts: shown.map((p) => ({ ...p.prompt, name: p.name })) };
-  });
+  server.setRequestHandler(ListPromptsRequestSchema, async (request, extra) =>
+    traced('prompts/list', extra, request.params?._meta, async () => {
+      const prompts = catalog.listPrompts();
+      const shown = await visible(prompts, (p) => tools.get(p.registryName), 'prompt.get', (p) => p.name, 'prompts.list');
+      return { prompts: shown.map((p) => ({ ...p.prompt, name: p.name })) };
+    }),
+  );
 
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra): Promise<GetPromptResult> => {
     const { name, arguments: args, _meta } = request.params;
-    if (!catalog.prompt(name)) throw new McpError(-32602, `unknown prompt "${name}"`);
-    const settled = await governed(promptEntryName(name), 'prompt.get', (args ?? {}) as JsonObject, extra, _meta);
-    return unwrap(settled) as GetPromptResult;
+    return traced('prompts/get', extra, _meta, async () => {
+      if (!catalog.prompt(name)) throw new McpError(-32602, `unknown prompt "${name}"`);
+      const settled = await governed(promptEntryName(name), 'prompt.get', (args ?? {}) as JsonObject, extra, _meta);
+      return unwrap(settled) as GetPromptResult;
+    }, name);
   });
 
   return server;
@@ -221,6 +241,8 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
 function unwrap(settled: Settled): unknown {
   const result: CallResult = settled.result;
   if (settled.kind === 'final' && result.status === 'executed') return result.result;
+  const refused = settled.kind === 'final' ? coazError(result) : undefined;
+  if (refused) throw refused;
   const text = (settled.kind === 'pending' ? pendingResult(result, settled.waitedMs) : refusedResult(result)).content[0] as { text: string };
   throw new McpError(FORBIDDEN_BY_POLICY, text.text, { decision: { effect: result.decision.effect, status: result.status, auditId: result.auditId, ...(result.approvalId ? { approvalId: result.approvalId } : {}) } });
 }

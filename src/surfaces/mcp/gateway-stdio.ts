@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
+import { startWardenTelemetry } from '../../services/telemetry/warden-telemetry.js';
 import { createWarden, type Warden } from '../../services/warden.js';
 import { createGatewayServer } from './gateway-server.js';
 import { serveStdioSession } from './stdio-session.js';
@@ -45,6 +46,13 @@ export async function runGatewayStdio(configPath: string, options: GatewayStdioO
   const sessionId = `mcp-stdio-${randomUUID()}`;
   // Whoever can start this process can read the config: the agent and user it names are trusted.
   const userId = options.user ?? warden.config.mcp.stdio_user;
+  const telemetry = await startWardenTelemetry(warden, (level, message) => level !== 'info' && say(message)).catch(async (error: Error) => {
+    await warden.close().catch(() => undefined);
+    say(error.message);
+  });
+  if (!telemetry) return 1;
   const server = createGatewayServer(warden, { agentId, credentials: { kind: 'trusted' }, ...(userId ? { userId } : {}), sessionId: () => sessionId });
-  return serveStdioSession(server, server, warden, { stdin, stdout }, say);
+  const code = await serveStdioSession(server, server, warden, { stdin, stdout }, say);
+  await telemetry.shutdown();
+  return code;
 }

@@ -1,12 +1,14 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { Principal } from '../../auth/principal.js';
+import { principalName, type Principal } from '../../auth/principal.js';
 import type { JsonObject } from '../../model/json.js';
 import { TRUST_LEVELS } from '../../model/trust.js';
 import { MAX_POLICY_FILE_BYTES } from '../../policy/load.js';
 import { ServiceError } from '../../services/errors.js';
 import type { Warden } from '../../services/warden.js';
+import { mcpSpan } from './mcp-span.js';
 
 /**
  * The governance MCP server: the tools agents call to check themselves against Warden (and that
@@ -94,14 +96,18 @@ export function createGovernanceServer(warden: Warden, caller: Principal | (() =
   );
 
   const register = <S extends z.ZodType>(name: (typeof GOVERNANCE_TOOLS)[number], title: string, description: string, inputSchema: S, annotations: { readOnlyHint: boolean; destructiveHint?: boolean; idempotentHint?: boolean }, run: (input: z.output<S>, caller: Principal) => Promise<CallToolResult>) => {
-    server.registerTool(name, { title, description, inputSchema, annotations: { ...annotations, openWorldHint: false } }, (async (input: z.output<S>) => {
-      try {
-        return await run(input, who());
-      } catch (error) {
-        if (error instanceof ServiceError) return toolError(error.message, error.data);
-        const message = warden.recorder.redactor.redactText(error instanceof Error ? error.message : String(error));
-        return toolError(`Warden could not complete ${name}: ${message}`);
-      }
+    server.registerTool(name, { title, description, inputSchema, annotations: { ...annotations, openWorldHint: false } }, (async (input: z.output<S>, extra: RequestHandlerExtra<ServerRequest, ServerNotification>) => {
+      const principal = who();
+      const caller = principal.kind === 'agent' ? { agentId: principal.agentId } : { principal: principalName(principal) };
+      return mcpSpan({ method: 'tools/call', target: name, surface: 'governance', ...caller, requestId: extra.requestId, ...(extra._meta ? { meta: extra._meta } : {}) }, async () => {
+        try {
+          return await run(input, principal);
+        } catch (error) {
+          if (error instanceof ServiceError) return toolError(error.message, error.data);
+          const message = warden.recorder.redactor.redactText(error instanceof Error ? error.message : String(error));
+          return toolError(`Warden could not complete ${name}: ${message}`);
+        }
+      });
     }) as never);
   };
 

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { startWardenTelemetry } from '../../services/telemetry/warden-telemetry.js';
 import { createWarden, type Warden } from '../../services/warden.js';
 import { createGovernanceServer } from './governance-server.js';
 import { serveStdioSession } from './stdio-session.js';
@@ -40,6 +41,13 @@ export async function runGovernanceStdio(configPath: string, agentId: string, st
   }
   if (agent.status === 'suspended') stderr.write(`warden mcp governance: agent "${agentId}" is suspended; validate_action will deny every action\n`);
 
+  const telemetry = await startWardenTelemetry(warden, (level, message) => level !== 'info' && stderr.write(`warden mcp governance: ${message}\n`)).catch(async (error: Error) => {
+    await warden.close().catch(() => undefined);
+    fail(error.message);
+  });
+  if (!telemetry) return 1;
   const server = createGovernanceServer(warden, { kind: 'agent', agentId });
-  return serveStdioSession(server, server.server, warden, { stdin, stdout }, (message) => stderr.write(`warden mcp governance: ${message}\n`));
+  const code = await serveStdioSession(server, server.server, warden, { stdin, stdout }, (message) => stderr.write(`warden mcp governance: ${message}\n`));
+  await telemetry.shutdown();
+  return code;
 }

@@ -113,7 +113,7 @@ function App() {
         {current.path === 'live' && <LivePage me={me} />}
         {current.path === 'approvals' && <ApprovalsPage me={me} />}
         {current.path === 'agents' && <AgentsPage me={me} />}
-        {current.path === 'policies' && <PoliciesPage />}
+        {current.path === 'policies' && <PoliciesPage me={me} />}
         {current.path === 'sessions' && <SessionPage id={route[1]} />}
       </main>
     </>

@@ -105,3 +105,38 @@ export interface SessionTimeline {
   session?: { id: string; tenant: string; callsUsed: number; spend: number; tainted: boolean; recent: Array<{ tool: string; effect?: string; at: string }> };
   records: DecisionRecord[];
 }
+
+/** What `POST /v1/policies/replay` answers (src/replay/replay-report.ts), as the dashboard shows it. */
+export interface ReplaySample {
+  seq: number;
+  id: string;
+  time: string;
+  tenant: string;
+  agent: string;
+  tool: string;
+  session?: string;
+  logged: Effect;
+  current?: { effect: Effect; rule?: string };
+  candidate?: { effect: Effect; rule?: string };
+  unknown?: { rule: string; path: string };
+  record?: DecisionRecord;
+}
+
+export interface ReplayReport {
+  current: { bundle: string };
+  candidate: { bundle: string };
+  window: { from?: string; to?: string; firstSeq?: number; lastSeq?: number };
+  read: number;
+  replayed: number;
+  skipped: Record<string, number>;
+  unchanged: number;
+  changed: number;
+  undetermined: number;
+  reattributed: number;
+  legacy: { replayed: number; undetermined: number };
+  transitions: Array<{ transition: string; count: number; samples: ReplaySample[] }>;
+  rules: Array<{ transition: string; from: string; to: string; count: number }>;
+  undeterminedBy: Array<{ rule: string; path: string; count: number; samples: ReplaySample[] }>;
+  truncated: boolean;
+  elapsedMs: number;
+}

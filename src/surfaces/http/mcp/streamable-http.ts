@@ -24,6 +24,7 @@ import type { RouteModule } from '../server.js';
 import type { SessionServer } from '../../mcp/session-server.js';
 import { capabilitiesOf, capabilityLetters, keyFromSecret, processKey, SESSION_KEY_ENV, SessionIds } from './session-ids.js';
 import { webRequestOf, writeWebResponse } from './web-bridge.js';
+import { rebindingRefusal } from './rebinding.js';
 
 /** What a session's server knows of the session it serves. */
 export interface SessionContext {
@@ -157,13 +158,13 @@ async function sessionKey(warden: Warden): Promise<Buffer> {
  */
 export function createStreamableHttpModule(options: StreamableHttpOptions): RouteModule {
   const path = options.path;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 30 * 60_000;
   const maxSessions = options.maxSessions ?? 1000;
   const maxPerCaller = options.maxSessionsPerCaller ?? 32;
   const bindingOf = options.binding ?? (() => '');
 
   return async (app: FastifyInstance, warden: Warden) => {
     const maxAgeMs = durationMs(warden.config.mcp.session_max_age);
+    const idleTimeoutMs = options.idleTimeoutMs ?? durationMs(warden.config.mcp.session_idle_timeout);
     const ids = new SessionIds(await sessionKey(warden), path, maxAgeMs, warden.clock);
     if (!warden.config.mcp.session_secret && !warden.config.storage.startsWith('sqlite:')) {
       app.log.warn(
@@ -432,6 +433,15 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
         const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
         if (status === 500) req.log.error({ err: error }, `MCP request to ${path} failed`);
         return sendRpcError(reply, status, status === 500 ? -32603 : -32600, status === 500 ? 'Internal error' : `Invalid Request: ${error.message}`);
+      });
+      const rebinding = { allowedHosts: warden.config.mcp.allowed_hosts.map((h) => h.toLowerCase()), allowedOrigins: warden.config.mcp.allowed_origins };
+      scope.addHook('onRequest', async (req, reply) => {
+        const refusal = rebindingRefusal(req, rebinding);
+        if (refusal) {
+          req.log.warn({ host: req.headers.host, origin: req.headers.origin }, `MCP request to ${path} refused: ${refusal}`);
+          return sendRpcError(reply, 403, -32000, `Forbidden: ${refusal}`);
+        }
+        return undefined;
       });
       scope.route({
         method: ['GET', 'POST', 'DELETE'],

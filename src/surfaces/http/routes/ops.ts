@@ -54,6 +54,9 @@ export function registerOpsRoutes(app: FastifyInstance, warden: Warden): void {
     }
     const depth = warden.recorder.log.depth;
     checks.audit = { ok: depth < 50_000, detail: `${depth} records waiting` };
+    // A sink behind or failing is degraded, never unready: Warden still enforces and records.
+    const sinks = warden.sinks.readiness();
+    if (sinks) checks.sinks = sinks;
     const ready = Object.values(checks).every((c) => c.ok);
     const degraded = Object.values(checks).some((c) => c.degraded);
     // Upstreams are reported, not required: one MCP server being down makes its tools fail

@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { Card, dateTime, EffectBadge, ErrorNote, Field, JsonView, shortHash, useLoad } from '../components';
-import type { Json, Policies, PolicyTests, TryResult } from '../types';
+import type { Json, Me, Policies, PolicyTests, TryResult } from '../types';
+import { DraftImpact } from './draft-impact';
 
-export function PoliciesPage() {
+export function PoliciesPage({ me }: { me?: Me } = {}) {
   const policies = useLoad(() => api<Policies>('/v1/policies'));
   const tests = useLoad(() => api<PolicyTests>('/v1/policies/tests'));
   const p = policies.data;
@@ -116,6 +117,7 @@ export function PoliciesPage() {
         </Card>
         <TryRequest />
         </div>
+        {me?.can.admin && <DraftImpact />}
       </div>
     </>
   );

@@ -1,0 +1,46 @@
+import type { Redactor } from '../audit/redact.js';
+import type { ActionRequest } from '../model/action-request.js';
+import type { JsonObject, JsonValue } from '../model/json.js';
+import { differingPaths, MAX_REDACTED_PATHS, type RecordedRequest } from '../model/recorded-request.js';
+
+/**
+ * The recorded request beyond this size keeps only what conditions most often read: `context`,
+ * then `relationships`, then `session` are left out (and listed as redacted) until it fits. A
+ * session's history is bounded (guards/sequence.ts), but a caller's context is not.
+ */
+const MAX_RECORDED_CHARS = 16_384;
+const DROPPABLE = ['context', 'relationships', 'session'] as const;
+
+/**
+ * What the record keeps of the request the PDP decided (model/recorded-request.ts), redacted as
+ * the record is. `decidedArgs`: the arguments as decided; `loggedArgs`: the record's `args` (the
+ * redaction of the arguments as they stand now, which an obligation may have changed since).
+ */
+export function recordedRequest(request: ActionRequest, decidedArgs: JsonObject, loggedArgs: JsonValue, redactor: Redactor, argsChanged: boolean): RecordedRequest {
+  // The ids are the record's own; the arguments are the record's unless an obligation changed them.
+  const { args: _args, requestId: _id, traceId: _trace, ...rest } = request;
+  const kept = redactor.redact(rest) as JsonObject;
+  const paths: string[][] = [];
+  let complete = differingPaths(rest, kept, [], paths);
+  if (argsChanged) {
+    // The record's args are what ran; the PDP's are kept here.
+    const args = redactor.redact(decidedArgs);
+    kept.args = args;
+    complete = differingPaths(decidedArgs, args, ['args'], paths) && complete;
+  } else {
+    complete = differingPaths(decidedArgs, loggedArgs, ['args'], paths) && complete;
+  }
+  let size = JSON.stringify(kept).length;
+  for (const part of DROPPABLE) {
+    if (size <= MAX_RECORDED_CHARS) break;
+    if (!(part in kept)) continue;
+    size -= JSON.stringify(kept[part]).length;
+    delete kept[part];
+    const under = paths.filter((p) => p[0] !== part);
+    paths.length = 0;
+    paths.push(...under);
+    if (paths.length < MAX_REDACTED_PATHS) paths.push([part]);
+    else complete = false;
+  }
+  return { v: 1, request: kept, redacted: paths, ...(complete ? {} : { overflow: true as const }) };
+}

@@ -1,0 +1,91 @@
+/**
+ * classifier: a small learned model beside the rules — logistic regression over hashed word and
+ * character n-grams (features.ts), trained by scripts/guard-data/train.mjs on the TUNING sources
+ * only (test/guards/public/tuning and the in-repo corpus), its weights committed as int8 in
+ * model/weights.json and loaded once when this module is. Its threshold was chosen by
+ * cross-validation on the tuning sources (false-positive rate ≤ 1 %), never on held-out data.
+ *
+ * It catches what no phrase list names: attacks written in other words, other languages, with
+ * typos. Its finding has kind `classifier`; the score is its probability mapped so that the
+ * model's own threshold lands on 0.5 (the scan's default), so it combines with the rules' kinds
+ * like any other evidence. Long texts are read as windows (the strongest counts), at most
+ * MAX_WINDOWS of them; a text with too little language to judge (see enoughLanguage) is skipped.
+ */
+import type { Detector } from './context.js';
+import { BUCKETS, distinctFeatures, WINDOW } from './features.js';
+import { quote } from './text-utils.js';
+import model from './model/weights.json' with { type: 'json' };
+
+interface ModelFile {
+  bits: number;
+  bias: number;
+  scale: number;
+  threshold: number;
+  weights: string;
+}
+
+const file = model as ModelFile;
+const WEIGHTS = Int8Array.from(Buffer.from(file.weights, 'base64'), (b) => (b << 24) >> 24);
+if (WEIGHTS.length !== BUCKETS) throw new Error(`injection classifier: ${WEIGHTS.length} weights for ${BUCKETS} buckets (retrain: node scripts/guard-data/train.mjs)`);
+const MAX_WINDOWS = 4;
+const MIN_LETTERS = 40;
+const MIN_WORDS = 7;
+const MIN_OTHER = 16;
+
+/** Probability (0..1) that one window of text is an injection. */
+export function classifierProbability(text: string): number {
+  const { indices, count } = distinctFeatures(text);
+  if (count === 0) return 0;
+  let sum = 0;
+  for (let j = 0; j < count; j++) sum += WEIGHTS[indices[j]!]!;
+  return 1 / (1 + Math.exp(-(file.bias + (sum * file.scale) / Math.sqrt(count))));
+}
+
+/** Maps a probability so that the model's threshold is 0.5: below it, a weak finding; above, one that crosses the default threshold alone. */
+export function classifierScore(p: number): number {
+  const t = file.threshold;
+  return p < t ? (0.5 * p) / t : 0.5 + (0.5 * (p - t)) / (1 - t);
+}
+
+/**
+ * Enough language to judge: MIN_LETTERS Latin letters in MIN_WORDS words, or MIN_OTHER letters of
+ * other scripts (CJK has no spaces). A short argument ("here you go", an address, a URL) gives the
+ * model too few features to be right; the rules judge those.
+ */
+function enoughLanguage(text: string): boolean {
+  let latin = 0;
+  let other = 0;
+  let words = 0;
+  let inWord = false;
+  const n = Math.min(text.length, 4096);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    const isLatin = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0xc0 && c <= 0x24f);
+    if (isLatin) latin++;
+    else if (c >= 0x370 && !(c >= 0x2000 && c <= 0x206f) && !(c >= 0x3000 && c <= 0x303f) && !(c >= 0xff00 && c <= 0xff0f) && !(c >= 0xd800 && c <= 0xdfff)) other++;
+    const letter = isLatin || c >= 0x370;
+    if (letter && !inWord) words++;
+    inWord = letter;
+    if ((latin >= MIN_LETTERS && words >= MIN_WORDS) || other >= MIN_OTHER) return true;
+  }
+  return false;
+}
+
+export const detectClassifier: Detector = (ctx) => {
+  const { text } = ctx;
+  if (text.length < MIN_OTHER || !enoughLanguage(text)) return;
+  let best = 0;
+  let at = 0;
+  const windows = Math.min(MAX_WINDOWS, Math.ceil(text.length / WINDOW));
+  for (let w = 0; w < windows; w++) {
+    // The first windows, and the last one when the text is longer than they cover.
+    const start = w === windows - 1 && text.length > windows * WINDOW ? text.length - WINDOW : w * WINDOW;
+    const p = classifierProbability(text.slice(start, start + WINDOW));
+    if (p > best) {
+      best = p;
+      at = start;
+    }
+  }
+  const score = classifierScore(best);
+  if (score >= 0.25) ctx.add('classifier', score, `learned classifier p=${best.toFixed(2)} on ${quote(text.slice(at, at + 120), 50)}`, at);
+};

@@ -1,0 +1,89 @@
+import Database from 'better-sqlite3';
+import type { RecordHead } from '../decision-pages.js';
+import type { DecisionLogStore } from '../ports.js';
+import type { DecisionQuery, DecisionRecord } from '../records.js';
+import type { JsonObject, JsonValue } from '../../model/json.js';
+import type { Effect } from '../../model/effect.js';
+import { decisionFilters, toDecision, type DecisionRow } from './rows.js';
+import { clampLimit, filteredSelect } from './statements.js';
+
+/**
+ * The decision log of a SQLite file opened read-only (SQLITE_OPEN_READONLY): no migration, no
+ * checkpoint, no lock beyond a reader's; the gateway may keep writing meanwhile (WAL). For
+ * commands that only read the log (`warden replay`).
+ */
+export class ReadOnlySqliteLog implements Pick<DecisionLogStore, 'queryDecisions' | 'scanDecisions' | 'lastDecision'> {
+  private readonly scan: Database.Statement<[number, number], DecisionRow>;
+  private readonly last: Database.Statement<[], DecisionRow>;
+  private readonly heads: Database.Statement<[number, number], HeadRow>;
+
+  private constructor(private readonly db: Database.Database) {
+    this.scan = db.prepare<[number, number], DecisionRow>('SELECT * FROM decisions WHERE seq > ? ORDER BY seq ASC LIMIT ?');
+    this.last = db.prepare<[], DecisionRow>('SELECT * FROM decisions ORDER BY seq DESC LIMIT 1');
+    this.heads = db.prepare<[number, number], HeadRow>(`SELECT ${HEAD_COLUMNS.join(', ')} FROM decisions WHERE seq > ? ORDER BY seq ASC LIMIT ?`);
+  }
+
+  static open(path: string): ReadOnlySqliteLog {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      db.pragma('busy_timeout = 5000');
+      return new ReadOnlySqliteLog(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  async queryDecisions(query: DecisionQuery): Promise<DecisionRecord[]> {
+    const { sql, params } = filteredSelect('decisions', decisionFilters(query), `ORDER BY seq ${query.order === 'asc' ? 'ASC' : 'DESC'}`, query.limit);
+    return (this.db.prepare(sql).all(params) as DecisionRow[]).map(toDecision);
+  }
+
+  async scanDecisions(afterSeq: number, limit: number): Promise<DecisionRecord[]> {
+    return this.scan.all(afterSeq, clampLimit(limit)).map(toDecision);
+  }
+
+  /** Record heads (decision-pages.ts): a third less to read per row than whole records. */
+  async scanHeads(afterSeq: number, limit: number): Promise<RecordHead[]> {
+    return this.heads.all(afterSeq, clampLimit(limit)).map(toHead);
+  }
+
+  async lastDecision(): Promise<DecisionRecord | undefined> {
+    const row = this.last.get();
+    return row ? toDecision(row) : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
+
+const HEAD_COLUMNS = ['seq', 'id', 'time', 'kind', 'request_id', 'tenant', 'session_id', 'agent_id', 'user_id', 'service_id', 'action', 'resource_type', 'resource_id', 'effect', 'stage', 'policy', 'rule', 'bundle', 'break_glass', 'args', 'details'] as const;
+type HeadRow = Pick<DecisionRow, (typeof HEAD_COLUMNS)[number]>;
+
+function toHead(row: HeadRow): RecordHead {
+  const head: RecordHead = {
+    seq: row.seq,
+    id: row.id,
+    time: row.time,
+    kind: row.kind as RecordHead['kind'],
+    requestId: row.request_id,
+    tenant: row.tenant,
+    agentId: row.agent_id,
+    action: row.action,
+    resourceType: row.resource_type,
+    resourceId: row.resource_id,
+    effect: row.effect as Effect,
+    stage: row.stage,
+    args: JSON.parse(row.args) as JsonValue,
+    details: JSON.parse(row.details) as JsonObject,
+  };
+  if (row.session_id !== null) head.sessionId = row.session_id;
+  if (row.user_id !== null) head.userId = row.user_id;
+  if (row.service_id !== null) head.serviceId = row.service_id;
+  if (row.policy !== null) head.policy = row.policy;
+  if (row.rule !== null) head.rule = row.rule;
+  if (row.bundle !== null) head.bundle = row.bundle;
+  if (row.break_glass !== null) head.breakGlass = row.break_glass;
+  return head;
+}
