@@ -121,6 +121,7 @@ const EXPECTED_RULES: Record<string, Rule | 'docs'> = {
   'POST /v1/break-glass': 'admin',
   'POST /v1/break-glass/:id/revoke': 'admin',
   'POST /v1/policies/reload': 'admin',
+  'POST /v1/policies/replay': 'admin',
 };
 
 /** The callers. */
@@ -292,6 +293,10 @@ const CASES: Record<string, Case> = {
   // A grant in force for the admin to end; the callers the rule refuses name it too.
   'POST /v1/break-glass/:id/revoke': { call: async (who) => ({ path: `/v1/break-glass/${who === 'admin' ? await freshGrant() : fx.grant}/revoke`, body: { reason: 'matrix' } }), passed: { admin: 200 } },
   'POST /v1/policies/reload': { call: () => ({ path: '/v1/policies/reload' }), passed: { admin: 200 } },
+  'POST /v1/policies/replay': {
+    call: () => ({ path: '/v1/policies/replay', body: { overlay: true, since: '1h', files: [{ file: 'matrix.yaml', text: 'id: matrix\nversion: 1\nrules:\n  - { id: r, effect: deny, tools: [read_orders] }\n' }] } }),
+    passed: { admin: 200 },
+  },
 };
 
 /** What the rule alone says a caller gets: a status, or 'passes' (the case's table decides). */

@@ -104,8 +104,8 @@ function collect(skel: string): number {
   return k;
 }
 
-// Dedupe without a Set: a stamp per bucket, bumped per text (one 1 MiB array, reused).
-const stamp = new Uint32Array(BUCKETS);
+// Dedupe without a Set: a stamp per bucket, bumped per text (one 256 KiB array, reused; cleared every 255 texts).
+const stamp = new Uint8Array(BUCKETS);
 let generation = 0;
 
 /**
@@ -113,8 +113,8 @@ let generation = 0;
  * The array is reused by the next call.
  */
 export function distinctFeatures(text: string): { indices: Uint32Array; count: number } {
-  generation = (generation + 1) >>> 0;
-  if (generation === 0) {
+  generation++;
+  if (generation > 255) {
     stamp.fill(0);
     generation = 1;
   }

@@ -74,7 +74,11 @@ function runDetectors(text: string, hosts: HostMatcher, depth: number, detectors
       return inner;
     },
   };
-  for (const detect of detectors) detect(ctx);
+  for (const detect of detectors) {
+    // The classifier is a second opinion (withClassifier): not asked when the rules already flag the text.
+    if (detect === detectClassifier && combine(out) >= DEFAULT_THRESHOLD) continue;
+    detect(ctx);
+  }
 }
 
 /** Keeps the strongest MAX_PER_KIND findings of each kind (one per kind and offset), in text order. */
