@@ -106,7 +106,7 @@ export interface LoadOptions extends CompileOptions {
 }
 
 /** The id a policy file declares, if it parses that far. */
-function declaredId(text: string): string | undefined {
+export function declaredId(text: string): string | undefined {
   try {
     const doc = parse(text, { maxAliasCount: 100 }) as { id?: unknown } | null;
     return typeof doc?.id === 'string' ? doc.id : undefined;

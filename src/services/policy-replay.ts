@@ -1,11 +1,10 @@
-import { parse } from 'yaml';
 import type { Principal } from '../auth/principal.js';
 import type { PoliciesInForce } from '../enforcement/stages/policy-decision.js';
 import { guardPolicyOptions } from '../guards/default-policies.js';
 import { formatDiagnostic } from '../lib/diagnostic.js';
 import { parseInstant } from '../lib/duration.js';
 import { compilePolicies, type PolicySource } from '../policy/compile.js';
-import { readPolicyFolder, withBuiltInPolicies } from '../policy/load.js';
+import { declaredId, readPolicyFolder, withBuiltInPolicies } from '../policy/load.js';
 import { replay } from '../replay/replay.js';
 import type { ReplayReport } from '../replay/replay-report.js';
 import { newestPages } from '../store/decision-pages.js';
@@ -109,12 +108,3 @@ function instant(text: string, now: number, name: string): number {
   return at;
 }
 
-/** The id a policy file declares, if it parses that far. */
-function declaredId(text: string): string | undefined {
-  try {
-    const doc = parse(text, { maxAliasCount: 100 }) as { id?: unknown } | null;
-    return typeof doc?.id === 'string' ? doc.id : undefined;
-  } catch {
-    return undefined;
-  }
-}
