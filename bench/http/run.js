@@ -12,7 +12,11 @@
  * per count; the first count also gets the cache-off and profile passes), BENCH_SERIAL=1 (0 drops
  * the 1-connection rows, 5 s each), BENCH_PROFILE=1 (0 skips the CPU-profile pass),
  * BENCH_PROFILE_S=8, BENCH_PROFILE_TARGET=toolsCall (or decisions: the profiled endpoint),
- * BENCH_TELEMETRY=1 (adds passes O and T, below: the cost of OpenTelemetry tracing and metrics).
+ * BENCH_TELEMETRY=1 (adds passes O and T, below: the cost of OpenTelemetry tracing and metrics),
+ * BENCH_CACHE_PASS=1 (0 skips pass B), BENCH_ANCHORS=1 (0 skips pass F), BENCH_REQUESTS=N (each
+ * measured row sends N requests instead of lasting BENCH_DURATION, and each warm-up N/2: on a
+ * busy machine a row of fixed duration gets few requests, the JIT is still cold and the CPU per
+ * request is not comparable between runs; a fixed count keeps it so).
  *
  * Three processes, so that nothing shares an event loop: this one (the load generator:
  * autocannon, pipelining 1), the gateway (`node dist/surfaces/cli/main.js serve`, spawned with a config
@@ -21,6 +25,11 @@
  * (`node examples/tools/tool-server.mjs`). Passes, each a fresh gateway with its own SQLite file:
  *   A. decision cache as examples/warden.yaml sets it: tools/call, direct and decisions rows per
  *      connection count;
+ *   F. the anchors (bench/http/anchors.js, each its own process), right after A, with the body of
+ *      A's decisions rows at the first connection count: "bare" fastify (parses the body, sends the
+ *      bytes of the decision Warden answered: same body and response size) and the "floor"
+ *      (fastify + parse + PDP + chain link + batched SQLite insert). Their CPU µs per request are
+ *      the yardsticks of the decisions rows: every run prints the ratios;
  *   B. the decision cache flipped (off if the example has it on, else on with ttl 2s): tools/call
  *      at the first connection count, on a fresh gateway like A's first row;
  *   P. (BENCH_PROFILE) as A, gateway under --cpu-prof, tools/call load: top self-time functions
@@ -72,9 +81,13 @@ const PROFILE = env.BENCH_PROFILE !== '0';
 const PROFILE_S = Number(env.BENCH_PROFILE_S ?? 8);
 const PROFILE_TARGET = env.BENCH_PROFILE_TARGET === 'decisions' ? 'decisions' : 'toolsCall';
 const TELEMETRY = env.BENCH_TELEMETRY === '1';
+const CACHE_PASS = env.BENCH_CACHE_PASS !== '0';
+const ANCHORS = env.BENCH_ANCHORS !== '0';
+const REQUESTS = Number(env.BENCH_REQUESTS ?? 0);
 
 const MAIN = join(root, 'dist/surfaces/cli/main.js');
 const TOOL_SERVER = join(root, 'examples/tools/tool-server.mjs');
+const ANCHOR_SERVER = join(here, 'anchors.js');
 const AGENT = 'support-agent';
 const KEY = DEMO.keys[AGENT];
 const TOOL_ARGS = { limit: 10 };
@@ -246,6 +259,9 @@ function targets(gatewayUrl, toolsUrl) {
   };
 }
 
+/** The first decision Warden answered in this run: what the bare anchor sends back (same size). */
+let decisionResponse;
+
 /** One request of each kind, checked, before any load: a benchmark of 4xx answers is worthless. */
 async function sanityCheck(t) {
   const post = async (target, body) => {
@@ -253,6 +269,7 @@ async function sanityCheck(t) {
     return { status: res.status, body: await res.json() };
   };
   const d = await post(t.decisions, t.decisions.body);
+  decisionResponse ??= JSON.stringify(d.body);
   if (d.status !== 200 || d.body.effect !== 'allow') throw new Error(`POST /v1/decisions answered ${d.status}: ${JSON.stringify(d.body)}`);
   const c = await post(t.toolsCall, JSON.stringify({ agent_id: AGENT, request_id: `bench-check-${randomUUID()}`, tool: 'read_orders', arguments: TOOL_ARGS }));
   if (c.status !== 200 || c.body.status !== 'executed') throw new Error(`POST /v1/tools/call answered ${c.status}: ${JSON.stringify(c.body)}`);
@@ -282,7 +299,7 @@ function cannon(target, connections, seconds, pids) {
       {
         ...target,
         connections,
-        duration: seconds,
+        ...(REQUESTS > 0 ? { amount: seconds === 'warmup' ? Math.ceil(REQUESTS / 2) : REQUESTS } : { duration: seconds }),
         pipelining: 1,
         timeout: 10,
         setupClient: (client) => client.on('request', () => sent++),
@@ -300,7 +317,8 @@ function cannon(target, connections, seconds, pids) {
         resolve({
           connections,
           seconds,
-          rps: result.requests.average,
+          // With a fixed request count the last second is partial: requests ÷ wall time instead.
+          rps: REQUESTS > 0 ? result.requests.total / wall : result.requests.average,
           total: result.requests.total,
           sent,
           responses,
@@ -340,7 +358,7 @@ function cannon(target, connections, seconds, pids) {
 async function row(label, target, connections, pids, tally, seconds = DURATION, warmup = WARMUP) {
   log(`  ${label}, ${connections} connection${connections === 1 ? '' : 's'}: ${warmup} s warm-up + ${seconds} s`);
   if (warmup > 0) {
-    const w = await cannon(target, connections, warmup, pids);
+    const w = await cannon(target, connections, REQUESTS > 0 ? 'warmup' : warmup, pids);
     if (tally) {
       tally.sent += w.sent;
       tally.responses += w.responses;
@@ -554,6 +572,37 @@ async function pass(name, toolsUrl, toolsPid, cacheTtl, plan, nodeArgs = [], otl
   return { name, cacheTtl, dir, file, rows, tally, audit, check, gateway };
 }
 
+/**
+ * Pass F: the bare and floor anchors (anchors.js), one after the other, each a fresh process
+ * loaded like A's decisions row at `connections` (same body, same headers; the bare one answers
+ * with the bytes of the decision Warden answered).
+ */
+async function anchorPass(connections) {
+  const dir = mkdtempSync(join(os.tmpdir(), 'warden-bench-anchors-'));
+  const responseFile = join(dir, 'decision.json');
+  writeFileSync(responseFile, decisionResponse ?? '{}');
+  log(`\n== pass F: anchors (bare fastify, floor), ${connections} connections`);
+  const rows = [];
+  for (const [kind, label] of [
+    ['bare', 'anchor: bare fastify POST (same body and response size)'],
+    ['floor', 'anchor: floor (fastify + parse + PDP + chain link + batched SQLite insert)'],
+  ]) {
+    const proc = spawnNode([ANCHOR_SERVER, kind, responseFile, dir], /anchor listening on (http:\/\/\S+)/, { label: `anchor ${kind}` });
+    try {
+      const url = await proc.ready;
+      const target = { url: `${url}/v1/decisions`, method: 'POST', headers: { ...json, authorization: `Bearer ${KEY}` }, body: decisionBody };
+      const res = await fetch(target.url, { method: 'POST', headers: target.headers, body: target.body });
+      const text = await res.text();
+      if (res.status !== 200 || JSON.parse(text).effect !== 'allow') throw new Error(`anchor ${kind} answered ${res.status}: ${text}`);
+      const r = await row(label, target, connections, [proc.child.pid], undefined, DURATION, Math.max(WARMUP, FIRST_WARMUP));
+      rows.push({ pass: 'F', target: kind, responseBytes: Buffer.byteLength(text), ...r });
+    } finally {
+      await stopProcess(proc, `anchor ${kind}`);
+    }
+  }
+  return { name: 'F', dir, rows };
+}
+
 async function main() {
   const cpus = os.cpus();
   const loadBefore = os.loadavg();
@@ -585,7 +634,8 @@ async function main() {
   const otlp = TELEMETRY ? await startOtlpSink() : undefined;
   try {
     passes.push(await pass('A', toolsUrl, toolsPid, EXAMPLE_TTL, planA));
-    passes.push(await pass('B', toolsUrl, toolsPid, FLIPPED_TTL, planB));
+    if (ANCHORS) passes.push(await anchorPass(first));
+    if (CACHE_PASS) passes.push(await pass('B', toolsUrl, toolsPid, FLIPPED_TTL, planB));
     if (PROFILE) {
       const profDir = mkdtempSync(join(os.tmpdir(), 'warden-bench-prof-'));
       const p = await pass('P', toolsUrl, toolsPid, EXAMPLE_TTL, [{ label: `${PROFILE_TARGET === 'decisions' ? 'POST /v1/decisions' : 'POST /v1/tools/call (read_orders)'}, under --cpu-prof`, target: PROFILE_TARGET, connections: first, seconds: PROFILE_S }], [
@@ -654,7 +704,7 @@ async function main() {
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
   ];
   for (const r of rows) {
-    const cache = r.target === 'direct' ? '—' : cacheLabel(r.cache);
+    const cache = r.target === 'direct' || r.pass === 'F' ? '—' : cacheLabel(r.cache);
     const gatewayCpu = r.target === 'direct' ? `(${fmtPct(r.cpu.gateway)})` : fmtPct(r.cpu.gateway);
     table.push(
       `| ${r.pass} | ${cache} | ${r.label} | ${r.connections} | ${fmtInt(r.rps)} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} | ${fmtMs(r.max)} | ` +
@@ -683,7 +733,50 @@ async function main() {
     }
   }
 
+  // The anchors: CPU per request (the server process's CPU time ÷ requests answered) and
+  // throughput of the decisions rows against bare fastify's, in the same run.
+  const cpuPerRequest = (r) => (1e6 * r.cpu.gateway) / r.rps;
+  const bare = rows.find((r) => r.pass === 'F' && r.target === 'bare');
+  const floor = rows.find((r) => r.pass === 'F' && r.target === 'floor');
+  const anchorSection = [];
+  if (bare) {
+    anchorSection.push(
+      '## Against the anchors (pass F, same run)',
+      '',
+      `Bare fastify answers the decisions body with the ${fmtInt(bare.responseBytes)} bytes of the decision Warden answered; the floor is fastify + ` +
+        'JSON body + the PDP on the example policies + a hash-chain link + an INSERT batched per event-loop turn into SQLite ' +
+        '(bench/http/anchors.js). CPU per request: the server process\'s CPU time over the row ÷ its requests/s.',
+      '',
+      '| server | connections | requests/s | CPU per request | CPU per request ÷ bare\'s | requests/s ÷ bare\'s |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
+    for (const r of [bare, floor, find('A', 'decisions', first)].filter(Boolean)) {
+      anchorSection.push(
+        `| ${r.pass === 'F' ? r.label.replace(/^anchor: /, '') : `Warden ${r.label} (pass ${r.pass})`} | ${r.connections} | ${fmtInt(r.rps)} | ${fmtInt(cpuPerRequest(r))} µs | ` +
+          `${(cpuPerRequest(r) / cpuPerRequest(bare)).toFixed(2)} | ${(r.rps / bare.rps).toFixed(2)} |`,
+      );
+    }
+    anchorSection.push('');
+  }
+
   const targetLines = [];
+  const decisionsFirst = find('A', 'decisions', first);
+  if (bare && decisionsFirst) {
+    const ratio = cpuPerRequest(decisionsFirst) / cpuPerRequest(bare);
+    targetLines.push(
+      `- ${mark(ratio <= 2.5)} /v1/decisions CPU per request ≤ 2.5x bare fastify's (${first} connections): ` +
+        `${fmtInt(cpuPerRequest(decisionsFirst))} µs ÷ ${fmtInt(cpuPerRequest(bare))} µs = ${ratio.toFixed(2)}x`,
+    );
+  }
+  const toolsFirst = find('A', 'toolsCall', first);
+  const directFirst = find('A', 'direct', first);
+  if (toolsFirst && directFirst) {
+    const ratio = toolsFirst.rps / directFirst.rps;
+    targetLines.push(
+      `- ${mark(ratio >= 0.35)} /v1/tools/call throughput ≥ 0.35x the direct tool (${first} connections, decision cache ${cacheLabel(toolsFirst.cache)}): ` +
+        `${fmtInt(toolsFirst.rps)} ÷ ${fmtInt(directFirst.rps)} = ${ratio.toFixed(2)}x`,
+    );
+  }
   for (const c of CONNECTIONS) {
     const d = find('A', 'decisions', c);
     if (!d) continue;
@@ -698,7 +791,7 @@ async function main() {
     '| pass | requests sent to Warden | handled by Warden (warden_decisions_total) | responses received | decision records (`warden audit verify`) | chain | verdict |',
     '|---|---:|---:|---:|---:|---|---|',
   ];
-  for (const p of passes) {
+  for (const p of passes.filter((x) => x.tally)) {
     const { sent, handled, responses } = p.tally;
     const records = p.audit.records;
     const onWire = sent - handled;
@@ -797,7 +890,7 @@ async function main() {
   }
 
   const decisionsRow = find('A', 'decisions', first);
-  const wardenRows = rows.filter((r) => r.target !== 'direct' && r.connections > 1);
+  const wardenRows = rows.filter((r) => r.target !== 'direct' && r.pass !== 'F' && r.connections > 1);
   const cpuRange = (f) => {
     const xs = wardenRows.map(f).filter(Number.isFinite);
     return xs.length ? `${fmtPct(Math.min(...xs))}–${fmtPct(Math.max(...xs))}` : '—';
@@ -846,6 +939,7 @@ async function main() {
     '',
     ...table,
     '',
+    ...anchorSection,
     '## Tool-call overhead (via Warden − direct, same run)',
     '',
     ...overhead,

@@ -7,7 +7,9 @@ export const GENESIS_HASH = `sha256:${'0'.repeat(64)}`;
 
 /**
  * Every field of a record but `hash`, in a fixed order. Adding a field to DecisionRecord means
- * adding it here (the type below fails to compile otherwise) and starting a new chain format.
+ * adding it here (the type below fails to compile otherwise) and starting a new chain format
+ * (formats 1 and 2 hash exactly these, so a field added here changes both: old logs would no
+ * longer verify).
  */
 const HASHED_FIELDS = [
   'seq', 'prevHash', 'id', 'time', 'kind', 'requestId', 'traceId', 'tenant', 'sessionId', 'agentId', 'userId',
@@ -20,19 +22,72 @@ type Unhashed = Exclude<keyof DecisionRecord, (typeof HASHED_FIELDS)[number] | '
 const everyFieldHashed: [Unhashed] extends [never] ? true : never = true;
 void everyFieldHashed;
 
+/** The hashed text of `fields` of a record: each value in order, objects in canonical form. */
+function fieldsText(record: object, fields: readonly string[]): string {
+  const values = record as Record<string, unknown>;
+  let text = '';
+  for (const field of fields) {
+    const value = values[field];
+    text += value === undefined ? '\u0000|' : `${typeof value === 'object' && value !== null ? canonicalJson(value) : JSON.stringify(value)}|`;
+  }
+  return text;
+}
+
+const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/*
+ * Chain formats. A record's `hash` says which format made it, so a log keeps verifying across
+ * versions (and during a rolling upgrade, where old and new writers append to one log):
+ * - format 1, `sha256:<hex>`: one hash over every field, `seq` and `prevHash` included. Making
+ *   it needs the previous hash, so the whole record was hashed inside the log's write lock.
+ * - format 2, `c2:sha256:<hex>`: the link H(prevHash ‖ seq ‖ bodyHash), where bodyHash covers
+ *   every other field and is computed before the record takes its place in the log (outside any
+ *   lock); only the small final link is made in order.
+ * Both cover every field: editing a record, reordering records or removing one breaks the chain.
+ */
+
+/** The format new records are written in. */
+export const CHAIN_FORMAT = 2;
+const FORMAT_2_PREFIX = 'c2:sha256:';
+
+/** The format a record's hash was made in; undefined for a hash no known format makes. */
+export function chainFormatOf(hash: string): 1 | 2 | undefined {
+  if (hash.startsWith(FORMAT_2_PREFIX)) return 2;
+  if (hash.startsWith('sha256:')) return 1;
+  return undefined;
+}
+
 /**
- * A record's hash covers every field but `hash` itself, including `seq` and `prevHash`, so
- * editing a record, reordering records or removing one breaks the chain from that point on.
+ * Format 1: a record's hash covers every field but `hash` itself, including `seq` and `prevHash`.
  * Top-level fields go in a fixed order (fast); nested values in canonical form (key order free).
  */
 export function recordHash(record: Omit<DecisionRecord, 'hash'> & { hash?: string }): string {
-  const fields = record as unknown as Record<string, unknown>;
-  let text = '';
-  for (const field of HASHED_FIELDS) {
-    const value = fields[field];
-    text += value === undefined ? '\u0000|' : `${typeof value === 'object' && value !== null ? canonicalJson(value) : JSON.stringify(value)}|`;
+  return `sha256:${sha256Hex(fieldsText(record, HASHED_FIELDS))}`;
+}
+
+/** Every field but the chain's own (seq, prevHash, hash): what format 2's body hash covers. */
+const BODY_FIELDS = HASHED_FIELDS.filter((f) => f !== 'seq' && f !== 'prevHash');
+
+/** Format 2's body hash (hex) of an entry: every field the same whatever its place in the log. */
+export function bodyHash(entry: Omit<DecisionRecord, 'seq' | 'prevHash' | 'hash'>): string {
+  return sha256Hex(fieldsText(entry, BODY_FIELDS));
+}
+
+/** Format 2's link: the record's hash from the previous record's hash, its seq and its body hash. */
+export function linkHash(prevHash: string, seq: number, body: string): string {
+  return `${FORMAT_2_PREFIX}${sha256Hex(`${prevHash}\n${seq}\n${body}`)}`;
+}
+
+/** The hash `record` should have in the format its own hash claims; undefined for an unknown format. */
+export function expectedHash(record: DecisionRecord): string | undefined {
+  switch (chainFormatOf(record.hash)) {
+    case 2:
+      return linkHash(record.prevHash, record.seq, bodyHash(record));
+    case 1:
+      return recordHash(record);
+    default:
+      return undefined;
   }
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
 export interface ChainBreak {
@@ -92,7 +147,9 @@ export class ChainVerifier {
     if (record.prevHash !== this.previousHash) {
       return `its prevHash does not match the hash of record #${record.seq - 1}: a record before it was altered, removed or replaced`;
     }
-    if (recordHash(record) !== record.hash) return 'its content does not match its hash: the record was altered';
+    const expected = expectedHash(record);
+    if (expected === undefined) return `its hash is in no chain format this version of Warden knows (${record.hash.slice(0, 24)}…)`;
+    if (expected !== record.hash) return 'its content does not match its hash: the record was altered';
     return undefined;
   }
 }

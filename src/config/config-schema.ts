@@ -227,6 +227,17 @@ const userJwt = z.strictObject({
 });
 
 /** The threat guards (src/guards): what they look for. They only add signals; policies decide. */
+/** What a tool result with findings becomes before the agent reads it (guards.injection.results). */
+const resultTreatment = z.enum(['deny', 'strip', 'annotate', 'allow']);
+const resultTreatments = z.strictObject({
+  /** Exfiltration links (images and links carrying data to hosts not allowed): critical findings. */
+  exfiltration: resultTreatment.default('strip'),
+  /** Every other suspicious finding: injected instructions, hidden text, forged role headers… */
+  injection: resultTreatment.default('annotate'),
+  /** Per tool (a glob on the exposed name, e.g. `web.*`); the first match wins, what it leaves out is the default. */
+  tools: z.array(z.strictObject({ tool: z.string().min(1), exfiltration: resultTreatment.optional(), injection: resultTreatment.optional() })).default([]),
+});
+
 const guardsSchema = z
   .strictObject({
     /** Load the built-in guard policies (src/guards/default-policies.ts) beside the policy folder. */
@@ -239,6 +250,12 @@ const guardsSchema = z
         threshold: z.number().min(0).max(1).optional(),
         /** Scan every tool result for indirect injection (a finding taints the session). */
         scan_results: z.boolean().default(true),
+        /**
+         * What a scanned result with suspicious findings becomes: `deny` withholds it, `strip`
+         * removes the exfiltration links / hidden text and annotates, `annotate` adds a `_meta`
+         * flag and a visible warning, `allow` passes it unchanged (the finding is still recorded).
+         */
+        results: resultTreatments.prefault({}),
       })
       .prefault({}),
     taint: z
@@ -299,6 +316,12 @@ export const configSchema = z.strictObject({
       shutdown_grace: duration.default('10s'),
       /** The address people reach Warden at (`https://warden.example.com`): links in approval notifications point into its dashboard. */
       public_url: z.string().url().optional(),
+      /**
+       * One log line per request received and per response sent (fastify's request logging, at
+       * level info), and one per tool call. Off by default: the decision log is the record of
+       * every decision, and a log line per request costs more than deciding it.
+       */
+      access_log: z.boolean().default(false),
     })
     .prefault({}),
   humans: z.strictObject({ tokens: z.array(humanToken).default([]), oidc: oidc.optional() }).prefault({}),

@@ -87,6 +87,8 @@ export function auditRecord(
 
 /** Arguments the pipeline refused may be huge or hostile: keep a short, redacted preview. */
 function unvalidatedArgs(args: unknown, redactor: Redactor): JsonValue {
+  // Nothing sent (or an empty object): nothing to preview.
+  if (args === undefined || args === null || (typeof args === 'object' && !Array.isArray(args) && Object.keys(args).length === 0)) return {};
   let text: string;
   try {
     text = JSON.stringify(args) ?? String(args);

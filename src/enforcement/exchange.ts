@@ -3,8 +3,10 @@ import type { Decision } from '../model/decision.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
 import type { AgentRecord, SessionRecord } from '../store/records.js';
 import type { RegisteredTool } from '../upstream/tool-registry.js';
+import type { UpstreamChannel } from '../upstream/upstream-requests.js';
 import type { ActingUser } from '../auth/users.js';
 import type { CallStatus, EndingHttpStatus } from './errors.js';
+import type { ResultNote } from './result-treatment.js';
 import type { AuthzenRequest } from './authzen/coaz-anchors.js';
 
 export type { Credentials } from '../auth/agent-credentials.js';
@@ -35,6 +37,8 @@ export interface ToolCall {
   action?: string;
   /** Defaults to `sdk`. */
   via?: Surface;
+  /** What an MCP gateway call carries to its upstream (cancellation, progress, the session): never decided on. */
+  channel?: UpstreamChannel;
 }
 
 /** What the pipeline answers. `httpStatus` is what an HTTP surface should send. */
@@ -47,6 +51,8 @@ export interface CallResult {
   auditId: string;
   httpStatus: EndingHttpStatus;
   retryAfterMs?: number;
+  /** Set when the result guard flagged the result: what Warden did to it, and the warning for the agent (result-treatment.ts). */
+  resultNote?: ResultNote;
 }
 
 /** The state of one exchange as it moves through the stages. */

@@ -19,6 +19,7 @@ import type { DecisionRecorder } from './decision-recorder.js';
 import { EnforcementError } from './errors.js';
 import type { CallResult, Credentials, Exchange, ToolCall } from './exchange.js';
 import { incidentForDeny, type IncidentRecorder } from './incidents.js';
+import { treatResult } from './result-treatment.js';
 import { applyToArguments, applyToResult, ObligationError, type AppliedObligations } from './obligations/apply-obligations.js';
 import { buildActionRequest, relationshipSubjects } from './request-builder.js';
 import { emptySession, type SessionState } from './session-state.js';
@@ -416,9 +417,9 @@ export class Pipeline {
       x.request = await this.buildRequest(x, tenant);
       addSignals(x, x.request, undefined, this.d.guards, this.d.redactor);
     } else if (x.dryRun) {
-      await admitWith(await this.d.sessions.read(sessionId));
+      await admitWith(await this.d.sessions.read(tenant, sessionId));
     } else {
-      await this.d.sessions.update(sessionId, async (stored) => ({ next: await admitWith(stored), value: undefined }));
+      await this.d.sessions.update(tenant, sessionId, async (stored) => ({ next: await admitWith(stored), value: undefined }));
     }
   }
 
@@ -453,8 +454,9 @@ export class Pipeline {
     const sessionId = x.call.sessionId;
     const reserved = x.reservedSpend ?? 0;
     x.reservedSpend = undefined;
-    if (!sessionId || x.dryRun || (how === 'released' && reserved === 0)) return;
-    await this.d.sessions.update(sessionId, (stored) => {
+    const tenant = x.tenant;
+    if (!sessionId || tenant === undefined || x.dryRun || (how === 'released' && reserved === 0)) return;
+    await this.d.sessions.update(tenant, sessionId, (stored) => {
       if (!stored) return { value: undefined };
       let next = stored;
       if (reserved > 0 && how !== 'executed') next = { ...next, spend: Math.max(0, next.spend - reserved) };
@@ -554,7 +556,7 @@ export class Pipeline {
       'warden.execute',
       { 'warden.tool': tool.entry.name, 'warden.tool.effect': tool.entry.effect, ...(tool.entry.server ? { 'warden.upstream': tool.entry.server } : {}) },
       async (span) => {
-        const answer = await executor({ args: x.args!, requestId: x.requestId, agentId: x.call.agentId, traceId: x.call.traceId, idempotencyKey: pre.idempotencyKey });
+        const answer = await executor({ args: x.args!, requestId: x.requestId, agentId: x.call.agentId, traceId: x.call.traceId, idempotencyKey: pre.idempotencyKey, ...(x.call.channel ? { channel: x.call.channel } : {}) });
         if (!answer.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: 'the tool failed' });
         return answer;
       },
@@ -578,8 +580,36 @@ export class Pipeline {
       const record = await recorder.append(outcomeRecord('denied', withheld), sideEffect);
       return { status: 'denied', success: false, decision: withheld, auditId: first?.id ?? record.id, httpStatus: 403 };
     }
+    const treated = treatResult(x.call.tool, result, lesson.scan, this.d.guards);
+    if (treated.effect === 'withhold') {
+      x.details.resultTreatment = { treatment: 'withheld', kinds: treated.kinds, critical: treated.critical };
+      const withheld = { ...decision, effect: 'deny' as const, reason: treated.reason, stage: 'result' };
+      const record = await recorder.append(outcomeRecord('denied', withheld), sideEffect);
+      if (treated.critical) await this.resultIncident(x, treated.reason, first?.id ?? record.id);
+      return { status: 'denied', success: false, decision: withheld, auditId: first?.id ?? record.id, httpStatus: 403 };
+    }
+    const note = treated.effect === 'deliver' ? treated.note : undefined;
+    if (treated.effect === 'deliver') {
+      result = treated.result;
+      x.details.resultTreatment = { treatment: treated.note.treatment, kinds: treated.note.kinds, critical: treated.note.critical, removed: treated.note.removed };
+    }
     const record = await recorder.append(outcomeRecord('executed', decision, result), sideEffect);
-    return { status: 'executed', success: true, result, decision, auditId: first?.id ?? record.id, httpStatus: 200, ...(approvalId ? { approvalId } : {}) };
+    if (note?.critical) await this.resultIncident(x, `${x.call.tool} returned ${note.kinds.join(', ')}; the result was ${note.treatment}`, first?.id ?? record.id);
+    return { status: 'executed', success: true, result, decision, auditId: first?.id ?? record.id, httpStatus: 200, ...(approvalId ? { approvalId } : {}), ...(note ? { resultNote: note } : {}) };
+  }
+
+  /**
+   * A critical finding in a result (an exfiltration link) is an incident. Severity high, not
+   * critical: the agent is the target of the content, not its author, and a critical incident
+   * would suspend it. Recording it may not fail the call.
+   */
+  private async resultIncident(x: Exchange, description: string, decisionId: string): Promise<void> {
+    if (!x.agent || !this.d.incidents) return;
+    try {
+      await this.d.incidents.report({ agentId: x.agent.id, type: 'result_injection', severity: 'high', description, decisionId, reportedBy: 'warden' }, x.agent);
+    } catch {
+      // the result's treatment stands without the incident
+    }
   }
 
   /** An approved call's spend is reserved again at execution; the budget may have moved since. */
@@ -587,7 +617,7 @@ export class Pipeline {
     const amount = spendOf(x);
     const max = this.d.budget.max_spend;
     if (!approval.sessionId || amount === 0) return;
-    await this.d.sessions.update(approval.sessionId, (session) => {
+    await this.d.sessions.update(approval.tenant, approval.sessionId, (session) => {
       if (!session) return { value: undefined };
       if (max !== undefined && session.spend + amount > max) {
         throw new EnforcementError('limits', `session spend budget exceeded at execution: ${session.spend} spent + ${amount} > ${max}`, { httpStatus: 429, status: 'error' });

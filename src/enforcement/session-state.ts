@@ -19,19 +19,19 @@ export class SessionState {
   constructor(private readonly store: SessionStore) {}
 
   /** The session as stored, without taking the lock (dry runs, listings). */
-  read(id: string): Promise<SessionRecord | undefined> {
-    return this.store.getSession(id);
+  read(tenant: string, id: string): Promise<SessionRecord | undefined> {
+    return this.store.getSession(tenant, id);
   }
 
   /**
    * Reads the session, lets `change` decide its next state (or throw to refuse the call), and
    * writes that state when it differs. Returns what `change` returned.
    */
-  async update<T>(id: string, change: (current: SessionRecord | undefined) => Promise<{ next?: SessionRecord; value: T }> | { next?: SessionRecord; value: T }): Promise<T> {
+  async update<T>(tenant: string, id: string, change: (current: SessionRecord | undefined) => Promise<{ next?: SessionRecord; value: T }> | { next?: SessionRecord; value: T }): Promise<T> {
     const store = this.store;
     if (!isShared(store)) {
-      return this.locks.run(id, async () => {
-        const current = await store.getSession(id);
+      return this.locks.run(`${tenant}\u0000${id}`, async () => {
+        const current = await store.getSession(tenant, id);
         const { next, value } = await change(current);
         if (next && next !== current) await store.putSession(next);
         return value;
@@ -39,9 +39,9 @@ export class SessionState {
     }
     // Shared by replicas: the lock orders this process's calls, and a compare-and-set on the
     // version catches another replica's write in between; `change` then runs again on what it wrote.
-    return this.locks.run(id, async () => {
+    return this.locks.run(`${tenant}\u0000${id}`, async () => {
       for (let attempt = 1; ; attempt++) {
-        const current = await store.getSession(id);
+        const current = await store.getSession(tenant, id);
         const { next, value } = await change(current);
         if (!next || next === current) return value;
         if (await store.putSessionIf(next, current?.version)) return value;

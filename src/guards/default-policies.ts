@@ -21,7 +21,7 @@ export const DEFAULT_GUARD_POLICIES: readonly BuiltInPolicy[] = [
     text: `id: guard-injection
 version: 1
 owner: warden
-description: Prompt injection found in the user prompt or in the arguments the agent sends.
+description: Prompt injection found in the user prompt, in the arguments the agent sends, or in a tool result it read.
 rules:
   - id: exfiltration-in-arguments
     effect: deny
@@ -41,6 +41,14 @@ rules:
     description: The user prompt tries to override the agent's instructions.
     when: "has(signals.injection) && has(signals.injection.prompt) && signals.injection.prompt.suspicious == true"
     reason: "the user prompt looks like a prompt injection (score \${signals.injection.prompt.score}); a human must confirm"
+    approval: { approvers: ["role:approver"], expires: 1h }
+  - id: act-after-injection
+    effect: require_approval
+    description: >-
+      An injection was found in a tool result this session read; from then on the agent may be
+      following it, so every call with an effect (anything but a read) waits for a human.
+    when: "has(signals.taint) && has(signals.taint.injected) && size(signals.taint.injected) > 0 && has(tool.effect) && tool.effect != 'read'"
+    reason: "an injection was found in a tool result earlier in this session; a human must confirm every call with an effect"
     approval: { approvers: ["role:approver"], expires: 1h }
 `,
   },

@@ -46,11 +46,15 @@ function summarize(scan: InjectionScan & { findings: Array<InjectionFinding & { 
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
-/** The user prompt (`context.userPrompt`): direct injection. */
+/**
+ * The user prompt (`context.userPrompt`): direct injection. A prompt the authenticated user wrote
+ * (`guards.taint.user_prompt: trusted`) is judged by the rules alone: the classifier learned what
+ * injected requests look like, and the user's own request is one (see ScanOptions.classifier).
+ */
 export function scanPrompt(prompt: unknown, config: GuardsConfig): InjectionSignal {
   if (typeof prompt !== 'string' || prompt === '') return NO_INJECTION;
   const options = scanOptions(config);
-  return summarize(scanText(prompt, options));
+  return summarize(scanText(prompt, config.taint.user_prompt === 'trusted' ? { ...options, classifier: false } : options));
 }
 
 /** The tool arguments: what the agent is about to send (paths such as `args.body`). */

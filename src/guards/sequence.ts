@@ -26,6 +26,7 @@ export function flowOf(session: SessionRecord | undefined): SessionFlow {
     tools: f?.tools ?? [],
     denials: f?.denials ?? [],
     ...(f?.trusted ? { trusted: f.trusted } : {}),
+    ...(f?.injected ? { injected: f.injected } : {}),
   };
 }
 

@@ -53,11 +53,39 @@ function numberToken(n: number): string | undefined {
  */
 export type TokenMode = 'check' | 'remember';
 
+/** ISO 13616 check: the country and check digits moved to the end, letters as numbers, mod 97 is 1. */
+function ibanChecks(iban: string): boolean {
+  let rest = 0;
+  const moved = iban.slice(4) + iban.slice(0, 4);
+  for (let i = 0; i < moved.length; i++) {
+    const c = moved.charCodeAt(i);
+    const v = c >= 0x61 && c <= 0x7a ? c - 0x61 + 10 : c - 0x30;
+    rest = v >= 10 ? (rest * 100 + v) % 97 : (rest * 10 + v) % 97;
+  }
+  return rest === 1;
+}
+
+/**
+ * The IBAN a match of IBAN holds. The grouped form also matches a short word after the number
+ * ("… 5332 for the bakery" reads "…5332for"), which made the same IBAN two different tokens in a
+ * prompt and in an argument: trailing groups are dropped until the check digits agree. A match
+ * that never checks (test data, a typo) is kept whole, as before.
+ */
+function ibanOf(match: string): string {
+  const whole = match.replace(/ /g, '');
+  if (ibanChecks(whole)) return whole;
+  for (let cut = match.lastIndexOf(' '); cut > 4; cut = match.lastIndexOf(' ', cut - 1)) {
+    const shorter = match.slice(0, cut).replace(/ /g, '');
+    if (shorter.length >= 15 && ibanChecks(shorter)) return shorter;
+  }
+  return whole;
+}
+
 /** Identifiers of a counterparty inside text: IBANs, account and phone numbers (digits only), e-mail addresses, URL hosts. */
 function identifiers(norm: string, out: Set<string>): void {
   if (/\d/.test(norm)) {
     for (const m of norm.matchAll(IBAN)) {
-      const iban = m[0].replace(/ /g, '');
+      const iban = ibanOf(m[0]);
       if (/[a-z]/.test(iban.slice(4)) || iban.length >= 15) out.add(`i:${iban}`);
     }
     for (const m of norm.matchAll(ACCOUNT)) {

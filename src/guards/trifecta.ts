@@ -14,8 +14,15 @@ export interface TrifectaInput {
   untrustedContent: boolean;
   /** The tool being called. */
   tool: ToolEntry | undefined;
+  /**
+   * The call names counterparties (IBANs, accounts, phones, e-mail addresses, hosts) and every one
+   * of them comes from trusted data (the user's trusted prompt, a trusted tool's result): whatever
+   * it carries goes where the user said, not to whoever wrote the untrusted content. Paying the
+   * landlord the user named after reading the account history is not exfiltration.
+   */
+  destinationTrusted?: boolean;
 }
 
 export function lethalTrifecta(input: TrifectaInput, config: GuardsConfig): boolean {
-  return input.privateData && input.untrustedContent && hasExternalEffect(input.tool, config);
+  return input.privateData && input.untrustedContent && !input.destinationTrusted && hasExternalEffect(input.tool, config);
 }

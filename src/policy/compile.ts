@@ -12,6 +12,7 @@ import type { CompiledPolicy, CompiledRule, PolicySet } from './policy-set.js';
 import { firstLine } from '../lib/diagnostic.js';
 import { parseReasonTemplate } from './reason-template.js';
 import { RuleIndex } from './rule-index.js';
+import { planCondition } from './condition-plan.js';
 import { EMPTY_POLICY_DATA, type PolicyData } from './policy-data.js';
 import { YamlSource } from '../lib/source-map.js';
 
@@ -209,6 +210,7 @@ function compileRules(
       tools: rule.tools,
       when,
       whenSource: rule.when,
+      plan: planCondition(when, rule.when),
       reason,
       attribution: ` (policy ${policy.id} v${policy.version}, rule ${rule.id})`,
       obligations: compileObligations(rule, path, report),

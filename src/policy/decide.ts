@@ -8,6 +8,7 @@ import { mergeObligations } from './obligation-parse.js';
 import type { CompiledRule, PolicySet } from './policy-set.js';
 import { firstLine } from '../lib/diagnostic.js';
 import { renderReason } from './reason-template.js';
+import { judge } from './condition-plan.js';
 
 export interface DecideOptions {
   /** The instant the decision is made for (effective windows, `now` in CEL). Default: the clock. */
@@ -95,20 +96,25 @@ function evaluate(policySet: PolicySet, request: ActionRequest, now: Date, expla
   const run = (rules: readonly CompiledRule[]): Match[] => {
     const matched: Match[] = [];
     for (const rule of rules) {
-      const result = evaluateRule(rule, activation, at);
+      const result = explain ? evaluateRule(rule, activation, at) : evaluateFast(rule, activation, at);
       if (traces) traces.push(trace(rule, result));
       if (counts(rule, result)) matched.push(typeof result === 'object' ? { rule, error: result.error } : { rule });
     }
+    // The index hands rules over unordered; what matched is put back in the set's order (by key).
+    if (!explain && matched.length > 1) matched.sort((a, b) => (a.rule.key < b.rule.key ? -1 : 1));
     return matched;
   };
 
   // Deny overrides: once a deny matched, approval and allow rules cannot change the decision, so
   // they are only evaluated when an explanation was asked for. Allow rules are evaluated under an
   // approval too, because their obligations apply once the action is approved.
-  const denies = run(candidates.deny);
+  // The condition index leaves out rules whose conditions cannot hold for this request; an
+  // explanation lists every candidate, so it walks them all.
+  const rulesOf = (effect: 'deny' | 'requireApproval' | 'allow') => (explain ? candidates[effect] : candidates.byCondition[effect].select(activation));
+  const denies = run(rulesOf('deny'));
   const undenied = denies.length === 0 || explain;
-  const approvals = undenied ? run(candidates.requireApproval) : [];
-  const allows = undenied ? run(candidates.allow) : [];
+  const approvals = undenied ? run(rulesOf('requireApproval')) : [];
+  const allows = undenied ? run(rulesOf('allow')) : [];
   const shadow = candidates.shadow.length ? shadowResults(candidates.shadow, activation, at, traces) : [];
 
   const decision = baseDecision(policySet, request);
@@ -136,6 +142,16 @@ function evaluate(policySet: PolicySet, request: ActionRequest, now: Date, expla
     };
   }
   return decision;
+}
+
+/** evaluateRule, with the common conjunct shapes judged without CEL (condition-plan.ts). */
+function evaluateFast(rule: CompiledRule, activation: Record<string, unknown>, at: number): RuleResult {
+  if (!rule.when || !rule.plan) return evaluateRule(rule, activation, at);
+  const { from, until } = rule.policy;
+  if ((from !== undefined && at < from) || (until !== undefined && at >= until)) return 'inactive';
+  const known = judge(rule.plan, activation);
+  if (known === undefined) return evaluateRule(rule, activation, at);
+  return known ? 'matched' : 'not_matched';
 }
 
 /** One rule on one activation (also used by the list decision). */

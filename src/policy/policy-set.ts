@@ -2,6 +2,7 @@ import type { ApprovalRequirement } from '../model/decision.js';
 import type { Effect } from '../model/effect.js';
 import type { Obligation } from '../model/obligation.js';
 import type { CompiledExpression } from './cel-environment.js';
+import type { ConditionPlan } from './condition-plan.js';
 import type { ReasonTemplate } from './reason-template.js';
 import type { RuleIndex } from './rule-index.js';
 import type { PolicyData } from './policy-data.js';
@@ -36,6 +37,8 @@ export interface CompiledRule {
   tools?: readonly string[];
   when?: CompiledExpression;
   whenSource?: string;
+  /** The condition's conjuncts the index and the evaluator judge without CEL (condition-plan.ts). */
+  plan?: ConditionPlan;
   /** A plain string when the reason has no `${...}` expressions, so nothing is rendered per decision. */
   reason?: string | ReasonTemplate;
   /** ` (policy refunds v3, rule large-refund)`: appended to the reason of every decision it makes. */

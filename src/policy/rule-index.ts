@@ -1,3 +1,4 @@
+import { ConditionIndex } from './condition-index.js';
 import { globToRegExp, isGlob } from './glob.js';
 import type { CompiledRule } from './policy-set.js';
 
@@ -37,6 +38,11 @@ export interface Candidates {
   /** Rules of shadow-mode policies: evaluated and reported, never enforced. */
   shadow: readonly CompiledRule[];
   size: number;
+  /**
+   * The enforced lists narrowed by their conditions per request (condition-index.ts). Shadow rules
+   * are not narrowed: every shadow policy reports a result, matched or not.
+   */
+  byCondition: { deny: ConditionIndex; requireApproval: ConditionIndex; allow: ConditionIndex };
 }
 
 /**
@@ -91,12 +97,16 @@ export class RuleIndex {
     this.anyAction.collect(resource, set);
     const sorted = [...set].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const enforced = sorted.filter((r) => r.policy.mode === 'enforce');
+    const deny = enforced.filter((r) => r.effect === 'deny');
+    const requireApproval = enforced.filter((r) => r.effect === 'require_approval');
+    const allow = enforced.filter((r) => r.effect === 'allow');
     return {
-      deny: enforced.filter((r) => r.effect === 'deny'),
-      requireApproval: enforced.filter((r) => r.effect === 'require_approval'),
-      allow: enforced.filter((r) => r.effect === 'allow'),
+      deny,
+      requireApproval,
+      allow,
       shadow: sorted.filter((r) => r.policy.mode === 'shadow'),
       size: sorted.length,
+      byCondition: { deny: new ConditionIndex(deny), requireApproval: new ConditionIndex(requireApproval), allow: new ConditionIndex(allow) },
     };
   }
 }

@@ -6,6 +6,18 @@ import type { AgentRecord, DecisionRecord, IncidentRecord } from '../store/recor
 import { requireHuman, tenantScope, visibleAgent } from './access.js';
 import { ServiceError } from './errors.js';
 
+const ACTIVITY_WINDOW_MS = 60 * 60_000;
+const ACTIVITY_RECORDS = 2_000;
+
+/** One agent's decisions over `window` (from the newest records: `capped` when there were more). */
+export interface AgentActivity {
+  window: string;
+  calls: number;
+  denied: number;
+  lastSeen?: number;
+  capped: boolean;
+}
+
 /** What registering an agent takes: the HTTP body of `POST /v1/agents`, or the MCP `register_agent` input. */
 export interface AgentRegistration {
   id: string;
@@ -52,6 +64,29 @@ export class AgentService {
     const tenant = tenantScope(human);
     const agents = await this.d.agents.listAgents();
     return tenant === undefined ? agents : agents.filter((a) => a.tenant === tenant);
+  }
+
+  /**
+   * The agents with what they did in the last hour: calls decided, denials, the last one seen.
+   * Read from the newest ACTIVITY_RECORDS decision records of the viewer's tenants (one bounded
+   * query, whatever the number of agents): `capped` says the hour held more.
+   */
+  async listWithActivity(principal: Principal): Promise<Array<AgentRecord & { activity: AgentActivity }>> {
+    const agents = await this.list(principal);
+    const human = requireHuman(principal, 'viewer', 'listing agents');
+    const since = this.d.clock() - ACTIVITY_WINDOW_MS;
+    const records = await this.d.decisions.queryDecisions({ tenant: tenantScope(human), since, limit: ACTIVITY_RECORDS, order: 'desc' });
+    const capped = records.length >= ACTIVITY_RECORDS;
+    const by = new Map<string, AgentActivity>();
+    for (const r of records) {
+      if (r.kind !== 'decision' || r.resourceType === 'warden') continue;
+      const a = by.get(r.agentId) ?? { window: '1h', calls: 0, denied: 0, capped };
+      a.calls++;
+      if (r.effect === 'deny') a.denied++;
+      a.lastSeen = Math.max(a.lastSeen ?? 0, r.time);
+      by.set(r.agentId, a);
+    }
+    return agents.map((agent) => ({ ...agent, activity: by.get(agent.id) ?? { window: '1h', calls: 0, denied: 0, capped } }));
   }
 
   /** One agent with its latest decisions and incidents. */

@@ -13,7 +13,14 @@ import { ServiceError } from './errors.js';
 
 export type ApprovalAction =
   | { ok: true; approval: ApprovalRecord; execution?: CallResult }
-  | { ok: false; code: 'not_found' | 'forbidden' | 'not_pending' | 'expired' | 'already_voted'; message: string; httpStatus: 403 | 404 | 409 };
+  | {
+      ok: false;
+      code: 'not_found' | 'forbidden' | 'not_pending' | 'expired' | 'already_voted';
+      message: string;
+      httpStatus: 403 | 404 | 409;
+      /** On a conflict: where the approval stands and who voted, so the loser sees who decided. */
+      settled?: { status: ApprovalStatus; votes: Array<{ approver: string; vote: 'approve' | 'deny'; at: string; reason: string }>; settledAt?: string };
+    };
 
 /** What an approval looks like to a caller: the frozen arguments only in redacted form. */
 export type ApprovalView = Omit<ApprovalRecord, 'args'> & { expiresInMs: number; canDecide?: boolean; cannotDecideBecause?: string };
@@ -82,7 +89,19 @@ export class ApprovalService {
     if (refusal) return { ok: false, code: 'forbidden', message: refusal, httpStatus: 403 };
     const now = this.d.clock();
     const outcome = await this.d.approvals.vote(id, { approver: approver.id, approverRoles: approver.roles, vote, reason, at: now }, now);
-    if (!outcome.ok) return { ok: false, code: outcome.code, message: outcome.message, httpStatus: 409 };
+    if (!outcome.ok) {
+      const current = outcome.approval ?? (await this.d.approvals.getApproval(id));
+      if (!current) return { ok: false, code: outcome.code, message: outcome.message, httpStatus: 409 };
+      const votes = current.votes.map((v) => ({ approver: v.approver, vote: v.vote, at: new Date(v.at).toISOString(), reason: v.reason }));
+      const who = votes.length ? `: ${current.status} (${votes.map((v) => `${v.vote === 'approve' ? 'approved' : 'denied'} by ${v.approver} at ${v.at}`).join('; ')})` : `: ${current.status}`;
+      return {
+        ok: false,
+        code: outcome.code,
+        message: `${outcome.message}${who}`,
+        httpStatus: 409,
+        settled: { status: current.status, votes, ...(current.settledAt ? { settledAt: new Date(current.settledAt).toISOString() } : {}) },
+      };
+    }
     this.recordVote(outcome.approval, approver, vote, reason, now);
     if (outcome.approval.status !== 'approved') return { ok: true, approval: outcome.approval };
     const execution = await this.d.pipeline.executeApproved(id);

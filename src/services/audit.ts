@@ -6,6 +6,7 @@ import type { Principal } from '../auth/principal.js';
 import { parseInstant } from '../lib/duration.js';
 import type { Effect } from '../model/effect.js';
 import type { DecisionLogStore, SessionStore } from '../store/ports.js';
+import { searchWords } from '../store/search-words.js';
 import type { DecisionQuery, DecisionRecord, SessionRecord } from '../store/records.js';
 import { requireHuman, seesTenant, tenantScope } from './access.js';
 import { ServiceError } from './errors.js';
@@ -17,9 +18,23 @@ export interface AuditFilter {
   effect?: Effect;
   tenant?: string;
   session?: string;
+  /** The request id the agent gave (every record of one request). */
+  request?: string;
+  policy?: string;
+  rule?: string;
+  /** Free text: every word must be in the reason, as a word or a word's beginning. */
+  q?: string;
   since?: string;
   until?: string;
   limit?: number;
+  /** Where the previous page ended (`next` of an AuditPage): records older than it. */
+  cursor?: string;
+}
+
+/** A page of the decision log, newest first, and the cursor of the next (older) page, if any. */
+export interface AuditPage {
+  records: DecisionRecord[];
+  next?: string;
 }
 
 export interface ChainStatus {
@@ -71,48 +86,78 @@ export class AuditService {
 
   /** Records matching `filter`, newest first. */
   async query(principal: Principal, filter: AuditFilter): Promise<DecisionRecord[]> {
+    return (await this.search(principal, filter)).records;
+  }
+
+  /**
+   * A page of the records matching `filter`, newest first, and the cursor of the next page. The
+   * cursor is a seq (keyset paging): records written meanwhile are newer, so pages neither skip
+   * nor repeat a record however much is written between them.
+   */
+  async search(principal: Principal, filter: AuditFilter): Promise<AuditPage> {
     const limit = filter.limit ?? 100;
+    let query: DecisionQuery;
     if (principal.kind === 'agent') {
       if (filter.agent !== undefined && filter.agent !== principal.agentId) throw new ServiceError('forbidden', `an agent may only read its own records (connected as "${principal.agentId}")`, { problem: 'not-your-agent' });
       if (filter.tenant !== undefined) throw new ServiceError('forbidden', 'tenant is for people of every tenant; an agent reads its own records');
-      const query = { ...this.toQuery({ ...filter, agent: principal.agentId }, undefined), order: 'desc' as const };
-      await this.flush();
       // Operator records (resource type "warden") are never an agent's own, whatever its id.
-      return (await this.d.decisions.queryDecisions({ ...query, limit: limit * 2 })).filter((r) => r.resourceType !== 'warden').slice(0, limit);
+      query = { ...this.toQuery({ ...filter, agent: principal.agentId }, undefined), notResourceType: 'warden' };
+    } else {
+      const human = requireHuman(principal, 'viewer', 'reading the decision log');
+      query = this.toQuery(filter, human.tenant);
     }
-    const human = requireHuman(principal, 'viewer', 'reading the decision log');
-    const query = this.toQuery(filter, human.tenant);
+    const before = filter.cursor === undefined ? undefined : cursorSeq(filter.cursor);
     await this.flush();
-    return this.d.decisions.queryDecisions({ ...query, limit, order: 'desc' });
+    // One more than asked: whether there is a next page, without an empty last page.
+    const found = await this.d.decisions.queryDecisions({ ...query, beforeSeq: before, limit: limit + 1, order: 'desc' });
+    const records = found.slice(0, limit);
+    return found.length > limit ? { records, next: cursorOf(records[records.length - 1]!.seq) } : { records };
   }
 
   /** Records matching `filter` as JSON Lines, oldest first, paged by seq so a large log streams. */
   async export(principal: Principal, filter: AuditFilter): Promise<AsyncIterable<string>> {
+    const records = await this.exportRecords(principal, filter);
+    return (async function* lines() {
+      for await (const record of records) yield `${JSON.stringify(record)}\n`;
+    })();
+  }
+
+  /**
+   * Records matching `filter`, oldest first, read a page at a time as the consumer asks for them
+   * (a slow reader holds one page, never the selection). The cursor is ignored: an export is the
+   * whole selection.
+   */
+  async exportRecords(principal: Principal, filter: AuditFilter): Promise<AsyncIterable<DecisionRecord>> {
     const human = requireHuman(principal, 'viewer', 'exporting the decision log');
     const query = this.toQuery(filter, human.tenant);
     const limit = filter.limit ?? Number.MAX_SAFE_INTEGER;
     const decisions = this.d.decisions;
     await this.flush();
-    return (async function* lines() {
+    return (async function* pages() {
       let after = 0;
       let sent = 0;
       while (sent < limit) {
         const page = await decisions.queryDecisions({ ...query, afterSeq: after, order: 'asc', limit: Math.min(5000, limit - sent) });
         if (page.length === 0) return;
-        for (const record of page) yield `${JSON.stringify(record)}\n`;
+        yield* page;
         sent += page.length;
         after = page[page.length - 1]!.seq;
       }
     })();
   }
 
-  /** One session: its state (when the viewer may see it) and its records, oldest first. */
-  async session(principal: Principal, id: string, limit = 1000): Promise<{ id: string; session?: SessionRecord; records: DecisionRecord[] }> {
+  /**
+   * One session: its state (when the viewer may see it) and its records, oldest first. Session ids
+   * are the tenant's own: an operator of every tenant may name the tenant, else the session is the
+   * one of the tenant of its first record.
+   */
+  async session(principal: Principal, id: string, limit = 1000, tenant?: string): Promise<{ id: string; session?: SessionRecord; records: DecisionRecord[] }> {
     const human = requireHuman(principal, 'viewer', 'reading sessions');
     await this.flush();
-    const tenant = tenantScope(human);
-    const session = await this.d.sessions.getSession(id);
-    const records = await this.d.decisions.queryDecisions({ sessionId: id, tenant, order: 'asc', limit });
+    const scope = tenantScope(human) ?? tenant;
+    const records = await this.d.decisions.queryDecisions({ sessionId: id, tenant: scope, order: 'asc', limit });
+    const sessionTenant = scope ?? records[0]?.tenant;
+    const session = sessionTenant === undefined ? undefined : await this.d.sessions.getSession(sessionTenant, id);
     const visible = session && seesTenant(human, session.tenant) ? session : undefined;
     if (!visible && records.length === 0) throw new ServiceError('not_found', `no session "${id}"`);
     return { id, session: visible, records };
@@ -172,16 +217,35 @@ export class AuditService {
     const since = instant(filter.since, now, 'since', '24h');
     const until = instant(filter.until, now, 'until', '1h');
     if (tenant !== undefined && tenant !== '*' && filter.tenant !== undefined && filter.tenant !== tenant) throw new ServiceError('forbidden', `you may only read tenant ${tenant}`);
+    if (filter.q !== undefined && searchWords(filter.q).length === 0) throw new ServiceError('invalid', 'q must contain a word (letters or digits) to look for in the reasons');
     return {
       agentId: filter.agent,
       tool: filter.tool,
       effect: filter.effect,
       tenant: tenant === undefined ? undefined : tenant === '*' ? filter.tenant : tenant,
       sessionId: filter.session,
+      requestId: filter.request,
+      policy: filter.policy,
+      rule: filter.rule,
+      text: filter.q,
       since,
       until,
     };
   }
+}
+
+const CURSOR_PREFIX = 'before:';
+
+/** A page's cursor: opaque to callers (base64url), the seq the next page starts below. */
+function cursorOf(seq: number): string {
+  return Buffer.from(`${CURSOR_PREFIX}${seq}`).toString('base64url');
+}
+
+function cursorSeq(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const seq = text.startsWith(CURSOR_PREFIX) ? Number(text.slice(CURSOR_PREFIX.length)) : NaN;
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new ServiceError('invalid', 'cursor is not one this server gave (take `next` from the previous page)');
+  return seq;
 }
 
 function instant(text: string | undefined, now: number, name: string, example: string): number | undefined {

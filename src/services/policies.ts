@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type { Principal } from '../auth/principal.js';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { hasRole, type Principal } from '../auth/principal.js';
 import type { DecisionCache } from '../enforcement/decision-cache.js';
 import type { DecisionRecorder } from '../enforcement/decision-recorder.js';
 import type { PoliciesInForce } from '../enforcement/stages/policy-decision.js';
@@ -187,17 +187,32 @@ export class PolicyService {
     };
   }
 
-  /** The folder's `*.test.yaml` suites against the policies in force. */
-  async runTests() {
+  /**
+   * How policy file paths are shown to `principal`: an admin sees them as the gateway has them;
+   * anyone else relative to the policies folder (an absolute path tells how the server is laid
+   * out, which is not a viewer's business), or by file name for a file outside it.
+   */
+  filePathFor(principal: Principal | undefined): (file: string) => string {
+    if (principal?.kind === 'human' && hasRole(principal, 'admin')) return (file) => file;
+    const dir = resolve(this.d.policiesDir);
+    return (file) => {
+      const rel = relative(dir, resolve(file));
+      return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : basename(file);
+    };
+  }
+
+  /** The folder's `*.test.yaml` suites against the policies in force (paths as `principal` may see them). */
+  async runTests(principal?: Principal) {
     const folder = await readPolicyFolder(this.d.policiesDir);
     const set = this.d.policies.current;
     const run = runTestSuites(set, folder.tests);
+    const path = this.filePathFor(principal);
     return {
       bundle: set.bundle,
       passed: run.results.filter((r) => r.passed).length,
       failed: run.results.filter((r) => !r.passed).length,
-      results: run.results.map((r) => ({ suite: r.suite, file: r.file, line: r.line, name: r.name, passed: r.passed, failures: r.failures, effect: r.decision?.effect, rule: r.decision?.rule })),
-      diagnostics: [...folder.diagnostics, ...run.diagnostics],
+      results: run.results.map((r) => ({ suite: r.suite, file: path(r.file), line: r.line, name: r.name, passed: r.passed, failures: r.failures, effect: r.decision?.effect, rule: r.decision?.rule })),
+      diagnostics: [...folder.diagnostics, ...run.diagnostics].map((d) => ({ ...d, file: path(d.file) })),
     };
   }
 

@@ -45,9 +45,22 @@ export class ToolService {
   async catalog(principal: Principal) {
     requireHuman(principal, 'viewer', 'the tool catalog');
     const { tools, executors, mcp } = this.d;
-    const entries = [...tools.all()].map((t) => ({ ...t.entry, description: t.description, executable: executors.has(t.entry.name), ...(t.blocked ? { blocked: t.blocked } : {}) }));
+    const upstreams = mcp.allUpstreams().map((u) => u.health());
+    const stateOf = new Map(upstreams.map((h) => [h.name, h.state]));
+    const entries = [...tools.all()].map((t) => {
+      // An MCP tool whose upstream is down or reconnecting is listed with that state: its calls fail.
+      const upstreamState = t.entry.server !== undefined ? stateOf.get(t.entry.server) : undefined;
+      return {
+        ...t.entry,
+        description: t.description,
+        executable: executors.has(t.entry.name),
+        ...(t.blocked ? { blocked: t.blocked } : {}),
+        ...(upstreamState !== undefined && upstreamState !== 'ready' ? { upstream_state: upstreamState } : {}),
+      };
+    });
     const pins = (await this.d.pins.listToolPins()).map((p) => ({ ...p, status: pinStatus(p) }));
-    return { tools: entries, upstreams: mcp.allUpstreams().map((u) => u.health()), pins };
+    const availability = mcp.availability();
+    return { status: availability.status, ...(availability.unavailable.length ? { unavailable: availability.unavailable } : {}), tools: entries, upstreams, pins };
   }
 
   /**

@@ -55,6 +55,9 @@ import { ReplicaCoordinator, type ReplicaView } from './replicas.js';
 import { openSharedState, type SharedState } from './shared-state.js';
 import { ToolService } from './tools.js';
 
+/** What the gateway surfaces give boot MCP upstreams before serving without the slow ones (clients expect initialize within ~2 s). */
+export const UPSTREAM_HEAD_START_MS = 1_500;
+
 export class WardenConfigError extends Error {
   constructor(
     message: string,
@@ -80,6 +83,13 @@ export interface CreateWardenOptions {
   clock?: () => number;
   /** Where upstream and background messages go (default: warnings and errors to standard error). */
   log?: WardenLog;
+  /**
+   * How long start-up waits for the boot MCP upstreams before it goes on without the slow ones
+   * (they join as they answer, announced with `list_changed`). Default: until each has connected
+   * or failed within its own timeout. The gateway surfaces pass a short head start: an MCP
+   * client's initialize must not wait for a silent server.
+   */
+  upstreamWaitMs?: number;
 }
 
 export type WardenLogLevel = 'info' | 'warn' | 'error';
@@ -315,8 +325,9 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   telemetry.gauge('warden_policy_rules', 'Rules in the policy set in force.', () => policies.current.rules.length);
   telemetry.gauge('warden_policy_reload_failed', 'Whether the last policy reload was refused (1): the previous policies keep serving.', () => (policyService.reloadStatus.ok ? 0 : 1));
 
-  // Boot upstreams are connected before Warden serves; one that fails is retried in the background.
-  await Promise.all(mcp.allUpstreams().filter((u) => u.config.start === 'boot').map((u) => u.connect().catch((e: Error) => log('error', e.message))));
+  // Boot upstreams get a head start (options.upstreamWaitMs), not a veto: Warden serves with what
+  // is up by then, the rest join as they answer. Each first attempt is bounded by its timeout.
+  await mcp.connectBoot(options.upstreamWaitMs ?? Number.POSITIVE_INFINITY, (message) => log('error', message));
   // Loaded with a warning, refused on reload: see PolicyService.checkLoaded.
   for (const d of policyService.checkLoaded(loaded.folder.policies)) log('warn', `policy: ${formatDiagnostic(d).replace('\n', ';')}`);
 
@@ -352,7 +363,11 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
       return policies.current;
     },
     decide: (request) => pipeline.decideOnly(request),
-    call: (call, credentials = { kind: 'trusted' }) => pipeline.call(call, credentials),
+    call: async (call, credentials = { kind: 'trusted' }) => {
+      // A tool not listed yet may be one of a boot upstream still connecting: give it its head start.
+      if (!registry.get(call.tool)) await mcp.connectLazy();
+      return pipeline.call(call, credentials);
+    },
     guard(fn, spec, defaults) {
       const tool = toolSchema.parse({ effect: 'write', risk: 'medium', ...spec });
       registry.add(tool);

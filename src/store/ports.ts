@@ -137,9 +137,13 @@ export interface SinkCursorStore {
   advanceSinkCursor(name: string, seq: number, at: Millis): Promise<void>;
 }
 
-/** Per-session counters and guard memory. */
+/**
+ * Per-session counters and guard memory. A session is named by its tenant and the id the client
+ * chose: two tenants using the same id (a thread number) have two sessions, and neither learns of
+ * the other's.
+ */
 export interface SessionStore {
-  getSession(id: string): Promise<SessionRecord | undefined>;
+  getSession(tenant: string, id: string): Promise<SessionRecord | undefined>;
   putSession(session: SessionRecord): Promise<void>;
 }
 

@@ -136,6 +136,13 @@ export interface DecisionQuery {
   effect?: Effect;
   tenant?: string;
   sessionId?: string;
+  requestId?: string;
+  policy?: string;
+  rule?: string;
+  /** Words the reason must contain, each as a word or a word's beginning (case-insensitive). */
+  text?: string;
+  /** Leaves out records of this resource type (an agent never reads operator records, "warden"). */
+  notResourceType?: string;
   since?: Millis;
   until?: Millis;
   /** Only records with seq greater than this (for tailing). */
@@ -181,6 +188,8 @@ export interface SessionFlow {
   untrusted: string[];
   /** Tools that read private data in this session (the last few). */
   privateReads: string[];
+  /** Where the injection guard FOUND an injection in a tool result: `result:<tool>` (the last few); absent when none. */
+  injected?: string[];
   /** Every distinct tool executed in the session (bounded). */
   tools: string[];
   /** Hashes of values from trusted data (a trusted prompt; counterparties in trusted tools' results), oldest first, bounded. */

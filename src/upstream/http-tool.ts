@@ -62,26 +62,32 @@ export async function callHttpTool(target: HttpToolTarget, call: HttpCall, secre
   if (hasBody) headers['content-type'] = 'application/json';
   else url = withQuery(url, call.args);
 
+  // The idle timeouts below do not bound a tool that drips its answer; this timer does. One timer,
+  // cleared when the answer is in: AbortSignal.timeout would leave one armed per call until it fires.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), target.timeoutMs);
+  let raw: string | undefined;
   let response: Dispatcher.ResponseData<unknown>;
   try {
-    response = await request(url, {
-      method: target.method,
-      headers,
-      body: hasBody ? JSON.stringify(call.args) : undefined,
-      headersTimeout: target.timeoutMs,
-      bodyTimeout: target.timeoutMs,
-      // The idle timeouts above do not bound a tool that drips its answer; this does.
-      signal: AbortSignal.timeout(target.timeoutMs),
-    });
-  } catch (e) {
-    return failure(e as Error, target);
-  }
-
-  let raw: string | undefined;
-  try {
-    raw = await readLimited(response, target.maxResponseBytes);
-  } catch (e) {
-    return failure(e as Error, target);
+    try {
+      response = await request(url, {
+        method: target.method,
+        headers,
+        body: hasBody ? JSON.stringify(call.args) : undefined,
+        headersTimeout: target.timeoutMs,
+        bodyTimeout: target.timeoutMs,
+        signal: deadline.signal,
+      });
+    } catch (e) {
+      return failure(e as Error, target, deadline.signal.aborted);
+    }
+    try {
+      raw = await readLimited(response, target.maxResponseBytes);
+    } catch (e) {
+      return failure(e as Error, target, deadline.signal.aborted);
+    }
+  } finally {
+    clearTimeout(timer);
   }
   if (raw === undefined) {
     return { ok: false, kind: 'too_large', message: `the tool's response exceeded ${target.maxResponseBytes} bytes` };
@@ -101,9 +107,9 @@ export async function callHttpTool(target: HttpToolTarget, call: HttpCall, secre
   return { ok: true, status: response.statusCode, result: body };
 }
 
-function failure(error: Error, target: HttpToolTarget): HttpToolResult {
+function failure(error: Error, target: HttpToolTarget, timedOut: boolean): HttpToolResult {
   const code = (error as Error & { code?: string }).code;
-  if (error.name === 'TimeoutError' || error.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+  if (timedOut || error.name === 'TimeoutError' || error.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return { ok: false, kind: 'timeout', message: `the tool did not answer within ${target.timeoutMs} ms` };
   }
   return { ok: false, kind: 'network', message: `${toolName(target)} could not be reached at ${displayUrl(target.url)} (${describeNetworkError(error)}): is its server running?` };

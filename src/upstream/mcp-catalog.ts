@@ -1,4 +1,5 @@
-import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CompleteRequest, Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { ToolConfig } from '../config/config-schema.js';
 import { canonicalJson } from '../model/canonical-json.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
@@ -8,6 +9,7 @@ import type { Store } from '../store/store.js';
 import { effectOfAnnotations } from './mcp-annotations.js';
 import type { McpUpstream } from './mcp-upstream.js';
 import { approvedPin, definitionHash, toolDefinition, upgradeLegacyPin, type ToolDefinition } from './tool-definition.js';
+import { CLIENT_METHODS, completionEntryName, type ClientMethod } from './upstream-requests.js';
 
 /** An upstream tool as agents see it through the gateway. */
 export interface ExposedTool {
@@ -38,6 +40,13 @@ export interface ExposedResource {
   registryName: string;
 }
 
+export interface ExposedResourceTemplate {
+  upstream: string;
+  template: ResourceTemplate;
+  /** The registry entry reads of its URIs go through: `resource:<upstream>`. */
+  registryName: string;
+}
+
 /** Something every surface and operator must hear about: a tool definition no longer matches its pin. */
 export interface PinEvent {
   /** `poisoned`: the description reads like instructions to the model (the injection guard's verdict). */
@@ -55,6 +64,21 @@ export interface PinEvent {
 export type DescriptionScanner = (name: string, description: string) => { suspicious: boolean; kinds: string[] };
 
 const PIN_RECHECK_MS = 5_000;
+/**
+ * How long after start a listing may wait for boot upstreams still in their first attempt (each
+ * also bounded by its own timeout); later arrivals announce themselves with `list_changed`. Long
+ * enough for a stdio server that starts slowly on a busy machine, short of a client's patience.
+ */
+const LISTING_WAIT_MS = 20_000;
+
+/** `promise`, or nothing after `ms` (it goes on in the background). */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  if (!Number.isFinite(ms)) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
 
 export const resourceEntryName = (upstream: string) => `resource:${upstream}`;
 export const promptEntryName = (exposed: string) => `prompt:${exposed}`;
@@ -66,8 +90,14 @@ export const promptEntryName = (exposed: string) => `prompt:${exposed}`;
  */
 export class McpCatalog {
   private tools = new Map<string, ExposedTool>();
+  /** The boot upstreams' first connection attempts (connectBoot), and until when a listing waits for them. */
+  private startup: Promise<void> = Promise.resolve();
+  private startupDeadline = 0;
+  /** Exposed names of tools that upstreams not listing now offered before (pins), by upstream. */
+  private absentOwners = new Map<string, string>();
   private prompts = new Map<string, ExposedPrompt>();
   private resources = new Map<string, ExposedResource>();
+  private templates: Array<ExposedResourceTemplate & { matcher: UriTemplate }> = [];
   /** Registry names this catalog added, so a tool that disappears is removed again. */
   private registered = new Set<string>();
   private listeners = new Set<() => void>();
@@ -90,12 +120,40 @@ export class McpCatalog {
       clock: () => number;
       onPinEvent: (event: PinEvent) => void | Promise<void>;
     },
-  ) {}
+  ) {
+    deps.registry.explainAbsent = (name) => this.unavailableReason(name);
+  }
+
+  /**
+   * Why `name` is not callable when its upstream is the reason: a tool that upstream offered
+   * before (its pins), or a name with its prefix, while it is not connected. Undefined otherwise
+   * (then the name is simply unknown).
+   */
+  unavailableReason(name: string): string | undefined {
+    const owner = this.upstream(this.absentOwners.get(name) ?? '') ?? this.upstreams.find((u) => name.startsWith(`${u.name}.`));
+    if (!owner) return undefined;
+    const health = owner.health();
+    if (health.state === 'ready') return undefined;
+    const why = health.lastError ?? (health.state === 'connecting' ? 'still connecting' : health.state);
+    return `upstream "${owner.name}" is unavailable (${why}): "${name}" cannot be called until Warden reconnects to it`;
+  }
 
   /** Called when lists change (a session sends `notifications/*\/list_changed` to its client). */
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * The gateway's upstreams at a glance: `degraded` while any of them is down or still connecting
+   * (its tools fail until it is back); a lazy upstream not started yet is not a fault.
+   */
+  availability(): { status: 'ready' | 'degraded'; unavailable: string[] } {
+    const unavailable = this.upstreams
+      .map((u) => u.health())
+      .filter((h) => h.state === 'down' || h.state === 'connecting')
+      .map((h) => `${h.name} is ${h.state}${h.lastError ? ` (${h.lastError})` : ''}`);
+    return { status: unavailable.length ? 'degraded' : 'ready', unavailable };
   }
 
   upstream(name: string): McpUpstream | undefined {
@@ -118,6 +176,21 @@ export class McpCatalog {
     return [...this.resources.values()];
   }
 
+  listResourceTemplates(): ExposedResourceTemplate[] {
+    return this.templates.map(({ matcher: _, ...t }) => t);
+  }
+
+  /**
+   * The upstream a resource URI belongs to: the one that listed it, else the first whose template
+   * matches it, else the only upstream with resources at all; undefined when nothing says.
+   */
+  resourceUpstream(uri: string): string | undefined {
+    const known = this.resources.get(uri)?.upstream ?? this.templates.find((t) => t.matcher.match(uri) !== null)?.upstream;
+    if (known) return known;
+    const withResources = this.upstreams.filter((u) => u.catalog.resources.length > 0 || u.catalog.resourceTemplates.length > 0);
+    return withResources.length === 1 ? withResources[0]!.name : undefined;
+  }
+
   tool(name: string): ExposedTool | undefined {
     return this.tools.get(name);
   }
@@ -137,9 +210,28 @@ export class McpCatalog {
     await Promise.all(this.upstreams.map((u) => u.close()));
   }
 
-  /** Connects the `start: lazy` upstreams that are not connected yet (the first listing needs them). */
+  /**
+   * Connects the `start: boot` upstreams; resolves when every one is up or down, or after
+   * `waitMs`, whichever comes first. Warden then serves with what is up (an MCP client's
+   * initialize is answered at once, whatever a silent upstream does); the others join when they
+   * answer, and sessions hear `list_changed`. A failed one is retried in the background.
+   */
+  async connectBoot(waitMs: number, log: (message: string) => void): Promise<void> {
+    const boot = this.upstreams.filter((u) => u.config.start === 'boot');
+    this.startup = Promise.all(boot.map((u) => u.connect().catch((e: Error) => log(e.message)))).then(() => undefined);
+    this.startupDeadline = Date.now() + LISTING_WAIT_MS;
+    await within(this.startup, waitMs);
+  }
+
+  /**
+   * Connects the `start: lazy` upstreams that are not connected yet (the first listing needs them),
+   * and lets a listing in the first seconds after start wait for boot upstreams still connecting:
+   * a client that lists at once sees them, not an empty list then `list_changed`.
+   */
   async connectLazy(): Promise<void> {
     await Promise.all(this.upstreams.filter((u) => u.health().state === 'idle').map((u) => u.connect().catch(() => undefined)));
+    // After the first attempts, the exposure they caused (an upstream's listing is rebuilt after it connects).
+    await within(this.startup.then(() => this.refreshing), this.startupDeadline - Date.now());
   }
 
   /** Rebuilds the exposure after an upstream (re)listed; serialised so two relistings never interleave. */
@@ -163,6 +255,7 @@ export class McpCatalog {
     const tools = new Map<string, ExposedTool>();
     const prompts = new Map<string, ExposedPrompt>();
     const resources = new Map<string, ExposedResource>();
+    const templates: Array<ExposedResourceTemplate & { matcher: UriTemplate }> = [];
     // An upstream that is not listing now (down at start, or lazy) still counts with the tools it
     // offered before (their pins): a name that collided keeps its prefix whichever upstream is up,
     // so a policy on `every.get-tiny-image` never silently stops matching a bare `get-tiny-image`.
@@ -172,6 +265,12 @@ export class McpCatalog {
     const promptCount = countNames(this.upstreams, (u) => u.catalog.prompts);
     const exposed = (u: McpUpstream, name: string, counts: Map<string, number>) => (u.config.prefix || (counts.get(name) ?? 0) > 1 ? `${u.name}.${name}` : name);
 
+    const absentOwners = new Map<string, string>();
+    for (const upstream of this.upstreams) {
+      if (upstream.catalog.tools.length > 0) continue;
+      for (const tool of offeredBefore.get(upstream.name) ?? []) absentOwners.set(exposed(upstream, tool.name, toolCount), upstream.name);
+    }
+    this.absentOwners = absentOwners;
     for (const upstream of this.upstreams) {
       const overrides = upstream.config.tools;
       for (const tool of upstream.catalog.tools) {
@@ -189,14 +288,22 @@ export class McpCatalog {
         // the first upstream in the config keeps it.
         if (!resources.has(resource.uri)) resources.set(resource.uri, { uri: resource.uri, upstream: upstream.name, resource, registryName: resourceEntryName(upstream.name) });
       }
+      for (const template of upstream.catalog.resourceTemplates) {
+        try {
+          templates.push({ upstream: upstream.name, template, registryName: resourceEntryName(upstream.name), matcher: new UriTemplate(template.uriTemplate) });
+        } catch {
+          // A template Warden cannot parse cannot route reads: it is not listed.
+        }
+      }
     }
     this.tools = tools;
     this.prompts = prompts;
     this.resources = resources;
+    this.templates = templates;
     this.register();
     // Sessions hear `list_changed` once per change, not at every re-check of a blocked tool's pin
     // (every 5 s, each followed by a re-list and its audit record in every session).
-    const signature = exposureSignature(tools, prompts, resources);
+    const signature = exposureSignature(tools, prompts, resources, templates);
     if (signature === this.signature) return this.scheduleRecheck(tools);
     this.signature = signature;
     for (const listener of this.listeners) listener();
@@ -306,7 +413,7 @@ export class McpCatalog {
           spend_arg: override.spend_arg,
         },
         t.upstream,
-        async ({ args }) => settle(() => upstream.callTool(t.original, args)),
+        async ({ args, channel }) => settle(() => upstream.callTool(t.original, args, {}, channel)),
         t.blocked,
       );
     }
@@ -327,11 +434,12 @@ export class McpCatalog {
           fail_open: false,
         },
         p.upstream,
-        async ({ args }) => settle(() => upstream.getPrompt(p.original, args as Record<string, string>)),
+        async ({ args, channel }) => settle(() => upstream.getPrompt(p.original, args as Record<string, string>, {}, channel)),
       );
     }
     for (const upstream of this.upstreams) {
-      if (!upstream.catalog.resources.length) continue;
+      this.registerPassthrough(upstream, add);
+      if (!upstream.catalog.resources.length && !upstream.catalog.resourceTemplates.length) continue;
       add(
         {
           name: resourceEntryName(upstream.name),
@@ -344,7 +452,7 @@ export class McpCatalog {
           fail_open: false,
         },
         upstream.name,
-        async ({ args }) => settle(() => upstream.readResource(String(args.uri))),
+        async ({ args, channel }) => settle(() => upstream.readResource(String(args.uri), {}, channel)),
       );
     }
     for (const name of this.registered) {
@@ -353,6 +461,56 @@ export class McpCatalog {
       executors.delete(name);
     }
     this.registered = next;
+  }
+
+  /**
+   * The entries of the MCP plumbing that carries data: completions (to the upstream) and the
+   * upstream's own requests (sampling, elicitation, roots: to the agent's client). Each is an
+   * action the pipeline decides and records, like a resource read.
+   */
+  private registerPassthrough(upstream: McpUpstream, add: (config: ToolConfig, server: string, executor: Executor) => void): void {
+    const common = { fail_open: false, tags: ['mcp', ...upstream.config.tags] };
+    if (upstream.serverCapabilities?.completions) {
+      add(
+        {
+          ...common,
+          name: completionEntryName(upstream.name),
+          description: `Completes a prompt or resource-template argument of the MCP server "${upstream.name}"`,
+          risk: 'low',
+          effect: 'read',
+          tags: [...common.tags, 'completion'],
+          input_schema: { type: 'object', properties: { ref: { type: 'object' }, argument: { type: 'object' }, context: { type: 'object' } }, required: ['ref', 'argument'] },
+          idempotent: true,
+        },
+        upstream.name,
+        async ({ args, channel }) => settle(() => upstream.complete(this.upstreamCompletion(args as unknown as CompleteRequest['params']), channel)),
+      );
+    }
+    for (const [method, { entry, capability }] of Object.entries(CLIENT_METHODS) as Array<[ClientMethod, (typeof CLIENT_METHODS)[ClientMethod]]>) {
+      add(
+        {
+          ...common,
+          name: entry(upstream.name),
+          description: `The MCP server "${upstream.name}" asks the agent's client: ${method}`,
+          // Sampling spends the user's model and elicitation asks the user: neither is a plain read.
+          risk: method === 'roots/list' ? 'low' : 'medium',
+          effect: method === 'roots/list' ? 'read' : 'write',
+          tags: [...common.tags, capability],
+          input_schema: { type: 'object' },
+          idempotent: method === 'roots/list',
+        },
+        upstream.name,
+        async ({ args, channel }) =>
+          channel?.toClient ? settle(() => channel.toClient!(method, args)) : { ok: false, message: `${method} reaches an agent's client only during a gateway call` },
+      );
+    }
+  }
+
+  /** A completion request as its upstream knows it: the prompt under its own name. */
+  private upstreamCompletion(params: CompleteRequest['params']): CompleteRequest['params'] {
+    if (params.ref.type !== 'ref/prompt') return params;
+    const prompt = this.prompts.get(params.ref.name);
+    return prompt ? { ...params, ref: { ...params.ref, name: prompt.original } } : params;
   }
 }
 
@@ -366,11 +524,17 @@ async function settle(run: () => Promise<unknown>): Promise<{ ok: true; result: 
 }
 
 /** Everything a client's lists show: names, definitions, and which tools are blocked and why. */
-function exposureSignature(tools: ReadonlyMap<string, ExposedTool>, prompts: ReadonlyMap<string, ExposedPrompt>, resources: ReadonlyMap<string, ExposedResource>): string {
+function exposureSignature(
+  tools: ReadonlyMap<string, ExposedTool>,
+  prompts: ReadonlyMap<string, ExposedPrompt>,
+  resources: ReadonlyMap<string, ExposedResource>,
+  templates: readonly ExposedResourceTemplate[],
+): string {
   return canonicalJson([
     [...tools.values()].map((t) => [t.name, t.upstream, t.blocked ?? '', t.tool as unknown as JsonValue]),
     [...prompts.values()].map((p) => [p.name, p.upstream, p.prompt as unknown as JsonValue]),
     [...resources.values()].map((r) => [r.uri, r.upstream, r.resource as unknown as JsonValue]),
+    templates.map((t) => [t.upstream, t.template as unknown as JsonValue]),
   ]);
 }
 

@@ -3,6 +3,19 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ErrorCode,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  McpError,
+  ResourceUpdatedNotificationSchema,
+  type CompleteRequest,
+  type CompleteResult,
+  type LoggingLevel,
+  type ResourceTemplate,
+  type ServerCapabilities,
+  type ServerNotification,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
@@ -19,6 +32,8 @@ import { durationMs } from '../lib/duration.js';
 import { fetch as undiciFetch } from 'undici';
 import { traceparentFor } from './http-tool.js';
 import type { SecretResolver } from './secrets.js';
+import type { ClientMethod, DownstreamSession, UpstreamChannel } from './upstream-requests.js';
+import type { JsonObject } from '../model/json.js';
 
 export type UpstreamState = 'idle' | 'connecting' | 'ready' | 'down' | 'closed';
 
@@ -40,6 +55,7 @@ export interface UpstreamCatalog {
   tools: Tool[];
   resources: Resource[];
   prompts: Prompt[];
+  resourceTemplates: ResourceTemplate[];
 }
 
 export class UpstreamUnavailableError extends Error {}
@@ -69,7 +85,16 @@ export class McpUpstream {
   private retryTimer?: NodeJS.Timeout;
   private closing = false;
   private stdioPid?: number;
-  catalog: UpstreamCatalog = { tools: [], resources: [], prompts: [] };
+  catalog: UpstreamCatalog = { tools: [], resources: [], prompts: [], resourceTemplates: [] };
+  /** Calls in flight that came from a gateway session: where the upstream's own requests go. */
+  private readonly calls = new Map<number, DownstreamSession>();
+  private callSeq = 0;
+  /** Sessions subscribed to each resource URI, through Warden's one connection. */
+  private readonly subscriptions = new Map<string, number>();
+  private readonly notificationListeners = new Set<(notification: ServerNotification) => void>();
+  /** The server's capabilities and instructions from its last initialize answer. */
+  serverCapabilities?: ServerCapabilities;
+  instructions?: string;
 
   constructor(
     readonly config: UpstreamConfig,
@@ -125,16 +150,45 @@ export class McpUpstream {
     return this.connecting;
   }
 
-  async callTool(name: string, args: Record<string, unknown>, options: RequestOptions = {}): Promise<CallToolResult> {
-    return this.inSession(async (client) => (await client.callTool({ name, arguments: args }, undefined, this.requestOptions(options))) as CallToolResult);
+  async callTool(name: string, args: Record<string, unknown>, options: RequestOptions = {}, channel?: UpstreamChannel): Promise<CallToolResult> {
+    return this.tracked(channel, () => this.inSession(async (client) => (await client.callTool({ name, arguments: args }, undefined, this.requestOptions(options, channel))) as CallToolResult));
   }
 
-  async readResource(uri: string, options: RequestOptions = {}): Promise<ReadResourceResult> {
-    return this.inSession((client) => client.readResource({ uri }, this.requestOptions(options)));
+  async readResource(uri: string, options: RequestOptions = {}, channel?: UpstreamChannel): Promise<ReadResourceResult> {
+    return this.tracked(channel, () => this.inSession((client) => client.readResource({ uri }, this.requestOptions(options, channel))));
   }
 
-  async getPrompt(name: string, args: Record<string, string>, options: RequestOptions = {}): Promise<GetPromptResult> {
-    return this.inSession((client) => client.getPrompt({ name, arguments: args }, this.requestOptions(options)));
+  async getPrompt(name: string, args: Record<string, string>, options: RequestOptions = {}, channel?: UpstreamChannel): Promise<GetPromptResult> {
+    return this.tracked(channel, () => this.inSession((client) => client.getPrompt({ name, arguments: args }, this.requestOptions(options, channel))));
+  }
+
+  async complete(params: CompleteRequest['params'], channel?: UpstreamChannel): Promise<CompleteResult> {
+    return this.inSession((client) => client.complete(params, this.requestOptions({}, channel)));
+  }
+
+  async setLoggingLevel(level: LoggingLevel): Promise<void> {
+    await this.inSession((client) => client.setLoggingLevel(level, this.requestOptions({})));
+  }
+
+  /** Subscribes Warden's one connection for the first session that subscribes to `uri`. */
+  async subscribeResource(uri: string): Promise<void> {
+    const count = this.subscriptions.get(uri) ?? 0;
+    if (count === 0) await this.inSession((client) => client.subscribeResource({ uri }, this.requestOptions({})));
+    this.subscriptions.set(uri, count + 1);
+  }
+
+  /** Unsubscribes the connection when the last session subscribed to `uri` leaves. */
+  async unsubscribeResource(uri: string): Promise<void> {
+    const count = this.subscriptions.get(uri) ?? 0;
+    if (count > 1) return void this.subscriptions.set(uri, count - 1);
+    this.subscriptions.delete(uri);
+    if (count === 1) await this.inSession((client) => client.unsubscribeResource({ uri }, this.requestOptions({})));
+  }
+
+  /** Hears the upstream's log messages and resource updates (relayed by the gateway's sessions). */
+  onNotification(listener: (notification: ServerNotification) => void): () => void {
+    this.notificationListeners.add(listener);
+    return () => this.notificationListeners.delete(listener);
   }
 
   async close(): Promise<void> {
@@ -148,8 +202,53 @@ export class McpUpstream {
 
   // ---------------------------------------------------------------------------------------------
 
-  private requestOptions(options: RequestOptions): RequestOptions {
-    return { timeout: this.timeoutMs, resetTimeoutOnProgress: true, maxTotalTimeout: this.timeoutMs * 10, ...options };
+  private requestOptions(options: RequestOptions, channel?: UpstreamChannel): RequestOptions {
+    // With onprogress the SDK asks the upstream for progress (its own token, mapped back here).
+    return {
+      timeout: this.timeoutMs,
+      resetTimeoutOnProgress: true,
+      maxTotalTimeout: this.timeoutMs * 10,
+      ...(channel?.signal ? { signal: channel.signal } : {}),
+      ...(channel?.onprogress ? { onprogress: channel.onprogress } : {}),
+      ...options,
+    };
+  }
+
+  /** Keeps the call's session reachable for the requests the upstream sends while it runs. */
+  private async tracked<T>(channel: UpstreamChannel | undefined, run: () => Promise<T>): Promise<T> {
+    if (!channel?.session) return run();
+    const id = ++this.callSeq;
+    this.calls.set(id, channel.session);
+    channel.session.used?.(this.name);
+    try {
+      return await run();
+    } finally {
+      this.calls.delete(id);
+    }
+  }
+
+  /**
+   * The upstream asks Warden's client something (sampling, elicitation, roots). One connection
+   * serves every gateway session, and the wire names no call: the request goes to the session
+   * whose calls are in flight, and is refused when there is none or when several sessions have
+   * calls running (Warden cannot tell whose it is, and guessing would hand one agent's request
+   * to another's client).
+   */
+  private async fromUpstream(method: ClientMethod, params: JsonObject, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const calls = [...this.calls.values()];
+    const sessions = new Set(calls.map((c) => c.owner));
+    if (sessions.size !== 1) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        sessions.size === 0
+          ? `Warden forwards ${method} only while a call of an agent runs on "${this.name}": this request belongs to no call`
+          : `Warden cannot tell which of ${sessions.size} agent sessions with calls in flight on "${this.name}" this ${method} request belongs to; it is refused`,
+      );
+    }
+    // Several calls of the one session: the latest still running carries the request.
+    const session = calls[calls.length - 1]!;
+    if (!session.supports(method)) throw new McpError(ErrorCode.MethodNotFound, `the agent's client does not support ${method}`);
+    return (await session.ask(this.name, method, params, signal)) as Record<string, unknown>;
   }
 
   /**
@@ -195,7 +294,17 @@ export class McpUpstream {
 
   private async open(): Promise<Client> {
     this.setState('connecting');
-    const client = new Client({ name: 'warden-gateway', version: '0.1.0' }, { capabilities: {} });
+    // One connection serves every session, so Warden declares what it can forward to any of
+    // them; a session whose client lacks a capability gets its requests refused (fromUpstream).
+    const client = new Client({ name: 'warden-gateway', version: '0.1.0' }, { capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: {} } });
+    client.setRequestHandler(CreateMessageRequestSchema, (request, extra) => this.fromUpstream('sampling/createMessage', request.params as JsonObject, extra.signal) as never);
+    client.setRequestHandler(ElicitRequestSchema, (request, extra) => this.fromUpstream('elicitation/create', request.params as JsonObject, extra.signal) as never);
+    client.setRequestHandler(ListRootsRequestSchema, (request, extra) => this.fromUpstream('roots/list', (request.params ?? {}) as JsonObject, extra.signal) as never);
+    const relay = (notification: ServerNotification) => {
+      for (const listener of this.notificationListeners) listener(notification);
+    };
+    client.setNotificationHandler(LoggingMessageNotificationSchema, relay);
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, relay);
     try {
       const transport = await this.transport();
       client.onclose = () => this.lost(client);
@@ -211,6 +320,8 @@ export class McpUpstream {
       if (caps.resources?.listChanged) client.setNotificationHandler(ResourceListChangedNotificationSchema, () => this.relist('resources'));
       if (caps.prompts?.listChanged) client.setNotificationHandler(PromptListChangedNotificationSchema, () => this.relist('prompts'));
       this.serverName = client.getServerVersion()?.name;
+      this.serverCapabilities = caps;
+      this.instructions = client.getInstructions();
       this.catalog = await this.list(client);
       this.setState('ready');
       this.lastError = undefined;
@@ -265,12 +376,15 @@ export class McpUpstream {
       }
       return all;
     };
-    const [tools, resources, prompts] = await Promise.all([
+    const [tools, resources, prompts, resourceTemplates] = await Promise.all([
       caps.tools ? pages(async (cursor) => client.listTools(cursor ? { cursor } : {}, options).then((r) => ({ items: r.tools, nextCursor: r.nextCursor }))) : [],
       caps.resources ? pages(async (cursor) => client.listResources(cursor ? { cursor } : {}, options).then((r) => ({ items: r.resources, nextCursor: r.nextCursor }))) : [],
       caps.prompts ? pages(async (cursor) => client.listPrompts(cursor ? { cursor } : {}, options).then((r) => ({ items: r.prompts, nextCursor: r.nextCursor }))) : [],
+      caps.resources
+        ? pages(async (cursor) => client.listResourceTemplates(cursor ? { cursor } : {}, options).then((r) => ({ items: r.resourceTemplates, nextCursor: r.nextCursor }))).catch(() => [])
+        : [],
     ]);
-    return { tools, resources, prompts };
+    return { tools, resources, prompts, resourceTemplates };
   }
 
   private relist(what: keyof UpstreamCatalog): void {

@@ -82,17 +82,40 @@ export class SecretResolver {
 
   /** Replaces every `${secret:name}` in `text`; the result must never be logged. */
   async interpolate(text: string, used?: Set<string>): Promise<string> {
-    const names = [...new Set([...text.matchAll(SECRET_REFERENCE)].map((m) => m[1]!))];
-    if (names.length === 0) return text;
-    const values = new Map<string, string>();
-    for (const name of names) {
-      const value = await this.resolve(name);
-      values.set(name, value);
+    const parts = compiledTemplate(text);
+    if (parts.length === 1) return text;
+    let out = parts[0]!;
+    for (let i = 1; i < parts.length; i += 2) {
+      const name = parts[i]!;
+      // A value still in the cache is taken without a turn of the microtask queue.
+      const hit = this.cache.get(name);
+      const value = hit && hit.until > this.clock() ? hit.value : await this.resolve(name);
       used?.add(value);
+      out += value + parts[i + 1]!;
     }
-    return text.replace(SECRET_REFERENCE, (_, name: string) => values.get(name)!);
+    return out;
   }
 }
+
+/**
+ * Templates split once into literal text (even indexes) and secret names (odd indexes): the same
+ * few templates (a tool's URL and headers, from warden.yaml) are interpolated on every call.
+ */
+const templates = new Map<string, readonly string[]>();
+const MAX_TEMPLATES = 1_000;
+
+function compiledTemplate(text: string): readonly string[] {
+  let parts = templates.get(text);
+  if (!parts) {
+    parts = text.split(SECRET_PARTS);
+    if (templates.size >= MAX_TEMPLATES) templates.clear();
+    templates.set(text, parts);
+  }
+  return parts;
+}
+
+/** SECRET_REFERENCE for String.split: the captured name lands between the literal parts. */
+const SECRET_PARTS = new RegExp(SECRET_REFERENCE.source);
 
 /**
  * Masks the secret values injected into a call wherever they come back (a tool that echoes its

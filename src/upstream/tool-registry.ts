@@ -101,6 +101,12 @@ export class ToolRegistry {
     this.tools.delete(name);
   }
 
+  /**
+   * Why a name that is not registered cannot be called, when something knows better than
+   * "unknown tool" (the MCP catalog: the tool of an upstream that is down). Set by its owner.
+   */
+  explainAbsent?: (name: string) => string | undefined;
+
   get(name: string): RegisteredTool | undefined {
     return this.tools.get(name);
   }

@@ -135,7 +135,7 @@ describe('an untouched log', () => {
 
     const run = await verify(db, true);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`^ok: ${records} records, chain intact \\(head sha256:[0-9a-f]{64}\\)\\n`));
+    expect(run.stdout).toMatch(new RegExp(`^ok: ${records} records, chain intact \\(head c2:sha256:[0-9a-f]{64}\\)\\n`));
     expect(run.stdout).toMatch(new RegExp(`checkpoints: (\\d+) in the database, (\\d+) in the anchor \\(file ${anchor}\\); signatures checked with ed25519:[0-9a-f]{16}; the newest that holds: #${records}, signed`));
     // Shut down cleanly, so the head itself is signed: nothing is left to the chain alone.
     expect(run.stdout).not.toContain('cannot detect');
@@ -221,7 +221,7 @@ describe('tampering with the database', () => {
     // Left with its checkpoints: the database alone contradicts it.
     let copy = copyDb(db);
     await forgeAndRechain(copy, 12, { effect: 'allow', reason: 'approved by policy' });
-    expect((await verify(copy, false)).stdout).toMatch(/record #\d+ has hash sha256:[0-9a-f]{64}, not the sha256:[0-9a-f]{64} this checkpoint signed: the log was rewritten/);
+    expect((await verify(copy, false)).stdout).toMatch(/record #\d+ has hash c2:sha256:[0-9a-f]{64}, not the c2:sha256:[0-9a-f]{64} this checkpoint signed: the log was rewritten/);
 
     // The checkpoints after it deleted too: only the anchor tells.
     copy = copyDb(db);
@@ -232,7 +232,7 @@ describe('tampering with the database', () => {
     expect(without.stdout).toContain('cannot detect: no anchor');
     const run = await verify(copy, true);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/not the sha256:[0-9a-f]{64} this checkpoint signed: the log was rewritten at or before #\d+/);
+    expect(run.stdout).toMatch(/not the c2:sha256:[0-9a-f]{64} this checkpoint signed: the log was rewritten at or before #\d+/);
     expect(run.stdout).toContain('the anchor holds this checkpoint but the database does not: checkpoints were deleted from the database');
     const status = await dashboardStatus(copy);
     expect(status.ok).toBe(false);

@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { recordHash } from '../../src/audit/hash-chain.js';
+import { expectedHash } from '../../src/audit/hash-chain.js';
 import { SqliteStore } from '../../src/store/index.js';
 
 /** What an attacker with write access to the database file does, for the tamper tests. */
@@ -50,7 +50,8 @@ export async function forgeAndRechain(file: string, seq: number, change: Record<
   let previous = records.find((r) => r.seq === seq - 1)?.hash;
   for (const r of records.filter((x) => x.seq >= seq)) {
     const prevHash = previous ?? r.prevHash;
-    const hash = recordHash({ ...r, prevHash });
+    // In the record's own chain format (hash-chain.ts), as a forger who read the code would.
+    const hash = expectedHash({ ...r, prevHash })!;
     // A "forgery" that changes nothing would make a test prove nothing.
     if (r.seq === seq && hash === r.hash) throw new Error(`forging record #${seq} with ${JSON.stringify(change)} changes nothing`);
     write.prepare('UPDATE decisions SET prev_hash = ?, hash = ? WHERE seq = ?').run(prevHash, hash, r.seq);

@@ -152,9 +152,9 @@ describe('validate_action, Try a request and a real call agree', () => {
       expect(await validateAction(refund(90))).toMatchObject({ effect: 'allow' });
       expect(await tryRequest(refund(90))).toMatchObject({ effect: 'allow', status: 'executed' });
     }
-    expect((await h.warden.store.getSession(session))?.spend ?? 0).toBe(0);
+    expect((await h.warden.store.getSession('acme-corp', session))?.spend ?? 0).toBe(0);
     for (let i = 0; i < 3; i++) expect(await realCall(refund(90))).toMatchObject({ status: 'executed' });
-    expect((await h.warden.store.getSession(session))?.spend).toBe(270);
+    expect((await h.warden.store.getSession('acme-corp', session))?.spend).toBe(270);
     // 270 spent + 40 > 300.
     expect(await allThree(refund(40))).toMatchObject({ effect: 'deny', stage: 'limits', http: 429 });
     expect(await allThree(refund(30))).toMatchObject({ effect: 'allow', status: 'executed' });

@@ -26,12 +26,12 @@ afterAll(() =>
 it('two replicas charging one session 150 times each count 300 calls and the exact spend', async () => {
   const [a, b] = connections.map((c) => new SessionState(new RedisSessions(c.client, prefix)));
   const charge = (state: SessionState, i: number) =>
-    state.update('sess-shared', (current) => {
+    state.update('acme-corp', 'sess-shared', (current) => {
       const s = current ?? emptySession('sess-shared', 'acme-corp', 0);
       return { next: { ...s, callsUsed: s.callsUsed + 1, spend: s.spend + 2, updatedAt: i }, value: undefined };
     });
   await Promise.all(Array.from({ length: 150 }, (_, i) => [charge(a!, i), charge(b!, i)]).flat());
-  const stored = await a!.read('sess-shared');
+  const stored = await a!.read('acme-corp', 'sess-shared');
   expect(stored?.callsUsed).toBe(300);
   expect(stored?.spend).toBe(600);
   expect(stored?.version).toBe(300);
@@ -39,11 +39,11 @@ it('two replicas charging one session 150 times each count 300 calls and the exa
 
 it('a refusal inside the change writes nothing, on the replica that refused', async () => {
   const [a] = connections.map((c) => new SessionState(new RedisSessions(c.client, prefix)));
-  await a!.update('sess-refuse', () => ({ next: emptySession('sess-refuse', 'acme-corp', 0), value: undefined }));
+  await a!.update('acme-corp', 'sess-refuse', () => ({ next: emptySession('sess-refuse', 'acme-corp', 0), value: undefined }));
   await expect(
-    a!.update('sess-refuse', () => {
+    a!.update('acme-corp', 'sess-refuse', () => {
       throw new Error('budget exhausted');
     }),
   ).rejects.toThrow('budget exhausted');
-  expect((await a!.read('sess-refuse'))?.version).toBe(1);
+  expect((await a!.read('acme-corp', 'sess-refuse'))?.version).toBe(1);
 });

@@ -73,6 +73,18 @@ describe('the built-in guard policies', () => {
     expect(payee.reason).toContain('["recipient"]');
   });
 
+  it('hold every call with an effect once an injection was found in a result of the session, and no read', () => {
+    const set = withGuards([{ file: 'p.yaml', text: 'id: p\nversion: 1\nrules: [{ id: all, effect: allow }]\n' }]);
+    const clean = { score: 0, suspicious: false, critical: false, kinds: [], findings: [] };
+    const signals = (injected: string[]) => ({ injection: { prompt: clean, args: clean }, taint: { session: true, sensitive_args: [], sources: ['result:fetch_page'], injected }, trifecta: false });
+    const at = (effect: string, injected: string[]) => decide(set, request('some_tool', { signals: signals(injected), tool: { name: 'some_tool', effect } } as never), { now: NOW });
+    for (const effect of ['write', 'external', 'destructive']) {
+      expect(at(effect, ['result:fetch_page'])).toMatchObject({ effect: 'require_approval', policy: 'guard-injection', rule: 'act-after-injection' });
+      expect(at(effect, []).effect).toBe('allow');
+    }
+    expect(at('read', ['result:fetch_page']).effect).toBe('allow');
+  });
+
   it('are replaced by a policy of the same id in the folder, and named in diagnostics', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'warden-guards-'));
     writeFileSync(join(dir, 'mine.yaml'), 'id: guard-taint\nversion: 7\nmode: shadow\nrules: [{ id: off, effect: deny, when: "false" }]\n');

@@ -146,3 +146,22 @@ describe('new counterparties', () => {
     expect(newCounterparties({ subject: 'Hello', amount: 4 }, isTrusted)).toEqual([]);
   });
 });
+
+describe('IBANs followed by a short word, and trifecta destinations (bench/agent)', () => {
+  it('an IBAN followed by "for" or "then" is the same token in a prompt and in an argument', () => {
+    const prompt = valueTokens('Pay 6.00 to ES9121000418450200051332 for the bakery, and BE68 5390 0754 7034 then stop.');
+    expect(prompt).toContain('i:es9121000418450200051332');
+    expect(prompt).toContain('i:be68539007547034');
+    const trusted = taintedBy('Pay 6.00 to ES9121000418450200051332 for the bakery.');
+    expect(newCounterparties({ recipient: 'ES9121000418450200051332', amount: 6 }, trusted)).toEqual([]);
+  });
+  it('an IBAN-like string that never checks is kept whole, as before', () => {
+    // GB12 has wrong check digits (GB29 is right): the whole grouped match stays one token.
+    expect(valueTokens('rent to GB12 NWBK 6016 1331 9268 19')).toContain('i:gb12nwbk60161331926819');
+  });
+  it('the trifecta does not fire when every counterparty of the call comes from trusted data', () => {
+    const tool = { name: 'send_money', effect: 'external' } as Parameters<typeof lethalTrifecta>[0]['tool'];
+    expect(lethalTrifecta({ privateData: true, untrustedContent: true, tool }, guards)).toBe(true);
+    expect(lethalTrifecta({ privateData: true, untrustedContent: true, tool, destinationTrusted: true }, guards)).toBe(false);
+  });
+});

@@ -99,7 +99,7 @@ describe('the pipeline, end to end against a real HTTP tool service and a SQLite
     expect(over).toMatchObject({ status: 'denied', httpStatus: 429 });
     expect(over.decision.reason).toMatch(/session spend budget exceeded: 200 spent \+ 150 requested > 300/);
     expect((await refund(100, 'o-4')).status).toBe('executed');
-    expect((await h.warden.store.getSession('s-1'))?.spend).toBe(300);
+    expect((await h.warden.store.getSession('acme-corp', 's-1'))?.spend).toBe(300);
   });
 
   it('runs a tool with the secret injected upstream, and keeps the secret out of the log', async () => {

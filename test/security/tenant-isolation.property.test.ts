@@ -511,18 +511,19 @@ describe('isolation defects found by this suite (each reproduced on a fresh serv
   });
 
   /**
-   * FOR THE LEAD TO DECIDE: session ids are one namespace for every tenant. A session belongs to
-   * the tenant of its first call, and a call of another tenant naming it is refused as
-   * cross-tenant (chargeSessionBudget) — so acme-corp, by using a session id first, makes
-   * competitor-corp's later calls with that id fail, and the refusal tells acme that an id it
-   * probes exists in another tenant, and which ("session … belongs to tenant competitor-corp").
-   * Client-chosen ids (a thread number, a conversation id) collide. Scoping session state by
-   * tenant (or by agent) would end both; then drop `.fails`.
+   * Session ids are the client's (a thread number, a conversation id), so two tenants collide.
+   * A session was one namespace for every tenant: acme-corp, by using an id first, made
+   * competitor-corp's later calls with it fail as cross-tenant, and the refusal told acme that the
+   * id existed in another tenant, and which. A session is now named by its tenant and its id.
    */
-  it.fails('a session id acme-corp used first does not refuse competitor-corp’s calls', async () => {
+  it('a session id acme-corp used first does not refuse competitor-corp’s calls, nor share its state', async () => {
     const sid = `thread-${tag()}`;
     expect((await request(f.base, 'POST', '/v1/tools/call', { token: f.keys.support, body: envelope('support-agent', 'read_orders', {}, { session_id: sid }) })).status).toBe(200);
     const theirs = await request(f.base, 'POST', '/v1/tools/call', { token: f.keys.rival, body: envelope('other-tenant-agent', 'read_orders', {}, { session_id: sid }) });
     expect(theirs.status, theirs.text).toBe(200);
+    expect(theirs.text).not.toContain('acme-corp');
+    // Each tenant's session counts its own call only.
+    expect((await f.h.warden.store.getSession('acme-corp', sid))?.callsUsed).toBe(1);
+    expect((await f.h.warden.store.getSession('competitor-corp', sid))?.callsUsed).toBe(1);
   });
 });

@@ -110,11 +110,11 @@ describe('a retried call resolves to its approval, whatever its state', () => {
     const first = await inSession();
     const id = first.json.approval_id as string;
     await http('POST', `/v1/approvals/${id}/approve`, TOKENS.fiona, { reason: 'ok' });
-    expect((await h.warden.store.getSession('conv-1'))?.spend).toBe(250); // max_spend is 300
+    expect((await h.warden.store.getSession('acme-corp', 'conv-1'))?.spend).toBe(250); // max_spend is 300
     const retry = await inSession();
     expect(retry.status).toBe(200);
     expect(retry.json).toMatchObject({ status: 'executed', approval_id: id });
-    expect((await h.warden.store.getSession('conv-1'))?.spend).toBe(250);
+    expect((await h.warden.store.getSession('acme-corp', 'conv-1'))?.spend).toBe(250);
     expect(executions()).toHaveLength(1);
   });
 

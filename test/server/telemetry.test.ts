@@ -42,7 +42,8 @@ const logs: string[] = [];
 
 beforeAll(async () => {
   trace.setGlobalTracerProvider(provider);
-  h = await startHarness('', { realClock: true });
+  // The access log is on here: the 'tool call' line is what carries the caller's trace id.
+  h = await startHarness('server: { access_log: true }', { realClock: true });
 });
 afterAll(async () => {
   trace.disable();

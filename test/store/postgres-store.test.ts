@@ -3,7 +3,8 @@ import { createServer, connect as tcpConnect, type Server, type Socket } from 'n
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { linkRecord } from '../../src/audit/decision-log.js';
+import { DecisionLog, linkRecord } from '../../src/audit/decision-log.js';
+import { chainFormatOf } from '../../src/audit/hash-chain.js';
 import { verifyDecisionLog } from '../../src/audit/verify-log.js';
 import {
   LATEST_POSTGRES_VERSION,
@@ -20,6 +21,7 @@ import {
 import { parsePostgresUrl, settingsOf } from '../../src/store/postgres/connection.js';
 import { migrateSchema } from '../../src/store/postgres/migrations.js';
 import { T0, agent, approval, decision, vote } from './fixtures.js';
+import { linkRecordFormat1, pipelineEntry } from '../audit/chain-fixtures.js';
 import { describeStoreContract } from './store-contract.js';
 
 /*
@@ -210,6 +212,49 @@ describe('text Postgres cannot hold as is', () => {
     expect(await store.scanDecisions(0, 10)).toStrictEqual(records);
     expect((await store.queryDecisions({ agentId: 'nul\u0000inside' })).map((r) => r.seq)).toEqual([1]);
     expect((await verifyDecisionLog(store)).ok).toBe(true);
+  });
+});
+
+describe('chain formats on Postgres (issue 17)', () => {
+  it('a log written by the old code (format 1) verifies with format-2 records after it; an altered record of either is found', async () => {
+    const schema = freshSchema();
+    const store = await openAt(schema);
+    const old = await store.appendChained(Array.from({ length: 30 }, () => pipelineEntry('pg-old')), linkRecordFormat1);
+    const log = await DecisionLog.open(store);
+    const fresh = await Promise.all(Array.from({ length: 30 }, (_, i) => log.append(pipelineEntry('pg-new'), i % 2 === 0).durable));
+    await log.close();
+    const all = await store.scanDecisions(0, 100);
+    expect(all.map((r) => chainFormatOf(r.hash))).toEqual([...Array(30).fill(1), ...Array(30).fill(2)]);
+    expect(all).toStrictEqual([...old, ...fresh]);
+    expect(await verifyDecisionLog(store)).toMatchObject({ ok: true, checked: 60, breakCount: 0 });
+
+    await admin((c) => c.query(`UPDATE "${schema}".decisions SET reason = 'approved by nobody' WHERE seq IN (10, 45)`));
+    const result = await verifyDecisionLog(store);
+    expect(result.ok).toBe(false);
+    expect(result.breaks.map((b) => [b.seq, b.problem])).toEqual([
+      [10, 'its content does not match its hash: the record was altered'],
+      [45, 'its content does not match its hash: the record was altered'],
+    ]);
+  });
+
+  it('many concurrent requests on two DecisionLogs of one schema: contiguous seqs, one chain', async () => {
+    const schema = freshSchema();
+    const stores = [await openAt(schema), await openAt(schema)];
+    const logs = await Promise.all(stores.map((s) => DecisionLog.open(s, { maxBatch: 32 })));
+    const told: DecisionRecord[] = [];
+    await Promise.all(
+      Array.from({ length: 40 }, async (_, r) => {
+        for (let i = 0; i < 10; i++) {
+          told.push(await logs[r % 2]!.append(pipelineEntry(`pg${r}`), i % 2 === 0).durable);
+          if (i % 3 === 0) await sleep(r % 3);
+        }
+      }),
+    );
+    await Promise.all(logs.map((l) => l.close()));
+    const all = await stores[0]!.scanDecisions(0, 1_000);
+    expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    expect([...told].sort((a, b) => a.seq - b.seq)).toStrictEqual(all);
+    expect(await verifyDecisionLog(stores[0]!)).toMatchObject({ ok: true, checked: 400, breakCount: 0 });
   });
 });
 

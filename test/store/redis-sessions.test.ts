@@ -44,13 +44,13 @@ function session(id: string, callsUsed = 0): SessionRecord {
 
 describe('RedisSessions', () => {
   it('reads back what it wrote, with a version bumped by every write', async () => {
-    expect(await sessions.getSession('s-none')).toBeUndefined();
+    expect(await sessions.getSession('acme-corp', 's-none')).toBeUndefined();
     const s = session('s-1', 3);
     await sessions.putSession(s);
-    expect(await sessions.getSession('s-1')).toStrictEqual({ ...s, version: 1 });
+    expect(await sessions.getSession('acme-corp', 's-1')).toStrictEqual({ ...s, version: 1 });
     // The version a caller sets is not what is stored: the store keeps count.
     await sessions.putSession({ ...s, callsUsed: 4, version: 77 });
-    expect(await sessions.getSession('s-1')).toStrictEqual({ ...s, callsUsed: 4, version: 2 });
+    expect(await sessions.getSession('acme-corp', 's-1')).toStrictEqual({ ...s, callsUsed: 4, version: 2 });
   });
 
   it('compare-and-set: writes only over the version read', async () => {
@@ -58,16 +58,16 @@ describe('RedisSessions', () => {
     expect(await sessions.putSessionIf({ ...s, version: 1 }, undefined)).toBe(true);
     // It exists now: "must not exist" fails.
     expect(await sessions.putSessionIf({ ...s, callsUsed: 9, version: 1 }, undefined)).toBe(false);
-    const read = await sessions.getSession('s-cas');
+    const read = await sessions.getSession('acme-corp', 's-cas');
     expect(read?.version).toBe(1);
     expect(await sessions.putSessionIf({ ...s, callsUsed: 1, version: 2 }, 1)).toBe(true);
     // A writer still at version 1 lost.
     expect(await sessions.putSessionIf({ ...s, callsUsed: 5, version: 2 }, 1)).toBe(false);
-    expect(await sessions.getSession('s-cas')).toMatchObject({ callsUsed: 1, version: 2 });
+    expect(await sessions.getSession('acme-corp', 's-cas')).toMatchObject({ callsUsed: 1, version: 2 });
     // A version that never was, and a session that does not exist.
     expect(await sessions.putSessionIf({ ...s, version: 100 }, 99)).toBe(false);
     expect(await sessions.putSessionIf(session('s-missing'), 3)).toBe(false);
-    expect(await sessions.getSession('s-missing')).toBeUndefined();
+    expect(await sessions.getSession('acme-corp', 's-missing')).toBeUndefined();
   });
 
   it('two writers racing 200 increments (read, putSessionIf, retry) lose none', async () => {
@@ -77,7 +77,7 @@ describe('RedisSessions', () => {
     let conflicts = 0;
     const increment = async (store: RedisSessions) => {
       for (;;) {
-        const current = await store.getSession('s-race');
+        const current = await store.getSession('acme-corp', 's-race');
         const next: SessionRecord = current ? { ...current, callsUsed: current.callsUsed + 1, version: (current.version ?? 0) + 1 } : { ...session('s-race', 1), version: 1 };
         if (await store.putSessionIf(next, current?.version)) return;
         conflicts += 1;
@@ -88,7 +88,7 @@ describe('RedisSessions', () => {
       for (let batch = 0; batch < 10; batch++) await Promise.all(Array.from({ length: 10 }, () => increment(store)));
     };
     await Promise.all(writers.map(writer));
-    const final = await sessions.getSession('s-race');
+    const final = await sessions.getSession('acme-corp', 's-race');
     expect(final?.callsUsed).toBe(200);
     expect(final?.version).toBe(200);
     // The race was real.
@@ -102,18 +102,18 @@ describe('RedisSessions', () => {
     expect(await short.putSessionIf(session('s-idle', 1), 1)).toBe(true);
     await sleep(600);
     // 1.2 s after the first write, 0.6 s after the second: still there.
-    expect(await short.getSession('s-idle')).toMatchObject({ callsUsed: 1, version: 2 });
-    const ttl = await connection.client.pttl(`${prefix}session:s-idle`);
+    expect(await short.getSession('acme-corp', 's-idle')).toMatchObject({ callsUsed: 1, version: 2 });
+    const ttl = await connection.client.pttl(`${prefix}session:9:acme-corp:s-idle`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(1_000);
     await sleep(1_200);
-    expect(await short.getSession('s-idle')).toBeUndefined();
+    expect(await short.getSession('acme-corp', 's-idle')).toBeUndefined();
     // Gone: a writer that read it earlier cannot write over nothing.
     expect(await short.putSessionIf(session('s-idle', 2), 2)).toBe(false);
 
     // The default TTL is a day.
     await sessions.putSession(session('s-day'));
-    const dayTtl = await connection.client.pttl(`${prefix}session:s-day`);
+    const dayTtl = await connection.client.pttl(`${prefix}session:9:acme-corp:s-day`);
     expect(dayTtl).toBeGreaterThan(23 * 3_600_000);
     expect(dayTtl).toBeLessThanOrEqual(24 * 3_600_000);
   });

@@ -108,7 +108,13 @@ describe('opening and migrations', () => {
         'checkpoints',
         'credentials',
         'decisions',
+        // The full-text index of reasons (migration 9), its FTS5 shadow tables and how far it goes.
+        'decisions_reason_fts',
+        'decisions_reason_fts_config',
+        'decisions_reason_fts_data',
+        'decisions_reason_fts_idx',
         'incidents',
+        'reason_index_cursor',
         'policy_bundles',
         'relationships',
         'schema_migrations',
@@ -129,7 +135,8 @@ describe('opening and migrations', () => {
     );
     // Migration 2 dropped the low-selectivity ones: each index is written for every record.
     expect(indexes).not.toContain('idx_decisions_effect');
-    expect(indexes).not.toContain('idx_decisions_tenant');
+    // Migration 9 brought tenant back, with request id and rule: the decision-log search's filters.
+    expect(indexes).toEqual(expect.arrayContaining(['idx_decisions_tenant', 'idx_decisions_request', 'idx_decisions_rule']));
   });
 
   it('keeps data across close and reopen', async () => {
@@ -213,11 +220,11 @@ describe('sessions (write-behind)', () => {
     const path = tempDb();
     const store = openAt(path);
     // A new connection each time: a store keeps the sessions it read in memory.
-    const fromFile = (id: string) => openAt(path).getSession(id);
+    const fromFile = (id: string) => openAt(path).getSession('t', id);
     const session: SessionRecord = { id: 's-wb', tenant: 't', callsUsed: 1, spend: 0, tainted: false, recent: [], updatedAt: T0 };
     await store.putSession(session);
     await store.putSession({ ...session, callsUsed: 2, updatedAt: T0 + 1 });
-    expect((await store.getSession('s-wb'))?.callsUsed).toBe(2); // read through the buffer
+    expect((await store.getSession('t', 's-wb'))?.callsUsed).toBe(2); // read through the buffer
     expect(await fromFile('s-wb')).toBeUndefined(); // not written yet
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await fromFile('s-wb'))?.callsUsed).toBe(2);

@@ -151,11 +151,17 @@ export function describeStoreContract(name: string, open: () => Promise<Store> |
           updatedAt: T0,
         };
         await store.putSession(session);
-        expect(await store.getSession('sess-1')).toStrictEqual(session);
+        expect(await store.getSession('acme-corp', 'sess-1')).toStrictEqual(session);
         const next = { ...session, callsUsed: 4, tainted: false, recent: [], updatedAt: T0 + 1 };
         await store.putSession(next);
-        expect(await store.getSession('sess-1')).toStrictEqual(next);
-        expect(await store.getSession('sess-2')).toBeUndefined();
+        expect(await store.getSession('acme-corp', 'sess-1')).toStrictEqual(next);
+        expect(await store.getSession('acme-corp', 'sess-2')).toBeUndefined();
+        // The same id in another tenant is another session.
+        expect(await store.getSession('competitor-corp', 'sess-1')).toBeUndefined();
+        const theirs = { ...session, tenant: 'competitor-corp', callsUsed: 1 };
+        await store.putSession(theirs);
+        expect(await store.getSession('competitor-corp', 'sess-1')).toStrictEqual(theirs);
+        expect(await store.getSession('acme-corp', 'sess-1')).toStrictEqual(next);
       });
 
 

@@ -1,4 +1,4 @@
-import { isJsonObject, type JsonObject, type JsonValue } from '../../model/json.js';
+import { copyJson, isJsonObject, type JsonObject, type JsonValue } from '../../model/json.js';
 import type { Obligation } from '../../model/obligation.js';
 import { parsePath, visitPath } from './json-path.js';
 
@@ -64,7 +64,7 @@ export function applyToArguments(obligations: readonly Obligation[], args: JsonO
 export function applyToResult(obligations: readonly Obligation[], result: JsonValue, tenant: string, applied: string[]): JsonValue {
   // Most calls carry no result obligation: then the result is not copied at all.
   if (!obligations.some((o) => o.type === 'filter_tenant' || o.type === 'redact')) return result;
-  let current = structuredClone(result);
+  let current = copyJson(result);
   // Rows of other tenants go first: nothing of theirs needs redacting once they are gone.
   const ordered = [...obligations].sort((a, b) => Number(b.type === 'filter_tenant') - Number(a.type === 'filter_tenant'));
   for (const o of ordered) {

@@ -3,16 +3,38 @@ import { isJsonObject, type JsonValue } from '../../model/json.js';
 /** One step of an obligation path: a field, every element (`[*]`) or one element (`[n]`). */
 export type PathStep = { field: string } | { each: true } | { index: number };
 
-/** Parses `result.orders[*].customer_email` into its root (`result`) and steps. */
-export function parsePath(path: string): { root: string; steps: PathStep[] } {
+export interface ParsedPath {
+  root: string;
+  steps: readonly PathStep[];
+}
+
+/**
+ * Paths parsed before, by text. Obligation paths come from the policies in force (and from the
+ * decisions of held approvals): a few distinct texts, each applied on every call its rule allows.
+ */
+const parsed = new Map<string, ParsedPath>();
+const MAX_PARSED = 1_000;
+
+/** Parses `result.orders[*].customer_email` into its root (`result`) and steps; parsed once per text. */
+export function parsePath(path: string): ParsedPath {
+  let known = parsed.get(path);
+  if (!known) {
+    known = Object.freeze(parseOnce(path));
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(path, known);
+  }
+  return known;
+}
+
+function parseOnce(path: string): ParsedPath {
   const [root, ...rest] = path.split(/(?=\.|\[)/);
   const steps: PathStep[] = rest.map((part) => {
-    if (part === '[*]') return { each: true };
+    if (part === '[*]') return Object.freeze({ each: true as const });
     const index = /^\[(\d+)\]$/.exec(part);
-    if (index) return { index: Number(index[1]) };
-    return { field: part.slice(1) };
+    if (index) return Object.freeze({ index: Number(index[1]) });
+    return Object.freeze({ field: part.slice(1) });
   });
-  return { root: root!, steps };
+  return { root: root!, steps: Object.freeze(steps) };
 }
 
 /**
@@ -24,20 +46,30 @@ export function visitPath(
   steps: readonly PathStep[],
   visit: (container: Record<string, JsonValue> | JsonValue[], key: string | number) => void,
 ): number {
-  if (steps.length === 0) return 0;
-  const [step, ...rest] = steps;
+  return steps.length === 0 ? 0 : visitFrom(value, steps, 0, visit);
+}
+
+/** visitPath from `steps[at]` on (an index rather than a copy of the remaining steps at each level). */
+function visitFrom(
+  value: JsonValue,
+  steps: readonly PathStep[],
+  at: number,
+  visit: (container: Record<string, JsonValue> | JsonValue[], key: string | number) => void,
+): number {
+  const step = steps[at]!;
+  const last = at === steps.length - 1;
   let reached = 0;
   const descend = (container: Record<string, JsonValue> | JsonValue[], key: string | number) => {
     const child = (container as Record<string | number, JsonValue>)[key];
     if (child === undefined) return;
-    if (rest.length === 0) {
+    if (last) {
       visit(container, key);
       reached++;
-    } else reached += visitPath(child, rest, visit);
+    } else reached += visitFrom(child, steps, at + 1, visit);
   };
-  if ('field' in step!) {
+  if ('field' in step) {
     if (isJsonObject(value) && Object.hasOwn(value, step.field)) descend(value, step.field);
-  } else if ('index' in step!) {
+  } else if ('index' in step) {
     if (Array.isArray(value) && step.index < value.length) descend(value, step.index);
   } else if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) descend(value, i);

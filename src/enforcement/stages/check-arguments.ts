@@ -1,4 +1,4 @@
-import { isJsonObject, type JsonObject } from '../../model/json.js';
+import { copyJson, isJsonObject, type JsonObject } from '../../model/json.js';
 import { findLimitViolation } from '../../model/json-limits.js';
 import type { WardenConfig } from '../../config/index.js';
 import type { ToolRegistry } from '../../upstream/tool-registry.js';
@@ -20,7 +20,12 @@ function forbiddenKeys(limits: WardenConfig['arguments']): ForbiddenKeys {
  */
 export function checkArguments(x: Exchange, tools: ToolRegistry, limits: WardenConfig['arguments']): void {
   const tool = tools.get(x.call.tool);
-  if (!tool) throw new EnforcementError('arguments', `unknown tool "${x.call.tool}": only registered tools can be called (deny by default)`, { httpStatus: 403 });
+  if (!tool) {
+    // The tool of an upstream that is down is not unknown: say which upstream, and that it is a fault, not a policy.
+    const unavailable = tools.explainAbsent?.(x.call.tool);
+    if (unavailable) throw new EnforcementError('registry', unavailable, { httpStatus: 503, status: 'error', details: { upstreamUnavailable: true } });
+    throw new EnforcementError('arguments', `unknown tool "${x.call.tool}": only registered tools can be called (deny by default)`, { httpStatus: 403 });
+  }
   x.tool = tool;
   if (tool.blocked) throw new EnforcementError('registry', tool.blocked, { httpStatus: 403, details: { blocked: true } });
   const args = x.call.args ?? {};
@@ -38,5 +43,5 @@ export function checkArguments(x: Exchange, tools: ToolRegistry, limits: WardenC
   }
   const errors = tool.validate(args);
   if (errors.length > 0) throw new EnforcementError('arguments', `arguments do not match the schema of "${x.call.tool}": ${errors.join('; ')}`, { httpStatus: 400, details: { schemaErrors: errors } });
-  x.args = structuredClone(args) as JsonObject;
+  x.args = copyJson(args);
 }

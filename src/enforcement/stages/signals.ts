@@ -44,13 +44,16 @@ export function addSignals(x: Exchange, request: ActionRequest, session: Session
   const tainted = (session?.tainted ?? false) || newSources.length > 0;
   const sources = newSources.reduce((list, s) => pushBounded(list, s, SOURCES_LIMIT, true), flow.untrusted);
   const privateData = flow.privateReads.length > 0;
-  const trifecta = lethalTrifecta({ privateData, untrustedContent: tainted, tool: request.tool }, config);
   // After untrusted content, an external effect towards an identifier never seen in trusted data.
-  const counterparties = tainted && hasExternalEffect(request.tool, config) ? newCounterparties(request.args, (h) => trusted.has(h)) : [];
+  const external = tainted && hasExternalEffect(request.tool, config);
+  const counterparties = external ? newCounterparties(request.args, (h) => trusted.has(h)) : [];
+  const destinationTrusted = external && counterparties.length === 0 && counterpartyTokens(request.args).length > 0;
+  const trifecta = lethalTrifecta({ privateData, untrustedContent: tainted, tool: request.tool, destinationTrusted }, config);
 
   request.signals = {
     injection: { prompt: promptScan, args: argsScan },
-    taint: { session: tainted, sensitive_args: taintedArgs, sources },
+    // injected: the tool results of this session in which an injection was found (guard-injection/act-after-injection).
+    taint: { session: tainted, sensitive_args: taintedArgs, sources, injected: flow.injected ?? [] },
     trifecta,
     counterparty: { new: counterparties },
   };
@@ -85,6 +88,8 @@ export interface ResultLesson {
   hashes: string[];
   /** Counterparties named in a result that does not taint (a trusted tool's): trusted data. */
   trusted: string[];
+  /** The injection guard's scan of the result (what result-treatment.ts acts on). */
+  scan: InjectionSignal;
 }
 
 /**
@@ -101,7 +106,7 @@ export function inspectResult(x: Exchange, result: JsonValue | undefined, config
   const taints = result !== undefined && (isUntrustedSource(x.tool?.entry, config) || resultScan.suspicious);
   const source = `result:${x.call.tool}`;
   if (taints && x.call.sessionId) x.details.sessionTainted = resultScan.suspicious ? `${source}: injection found in the result` : `${source}: untrusted tool output`;
-  return { taints, source, hashes: taints ? resultHashes(result) : [], trusted: !taints && result !== undefined ? counterpartyTokens(result).map(tokenHash) : [] };
+  return { taints, source, hashes: taints ? resultHashes(result) : [], trusted: !taints && result !== undefined ? counterpartyTokens(result).map(tokenHash) : [], scan: resultScan };
 }
 
 /**
@@ -117,7 +122,12 @@ export function withExecution(x: Exchange, stored: SessionRecord, lesson: Result
     session = {
       ...session,
       tainted: true,
-      flow: { ...flow, taint: [...rememberHashes(flow.taint, lesson.hashes, config.taint.max_values)], untrusted: pushBounded(flow.untrusted, lesson.source, SOURCES_LIMIT, true) },
+      flow: {
+        ...flow,
+        taint: [...rememberHashes(flow.taint, lesson.hashes, config.taint.max_values)],
+        untrusted: pushBounded(flow.untrusted, lesson.source, SOURCES_LIMIT, true),
+        ...(lesson.scan.suspicious ? { injected: pushBounded(flow.injected ?? [], lesson.source, SOURCES_LIMIT, true) } : {}),
+      },
     };
   }
   if (lesson.trusted.length) {

@@ -17,7 +17,7 @@
 import { eachMatch, type Detector, type DetectorContext } from './context.js';
 import { hasStrongCue } from './cues.js';
 import { quote } from './text-utils.js';
-import { Triggers, type RuleHits } from './triggers.js';
+import { sharedTriggers, Triggers, type RuleHits } from './triggers.js';
 
 const MODEL = '(?:ai|a\\.i\\.|assistant|ai\\s+assistant|language\\s+model|llm|model|agent|ai\\s+agent|chatbot|bot|gpt|chatgpt|claude|gemini|copilot|llama)';
 
@@ -165,31 +165,63 @@ function inflection(w: string, k: string): boolean {
   return !!m && m.index >= 4 && k.startsWith(w.slice(0, m.index));
 }
 
+const KEYS = KEYWORDS.map((word) => ({ word, c0: word.charCodeAt(0), c1: word.charCodeAt(1), end2: word.slice(-2), end3: word.slice(-3), max: word.length >= 8 ? 2 : 1 }));
+const MIN_WORD = 5;
+const MAX_WORD = 16;
+
+/** The keyword the word `lower[start, end)` is a misspelling of, if any. */
+function correctionOf(lower: string, start: number, end: number): string | undefined {
+  const length = end - start;
+  const c0 = lower.charCodeAt(start);
+  const c1 = lower.charCodeAt(start + 1);
+  let w: string | undefined;
+  for (const k of KEYS) {
+    if (Math.abs(length - k.word.length) > 2) continue;
+    // A typo keeps the start or the end of the word: "iunstructions", "prevoius", "ingore".
+    if (!(c0 === k.c0 && (c1 === k.c1 || lower.endsWith(k.end2, end))) && !lower.endsWith(k.end3, end)) continue;
+    w ??= lower.slice(start, end);
+    if (w === k.word) continue;
+    if (inflection(w, k.word)) return undefined; // "instructing", "previously", "ignored": real words, not typos
+    const d = distance(w, k.word, k.max);
+    if (d <= k.max && !(w.length > k.word.length && w.startsWith(k.word))) return k.word;
+  }
+  return undefined;
+}
+
 function correctMisspellings(ctx: DetectorContext): void {
   if (ctx.depth > 0) return;
-  let changed = false;
-  let first = -1;
-  let words = 0;
   // Typos hide short orders: the first 4 KiB and the last 1 KiB are read (a cost cap for long texts).
   const lower = ctx.lower.length > 5120 ? `${ctx.lower.slice(0, 4096)}\n\n.\n\n${ctx.lower.slice(-1024)}` : ctx.lower;
-  const corrected = lower.replace(/[a-z]{5,16}/g, (w, at: number) => {
-    if (++words > 4000) return w;
-    for (const k of KEYWORDS) {
-      if (w === k || Math.abs(w.length - k.length) > 2) continue;
-      // A typo keeps the start or the end of the word: "iunstructions", "prevoius", "ingore".
-      if (!(w[0] === k[0] && (w[1] === k[1] || w.endsWith(k.slice(-2)))) && !w.endsWith(k.slice(-3))) continue;
-      if (inflection(w, k)) break; // "instructing", "previously", "ignored": real words, not typos
-      const max = k.length >= 8 ? 2 : 1;
-      const d = distance(w, k, max);
-      if (d <= max && !(w.length > k.length && w.startsWith(k))) {
-        changed = true;
-        if (first === -1) first = at;
-        return k;
-      }
+  // Words are what /[a-z]{5,16}/g matches (a longer run of letters is read in pieces of 16), walked
+  // by char code; a copy is built only when a word is corrected.
+  let corrected = '';
+  let copied = 0;
+  let first = -1;
+  let words = 0;
+  const n = lower.length;
+  for (let i = 0; i < n && words < 4000; ) {
+    const c = lower.charCodeAt(i);
+    if (c < 0x61 || c > 0x7a) {
+      i++;
+      continue;
     }
-    return w;
-  });
-  if (!changed) return;
+    let runEnd = i + 1;
+    while (runEnd < n && lower.charCodeAt(runEnd) >= 0x61 && lower.charCodeAt(runEnd) <= 0x7a) runEnd++;
+    for (let start = i; runEnd - start >= MIN_WORD && words < 4000; ) {
+      const end = Math.min(runEnd, start + MAX_WORD);
+      words++;
+      const fix = correctionOf(lower, start, end);
+      if (fix !== undefined) {
+        if (first === -1) first = start;
+        corrected += lower.slice(copied, start) + fix;
+        copied = end;
+      }
+      start = end;
+    }
+    i = runEnd;
+  }
+  if (first === -1) return;
+  corrected += lower.slice(copied);
   for (const f of ctx.rescan(corrected)) {
     if (f.kind === 'instruction_override' || f.kind === 'addressed_instruction') ctx.add(f.kind, f.score * 0.9, `${f.detail} (misspelled)`, first);
   }
@@ -226,11 +258,11 @@ function eachMatchAround(ctx: DetectorContext, hits: RuleHits, re: RegExp, onMat
 const FRAME_NEEDLES = ['pretend', 'imagine', 'game', 'play', 'act as', 'hypothetical', 'fictional', 'imaginary', 'purposes only'];
 const HIJACK_ALL = [...HIJACK_NEEDLES, 'ignor', 'disregard', 'forget'];
 /** One pass over the text finds every rule's needles (rules: address, hijack, marker, todo, leak, frame). */
-const NEEDLES = new Triggers([ADDRESS_NEEDLES, HIJACK_ALL, MARKER_NEEDLES, ['todo'], LEAK_NEEDLES, FRAME_NEEDLES]);
+const needles = sharedTriggers([ADDRESS_NEEDLES, HIJACK_ALL, MARKER_NEEDLES, ['todo'], LEAK_NEEDLES, FRAME_NEEDLES]);
 
 export const detectAddressed: Detector = (ctx) => {
   const { text, lower } = ctx;
-  const [address, hijack, marker, todo, leak, frame] = NEEDLES.scan(lower, lower.length === text.length);
+  const [address, hijack, marker, todo, leak, frame] = needles(lower, lower.length === text.length);
   eachMatchAround(ctx, address, ADDRESS, (m) => {
     const around = text.slice(m.index, m.index + m[0].length + 300);
     ctx.add('addressed_instruction', hasStrongCue(around) || /\b(?:please|do\s+the\s+following|you\s+(?:must|should|need))\b/i.test(around) ? 0.7 : 0.4, `addressed to the model ${quote(m[0])}`, m.index);

@@ -31,6 +31,8 @@ const MAX_WINDOWS = 4;
 const MIN_LETTERS = 40;
 const MIN_WORDS = 7;
 const MIN_OTHER = 16;
+/** The weakest classifier finding scan.ts keeps (its WEAK_CLASSIFIER). */
+const MIN_REPORTED = 0.4;
 
 /** Probability (0..1) that one window of text is an injection. */
 export function classifierProbability(text: string): number {
@@ -87,5 +89,7 @@ export const detectClassifier: Detector = (ctx) => {
     }
   }
   const score = classifierScore(best);
-  if (score >= 0.25) ctx.add('classifier', score, `learned classifier p=${best.toFixed(2)} on ${quote(text.slice(at, at + 120), 50)}`, at);
+  // Below MIN_REPORTED the finding would be dropped by the scan (scan.ts withClassifier keeps a weak
+  // classifier finding only from 0.4, beside a rule finding): not worth quoting the text for.
+  if (score >= MIN_REPORTED) ctx.add('classifier', score, `learned classifier p=${best.toFixed(2)} on ${quote(text.slice(at, at + 120), 50)}`, at);
 };

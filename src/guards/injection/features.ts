@@ -31,10 +31,14 @@ const LEET_RE = /(?<=[a-z])[013457@$](?=[a-z])/g;
  * letters read as the letters they imitate. Native regex passes, each gated by a test.
  */
 export function skeleton(text: string): string {
-  let s = text.normalize('NFKC').toLowerCase();
-  if (/[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF\uDB40]/.test(s)) s = s.replace(INVISIBLE, '');
-  s = s.replace(/\s+/g, ' ');
-  if (/[\u03b1-\u051f\u0261]/.test(s)) s = s.replace(CONFUSABLE_RE, (c) => CONFUSABLE_LATIN[CONFUSABLE_CHARS.indexOf(c)] ?? c);
+  // ASCII text is its own NFKC form and holds no invisible or look-alike characters: skip those passes.
+  // eslint-disable-next-line no-control-regex
+  const ascii = !/[^\u0000-\u007f]/.test(text);
+  let s = ascii ? text.toLowerCase() : text.normalize('NFKC').toLowerCase();
+  if (!ascii && /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF\uDB40]/.test(s)) s = s.replace(INVISIBLE, '');
+  // The same as replace(/\s+/g, ' '), without rewriting every single space between two words.
+  s = s.replace(/\s{2,}|[^\S ]/g, ' ');
+  if (!ascii && /[\u03b1-\u051f\u0261]/.test(s)) s = s.replace(CONFUSABLE_RE, (c) => CONFUSABLE_LATIN[CONFUSABLE_CHARS.indexOf(c)] ?? c);
   if (/[a-z][013457@$][a-z]/.test(s)) s = s.replace(LEET_RE, (c) => LEET_TO[LEET_FROM.indexOf(c)] ?? c);
   return s;
 }

@@ -7,8 +7,18 @@ export type HostMatcher = (host: string) => boolean;
  * (`a.example.com`, `a.b.example.com`) but not `example.com` itself. Case-insensitive; a
  * trailing dot and a port are ignored.
  */
+const NONE: HostMatcher = () => false;
+/** Matchers by list: the configured list is the same array on every call, and building one per scan showed up in profiles. */
+const matchers = new WeakMap<readonly string[], HostMatcher>();
+
 export function hostMatcher(allowed: readonly string[] | undefined): HostMatcher {
-  if (!allowed || allowed.length === 0) return () => false;
+  if (!allowed || allowed.length === 0) return NONE;
+  let matcher = matchers.get(allowed);
+  if (!matcher) matchers.set(allowed, (matcher = buildMatcher(allowed)));
+  return matcher;
+}
+
+function buildMatcher(allowed: readonly string[]): HostMatcher {
   const exact = new Set<string>();
   const suffixes: string[] = [];
   for (const raw of allowed) {

@@ -14,4 +14,5 @@
  * scan.ts runs them and combines the findings (see there for the formula and the size caps).
  */
 export type { InjectionFinding, InjectionKind, InjectionScan, ScanOptions } from './types.js';
-export { clearScanCache, scanText, scanValue } from './scan.js';
+export { scanText, scanValue } from './scan.js';
+export { clearScanCache } from './scan-cache.js';

@@ -26,7 +26,9 @@ const HTML_REF = /&#(?:x[0-9a-f]{1,6}|\d{1,7});|&(?:lt|gt|amp|quot|apos|nbsp);/g
 const FULL_WIDTH = /[\uff21-\uff3a\uff41-\uff5a]/;
 const GREEK_CYRILLIC = /[\u0370-\u04ff]/;
 const MIXED_SCRIPT = /[a-z][\u0370-\u04ff]|[\u0370-\u04ff][a-z]/i;
-const LEET_WORDS = /1gn[o0]r|ign[0o]r3?|!gnor|pr3v|prev[1!]ou|[1!]nstruct|instruct[1!]on|syst3m|pr[0o]mpt|p[4@]ssw|passw[0o]rd|d[1!]sregard|f[0o]rg[3e]t|r3v3al|[5$]ystem/i;
+// Every alternative needs a substituted character: plain "password", "prompt" or "ignore" must
+// not send a text through the skeleton and a second full scan.
+const LEET_WORDS = /[1!]gn[o0]r|ign0r|ignor3|pr3v|prev[1!]ou|[1!]nstruct|instruct[1!]on|syst3m|pr0mpt|p[4@]ssw|passw0rd|d[1!]sregard|f0rg[3e]t|forg3t|r3v[3e]al|rev3al|[5$]ystem/i;
 
 function needsSkeleton(text: string): boolean {
   return FULL_WIDTH.test(text) || (GREEK_CYRILLIC.test(text) && MIXED_SCRIPT.test(text)) || LEET_WORDS.test(text);

@@ -13,7 +13,7 @@
  */
 import { eachMatchAt, eachMatchNear, type Detector } from './context.js';
 import { quote } from './text-utils.js';
-import { Triggers } from './triggers.js';
+import { sharedTriggers } from './triggers.js';
 
 interface Rule {
   needles: readonly string[];
@@ -229,11 +229,13 @@ const RULES: readonly Rule[] = [
   },
 ];
 
-const TRIGGERS = new Triggers(RULES.map((r) => r.needles));
+const triggers = sharedTriggers(RULES.map((r) => r.needles));
 
 export const detectOverride: Detector = (ctx) => {
-  const hits = TRIGGERS.scan(ctx.lower, ctx.lower.length === ctx.text.length);
-  RULES.forEach((rule, i) => {
+  const hits = triggers(ctx.lower, ctx.lower.length === ctx.text.length);
+  for (let i = 0; i < RULES.length; i++) {
+    if (hits[i] === undefined) continue; // none of the rule's needles: nothing to run (most rules, most texts)
+    const rule = RULES[i]!;
     const onMatch = (m: RegExpExecArray): void => {
       const after = ctx.text.slice(m.index + m[0].length, m.index + m[0].length + 120);
       const score = typeof rule.score === 'number' ? rule.score : rule.score(m, after);
@@ -244,5 +246,5 @@ export const detectOverride: Detector = (ctx) => {
     };
     if (rule.anchors) eachMatchAt(rule.re, ctx.text, hits[i], rule.anchors, onMatch);
     else eachMatchNear(rule.re, ctx.text, hits[i], onMatch, 64, rule.before);
-  });
+  }
 };

@@ -23,6 +23,7 @@ import { detectOverride } from './override.js';
 import { detectRoleHeader } from './role-header.js';
 import { isQuotedMention, isReportedMention, type MentionState } from './mention.js';
 import { detectScript } from './script.js';
+import { cachedScan, type CachedScan } from './scan-cache.js';
 import { clampScore } from './text-utils.js';
 import type { InjectionFinding, InjectionKind, InjectionScan, ScanOptions } from './types.js';
 
@@ -51,7 +52,7 @@ function lowerAligned(text: string): string {
   return lower.length === text.length ? lower : text.replace(/\u0130/g, 'I').toLowerCase();
 }
 
-function runDetectors(text: string, hosts: HostMatcher, depth: number, detectors: readonly Detector[], base: number, out: InjectionFinding[]): void {
+function runDetectors(text: string, hosts: HostMatcher, depth: number, detectors: readonly Detector[], base: number, out: InjectionFinding[], learned = true): void {
   const mention: MentionState = {};
   const ctx: DetectorContext = {
     text,
@@ -76,7 +77,7 @@ function runDetectors(text: string, hosts: HostMatcher, depth: number, detectors
   };
   for (const detect of detectors) {
     // The classifier is a second opinion (withClassifier): not asked when the rules already flag the text.
-    if (detect === detectClassifier && combine(out) >= DEFAULT_THRESHOLD) continue;
+    if (detect === detectClassifier && (!learned || combine(out) >= DEFAULT_THRESHOLD)) continue;
     detect(ctx);
   }
 }
@@ -113,46 +114,21 @@ export function combine(findings: readonly InjectionFinding[]): number {
   return clampScore(1 - rest);
 }
 
-/**
- * Results by content: agents send the same arguments and read the same results again and again
- * (retries, a document quoted in every turn). Keyed by the allowed hosts and the text itself
- * (V8 hashes a string once); texts up to CACHE_TEXT characters, CACHE_ENTRIES of them, the whole
- * cache dropped when full (cheaper than LRU bookkeeping, and a hit rate that matters is a hot set).
- */
-const CACHE_TEXT = 16 * 1024;
-const CACHE_ENTRIES = 2048;
-const cache = new Map<string, Map<string, { findings: InjectionFinding[]; truncated: boolean }>>();
-let cached = 0;
-
-/** Drops every cached result (benchmarks measure scans, not lookups). */
-export function clearScanCache(): void {
-  cache.clear();
-  cached = 0;
-}
-
-function cachedFindingsOf(text: string, hosts: HostMatcher, hostsKey: string, useCache: boolean): { findings: InjectionFinding[]; truncated: boolean } {
-  if (!useCache || text.length > CACHE_TEXT) return findingsOf(text, hosts);
-  let byText = cache.get(hostsKey);
-  const hit = byText?.get(text);
-  if (hit) return { findings: hit.findings.map((f) => ({ ...f })), truncated: hit.truncated };
-  const result = findingsOf(text, hosts);
-  if (cached >= CACHE_ENTRIES) clearScanCache();
-  if (!byText) cache.set(hostsKey, (byText = new Map()));
-  byText.set(text, { findings: result.findings.map((f) => ({ ...f })), truncated: result.truncated });
-  cached++;
-  return result;
+function cachedFindingsOf(text: string, hosts: HostMatcher, hostsKey: string, useCache: boolean, learned = true): CachedScan {
+  if (!useCache) return findingsOf(text, hosts, learned);
+  return cachedScan(text, learned ? hostsKey : `${hostsKey}\u0000rules-only`, (t) => findingsOf(t, hosts, learned));
 }
 
 const hostsKeyOf = (options: ScanOptions | undefined): string => (options?.allowedHosts ? options.allowedHosts.join('\n') : '');
 
-function findingsOf(text: string, hosts: HostMatcher): { findings: InjectionFinding[]; truncated: boolean } {
+function findingsOf(text: string, hosts: HostMatcher, learned = true): CachedScan {
   const out: InjectionFinding[] = [];
   if (text.length <= MAX_SCAN) {
-    runDetectors(text, hosts, 0, ALL_DETECTORS, 0, out);
+    runDetectors(text, hosts, 0, ALL_DETECTORS, 0, out, learned);
     return { findings: prune(out), truncated: false };
   }
-  runDetectors(text.slice(0, HEAD), hosts, 0, ALL_DETECTORS, 0, out);
-  runDetectors(text.slice(text.length - TAIL), hosts, 0, ALL_DETECTORS, text.length - TAIL, out);
+  runDetectors(text.slice(0, HEAD), hosts, 0, ALL_DETECTORS, 0, out, learned);
+  runDetectors(text.slice(text.length - TAIL), hosts, 0, ALL_DETECTORS, text.length - TAIL, out, learned);
   return { findings: prune(out), truncated: true };
 }
 
@@ -183,7 +159,7 @@ function withClassifier<F extends InjectionFinding>(findings: F[], t: number): F
 }
 
 export function scanText(text: string, options?: ScanOptions): InjectionScan {
-  const found = typeof text === 'string' && text.length > 0 ? cachedFindingsOf(text, hostMatcher(options?.allowedHosts), hostsKeyOf(options), options?.cache !== false) : { findings: [], truncated: false };
+  const found = typeof text === 'string' && text.length > 0 ? cachedFindingsOf(text, hostMatcher(options?.allowedHosts), hostsKeyOf(options), options?.cache !== false, options?.classifier !== false) : { findings: [], truncated: false };
   const truncated = found.truncated;
   const findings = withClassifier(found.findings, DEFAULT_THRESHOLD);
   const score = combine(findings);
@@ -197,11 +173,33 @@ export function scanText(text: string, options?: ScanOptions): InjectionScan {
 const MAX_DEPTH = 32;
 const MAX_STRINGS = 10_000;
 const MAX_TOTAL_CHARS = 1024 * 1024;
-/** Two letters in a row, in any script: a string without them holds no words (and no blob: base64/hex runs have letters). */
+/** Two letters in a row, in any script: a short string without them holds no words (a hex blob may not: see worthScanning). */
 const TWO_LETTERS = /\p{L}\p{L}/u;
+/** One token of letters, digits and . _ @ + -: an id, an enum value, a slug, an e-mail address, a date. */
+const TOKEN = /^[\p{L}\p{N}_.@+-]+$/u;
+const UPPER = /[A-Z]/;
+/** Invisible format characters (zero-width, bidi controls, tag characters). */
+const FORMAT = /\p{Cf}/u;
 /** Object keys shorter than this are not scanned (ids, field names). */
 const MIN_KEY_SCAN = 16;
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * Whether a string can hold anything a detector finds. Not, below 64 characters: no two letters
+ * in a row (numbers, amounts, dates, ids of digits), or a single token shorter than any encoded blob the
+ * detectors decode (base32 runs from 24 characters, base64 from 40 with both cases, hex from
+ * 64) — no phrase fits in one token, and no role header, tag, link or script fits in its
+ * characters. `{limit: 10, status: "open"}` is walked, not scanned.
+ */
+export function worthScanning(s: string): boolean {
+  // 64 characters and more can be a hex blob, which may have no two letters in a row ("69676e6f7265…").
+  if (s.length >= 64) return true;
+  if (s.length === 0) return false;
+  // Letters kept apart by invisible characters ("i\u200bg\u200bn…") are hidden text, not an id.
+  if (!TWO_LETTERS.test(s)) return FORMAT.test(s);
+  if (!TOKEN.test(s)) return true;
+  return s.length >= 24 && UPPER.test(s);
+}
 
 type PathFinding = InjectionFinding & { path: string };
 
@@ -261,9 +259,8 @@ export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: s
     chunkLength = 0;
   };
 
+  /** `s` is worth scanning (see worthScanning). */
   const scanString = (s: string, path: string): void => {
-    // Nothing worth scanning: no two letters in a row (ids, numbers, dates, amounts, UUIDs of digits).
-    if (s.length === 0 || !TWO_LETTERS.test(s)) return;
     if (strings >= MAX_STRINGS || chars >= MAX_TOTAL_CHARS) {
       truncated = true;
       return;
@@ -285,9 +282,17 @@ export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: s
     chunkLength += text.length;
   };
 
-  const walk = (v: unknown, path: string, depth: number): void => {
-    if (typeof v === 'string') return scanString(v, path);
-    if (v === null || typeof v !== 'object') return;
+  // Paths are built only for what is scanned or walked into: most values of an argument object
+  // are numbers, ids and enums, and their paths were most of the walk's cost.
+  const visit = (v: unknown, parent: string, key: string | number, depth: number): void => {
+    if (typeof v === 'string') {
+      if (worthScanning(v)) scanString(v, typeof key === 'number' ? `${parent}[${key}]` : child(parent, key));
+      return;
+    }
+    if (v !== null && typeof v === 'object') walk(v, typeof key === 'number' ? `${parent}[${key}]` : child(parent, key), depth);
+  };
+
+  const walk = (v: object, path: string, depth: number): void => {
     if (depth >= MAX_DEPTH) {
       truncated = true;
       return;
@@ -295,17 +300,20 @@ export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: s
     if (seen.has(v)) return;
     seen.add(v);
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) walk(v[i], `${path}[${i}]`, depth + 1);
+      for (let i = 0; i < v.length; i++) visit(v[i], path, i, depth + 1);
       return;
     }
-    for (const [key, item] of Object.entries(v as Record<string, unknown>)) {
-      const p = child(path, key);
-      if (key.length >= MIN_KEY_SCAN) scanString(key, p);
-      walk(item, p, depth + 1);
+    const obj = v as Record<string, unknown>;
+    for (const key of Object.keys(obj)) {
+      if (key.length >= MIN_KEY_SCAN && worthScanning(key)) scanString(key, child(path, key));
+      visit(obj[key], path, key, depth + 1);
     }
   };
 
-  walk(value, options?.rootPath ?? '', 0);
+  const root = options?.rootPath ?? '';
+  if (typeof value === 'string') {
+    if (worthScanning(value)) scanString(value, root);
+  } else if (value !== null && typeof value === 'object') walk(value, root, 0);
   flush();
   const kept = withClassifier(findings, DEFAULT_THRESHOLD);
   const score = combine(kept);

@@ -9,7 +9,7 @@
  */
 import { eachMatchNear, type Detector } from './context.js';
 import { quote } from './text-utils.js';
-import { Triggers } from './triggers.js';
+import { sharedTriggers } from './triggers.js';
 
 interface Rule {
   needles: readonly string[];
@@ -71,16 +71,18 @@ const RULES: readonly Rule[] = [
   },
 ];
 
-const TRIGGERS = new Triggers(RULES.map((r) => r.needles));
+const triggers = sharedTriggers(RULES.map((r) => r.needles));
 
 export const detectScript: Detector = (ctx) => {
-  const hits = TRIGGERS.scan(ctx.lower, ctx.lower.length === ctx.text.length);
-  RULES.forEach((rule, i) => {
+  const hits = triggers(ctx.lower, ctx.lower.length === ctx.text.length);
+  for (let i = 0; i < RULES.length; i++) {
+    if (hits[i] === undefined) continue;
+    const rule = RULES[i]!;
     eachMatchNear(rule.re, ctx.text, hits[i], (m) => {
       const score = typeof rule.score === 'number' ? rule.score : rule.score(m, ctx.text);
       if (score <= 0) return;
       const lead = /^[\s("'\]]*/.exec(m[0])?.[0].length ?? 0;
       ctx.add('script', score, `${rule.label}: ${quote(m[0].slice(lead))}`, m.index + lead);
     });
-  });
+  }
 };

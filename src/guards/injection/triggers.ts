@@ -61,8 +61,8 @@ export type RuleHits = number[] | 'all' | undefined;
 
 export class Triggers {
   private readonly re: RegExp;
-  /** Needles grouped by their first two characters, each with the rules it triggers. */
-  private readonly byPrefix = new Map<string, Array<{ needle: string; rules: number[] }>>();
+  /** Per needle, the rules a match of it triggers (its own and those of the needles it starts with). */
+  private readonly rulesAt = new Map<string, readonly number[]>();
   private readonly ruleCount: number;
 
   constructor(needlesPerRule: ReadonlyArray<readonly string[]>) {
@@ -77,12 +77,14 @@ export class Triggers {
       }
     });
     const needles = [...rulesOf.keys()].sort((a, b) => b.length - a.length);
+    // The trie regex returns the LONGEST needle at a position (each node's continuation is
+    // greedy, and its branches start with distinct characters); every other needle there is a
+    // prefix of it. So the rules a match triggers are those of the needle and of its prefixes
+    // that are needles, computed here once instead of trying the needles one by one per match.
     for (const needle of needles) {
-      const prefix = needle.slice(0, 2);
-      const group = this.byPrefix.get(prefix);
-      const entry = { needle, rules: rulesOf.get(needle)! };
-      if (group) group.push(entry);
-      else this.byPrefix.set(prefix, [entry]);
+      const rules = new Set<number>();
+      for (let k = 1; k <= needle.length; k++) for (const r of rulesOf.get(needle.slice(0, k)) ?? []) rules.add(r);
+      this.rulesAt.set(needle, [...rules].sort((a, b) => a - b));
     }
     // Needles that start with an ASCII letter or digit only match at the start of a word (the
     // text is lowercased), so the engine rejects most positions on a cheap look-behind before
@@ -109,20 +111,51 @@ export class Triggers {
     while ((m = re.exec(lower)) !== null) {
       const at = m.index;
       if (++n > MAX_HITS) return hits.fill('all');
-      for (const { needle, rules } of this.byPrefix.get(m[0].slice(0, 2)) ?? []) {
-        if (!lower.startsWith(needle, at)) continue;
-        for (const r of rules) {
-          const h = hits[r];
-          if (h === 'all') continue;
-          if (!aligned) hits[r] = 'all';
-          else if (h === undefined) hits[r] = [at];
-          else if (h.length >= MAX_POSITIONS) hits[r] = 'all';
-          else if (h[h.length - 1] !== at) h.push(at);
-        }
+      for (const r of this.rulesAt.get(m[0]) ?? []) {
+        const h = hits[r];
+        if (h === 'all') continue;
+        if (!aligned) hits[r] = 'all';
+        else if (h === undefined) hits[r] = [at];
+        else if (h.length >= MAX_POSITIONS) hits[r] = 'all';
+        else if (h[h.length - 1] !== at) h.push(at);
       }
       re.lastIndex = at + 1; // overlapping needles ("you are now" inside "from now on, you are now")
     }
     re.lastIndex = 0;
     return hits;
   }
+}
+
+/* ------------------------------------------------------------------ one pass for several detectors */
+
+const registered: Array<readonly string[]> = [];
+let combined: Triggers | undefined;
+let combinedFor = -1;
+/** The last two texts scanned (a rescan of derived text sits between two detectors of the outer text). */
+const memo: Array<{ lower: string; aligned: boolean; hits: RuleHits[] }> = [];
+
+function combinedHits(lower: string, aligned: boolean): RuleHits[] {
+  if (combinedFor !== registered.length) {
+    combined = new Triggers(registered);
+    combinedFor = registered.length;
+    memo.length = 0;
+  }
+  for (const m of memo) if (m.aligned === aligned && m.lower === lower) return m.hits;
+  const hits = combined!.scan(lower, aligned);
+  memo.unshift({ lower, aligned, hits });
+  if (memo.length > 2) memo.pop();
+  return hits;
+}
+
+/**
+ * Like `new Triggers(needlesPerRule).scan`, but the needles of every detector that registers
+ * this way are found in ONE pass over a text, shared by those detectors (the trie pass was a
+ * fixed cost per detector and per kilobyte). Register at module load; the returned function
+ * gives this detector's rules' hits, in its own rule order.
+ */
+export function sharedTriggers(needlesPerRule: ReadonlyArray<readonly string[]>): (lower: string, aligned: boolean) => RuleHits[] {
+  const offset = registered.length;
+  registered.push(...needlesPerRule);
+  const count = needlesPerRule.length;
+  return (lower, aligned) => combinedHits(lower, aligned).slice(offset, offset + count);
 }

@@ -45,4 +45,10 @@ export interface ScanOptions {
   threshold?: number;
   /** Reuse results for texts scanned before (by content; default true). Benchmarks turn it off. */
   cache?: boolean;
+  /**
+   * Ask the learned classifier too (default true). Off for a prompt the authenticated user wrote:
+   * the classifier learned what injected REQUESTS look like ("retrieve my saved addresses and
+   * e-mail them to …"), and a user's own prompt is exactly such a request; the rules still run.
+   */
+  classifier?: boolean;
 }

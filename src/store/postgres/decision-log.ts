@@ -3,8 +3,8 @@ import type { Effect } from '../../model/effect.js';
 import type { DecisionQuery, DecisionRecord, DecisionStats, Millis, NewDecisionRecord, Outcome } from '../records.js';
 import type { ChainLink, DecisionLogStore } from '../ports.js';
 import { sqlState } from './connection.js';
-import { clampLimit, decisionParams, DECISION_COLUMNS, encodeText, filteredSelect, list, toDecision, type DecisionRow } from './rows.js';
-import { decisionFilters } from '../sqlite/rows.js';
+import { decisionSelect } from './decision-search.js';
+import { clampLimit, decisionParams, DECISION_COLUMNS, encodeText, list, toDecision, type DecisionRow } from './rows.js';
 import { rollback, type PgDatabase } from './sql.js';
 
 const HEAD = 'SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1';
@@ -121,13 +121,7 @@ export class PostgresDecisionLog implements DecisionLogStore {
   }
 
   async queryDecisions(query: DecisionQuery): Promise<DecisionRecord[]> {
-    const { text, values } = filteredSelect(
-      DECISION,
-      'decisions',
-      decisionFilters(query),
-      `ORDER BY seq ${query.order === 'asc' ? 'ASC' : 'DESC'}`,
-      query.limit,
-    );
+    const { text, values } = decisionSelect(DECISION, query);
     return (await this.db.rows<DecisionRow>(text, values)).map(toDecision);
   }
 

@@ -223,6 +223,25 @@ CREATE INDEX idx_checkpoints_key ON checkpoints(key_id, seq);
   updated_at bigint NOT NULL
 );`,
   },
+  {
+    id: 4,
+    name: 'a session is named by its tenant and its id (two tenants may use the same id)',
+    sql: `ALTER TABLE sessions DROP CONSTRAINT sessions_pkey;
+ALTER TABLE sessions ALTER COLUMN tenant TYPE text COLLATE "C";
+ALTER TABLE sessions ADD PRIMARY KEY (tenant, id);`,
+  },
+  {
+    id: 5,
+    name: 'decision-log search: request id, rule and tenant indexes, full-text index of reasons',
+    // As SQLite's migration 9. Each index ends with seq, so "col = $1 ORDER BY seq DESC LIMIT n"
+    // reads n entries. Reasons: a GIN index over their words (punctuation made a space first, so
+    // "support-agent" is two words, as FTS5's unicode61 splits it); built-in tsvector, no extension.
+    // The expression must stay identical to REASON_WORDS in postgres/decision-search.ts.
+    sql: `CREATE INDEX idx_decisions_request ON decisions(request_id, seq);
+CREATE INDEX idx_decisions_rule ON decisions(rule, seq);
+CREATE INDEX idx_decisions_tenant ON decisions(tenant, seq);
+CREATE INDEX idx_decisions_reason_words ON decisions USING gin (to_tsvector('simple'::regconfig, regexp_replace(reason, '[[:punct:]]+', ' ', 'g')));`,
+  },
 ];
 
 /** The newest schema version this code knows. */

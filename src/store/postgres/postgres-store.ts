@@ -224,8 +224,8 @@ export class PostgresStore implements Store, DecisionFeedStore, LeaseStore {
   }
 
   // sessions
-  getSession(id: string): Promise<SessionRecord | undefined> {
-    return this.sessions.getSession(id);
+  getSession(tenant: string, id: string): Promise<SessionRecord | undefined> {
+    return this.sessions.getSession(tenant, id);
   }
   putSession(session: SessionRecord): Promise<void> {
     return this.sessions.putSession(session);

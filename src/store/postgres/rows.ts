@@ -71,7 +71,8 @@ export function list(columns: readonly string[], alias?: string): string {
 
 /** `ON CONFLICT (key) DO UPDATE SET` every other column to the value inserted. */
 export function upsertOn(key: string, columns: readonly string[]): string {
-  return `ON CONFLICT (${key}) DO UPDATE SET ${columns.filter((c) => c !== key).map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+  const keys = key.split(',').map((k) => k.trim());
+  return `ON CONFLICT (${key}) DO UPDATE SET ${columns.filter((c) => !keys.includes(c)).map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
 }
 
 // ---------------------------------------------------------------------------------------------

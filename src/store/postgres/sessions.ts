@@ -12,13 +12,13 @@ import type { Sql } from './sql.js';
 export class PostgresSessions implements SessionStore {
   constructor(private readonly sql: Sql) {}
 
-  async getSession(id: string): Promise<SessionRecord | undefined> {
-    const [row] = await this.sql.rows<SessionRow>(`SELECT ${list(SESSION_COLUMNS)} FROM sessions WHERE id = $1`, [id]);
+  async getSession(tenant: string, id: string): Promise<SessionRecord | undefined> {
+    const [row] = await this.sql.rows<SessionRow>(`SELECT ${list(SESSION_COLUMNS)} FROM sessions WHERE tenant = $1 AND id = $2`, [tenant, id]);
     return row ? toSession(row) : undefined;
   }
 
   async putSession(session: SessionRecord): Promise<void> {
-    const { text, values } = insertOf('sessions', SESSION_COLUMNS, sessionParams(session), upsertOn('id', SESSION_COLUMNS));
+    const { text, values } = insertOf('sessions', SESSION_COLUMNS, sessionParams(session), upsertOn('tenant, id', SESSION_COLUMNS));
     await this.sql.run(text, values);
   }
 }

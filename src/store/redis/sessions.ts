@@ -55,8 +55,8 @@ export class RedisSessions implements SharedSessionStore {
     this.putIf = defineScript(client, 'wardenPutSessionIf', 1, PUT_IF);
   }
 
-  async getSession(id: string): Promise<SessionRecord | undefined> {
-    const [json, version] = await asked(this.client.hmget(this.key(id), 'json', 'version'));
+  async getSession(tenant: string, id: string): Promise<SessionRecord | undefined> {
+    const [json, version] = await asked(this.client.hmget(this.key(tenant, id), 'json', 'version'));
     if (json === null || json === undefined) return undefined;
     const session = JSON.parse(json) as SessionRecord;
     if (version !== null && version !== undefined) session.version = Number(version);
@@ -65,16 +65,17 @@ export class RedisSessions implements SharedSessionStore {
 
   /** Writes the session whatever its stored version (one replica, or a reset); bumps the version. */
   async putSession(session: SessionRecord): Promise<void> {
-    await this.put([this.key(session.id)], [serialize(session), this.idleTtlMs]);
+    await this.put([this.key(session.tenant, session.id)], [serialize(session), this.idleTtlMs]);
   }
 
   async putSessionIf(next: SessionRecord, expectedVersion: number | undefined): Promise<boolean> {
-    const reply = await this.putIf([this.key(next.id)], [serialize(next), expectedVersion === undefined ? '' : expectedVersion, this.idleTtlMs]);
+    const reply = await this.putIf([this.key(next.tenant, next.id)], [serialize(next), expectedVersion === undefined ? '' : expectedVersion, this.idleTtlMs]);
     return Number(reply) === 1;
   }
 
-  private key(id: string): string {
-    return `${this.prefix}session:${id}`;
+  /** The tenant's length first, so no tenant/id pair can spell another's key. */
+  private key(tenant: string, id: string): string {
+    return `${this.prefix}session:${tenant.length}:${tenant}:${id}`;
   }
 }
 

@@ -2,11 +2,18 @@ import type Database from 'better-sqlite3';
 import type { Effect } from '../../model/effect.js';
 import type { DecisionQuery, DecisionRecord, DecisionStats, Millis, NewDecisionRecord, Outcome } from '../records.js';
 import type { ChainLink, DecisionLogStore } from '../ports.js';
-import { decisionFilters, decisionParams, toDecision, type DecisionRow, type Params } from './rows.js';
+import { decisionSelects } from './decision-search.js';
+import { ReasonIndex, registerHasWords } from './reason-index.js';
+import { decisionParams, toDecision, type DecisionRow, type Params } from './rows.js';
 import type { SessionBuffer } from './session-buffer.js';
-import { clampLimit, filteredSelect, immediate, type ShapedStatements, type DecisionStatements } from './statements.js';
+import { clampLimit, immediate, type ShapedStatements, type DecisionStatements } from './statements.js';
+
+/** Records a text search indexes before it runs, at most (~0.3 s): the rest is scanned as tail. */
+const SEARCH_CATCH_UP = 10_000;
 
 export class SqliteDecisionLog implements DecisionLogStore {
+  private readonly reasons: ReasonIndex;
+
   private readonly tx: {
     appendDecisions: (records: readonly DecisionRecord[]) => void;
     appendChained: (entries: readonly NewDecisionRecord[], link: ChainLink) => DecisionRecord[];
@@ -19,6 +26,8 @@ export class SqliteDecisionLog implements DecisionLogStore {
     private readonly shaped: ShapedStatements,
     private readonly sessions: Pick<SessionBuffer, 'writePending' | 'markWritten'>,
   ) {
+    registerHasWords(db);
+    this.reasons = new ReasonIndex(db);
     this.tx = {
       appendDecisions: immediate(db, (records: readonly DecisionRecord[]) => {
         for (const record of records) this.s.insertDecision.run(decisionParams(record));
@@ -58,13 +67,15 @@ export class SqliteDecisionLog implements DecisionLogStore {
   }
 
   async queryDecisions(query: DecisionQuery): Promise<DecisionRecord[]> {
-    const { sql, params } = filteredSelect(
-      'decisions',
-      decisionFilters(query),
-      `ORDER BY seq ${query.order === 'asc' ? 'ASC' : 'DESC'}`,
-      query.limit,
-    );
-    return (this.shaped.get(sql).all(params) as DecisionRow[]).map(toDecision);
+    // A text search first indexes a bounded chunk of what is not indexed yet (reason-index.ts).
+    if (query.text !== undefined) this.reasons.catchUp(SEARCH_CATCH_UP);
+    const limit = clampLimit(query.limit);
+    const rows: DecisionRow[] = [];
+    for (const { sql, params } of decisionSelects(query, this.reasons.indexedUpTo())) {
+      rows.push(...(this.shaped.get(sql).all(params) as DecisionRow[]).slice(0, limit - rows.length));
+      if (rows.length >= limit) break;
+    }
+    return rows.map(toDecision);
   }
 
   async getDecision(id: string): Promise<DecisionRecord | undefined> {

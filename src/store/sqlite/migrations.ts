@@ -242,6 +242,52 @@ CREATE INDEX idx_checkpoints_key ON checkpoints(key_id, seq);`,
   updated_at INTEGER NOT NULL
 );`,
   },
+  {
+    id: 8,
+    name: 'a session is named by its tenant and its id (two tenants may use the same id)',
+    // SQLite cannot change a primary key in place: the table is rebuilt with its rows.
+    sql: `CREATE TABLE sessions_by_tenant (
+  tenant     TEXT NOT NULL,
+  id         TEXT NOT NULL,
+  calls_used INTEGER NOT NULL,
+  spend      REAL NOT NULL,
+  tainted    INTEGER NOT NULL,
+  recent     TEXT NOT NULL,
+  flow       TEXT NOT NULL DEFAULT '{}',
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant, id)
+);
+INSERT INTO sessions_by_tenant (tenant, id, calls_used, spend, tainted, recent, flow, updated_at)
+  SELECT tenant, id, calls_used, spend, tainted, recent, flow, updated_at FROM sessions;
+DROP TABLE sessions;
+ALTER TABLE sessions_by_tenant RENAME TO sessions;`,
+  },
+  {
+    id: 9,
+    name: 'decision-log search: request id, rule and tenant indexes, full-text index of reasons',
+    // The explorer (GET /v1/audit) filters on these and pages newest first: an index on one column
+    // also carries seq, so "col = ? ORDER BY seq DESC LIMIT n" reads n entries, not the table.
+    // Tenant is back (migration 2 dropped it): a viewer's every query is scoped to a tenant, and a
+    // small tenant in a large log is otherwise a full scan. Reasons are searched by word through
+    // FTS5 (external content: the text is stored once, in decisions). Records are indexed after
+    // they are written, in bulk, up to reason_index_cursor (reason-index.ts): not by a trigger,
+    // which would put the FTS write inside every log transaction. detail=none and columnsize=0
+    // keep only which records hold each word (all a word search needs). Accents are kept
+    // (remove_diacritics 0), as in Postgres's built-in configurations: both answer alike. No
+    // trigger follows a record changed or removed behind the log's back (tampering): a removed
+    // record drops out of the join; an FTS5 'delete' with values other than those indexed would
+    // corrupt the index, which is worse than a stale word.
+    sql: `CREATE INDEX idx_decisions_request ON decisions(request_id);
+CREATE INDEX idx_decisions_rule ON decisions(rule);
+CREATE INDEX idx_decisions_tenant ON decisions(tenant);
+CREATE VIRTUAL TABLE decisions_reason_fts USING fts5(reason, content='decisions', content_rowid='seq', tokenize='unicode61 remove_diacritics 0', detail=none, columnsize=0);
+INSERT INTO decisions_reason_fts(decisions_reason_fts) VALUES ('rebuild');
+CREATE TABLE reason_index_cursor (
+  name TEXT PRIMARY KEY,
+  seq  INTEGER NOT NULL
+);
+INSERT INTO reason_index_cursor (name, seq) VALUES ('reasons', COALESCE((SELECT MAX(seq) FROM decisions), 0));`,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -4,8 +4,10 @@ import type { DecisionLogStore } from '../ports.js';
 import type { DecisionQuery, DecisionRecord } from '../records.js';
 import type { JsonObject, JsonValue } from '../../model/json.js';
 import type { Effect } from '../../model/effect.js';
-import { decisionFilters, toDecision, type DecisionRow } from './rows.js';
-import { clampLimit, filteredSelect } from './statements.js';
+import { decisionSelects } from './decision-search.js';
+import { ReasonIndex, registerHasWords } from './reason-index.js';
+import { toDecision, type DecisionRow } from './rows.js';
+import { clampLimit } from './statements.js';
 
 /**
  * The decision log of a SQLite file opened read-only (SQLITE_OPEN_READONLY): no migration, no
@@ -16,10 +18,13 @@ export class ReadOnlySqliteLog implements Pick<DecisionLogStore, 'queryDecisions
   private readonly scan: Database.Statement<[number, number], DecisionRow>;
   private readonly last: Database.Statement<[], DecisionRow>;
   private readonly heads: Database.Statement<[number, number], HeadRow>;
+  private readonly reasons: ReasonIndex;
 
   private constructor(private readonly db: Database.Database) {
     this.scan = db.prepare<[number, number], DecisionRow>('SELECT * FROM decisions WHERE seq > ? ORDER BY seq ASC LIMIT ?');
     this.last = db.prepare<[], DecisionRow>('SELECT * FROM decisions ORDER BY seq DESC LIMIT 1');
+    registerHasWords(db);
+    this.reasons = new ReasonIndex(db);
     this.heads = db.prepare<[number, number], HeadRow>(`SELECT ${HEAD_COLUMNS.join(', ')} FROM decisions WHERE seq > ? ORDER BY seq ASC LIMIT ?`);
   }
 
@@ -35,8 +40,13 @@ export class ReadOnlySqliteLog implements Pick<DecisionLogStore, 'queryDecisions
   }
 
   async queryDecisions(query: DecisionQuery): Promise<DecisionRecord[]> {
-    const { sql, params } = filteredSelect('decisions', decisionFilters(query), `ORDER BY seq ${query.order === 'asc' ? 'ASC' : 'DESC'}`, query.limit);
-    return (this.db.prepare(sql).all(params) as DecisionRow[]).map(toDecision);
+    const limit = clampLimit(query.limit);
+    const rows: DecisionRow[] = [];
+    for (const { sql, params } of decisionSelects(query, this.reasons.indexedUpTo())) {
+      rows.push(...(this.db.prepare(sql).all(params) as DecisionRow[]).slice(0, limit - rows.length));
+      if (rows.length >= limit) break;
+    }
+    return rows.map(toDecision);
   }
 
   async scanDecisions(afterSeq: number, limit: number): Promise<DecisionRecord[]> {

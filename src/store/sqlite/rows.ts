@@ -528,7 +528,7 @@ export function toolPinParams(pin: ToolPin): Params {
 }
 
 /** One condition of a filtered listing: skipped when its value is undefined. */
-export type Filter = [column: string, op: '=' | '>' | '<' | '>=' | '<=', value: string | number | undefined];
+export type Filter = [column: string, op: '=' | '!=' | '>' | '<' | '>=' | '<=', value: string | number | undefined];
 
 /** The conditions of a decision listing, the same on every backend. */
 export function decisionFilters(query: DecisionQuery): Filter[] {
@@ -538,6 +538,10 @@ export function decisionFilters(query: DecisionQuery): Filter[] {
     ['effect', '=', query.effect],
     ['tenant', '=', query.tenant],
     ['session_id', '=', query.sessionId],
+    ['request_id', '=', query.requestId],
+    ['policy', '=', query.policy],
+    ['rule', '=', query.rule],
+    ['resource_type', '!=', query.notResourceType],
     ['time', '>=', query.since],
     ['time', '<=', query.until],
     ['seq', '>', query.afterSeq],

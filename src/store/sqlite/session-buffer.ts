@@ -30,10 +30,10 @@ export class SessionBuffer implements SessionStore {
     this.writeAlone = immediate(db, () => this.writePending());
   }
 
-  async getSession(id: string): Promise<SessionRecord | undefined> {
-    const known = this.cached.get(id);
+  async getSession(tenant: string, id: string): Promise<SessionRecord | undefined> {
+    const known = this.cached.get(sessionKey(tenant, id));
     if (known) return { ...known };
-    const row = this.s.getSession.get(id);
+    const row = this.s.getSession.get(tenant, id);
     if (!row) return undefined;
     const session = toSession(row);
     this.remember(session);
@@ -43,7 +43,7 @@ export class SessionBuffer implements SessionStore {
   async putSession(session: SessionRecord): Promise<void> {
     const copy = { ...session };
     this.remember(copy);
-    this.pending.set(session.id, copy);
+    this.pending.set(sessionKey(session.tenant, session.id), copy);
     this.flushTimer ??= setTimeout(() => this.flush(), SESSION_FLUSH_MS);
   }
 
@@ -76,7 +76,11 @@ export class SessionBuffer implements SessionStore {
 
   private remember(session: SessionRecord): void {
     if (this.cached.size >= MAX_CACHED_SESSIONS) this.cached.delete(this.cached.keys().next().value!);
-    this.cached.delete(session.id); // re-inserted last: the map's order is the eviction order
-    this.cached.set(session.id, session);
+    const key = sessionKey(session.tenant, session.id);
+    this.cached.delete(key); // re-inserted last: the map's order is the eviction order
+    this.cached.set(key, session);
   }
 }
+
+/** One key for a tenant's session: a tenant id cannot hold U+0000, so no two pairs share a key. */
+const sessionKey = (tenant: string, id: string): string => `${tenant}\u0000${id}`;

@@ -246,8 +246,8 @@ export class SqliteStore implements Store {
   }
 
   // sessions
-  getSession(id: string): Promise<SessionRecord | undefined> {
-    return this.sessions.getSession(id);
+  getSession(tenant: string, id: string): Promise<SessionRecord | undefined> {
+    return this.sessions.getSession(tenant, id);
   }
   putSession(session: SessionRecord): Promise<void> {
     return this.sessions.putSession(session);

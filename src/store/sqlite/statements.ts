@@ -64,7 +64,7 @@ export interface DecisionStatements {
 }
 
 export interface SessionStatements {
-  getSession: Prepared<[string], SessionRow>;
+  getSession: Prepared<[string, string], SessionRow>;
   putSession: Prepared<[Params]>;
 }
 
@@ -189,12 +189,12 @@ export function prepareStatements(db: Database.Database): Statements {
     },
 
     sessions: {
-      getSession: prepare('SELECT * FROM sessions WHERE id = ?'),
+      getSession: prepare('SELECT * FROM sessions WHERE tenant = ? AND id = ?'),
       putSession: prepare(`
         INSERT INTO sessions (id, tenant, calls_used, spend, tainted, recent, flow, updated_at)
         VALUES (@id, @tenant, @calls_used, @spend, @tainted, @recent, @flow, @updated_at)
-        ON CONFLICT(id) DO UPDATE SET
-          tenant = excluded.tenant, calls_used = excluded.calls_used, spend = excluded.spend,
+        ON CONFLICT(tenant, id) DO UPDATE SET
+          calls_used = excluded.calls_used, spend = excluded.spend,
           tainted = excluded.tainted, recent = excluded.recent, flow = excluded.flow, updated_at = excluded.updated_at`),
     },
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { durationMs } from '../../lib/duration.js';
 import { formatDiagnostic } from '../../lib/diagnostic.js';
-import { createWarden, type Warden, type WardenLogLevel } from '../../services/warden.js';
+import { createWarden, UPSTREAM_HEAD_START_MS, type Warden, type WardenLogLevel } from '../../services/warden.js';
 import { gatewayModule } from './mcp/gateway-http.js';
 import { governanceModule } from './mcp/governance-http.js';
 import { startWardenTelemetry } from '../../services/telemetry/warden-telemetry.js';
@@ -32,7 +32,7 @@ export async function serve(configPath: string, options: ServeOptions = {}): Pro
   const loadedAt = Date.now(); // the policy watcher reloads what changes from here on
   const early: Array<[WardenLogLevel, string, string]> = [];
   const logAs = (component: string) => (level: WardenLogLevel, message: string) => (logTo.app ? logTo.app.log[level]({ component }, message) : early.push([level, message, component]));
-  const warden = await createWarden({ config: configPath, log: logAs('upstream') });
+  const warden = await createWarden({ config: configPath, log: logAs('upstream'), upstreamWaitMs: UPSTREAM_HEAD_START_MS });
   // The OpenTelemetry SDK belongs to the process: started here, stopped last in close().
   let telemetry: TelemetryHandle;
   let app: FastifyInstance;

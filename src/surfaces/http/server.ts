@@ -5,6 +5,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import { durationMs } from '../../lib/duration.js';
 import { ServiceError } from '../../services/errors.js';
 import type { Warden } from '../../services/warden.js';
+import { requestLogController } from './access-log.js';
 import { closeIdleConnectionsOnShutdown } from './drain.js';
 import { authenticationHook } from './authenticate.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
@@ -76,6 +77,7 @@ function connectionTimeouts(server: Warden['config']['server']): Pick<FastifySer
 export async function buildServer(warden: Warden, options: ServerOptions = {}, modules: RouteModule[] = []): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { level: 'info' },
+    logController: requestLogController(warden.config.server.access_log),
     bodyLimit: warden.config.server.body_limit,
     ...connectionTimeouts(warden.config.server),
     frameworkErrors,

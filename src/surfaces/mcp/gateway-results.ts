@@ -5,6 +5,8 @@ import type { CallResult } from '../../enforcement/exchange.js';
 /** Where Warden's own facts about a call travel in MCP results (`_meta`, namespaced as MCP asks). */
 export const META_DECISION = 'warden/decision';
 export const META_APPROVAL = 'warden/approval';
+/** Set on a result the injection guard flagged: what Warden found and did (stripped/annotated). */
+export const META_RESULT = 'warden/result';
 
 function decisionMeta(result: CallResult): JsonObject {
   const d = result.decision;
@@ -35,7 +37,15 @@ export function toolContent(result: JsonValue | undefined, fromMcp: boolean): Ca
 /** An executed call: the tool's result, with Warden's decision in `_meta`. */
 export function executedResult(result: CallResult, fromMcp: boolean): CallToolResult {
   const content = toolContent(result.result, fromMcp);
-  return { ...content, _meta: { ...(content._meta ?? {}), [META_DECISION]: decisionMeta(result) } };
+  const note = result.resultNote;
+  if (!note) return { ...content, _meta: { ...(content._meta ?? {}), [META_DECISION]: decisionMeta(result) } };
+  // A flagged result: the warning goes first, where the model reads before the content.
+  const { warning, ...flag } = note;
+  return {
+    ...content,
+    content: [{ type: 'text', text: warning }, ...content.content],
+    _meta: { ...(content._meta ?? {}), [META_DECISION]: decisionMeta(result), [META_RESULT]: flag },
+  };
 }
 
 /**

@@ -29,6 +29,8 @@ import { resumeApproval, settleHeld, type HoldContext, type Settled } from './ga
 import { mcpSpan } from './mcp-span.js';
 import { executedResult, META_APPROVAL, pendingResult, refusedResult } from './gateway-results.js';
 import { coazError } from './coaz-jsonrpc-errors.js';
+import { callChannel, installPassthrough, instructionsAtInitialize, mergedInstructions, passthroughCapabilities } from './gateway-passthrough.js';
+import { isPassthroughEntry, type UpstreamChannel } from '../../upstream/upstream-requests.js';
 
 /** JSON-RPC error code for a resource read or prompt refused by policy (server-defined range). */
 export const FORBIDDEN_BY_POLICY = -32003;
@@ -68,14 +70,17 @@ export function userAsApprover(warden: Warden, userId: string, agent: AgentRecor
  * through the full pipeline. One server per session; it never decides anything itself.
  */
 export function createGatewayServer(warden: Warden, caller: GatewayCaller): Server {
+  const catalog = warden.mcp;
+  const passthroughCaps = passthroughCapabilities(catalog);
   const server = new Server(
     { name: 'warden', version: '0.1.0' },
     {
-      capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true } },
-      instructions: 'Tools here are governed by Warden. A denied call returns isError with the reason; a call that needs approval names the approval to retry with.',
+      capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, ...passthroughCaps },
     },
   );
-  const catalog = warden.mcp;
+  instructionsAtInitialize(server, () =>
+    mergedInstructions('Tools here are governed by Warden. A denied call returns isError with the reason; a call that needs approval names the approval to retry with.', catalog),
+  );
   const tools = warden.tools;
   const gateway = warden.config.mcp;
   const waitMs = durationMs(gateway.approval_wait);
@@ -85,7 +90,20 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
     void server.sendPromptListChanged().catch(() => undefined);
     void server.sendResourceListChanged().catch(() => undefined);
   });
-  server.onclose = unsubscribe;
+  const passthrough = installPassthrough(
+    {
+      server,
+      catalog,
+      decide: async (entry, action, args, extra, meta, channel) => unwrap(await governed(entry, action, args, extra, meta, channel)),
+      visible: (items, entryOf, action, label, listAction) => visible(items, entryOf, action, label, listAction),
+      entry: (name) => tools.get(name),
+    },
+    passthroughCaps,
+  );
+  server.onclose = () => {
+    unsubscribe();
+    passthrough.close();
+  };
 
   const agentRecord = () => warden.store.getAgent(caller.agentId);
 
@@ -136,7 +154,7 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
   }
 
   /** Runs a call through the pipeline; a held call is settled (elicitation, wait) before answering. */
-  async function governed(tool: string, action: string, args: JsonObject, extra: Extra, meta: Record<string, unknown> | undefined): Promise<Settled> {
+  async function governed(tool: string, action: string, args: JsonObject, extra: Extra, meta: Record<string, unknown> | undefined, channel?: UpstreamChannel): Promise<Settled> {
     const agent = await agentRecord();
     const user = await sessionUser(agent);
     const hold: HoldContext = {
@@ -165,6 +183,7 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
         ...(caller.userId ? { user: { id: caller.userId, roles: user?.verified ? user.roles : [] } } : {}),
         ...(caller.userToken !== undefined ? { userToken: caller.userToken } : {}),
         ...(context ? { context } : {}),
+        ...(channel ? { channel } : {}),
         via: 'mcp',
       },
       caller.credentials,
@@ -179,7 +198,8 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
 
   server.setRequestHandler(ListToolsRequestSchema, async (request, extra) =>
     traced('tools/list', extra, request.params?._meta, async () => {
-      const entries = tools.all().filter((t) => tools.isExecutable(t.entry.name) && !isInternalEntry(t.entry.name));
+      await catalog.connectLazy(); // lazy upstreams, and boot ones still starting: before the list is read
+      const entries = tools.all().filter((t) => tools.isExecutable(t.entry.name) && !isPassthroughEntry(t.entry.name));
       const shown = await visible(entries, (t) => t, 'tool.call', (t) => t.entry.name, 'tools.list');
       return { tools: shown.map((t) => describeTool(t, catalog.tool(t.entry.name)?.tool)) };
     }),
@@ -188,7 +208,7 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const { name, arguments: args, _meta } = request.params;
     return traced('tools/call', extra, _meta, async () => {
-      const settled = await governed(name, 'tool.call', (args ?? {}) as JsonObject, extra, _meta);
+      const settled = await governed(name, 'tool.call', (args ?? {}) as JsonObject, extra, _meta, callChannel(extra, passthrough.session(extra)));
       if (settled.kind === 'pending') return pendingResult(settled.result, settled.waitedMs);
       const refused = coazError(settled.result);
       if (refused) throw refused;
@@ -198,6 +218,7 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
 
   server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) =>
     traced('resources/list', extra, request.params?._meta, async () => {
+      await catalog.connectLazy(); // lazy upstreams, and boot ones still starting: before the list is read
       const resources = catalog.listResources();
       const shown = await visible(resources, (r) => tools.get(r.registryName), 'resource.read', (r) => r.uri, 'resources.list');
       return { resources: shown.map((r) => r.resource) };
@@ -207,18 +228,17 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra): Promise<ReadResourceResult> => {
     const { uri, _meta } = request.params;
     return traced('resources/read', extra, _meta, async () => {
-      const known = catalog.resource(uri);
-      // A URI no listing offered may still belong to an upstream's template: route it by scheme to the
-      // only upstream with resources, or refuse when that is ambiguous.
-      const upstream = known?.upstream ?? soleResourceUpstream(warden);
+      // A URI no listing offered may still belong to an upstream's template (catalog.resourceUpstream).
+      const upstream = catalog.resourceUpstream(uri);
       if (!upstream) throw new McpError(-32602, `unknown resource "${uri}": no upstream offers it`);
-      const settled = await governed(resourceEntryName(upstream), 'resource.read', { uri }, extra, _meta);
+      const settled = await governed(resourceEntryName(upstream), 'resource.read', { uri }, extra, _meta, callChannel(extra, passthrough.session(extra)));
       return unwrap(settled) as ReadResourceResult;
     });
   });
 
   server.setRequestHandler(ListPromptsRequestSchema, async (request, extra) =>
     traced('prompts/list', extra, request.params?._meta, async () => {
+      await catalog.connectLazy(); // lazy upstreams, and boot ones still starting: before the list is read
       const prompts = catalog.listPrompts();
       const shown = await visible(prompts, (p) => tools.get(p.registryName), 'prompt.get', (p) => p.name, 'prompts.list');
       return { prompts: shown.map((p) => ({ ...p.prompt, name: p.name })) };
@@ -229,7 +249,7 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
     const { name, arguments: args, _meta } = request.params;
     return traced('prompts/get', extra, _meta, async () => {
       if (!catalog.prompt(name)) throw new McpError(-32602, `unknown prompt "${name}"`);
-      const settled = await governed(promptEntryName(name), 'prompt.get', (args ?? {}) as JsonObject, extra, _meta);
+      const settled = await governed(promptEntryName(name), 'prompt.get', (args ?? {}) as JsonObject, extra, _meta, callChannel(extra, passthrough.session(extra)));
       return unwrap(settled) as GetPromptResult;
     }, name);
   });
@@ -245,13 +265,6 @@ function unwrap(settled: Settled): unknown {
   if (refused) throw refused;
   const text = (settled.kind === 'pending' ? pendingResult(result, settled.waitedMs) : refusedResult(result)).content[0] as { text: string };
   throw new McpError(FORBIDDEN_BY_POLICY, text.text, { decision: { effect: result.decision.effect, status: result.status, auditId: result.auditId, ...(result.approvalId ? { approvalId: result.approvalId } : {}) } });
-}
-
-const isInternalEntry = (name: string) => name.startsWith('resource:') || name.startsWith('prompt:');
-
-function soleResourceUpstream(warden: Warden): string | undefined {
-  const withResources = warden.mcp.allUpstreams().filter((u) => u.catalog.resources.length > 0);
-  return withResources.length === 1 ? withResources[0]!.name : undefined;
 }
 
 /** A registry entry as an MCP tool: an upstream's own definition under its exposed name. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { startWardenTelemetry } from '../../services/telemetry/warden-telemetry.js';
-import { createWarden, type Warden } from '../../services/warden.js';
+import { createWarden, UPSTREAM_HEAD_START_MS, type Warden } from '../../services/warden.js';
 import { createGatewayServer } from './gateway-server.js';
 import { serveStdioSession } from './stdio-session.js';
 
@@ -29,7 +29,7 @@ export async function runGatewayStdio(configPath: string, options: GatewayStdioO
 
   let warden: Warden;
   try {
-    warden = await createWarden({ config: configPath, log: (level, message) => level !== 'info' && say(message) });
+    warden = await createWarden({ config: configPath, log: (level, message) => level !== 'info' && say(message), upstreamWaitMs: UPSTREAM_HEAD_START_MS });
   } catch (error) {
     say((error as Error)?.message ?? String(error));
     return 1;

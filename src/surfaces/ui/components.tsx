@@ -9,8 +9,14 @@ export function EffectBadge({ effect }: { effect: Effect }) {
   return <span class={`badge effect-${effect}`}>{EFFECT_LABEL[effect] ?? effect}</span>;
 }
 
-export const time = (ms: number) => new Date(ms).toLocaleTimeString([], { hour12: false });
-export const dateTime = (ms: number) => new Date(ms).toLocaleString([], { hour12: false });
+/**
+ * Every time on the dashboard carries its date and zone: operators in several zones compare them
+ * with logs and tickets. `time` is the compact form for tables (day, month, time, zone).
+ */
+const compact = new Intl.DateTimeFormat(undefined, { day: '2-digit', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZoneName: 'short' });
+const full = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZoneName: 'short' });
+export const time = (ms: number) => compact.format(ms);
+export const dateTime = (ms: number) => full.format(ms);
 export const shortHash = (h: string | undefined) => (h ? `${h.slice(0, 15)}…${h.slice(-6)}` : '—');
 
 export function duration(ms: number): string {

@@ -34,7 +34,11 @@ export async function checkCommand(dir: string, options: CheckOptions): Promise<
   const findings: Finding[] =
     policySet && options.analyze
       ? analyzePolicies({ policySet, sources: [...folder.policies, ...(guards.builtIns ?? [])], catalog, cases: run!.results.map((r) => ({ name: `${r.suite} › ${r.name}`, decision: r.decision })) })
-      : [];
+      : policySet && catalog
+        ? // Without --analyze, a registry still earns the warning a plain check can give: a glob
+          // that matches the tools of several MCP upstreams (it catches a server added later too).
+          analyzePolicies({ policySet, sources: folder.policies, catalog }).filter((f) => f.code === 'glob-spans-upstreams')
+        : [];
   const files = folder.policies.length + folder.tests.length;
   const failed = hasErrors(diagnostics) || findings.some((f) => f.severity === 'error');
 

@@ -25,6 +25,7 @@ import type { SessionServer } from '../../mcp/session-server.js';
 import { capabilitiesOf, capabilityLetters, keyFromSecret, processKey, SESSION_KEY_ENV, SessionIds } from './session-ids.js';
 import { webRequestOf, writeWebResponse } from './web-bridge.js';
 import { rebindingRefusal } from './rebinding.js';
+import { asJsonResponse, closeCancelled, wantsStream } from './response-mode.js';
 
 /** What a session's server knows of the session it serves. */
 export interface SessionContext {
@@ -79,6 +80,8 @@ interface Session {
   busy: number;
   /** Open GET (SSE) streams. */
   streams: number;
+  /** The client declared sampling, elicitation or roots: its calls are answered as SSE streams. */
+  clientAnswers: boolean;
   /** Settles when the session's transport closes here. */
   closed: Promise<void>;
 }
@@ -234,11 +237,12 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
     });
 
     /** A session's server and transport (not yet connected). */
-    const newSession = (id: string, principal: Principal, expiresAt: number, req: FastifyRequest, transportOptions: WebStandardStreamableHTTPServerTransportOptions): Session => {
+    const newSession = (id: string, principal: Principal, expiresAt: number, req: FastifyRequest, capabilities: string, transportOptions: WebStandardStreamableHTTPServerTransportOptions): Session => {
       const transport = new SessionTransport({
         ...transportOptions,
         sessionIdGenerator: () => id,
-        enableJsonResponse: true,
+        // SSE answers (response-mode.ts turns those that need no stream back into JSON).
+        enableJsonResponse: false,
         onsessionclosed: (closed) => end(closed, expiresAt),
       });
       let closed!: () => void;
@@ -252,6 +256,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
         expiresAt,
         busy: 0,
         streams: 0,
+        clientAnswers: capabilities !== '',
         closed: new Promise<void>((resolve) => (closed = resolve)),
       };
       session.server = options.createServer(() => session.caller, { id: () => session.id, request: req, reachable: () => session.streams > 0 });
@@ -271,7 +276,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
       let pending = resuming.get(id);
       if (!pending) {
         pending = (async () => {
-          const session = newSession(id, principal, ids.expiresAt(issuedAt), req, {});
+          const session = newSession(id, principal, ids.expiresAt(issuedAt), req, capabilities, {});
           try {
             await session.server.connect(session.transport);
             const version = req.headers['mcp-protocol-version'];
@@ -281,7 +286,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
               new Request(new URL(path, 'http://warden.invalid'), { method: 'POST', headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json' } }),
               { parsedBody: initialize },
             );
-            await primed.body?.cancel();
+            await primed.text();
             if (!primed.ok) throw new Error(`the session's server refused to initialise (HTTP ${primed.status})`);
           } catch (error) {
             await session.server.close().catch(() => undefined);
@@ -361,8 +366,9 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
         if (!makeRoom(owner)) {
           return sendRpcError(reply, 503, -32000, 'Too many open sessions; end one (DELETE with its mcp-session-id) or try again later');
         }
-        const id = ids.issue(owner, bindingOf(req), capabilityLetters((body.params as { capabilities?: unknown }).capabilities));
-        const fresh: Session = newSession(id, principal, ids.expiresAt(warden.clock()), req, {
+        const letters = capabilityLetters((body.params as { capabilities?: unknown }).capabilities);
+        const id = ids.issue(owner, bindingOf(req), letters);
+        const fresh: Session = newSession(id, principal, ids.expiresAt(warden.clock()), req, letters, {
           onsessioninitialized: () => {
             sessions.set(id, fresh);
           },
@@ -392,7 +398,19 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
       try {
         const answering = current.transport.handleRequest(webRequestOf(req), req.method === 'POST' ? { parsedBody: body } : {});
         // A session closed here while its request is in flight (shutdown) would never answer it.
-        const response = req.method === 'DELETE' ? await answering : await Promise.race([answering, current.closed.then(() => undefined)]);
+        let response = req.method === 'DELETE' ? await answering : await Promise.race([answering, current.closed.then(() => undefined)]);
+        if (req.method === 'POST') closeCancelled(body, (id) => current.transport.closeSSEStream(id));
+        if (response && req.method === 'POST' && !wantsStream(body, current.clientAnswers)) {
+          const left = new AbortController();
+          const leave = () => left.abort();
+          reply.raw.once('close', leave);
+          try {
+            response = await Promise.race([asJsonResponse(response, left.signal), current.closed.then(() => undefined)]);
+          } finally {
+            reply.raw.off('close', leave);
+          }
+          if (left.signal.aborted) return reply;
+        }
         if (!response) {
           reply.raw.writeHead(503, { 'content-type': 'application/json' }).end(
             JSON.stringify({

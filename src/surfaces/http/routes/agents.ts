@@ -29,7 +29,18 @@ export function registerAgentRoutes(app: FastifyInstance, warden: Warden): void 
     return reply.code(201).send({ agent: registered.agent, api_key: registered.apiKey, note: KEY_NOTE });
   });
 
-  app.get('/v1/agents', { config: { auth: 'viewer' }, schema: { summary: 'List agents', tags: ['agents'] } }, (req) => agents.list(principalOf(req)));
+  app.get(
+    '/v1/agents',
+    {
+      config: { auth: 'viewer' },
+      schema: {
+        summary: 'List agents (with activity=true: calls, denials and last seen over the last hour)',
+        tags: ['agents'],
+        querystring: { type: 'object', additionalProperties: false, properties: { activity: { type: 'boolean' } } },
+      },
+    },
+    (req) => ((req.query as { activity?: boolean }).activity ? agents.listWithActivity(principalOf(req)) : agents.list(principalOf(req))),
+  );
 
   app.get('/v1/agents/:id', { config: { auth: 'viewer' }, schema: { summary: 'One agent', tags: ['agents'] } }, (req) => agents.get(principalOf(req), idOf(req.params)));
 

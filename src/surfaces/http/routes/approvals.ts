@@ -33,7 +33,7 @@ export function registerApprovalRoutes(app: FastifyInstance, warden: Warden): vo
         const human = principalOf(req) as Human;
         const { id } = req.params as { id: string };
         const outcome = await approvals.vote(id, human, vote, (req.body as { reason: string }).reason);
-        if (!outcome.ok) return sendProblem(reply, outcome.httpStatus, outcome.message, { code: outcome.code }, `approval-${outcome.code.replace(/_/g, '-')}`);
+        if (!outcome.ok) return sendProblem(reply, outcome.httpStatus, outcome.message, { code: outcome.code, ...(outcome.settled ? { settled: outcome.settled } : {}) }, `approval-${outcome.code.replace(/_/g, '-')}`);
         return { approval: approvals.view(outcome.approval, human), ...(outcome.execution ? { execution: approvals.executionView(outcome.execution) } : {}) };
       },
     );

@@ -49,7 +49,7 @@ export function registerDashboardApiRoutes(app: FastifyInstance, warden: Warden)
     return { id: human.id, roles: human.roles, tenant: human.tenant, can: { view: true, approve: hasRole(human, 'approver'), admin: hasRole(human, 'admin') } };
   });
 
-  app.get('/v1/policies/tests', { config: { auth: 'viewer' }, schema: { summary: 'Run the policy folder’s *.test.yaml suites against the policies in force', tags: ['policies'] } }, () => warden.policies.runTests());
+  app.get('/v1/policies/tests', { config: { auth: 'viewer' }, schema: { summary: 'Run the policy folder’s *.test.yaml suites against the policies in force', tags: ['policies'] } }, (req) => warden.policies.runTests(principalOf(req)));
 
   app.post(
     '/v1/policies/try',
@@ -85,8 +85,11 @@ export function registerDashboardApiRoutes(app: FastifyInstance, warden: Warden)
 
   app.get(
     '/v1/sessions/:id',
-    { config: { auth: 'viewer' }, schema: { summary: 'One session: its state and every decision record of it, oldest first', tags: ['audit'], querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000 } } } } },
-    (req) => warden.audit.session(principalOf(req), (req.params as { id: string }).id, (req.query as { limit?: number }).limit),
+    { config: { auth: 'viewer' }, schema: { summary: 'One session: its state and every decision record of it, oldest first', tags: ['audit'], querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000 }, tenant: { type: 'string', minLength: 1, description: 'The session’s tenant (operators of every tenant; others see only their own)' } } } } },
+    (req) => {
+      const query = req.query as { limit?: number; tenant?: string };
+      return warden.audit.session(principalOf(req), (req.params as { id: string }).id, query.limit, query.tenant);
+    },
   );
 
   app.get('/v1/audit/verify', { config: { auth: 'viewer' }, schema: { summary: 'Audit chain status: the decision log verified from the last verified checkpoint (the cost of the records since), every break, the checkpoints the log contradicts', tags: ['audit'] } }, (req) =>

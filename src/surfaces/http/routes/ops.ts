@@ -57,11 +57,14 @@ export function registerOpsRoutes(app: FastifyInstance, warden: Warden): void {
     // A sink behind or failing is degraded, never unready: Warden still enforces and records.
     const sinks = warden.sinks.readiness();
     if (sinks) checks.sinks = sinks;
-    const ready = Object.values(checks).every((c) => c.ok);
-    const degraded = Object.values(checks).some((c) => c.degraded);
     // Upstreams are reported, not required: one MCP server being down makes its tools fail
     // (denied, with the reason), not the gateway, and every replica would see the same outage.
+    // Down or still connecting, it makes Warden degraded.
     const upstreams = warden.mcp.allUpstreams().map((u) => u.health());
+    const availability = warden.mcp.availability();
+    if (availability.status === 'degraded') checks.upstreams = { ok: true, degraded: true, detail: `${availability.unavailable.join('; ')}: its tools fail until it is back` };
+    const ready = Object.values(checks).every((c) => c.ok);
+    const degraded = Object.values(checks).some((c) => c.degraded);
     const status = !ready ? 'not ready' : degraded ? 'degraded' : 'ready';
     const bundle = warden.policySet.bundle;
     const replicas = warden.cluster && checks.shared?.ok ? await replicaSummary(warden) : undefined;

@@ -41,8 +41,9 @@ const replayBody = {
 export function registerPolicyRoutes(app: FastifyInstance, warden: Warden): void {
   const policies = warden.policies;
 
-  app.get('/v1/policies', { config: { auth: 'viewer' }, schema: { summary: 'The policies in force, their versions, the bundle revision and its history', tags: ['policies'] } }, async () => {
+  app.get('/v1/policies', { config: { auth: 'viewer' }, schema: { summary: 'The policies in force, their versions, the bundle revision and its history', tags: ['policies'] } }, async (req) => {
     const set = policies.current;
+    const path = policies.filePathFor(principalOf(req));
     return {
       bundle: set.bundle,
       policies: set.policies.map((p) => ({
@@ -51,15 +52,15 @@ export function registerPolicyRoutes(app: FastifyInstance, warden: Warden): void
         owner: p.owner,
         description: p.description,
         mode: p.mode,
-        file: p.file,
+        file: path(p.file),
         effective: { from: p.from === undefined ? undefined : new Date(p.from).toISOString(), until: p.until === undefined ? undefined : new Date(p.until).toISOString() },
         rules: set.rules.filter((r) => r.policy === p).map((r) => ({ id: r.id, effect: r.effect, actions: r.actions, tools: r.tools, when: r.whenSource })),
       })),
       // Policy data (data/ in the folder): which names conditions can read, from which file.
-      data: set.data.files,
+      data: set.data.files.map((f) => ({ ...f, file: path(f.file) })),
       // Problems of the set in force that did not stop it loading (a reload with them is refused).
-      diagnostics: policies.warnings.map((d) => ({ ...d, text: formatDiagnostic(d) })),
-      history: await policies.history(20),
+      diagnostics: policies.warnings.map((d) => ({ ...d, file: path(d.file) })).map((d) => ({ ...d, text: formatDiagnostic(d) })),
+      history: (await policies.history(20)).map((h) => ({ ...h, policies: h.policies.map((p) => ({ ...p, file: path(p.file) })) })),
       ...(warden.cluster ? { replicas: await warden.cluster.replicas().catch(() => []) } : {}),
     };
   });

@@ -48,6 +48,8 @@ export function answer(reply: FastifyReply, result: CallResult): FastifyReply {
     success: result.success,
     status: result.status,
     ...(result.result !== undefined ? { result: result.result } : {}),
+    // The result guard's flag and warning, beside the result it concerns (results under policy).
+    ...(result.resultNote ? { result_warning: result.resultNote } : {}),
     decision: result.decision,
     ...(result.approvalId ? { approval_id: result.approvalId } : {}),
     audit_id: result.auditId,
@@ -94,7 +96,7 @@ export function registerToolRoutes(app: FastifyInstance, warden: Warden): void {
         },
         credentialsOf(req.headers, req.rawBody ?? Buffer.alloc(0)),
       );
-      req.log.info({ agent: e.agent_id, tool: e.tool, status: result.status, effect: result.decision.effect, audit: result.auditId }, 'tool call');
+      if (warden.config.server.access_log) req.log.info({ agent: e.agent_id, tool: e.tool, status: result.status, effect: result.decision.effect, audit: result.auditId }, 'tool call');
       return answer(reply, result);
     },
   );

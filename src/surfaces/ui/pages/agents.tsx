@@ -1,15 +1,26 @@
-import { useState } from 'preact/hooks';
+import { useCallback, useMemo, useState } from 'preact/hooks';
 import { api } from '../api';
-import { dateTime, Dl, EffectBadge, ErrorNote, time, useLoad } from '../components';
+import { dateTime, Dl, EffectBadge, ErrorNote, Field, time, useInterval, useLoad } from '../components';
+import { requestHref } from '../links';
 import type { Agent, DecisionRecord, Incident, Me } from '../types';
 import { BreakGlassPanel } from './break-glass';
 
 type AgentDetail = Agent & { recent: DecisionRecord[]; incidents: Incident[] };
+type AgentRow = Agent & { activity: { window: string; calls: number; denied: number; lastSeen?: number; capped: boolean } };
+
+/** How often the agents and incidents are read again: a suspension shows within this. */
+const REFRESH_MS = 10_000;
+const SEVERITIES: Array<Incident['severity']> = ['critical', 'high', 'medium', 'low'];
 
 export function AgentsPage({ me }: { me: Me }) {
-  const agents = useLoad(() => api<Agent[]>('/v1/agents'));
-  const incidents = useLoad(() => api<Incident[]>('/v1/incidents?limit=100'));
+  const agents = useLoad(() => api<AgentRow[]>('/v1/agents?activity=true'));
+  const incidents = useLoad(() => api<Incident[]>('/v1/incidents?limit=1000'));
   const [selected, setSelected] = useState<string>();
+  const refresh = useCallback(() => {
+    agents.reload();
+    incidents.reload();
+  }, [agents.reload, incidents.reload]);
+  useInterval(refresh, REFRESH_MS);
 
   return (
     <>
@@ -21,12 +32,15 @@ export function AgentsPage({ me }: { me: Me }) {
           </h2>
           <ErrorNote error={agents.error} />
           <div class="table-wrap">
-            <table aria-label="Agents">
+            <table aria-label="Agents" class="stack">
               <thead>
                 <tr>
                   <th scope="col">Agent</th>
                   <th scope="col">Tenant</th>
                   <th scope="col">Roles</th>
+                  <th scope="col" class="num">Calls (1 h)</th>
+                  <th scope="col" class="num">Denial rate</th>
+                  <th scope="col">Last seen</th>
                   <th scope="col">Trust</th>
                   <th scope="col">Status</th>
                 </tr>
@@ -39,12 +53,20 @@ export function AgentsPage({ me }: { me: Me }) {
                         {a.id}
                       </button>
                     </th>
-                    <td>{a.tenant ?? '—'}</td>
-                    <td>{a.roles.join(', ') || '—'}</td>
-                    <td>
+                    <td data-label="Tenant">{a.tenant ?? '—'}</td>
+                    <td data-label="Roles">{a.roles.join(', ') || '—'}</td>
+                    <td data-label="Calls (1 h)" class="num">
+                      {a.activity.calls}
+                      {a.activity.capped ? '+' : ''}
+                    </td>
+                    <td data-label="Denial rate" class="num">
+                      {a.activity.calls ? `${((a.activity.denied / a.activity.calls) * 100).toFixed(0)}%` : '—'}
+                    </td>
+                    <td data-label="Last seen">{a.activity.lastSeen ? time(a.activity.lastSeen) : 'not in the last hour'}</td>
+                    <td data-label="Trust">
                       <span class={`badge trust-${a.trust}`}>{a.trust}</span>
                     </td>
-                    <td>
+                    <td data-label="Status">
                       <span class={`badge status-${a.status}`}>{a.status}</span>
                       {a.statusReason && a.status === 'suspended' && <div class="muted small">{a.statusReason}</div>}
                     </td>
@@ -71,8 +93,73 @@ export function AgentsPage({ me }: { me: Me }) {
       <section aria-labelledby="incidents-title">
         <h2 id="incidents-title">Incidents</h2>
         <ErrorNote error={incidents.error} />
-        <IncidentList incidents={incidents.data ?? []} />
+        <IncidentGroups incidents={incidents.data ?? []} />
       </section>
+    </>
+  );
+}
+
+/**
+ * Incidents grouped by type and severity, the most severe first, with filters: a hundred alike
+ * are one line with a count, and the one critical incident stays on top.
+ */
+function IncidentGroups({ incidents }: { incidents: Incident[] }) {
+  const [severity, setSeverity] = useState('');
+  const [type, setType] = useState('');
+  const types = useMemo(() => [...new Set(incidents.map((i) => i.type))].sort(), [incidents]);
+  const groups = useMemo(() => {
+    const by = new Map<string, { type: string; severity: Incident['severity']; items: Incident[] }>();
+    for (const i of incidents) {
+      if ((severity && i.severity !== severity) || (type && i.type !== type)) continue;
+      const key = `${i.severity}\u0000${i.type}`;
+      const g = by.get(key) ?? { type: i.type, severity: i.severity, items: [] };
+      g.items.push(i);
+      by.set(key, g);
+    }
+    return [...by.values()].sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || b.items.length - a.items.length || a.type.localeCompare(b.type));
+  }, [incidents, severity, type]);
+  return (
+    <>
+      <form class="filters" aria-label="Filter incidents" onSubmit={(e) => e.preventDefault()}>
+        <Field label="Severity">
+          <select name="severity" value={severity} onChange={(e) => setSeverity(e.currentTarget.value)}>
+            <option value="">all</option>
+            {SEVERITIES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Type">
+          <select name="type" value={type} onChange={(e) => setType(e.currentTarget.value)}>
+            <option value="">all</option>
+            {types.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </Field>
+      </form>
+      {groups.length === 0 ? (
+        <p class="muted">{incidents.length ? 'No incidents match.' : 'No incidents.'}</p>
+      ) : (
+        <ul class="incidents" aria-label="Incidents by type and severity">
+          {groups.map((g) => (
+            <li key={`${g.severity}-${g.type}`} data-incident-group={`${g.severity}/${g.type}`}>
+              <details>
+                <summary>
+                  <span class={`badge severity-${g.severity}`}>{g.severity}</span> {g.type} <span class="count">{g.items.length}</span>{' '}
+                  <span class="muted">latest {dateTime(Math.max(...g.items.map((i) => i.time)))}</span>
+                </summary>
+                <IncidentList incidents={g.items.slice(0, 20)} />
+                {g.items.length > 20 && <p class="muted small">and {g.items.length - 20} more like these.</p>}
+              </details>
+            </li>
+          ))}
+        </ul>
+      )}
     </>
   );
 }
@@ -179,7 +266,11 @@ function AgentPanel({ id, me, onClose, onChanged }: { id: string; me: Me; onClos
             <ul class="activity">
               {a.recent.map((r) => (
                 <li key={r.seq}>
-                  <span class="muted">{time(r.time)}</span> <EffectBadge effect={r.effect} /> <code>{r.resourceId}</code> <span class="small">{r.reason}</span>
+                  <span class="muted">{time(r.time)}</span> <EffectBadge effect={r.effect} />{' '}
+                  <a href={requestHref(r.requestId)}>
+                    <code>{r.resourceId}</code>
+                  </a>{' '}
+                  <span class="small">{r.reason}</span>
                 </li>
               ))}
             </ul>

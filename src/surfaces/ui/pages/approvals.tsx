@@ -1,7 +1,13 @@
 import { useCallback, useState } from 'preact/hooks';
-import { api } from '../api';
+import { api, ApiError, qs } from '../api';
 import { dateTime, duration, ErrorNote, JsonView, useInterval, useLoad } from '../components';
-import type { Approval, Json, Me } from '../types';
+import { requestHref, sessionHref } from '../links';
+import { canAskForNotifications } from '../pending-approvals';
+import { Signals } from '../record-detail';
+import type { Approval, DecisionRecord, Json, Me } from '../types';
+
+/** A vote that lost a race: kept on the page (the card is gone at the next refresh) until dismissed. */
+type Conflict = { id: string; what: string; message: string };
 
 export function ApprovalsPage({ me }: { me: Me }) {
   const [loadedAt, setLoadedAt] = useState(Date.now());
@@ -13,6 +19,8 @@ export function ApprovalsPage({ me }: { me: Me }) {
   const history = useLoad(async () => (await api<Approval[]>('/v1/approvals?limit=200')).filter((a) => a.status !== 'pending'));
   const [, setNow] = useState(0);
   const [notice, setNotice] = useState<string>();
+  const [conflicts, setConflicts] = useState<Conflict[]>([]);
+  const [askable, setAskable] = useState(canAskForNotifications);
   const reloadAll = useCallback(() => {
     pending.reload();
     history.reload();
@@ -35,16 +43,45 @@ export function ApprovalsPage({ me }: { me: Me }) {
             You are signed in as a viewer ({me.id}): you can see the queue, but approving or denying needs the approver role.
           </p>
         )}
+        {me.can.approve && askable && (
+          <p class="small">
+            <button
+              type="button"
+              class="secondary"
+              onClick={() => {
+                void Notification.requestPermission().then(() => setAskable(canAskForNotifications()));
+              }}
+            >
+              Notify me of new approvals
+            </button>
+          </p>
+        )}
         <ErrorNote error={pending.error} />
         <p class={notice ? 'ok' : 'visually-hidden'} role="status" aria-live="polite">
           {notice}
         </p>
+        {conflicts.length > 0 && (
+          <ul class="plain" aria-label="Votes that came too late">
+            {conflicts.map((c) => (
+              <li key={c.id} class="note" data-conflict-approval={c.id}>
+                {c.what}: {c.message}{' '}
+                <button type="button" class="link" onClick={() => setConflicts((all) => all.filter((x) => x.id !== c.id))}>
+                  Dismiss
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
         {pending.data?.length === 0 && <p class="muted">Nothing is waiting for approval.</p>}
         <div class="approvals">
           {pending.data?.map((a) => (
             <PendingApproval key={a.id} approval={a} me={me} timeLeft={a.expiresInMs - (Date.now() - loadedAt)}
               onDone={(message) => {
                 setNotice(message);
+                reloadAll();
+              }}
+              onConflict={(message) => {
+                setConflicts((all) => [...all.filter((c) => c.id !== a.id), { id: a.id, what: `${a.tool} for ${a.agentId}`, message }]);
                 reloadAll();
               }}
             />
@@ -55,7 +92,7 @@ export function ApprovalsPage({ me }: { me: Me }) {
         <h2 id="history-title">Decided</h2>
         <ErrorNote error={history.error} />
         <div class="table-wrap">
-          <table aria-label="Decided approvals">
+          <table aria-label="Decided approvals" class="stack">
             <thead>
               <tr>
                 <th scope="col">Requested</th>
@@ -63,31 +100,41 @@ export function ApprovalsPage({ me }: { me: Me }) {
                 <th scope="col">Tool</th>
                 <th scope="col">Status</th>
                 <th scope="col">Votes</th>
+                <th scope="col">Arguments (redacted)</th>
+                <th scope="col">Result (redacted)</th>
                 <th scope="col">Settled</th>
               </tr>
             </thead>
             <tbody>
               {history.data?.map((a) => (
-                <tr key={a.id}>
-                  <td>{dateTime(a.createdAt)}</td>
-                  <td>{a.agentId}</td>
-                  <td>{a.tool}</td>
-                  <td>
+                <tr key={a.id} data-approval-id={a.id}>
+                  <td data-label="Requested">
+                    <a href={requestHref(a.requestId)} aria-label={`Request of ${dateTime(a.createdAt)}: ${a.tool} for ${a.agentId}`}>
+                      {dateTime(a.createdAt)}
+                    </a>
+                  </td>
+                  <td data-label="Agent">{a.agentId}</td>
+                  <td data-label="Tool">{a.tool}</td>
+                  <td data-label="Status">
                     <span class={`badge status-${a.status}`}>{a.status}</span>
                   </td>
-                  <td>
+                  <td data-label="Votes">
                     {a.votes.map((v) => (
                       <div key={v.approver + v.at}>
                         {v.vote === 'approve' ? '✔' : '✘'} {v.approver}: <span class="muted">{v.reason}</span>
                       </div>
                     ))}
                   </td>
-                  <td>{a.settledAt ? dateTime(a.settledAt) : '—'}</td>
+                  <td data-label="Arguments">
+                    <code class="wrap small">{JSON.stringify(a.argsRedacted)}</code>
+                  </td>
+                  <td data-label="Result">{a.result !== undefined ? <code class="wrap small">{JSON.stringify(a.result)}</code> : <span class="muted">—</span>}</td>
+                  <td data-label="Settled">{a.settledAt ? dateTime(a.settledAt) : '—'}</td>
                 </tr>
               ))}
               {history.data?.length === 0 && (
                 <tr>
-                  <td colSpan={6} class="muted">
+                  <td colSpan={8} class="muted">
                     No decided approvals yet.
                   </td>
                 </tr>
@@ -100,7 +147,7 @@ export function ApprovalsPage({ me }: { me: Me }) {
   );
 }
 
-function PendingApproval({ approval: a, me, timeLeft, onDone }: { approval: Approval; me: Me; timeLeft: number; onDone: (message: string) => void }) {
+function PendingApproval({ approval: a, me, timeLeft, onDone, onConflict }: { approval: Approval; me: Me; timeLeft: number; onDone: (message: string) => void; onConflict: (message: string) => void }) {
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
@@ -119,7 +166,8 @@ function PendingApproval({ approval: a, me, timeLeft, onDone }: { approval: Appr
       const r = await api<{ approval: Approval; execution?: { status: string } }>(`/v1/approvals/${encodeURIComponent(a.id)}/${which}`, { method: 'POST', body: { reason: reason.trim() } });
       onDone(`${which === 'approve' ? 'Approved' : 'Denied'} ${a.tool} for ${a.agentId}: the request is now ${r.approval.status}${r.execution ? ` (execution ${r.execution.status})` : ''}.`);
     } catch (e) {
-      setError(e);
+      if (e instanceof ApiError && e.status === 409) onConflict(e.message);
+      else setError(e);
     } finally {
       setBusy(false);
     }
@@ -160,6 +208,16 @@ function PendingApproval({ approval: a, me, timeLeft, onDone }: { approval: Appr
           <dd>{a.votes.length ? a.votes.map((v) => `${v.vote} by ${v.approver}`).join('; ') : 'none'}</dd>
         </div>
       </dl>
+      <p class="small">
+        <a href={requestHref(a.requestId)}>The request and its record</a>
+        {a.sessionId && (
+          <>
+            {' · '}
+            <a href={sessionHref(a.sessionId)}>session {a.sessionId}</a>
+          </>
+        )}
+      </p>
+      <Trigger approval={a} />
       <h4>Arguments, frozen (redacted)</h4>
       <JsonView value={a.argsRedacted as Json} label={`Arguments of ${a.tool}`} />
       <form class="vote" onSubmit={(e) => e.preventDefault()} aria-label={`Decide ${a.tool} for ${a.agentId}`}>
@@ -184,4 +242,41 @@ function PendingApproval({ approval: a, me, timeLeft, onDone }: { approval: Appr
       </form>
     </article>
   );
+}
+
+/**
+ * What made the gateway hold the call: the guard findings and the user's prompt (both redacted)
+ * of the decision record that asked for the approval. Read once per card: the record never changes.
+ */
+function Trigger({ approval: a }: { approval: Approval }) {
+  const record = useLoad(async () => {
+    const records = await api<DecisionRecord[]>(`/v1/audit${qs({ request: a.requestId, limit: 20 })}`);
+    return records.find((r) => r.id === a.decisionId) ?? records.find((r) => r.approvalId === a.id);
+  }, [a.id]);
+  const r = record.data;
+  if (!r) return null;
+  // The request the PDP saw, as recorded for replay (model/recorded-request.ts): already redacted.
+  const prompt = at(r.details.pdpInput, 'request', 'context', 'userPrompt');
+  if (!prompt && r.details.signals === undefined) return null;
+  return (
+    <>
+      <h4>Why it was held</h4>
+      <Signals signals={r.details.signals} />
+      {prompt && (
+        <>
+          <h4>The user's prompt (redacted)</h4>
+          <pre class="json" tabIndex={0} aria-label={`Prompt of ${a.tool} for ${a.agentId}`}>
+            {prompt}
+          </pre>
+        </>
+      )}
+    </>
+  );
+}
+
+/** A string at `path` in a JSON value, if there is one. */
+function at(value: Json | undefined, ...path: string[]): string | undefined {
+  let v = value;
+  for (const key of path) v = v && typeof v === 'object' && !Array.isArray(v) ? v[key] : undefined;
+  return typeof v === 'string' ? v : undefined;
 }

@@ -135,7 +135,7 @@ function GrantTable({ grants, canRevoke, onRevoked }: { grants: BreakGlassGrantV
     <>
       <ErrorNote error={error} />
       <div class="table-wrap">
-        <table aria-label="Break-glass grants">
+        <table aria-label="Break-glass grants" class="stack">
           <thead>
             <tr>
               <th scope="col">State</th>
@@ -149,13 +149,13 @@ function GrantTable({ grants, canRevoke, onRevoked }: { grants: BreakGlassGrantV
           <tbody>
             {grants.map((g) => (
               <tr key={g.id} data-grant-id={g.id}>
-                <td>
+                <td data-label="State">
                   <span class={`badge grant-${g.state}`}>{g.state}</span>
                 </td>
-                <td>{describeScope(g.scope)}</td>
-                <td>{g.grantedBy}</td>
-                <td>{g.state === 'active' ? `in ${duration(g.expiresAt - Date.now())}` : dateTime(g.revokedAt ?? g.expiresAt)}</td>
-                <td>
+                <td data-label="Scope">{describeScope(g.scope)}</td>
+                <td data-label="Granted by">{g.grantedBy}</td>
+                <td data-label="Ends">{g.state === 'active' ? `in ${duration(g.expiresAt - Date.now())}` : dateTime(g.revokedAt ?? g.expiresAt)}</td>
+                <td data-label="Reason">
                   {g.reason}
                   {g.revokedBy && <div class="muted small">revoked by {g.revokedBy}</div>}
                 </td>

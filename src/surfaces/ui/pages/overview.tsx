@@ -1,8 +1,12 @@
-import { useCallback } from 'preact/hooks';
-import { api } from '../api';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api, qs } from '../api';
 import { DecisionsChart } from '../chart';
-import { Card, dateTime, ErrorNote, shortHash, useInterval, useLoad } from '../components';
-import type { ChainStatus, Compliance } from '../types';
+import { Card, dateTime, EffectBadge, ErrorNote, shortHash, time, useInterval, useLoad } from '../components';
+import { requestHref } from '../links';
+import type { ChainStatus, Compliance, DecisionRecord } from '../types';
+
+/** What a chart bar or a top-N entry drills into: the log records of that minute, tool or agent. */
+type Drill = { title: string; query: Record<string, string | number | undefined> };
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -15,6 +19,8 @@ export function OverviewPage() {
   }, [compliance.reload, chain.reload]);
   useInterval(reload, 10_000);
   const c = compliance.data;
+  const [drill, setDrill] = useState<Drill>();
+  const since = c ? c.window : undefined;
 
   return (
     <>
@@ -23,8 +29,13 @@ export function OverviewPage() {
       {c && (
         <div class="grid">
           <Card title="Decisions per minute" class="wide">
-            <DecisionsChart series={c.series} now={Date.now()} />
+            <DecisionsChart
+              series={c.series}
+              now={Date.now()}
+              onPick={(from, to, label) => setDrill({ title: `Decisions of the minute ${label}`, query: { since: new Date(from).toISOString(), until: new Date(to - 1).toISOString() } })}
+            />
           </Card>
+          {drill && <DrillDown key={JSON.stringify(drill)} drill={drill} onClose={() => setDrill(undefined)} />}
           <Card title="Denial rate">
             <p class={`big status-${c.status}`}>{pct(c.denialRate)}</p>
             <Meter value={c.denialRate} warning={c.thresholds.warning} critical={c.thresholds.critical} />
@@ -52,10 +63,18 @@ export function OverviewPage() {
             </p>
           </Card>
           <Card title="Top denied tools">
-            <TopList items={c.topDeniedTools.map((t) => [t.tool, t.count])} empty="No denials in the window." />
+            <TopList
+              items={c.topDeniedTools.map((t) => [t.tool, t.count])}
+              empty="No denials in the window."
+              onPick={(tool) => setDrill({ title: `Denied calls of ${tool}`, query: { tool, effect: 'deny', since } })}
+            />
           </Card>
           <Card title="Top denied agents">
-            <TopList items={c.topOffendingAgents.map((t) => [t.agentId, t.count])} empty="No denials in the window." />
+            <TopList
+              items={c.topOffendingAgents.map((t) => [t.agentId, t.count])}
+              empty="No denials in the window."
+              onPick={(agent) => setDrill({ title: `Denied calls of ${agent}`, query: { agent, effect: 'deny', since } })}
+            />
           </Card>
           <Card title="Suspended agents">
             {c.suspendedAgents.length ? (
@@ -113,14 +132,47 @@ function ChainCard({ status: s }: { status: ChainStatus }) {
   );
 }
 
-function TopList({ items, empty }: { items: Array<[string, number]>; empty: string }) {
+/** The newest requests behind a bar or a top-N entry, each linked to its request page. */
+function DrillDown({ drill, onClose }: { drill: Drill; onClose: () => void }) {
+  const records = useLoad(() => api<DecisionRecord[]>(`/v1/audit${qs({ ...drill.query, limit: 20 })}`), []);
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
+  return (
+    <section class="card wide" aria-labelledby="drill-title">
+      <header class="row">
+        <h2 id="drill-title" ref={heading} tabIndex={-1}>
+          {drill.title}
+        </h2>
+        <button type="button" class="secondary" onClick={onClose}>
+          Close
+        </button>
+      </header>
+      <ErrorNote error={records.error} />
+      {records.data?.length === 0 && <p class="muted">No records (they may be outside your tenant).</p>}
+      <ul class="plain drill" aria-label={drill.title}>
+        {records.data?.map((r) => (
+          <li key={r.seq}>
+            <a href={requestHref(r.requestId)}>
+              {time(r.time)} · {r.resourceId} by {r.agentId}
+            </a>{' '}
+            <EffectBadge effect={r.effect} /> <span class="muted small">{r.reason}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function TopList({ items, empty, onPick }: { items: Array<[string, number]>; empty: string; onPick: (name: string) => void }) {
   if (items.length === 0) return <p class="muted">{empty}</p>;
   const max = Math.max(...items.map((i) => i[1]));
   return (
     <ol class="top">
       {items.slice(0, 5).map(([name, n]) => (
         <li key={name}>
-          <span class="name">{name}</span>
+          <button type="button" class="link name" onClick={() => onPick(name)} aria-label={`${name}: ${n}. Show these requests`}>
+            {name}
+          </button>
           <span class="bar" aria-hidden="true">
             <span style={{ width: `${(n / max) * 100}%` }} />
           </span>

@@ -35,7 +35,7 @@ export function PoliciesPage({ me }: { me?: Me } = {}) {
         </Card>
         <Card title="Policy files" class="wide">
           <div class="table-wrap">
-            <table aria-label="Policies in force">
+            <table aria-label="Policies in force" class="stack">
               <thead>
                 <tr>
                   <th scope="col">Policy</th>
@@ -52,13 +52,13 @@ export function PoliciesPage({ me }: { me?: Me } = {}) {
                     <th scope="row" title={x.description}>
                       {x.id}
                     </th>
-                    <td>{x.version}</td>
-                    <td>{x.mode === 'shadow' ? <span class="badge status-pending">shadow</span> : 'enforce'}</td>
-                    <td>{x.owner ?? '—'}</td>
-                    <td>
-                      <code>{x.file}</code>
+                    <td data-label="Version">{x.version}</td>
+                    <td data-label="Mode">{x.mode === 'shadow' ? <span class="badge status-pending">shadow</span> : 'enforce'}</td>
+                    <td data-label="Owner">{x.owner ?? '—'}</td>
+                    <td data-label="File">
+                      <code class="wrap">{x.file}</code>
                     </td>
-                    <td>
+                    <td data-label="Rules">
                       <details>
                         <summary>{x.rules.length} rules</summary>
                         <ul class="rules">

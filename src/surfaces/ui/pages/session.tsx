@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
 import { EffectBadge, ErrorNote, Field, latency, time, useLoad } from '../components';
+import { requestHref, sessionHref } from '../links';
 import { RecordDetail, Signals } from '../record-detail';
 import type { DecisionRecord, SessionTimeline } from '../types';
 
@@ -35,7 +36,7 @@ export function SessionPage({ id }: { id?: string }) {
           <ul class="plain">
             {recent.data?.map((s) => (
               <li key={s.id}>
-                <a href={`#/sessions/${encodeURIComponent(s.id)}`}>{s.id}</a> <span class="muted small">{s.count} actions, last at {time(s.last)}</span>
+                <a href={sessionHref(s.id)}>{s.id}</a> <span class="muted small">{s.count} actions, last at {time(s.last)}</span>
               </li>
             ))}
           </ul>
@@ -86,7 +87,9 @@ function Timeline({ id }: { id: string }) {
               const signals = r.details.signals;
               return (
                 <li key={r.seq} class={`effect-row-${r.effect}`}>
-                  <div class="when">{time(r.time)}</div>
+                  <div class="when">
+                    <time dateTime={new Date(r.time).toISOString()}>{time(r.time)}</time>
+                  </div>
                   <div class="what">
                     <button type="button" class="link" aria-expanded={open === r.seq} onClick={() => setOpen(open === r.seq ? undefined : r.seq)}>
                       <EffectBadge effect={r.effect} /> {r.kind === 'outcome' ? 'outcome of ' : ''}
@@ -94,8 +97,11 @@ function Timeline({ id }: { id: string }) {
                     </button>
                     <span class="muted small">
                       {' '}
-                      {r.outcome} · {latency(r.latencyUs)}
+                      {r.outcome} · {latency(r.latencyUs)} ·{' '}
                     </span>
+                    <a class="small" href={requestHref(r.requestId)} aria-label={`Request ${r.requestId} (${time(r.time)})`}>
+                      request
+                    </a>
                     <div class="small">{r.reason}</div>
                     {r.details.taint !== undefined && <div class="small">taint: {JSON.stringify(r.details.taint)}</div>}
                     <Signals signals={signals} />

@@ -1,0 +1,247 @@
+import { CEL_VARIABLES, type CompiledExpression } from './cel-environment.js';
+
+/**
+ * A top-level conjunct of a condition that pins a request value to string literals:
+ * `args.x == "lit"`, `"lit" == tenant`, `args.x in ["a", "b"]` (kind `eq`: the value must be one
+ * of the literals) or `"role" in agent.roles` (kind `has`: the list must hold the literal).
+ */
+export interface KeyTerm {
+  kind: 'eq' | 'has';
+  path: readonly string[];
+  literals: readonly string[];
+}
+
+/**
+ * A conjunct judged in plain JavaScript: true or false when the values it reads are plain data of
+ * the types it expects, undefined otherwise (then CEL decides).
+ */
+type Test = (activation: Record<string, unknown>) => boolean | undefined;
+
+/** A test and its result for the request being decided (`round`): each is run once per request. */
+interface Check {
+  test: Test;
+  round: number;
+  result: boolean | undefined;
+}
+
+/** What the evaluator and the index know of a rule's condition, found once per rule. */
+export interface ConditionPlan {
+  keys: readonly KeyTerm[];
+  checks: readonly Check[];
+  /** Every conjunct has a check: when all say true, the condition is true without CEL. */
+  complete: boolean;
+}
+
+interface Node {
+  op: string;
+  args: unknown;
+}
+
+const isNode = (value: unknown): value is Node => typeof value === 'object' && value !== null && typeof (value as Node).op === 'string';
+
+/** The variable path an access chain names (`agent.roles`, `args['a b']`), or undefined. */
+function chain(node: unknown): string[] | undefined {
+  if (!isNode(node)) return undefined;
+  if (node.op === 'id') return typeof node.args === 'string' && node.args in CEL_VARIABLES ? [node.args] : undefined;
+  if (node.op === '.' || node.op === '[]') {
+    const [target, field] = node.args as [unknown, unknown];
+    const base = chain(target);
+    if (!base) return undefined;
+    if (node.op === '.') return typeof field === 'string' ? [...base, field] : undefined;
+    return isNode(field) && field.op === 'value' && typeof field.args === 'string' ? [...base, field.args] : undefined;
+  }
+  return undefined;
+}
+
+const stringLiteral = (node: unknown): string | undefined => (isNode(node) && node.op === 'value' && typeof node.args === 'string' ? node.args : undefined);
+
+/** A number literal that converts to a double exactly (CEL compares int and double by value). */
+function numberLiteral(node: unknown): number | undefined {
+  if (!isNode(node) || node.op !== 'value') return undefined;
+  const v = node.args;
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'bigint' && v <= 2n ** 53n && v >= -(2n ** 53n)) return Number(v);
+  return undefined;
+}
+
+function stringList(node: unknown): string[] | undefined {
+  if (!isNode(node) || node.op !== 'list' || !Array.isArray(node.args)) return undefined;
+  const out: string[] = [];
+  for (const item of node.args) {
+    const s = stringLiteral(item);
+    if (s === undefined) return undefined;
+    out.push(s);
+  }
+  return out;
+}
+
+function conjuncts(node: Node, out: Node[]): void {
+  if (node.op === '&&' && Array.isArray(node.args)) {
+    for (const a of node.args) if (isNode(a)) conjuncts(a, out);
+  } else out.push(node);
+}
+
+/**
+ * The value at `path` when it is plain data whose CEL value is certain, else undefined (missing,
+ * inherited, a class instance): the conjunct is then left to CEL.
+ */
+export function plainValue(activation: Record<string, unknown>, path: readonly string[]): unknown {
+  let value: unknown = activation[path[0]!];
+  for (let i = 1; i < path.length; i++) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return undefined;
+    if (!Object.hasOwn(value, path[i]!)) return undefined;
+    value = (value as Record<string, unknown>)[path[i]!];
+  }
+  return value;
+}
+
+export function isStringList(value: unknown): value is readonly string[] {
+  if (!Array.isArray(value)) return false;
+  for (const v of value) if (typeof v !== 'string') return false;
+  return true;
+}
+
+function keyTerm(node: Node): KeyTerm | undefined {
+  if (!Array.isArray(node.args) || node.args.length !== 2) return undefined;
+  const [left, right] = node.args as [unknown, unknown];
+  if (node.op === '==') {
+    const path = chain(left) ?? chain(right);
+    const literal = chain(left) ? stringLiteral(right) : stringLiteral(left);
+    return path && literal !== undefined ? { kind: 'eq', path, literals: [literal] } : undefined;
+  }
+  if (node.op === 'in') {
+    const literal = stringLiteral(left);
+    const listPath = chain(right);
+    if (literal !== undefined && listPath) return { kind: 'has', path: listPath, literals: [literal] };
+    const path = chain(left);
+    const list = stringList(right);
+    if (path && list) return { kind: 'eq', path, literals: [...new Set(list)] };
+  }
+  return undefined;
+}
+
+const COMPARE: Record<string, (a: number, b: number) => boolean> = {
+  '<': (a, b) => a < b,
+  '<=': (a, b) => a <= b,
+  '>': (a, b) => a > b,
+  '>=': (a, b) => a >= b,
+};
+const MIRROR: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
+
+function test(node: Node): Test | undefined {
+  const key = keyTerm(node);
+  if (key) {
+    const { path, literals } = key;
+    if (key.kind === 'has') {
+      const literal = literals[0]!;
+      return (a) => {
+        const v = plainValue(a, path);
+        return isStringList(v) ? v.includes(literal) : undefined;
+      };
+    }
+    return (a) => {
+      const v = plainValue(a, path);
+      return typeof v === 'string' ? literals.includes(v) : undefined;
+    };
+  }
+  if (!Array.isArray(node.args) || node.args.length !== 2) return undefined;
+  const [left, right] = node.args as [unknown, unknown];
+  if (node.op === '==' || node.op === '!=') {
+    // Two request strings (`resource.tenant == tenant`); a string against a literal is a key term.
+    const [p, q] = [chain(left), chain(right)];
+    const literal = p ? stringLiteral(right) : undefined;
+    const equal = node.op === '==';
+    if (p && literal !== undefined) {
+      return (a) => {
+        const v = plainValue(a, p);
+        return typeof v === 'string' ? (v === literal) === equal : undefined;
+      };
+    }
+    if (!p || !q) return undefined;
+    return (a) => {
+      const v = plainValue(a, p);
+      const w = plainValue(a, q);
+      return typeof v === 'string' && typeof w === 'string' ? (v === w) === equal : undefined;
+    };
+  }
+  const compare = COMPARE[node.op];
+  if (compare) {
+    // `args.amount > 100` or `100 < args.amount`; JSON numbers are doubles, finite.
+    const mirrored = chain(left) === undefined;
+    const path = mirrored ? chain(right) : chain(left);
+    const limit = numberLiteral(mirrored ? left : right);
+    if (!path || limit === undefined) return undefined;
+    const test = mirrored ? COMPARE[MIRROR[node.op]!]! : compare;
+    return (a) => {
+      const v = plainValue(a, path);
+      return typeof v === 'number' && Number.isFinite(v) ? test(v, limit) : undefined;
+    };
+  }
+  return undefined;
+}
+
+/** One check per distinct conjunct text: large sets repeat the same terms across many rules. */
+const checksByText = new Map<string, Check | null>();
+
+function sharedCheck(node: Node, source: string | undefined): Check | undefined {
+  const { start, end } = node as { start?: unknown; end?: unknown };
+  const make = () => {
+    const t = test(node);
+    return t ? { test: t, round: 0, result: undefined } : null;
+  };
+  if (source === undefined || typeof start !== 'number' || typeof end !== 'number') return make() ?? undefined;
+  const text = source.slice(start, end);
+  let found = checksByText.get(text);
+  if (found === undefined) {
+    if (checksByText.size >= 100_000) checksByText.clear();
+    found = make();
+    checksByText.set(text, found);
+  }
+  return found ?? undefined;
+}
+
+let current: Record<string, unknown> | undefined;
+let round = 0;
+
+/** The plan of a compiled condition (none for a rule without one: it always matches). */
+export function planCondition(when: CompiledExpression | undefined, whenSource: string | undefined): ConditionPlan {
+  const ast = (when as unknown as { ast?: unknown } | undefined)?.ast;
+  if (!isNode(ast)) return NO_PLAN;
+  const parts: Node[] = [];
+  conjuncts(ast, parts);
+  const checks = parts.map((part) => sharedCheck(part, whenSource));
+  return {
+    keys: parts.map(keyTerm).filter((t): t is KeyTerm => t !== undefined),
+    checks: checks.filter((c): c is Check => c !== undefined),
+    complete: checks.every((c) => c !== undefined),
+  };
+}
+
+const NO_PLAN: ConditionPlan = Object.freeze({ keys: [], checks: [], complete: false });
+
+/**
+ * A rule's condition judged by its checks: false as soon as one conjunct is false (in CEL `false
+ * && x` is false whatever `x` does, errors included, and cel-js follows the spec), true when every
+ * conjunct has a check and all are true, undefined when CEL must evaluate the whole condition.
+ */
+export function judge(plan: ConditionPlan, activation: Record<string, unknown>): boolean | undefined {
+  // A new activation is a new request: results of the last one no longer hold. Evaluation is
+  // synchronous and an activation is not changed while its rules are evaluated.
+  if (activation !== current) {
+    current = activation;
+    round++;
+  }
+  let certain = plan.complete;
+  for (const c of plan.checks) {
+    if (c.round !== round) {
+      c.result = c.test(activation);
+      c.round = round;
+    }
+    const v = c.result;
+    if (v === false) return false;
+    if (v === undefined) certain = false;
+  }
+  return certain ? true : undefined;
+}

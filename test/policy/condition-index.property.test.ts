@@ -1,0 +1,210 @@
+/**
+ * The condition index and the conjunct checks (src/policy/condition-index.ts, condition-plan.ts)
+ * must not change any decision: for random policy sets and requests, the PDP decides exactly as a
+ * linear walk of every rule with CEL alone does — effect, deciding rule, reason, matched rules,
+ * obligations, approval, advice (conditions that failed and counted closed), shadow results.
+ * The conditions use the shapes the index files rules under (`args.x == "lit"`, `tenant == "t"`,
+ * `"role" in agent.roles`, `args.x in [...]`), those the checks judge (`resource.tenant != tenant`,
+ * `args.amount > 100`), and values the index must leave to CEL (a number where a string is
+ * compared, a missing key, a list of mixed types, a map).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { decide, parseActionRequest, type ActionRequest, type PolicySet } from '../../src/index.js';
+import { globMatches } from '../../src/policy/glob.js';
+import type { CompiledRule } from '../../src/policy/policy-set.js';
+import type { RuleIndex } from '../../src/policy/rule-index.js';
+import { compileOrThrow } from './arbitraries.js';
+
+const NOW = new Date('2026-01-01T00:00:00Z');
+const TOOLS = ['refund', 'read_orders', 'read_files'];
+
+const ATOMS = [
+  "tenant == 'acme'",
+  "'globex' == tenant",
+  "'support' in agent.roles",
+  "'admin' in agent.roles",
+  "args.kind == 'a'",
+  "args['kind'] == 'b'",
+  "args.kind in ['a', 'c']",
+  "args.kind != 'a'",
+  "args.nested.kind == 'a'",
+  "'x' in args.tags",
+  "'k' in args.obj",
+  'resource.tenant == tenant',
+  'resource.tenant != tenant',
+  'args.amount > 100',
+  'args.amount <= 250.5',
+  '100 < args.amount',
+  'args.amount >= 0',
+  'args.missing_key > 1',
+  'args.kind > 1',
+  'has(args.kind)',
+  "trust_at_least('high')",
+  'true',
+  'false',
+];
+
+const condArb: fc.Arbitrary<string> = fc.letrec<{ cond: string }>((tie) => ({
+  cond: fc.oneof(
+    { maxDepth: 3, depthSize: 'small' },
+    { arbitrary: fc.constantFrom(...ATOMS), weight: 5 },
+    { arbitrary: fc.array(tie('cond'), { minLength: 2, maxLength: 4 }).map((parts) => parts.join(' && ')), weight: 4 },
+    { arbitrary: fc.tuple(tie('cond'), tie('cond')).map(([a, b]) => `(${a}) || (${b})`), weight: 1 },
+    { arbitrary: tie('cond').map((c) => `!(${c})`), weight: 1 },
+  ),
+})).cond;
+
+const ruleArb = fc
+  .record({
+    effect: fc.constantFrom('allow', 'deny', 'require_approval'),
+    tools: fc.option(fc.subarray([...TOOLS, 'read_*'], { minLength: 1 }), { nil: undefined }),
+    when: fc.option(condArb, { nil: undefined, freq: 8 }),
+    obligation: fc.option(fc.constantFrom({ redact: ['args.card'] }, { cap: { arg: 'amount', max: 100 } }), { nil: undefined }),
+    approval: fc.option(fc.record({ approvers: fc.constantFrom(['role:finance'], ['user:bob']), quorum: fc.integer({ min: 1, max: 2 }), expires: fc.constantFrom('15m', '1h') }), { nil: undefined }),
+  })
+  .map(({ effect, tools, when, obligation, approval }) => ({
+    effect,
+    actions: ['tool.call'],
+    ...(tools ? { tools } : {}),
+    ...(when ? { when } : {}),
+    ...(obligation && effect !== 'deny' ? { obligations: [obligation] } : {}),
+    ...(approval && effect === 'require_approval' ? { approval } : {}),
+  }));
+
+const policiesArb = fc.array(
+  fc.record({
+    shadow: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+    window: fc.option(fc.constantFrom({ from: '2025-01-01T00:00:00Z' }, { from: '2026-06-01T00:00:00Z' }), { nil: undefined, freq: 4 }),
+    rules: fc.array(ruleArb, { minLength: 1, maxLength: 12 }),
+  }),
+  { minLength: 1, maxLength: 5 },
+);
+
+const valueArb = fc.constantFrom<unknown>('a', 'b', 'c', 1, true, null, ['a'], { kind: 'a' });
+const argsArb = fc.record(
+  {
+    kind: valueArb,
+    nested: fc.constantFrom<unknown>({ kind: 'a' }, { kind: 'b' }, { kind: 1 }, 'a', {}),
+    tags: fc.constantFrom<unknown>(['x', 'y'], ['y'], ['x', 1], 'x', { x: 1 }, []),
+    obj: fc.constantFrom<unknown>({ k: 1 }, ['k'], {}),
+    amount: fc.constantFrom<unknown>(0, 50, 100, 100.5, 250.5, 300, '150', -1),
+  },
+  { requiredKeys: [] },
+);
+
+const requestArb = fc.record({
+  tenant: fc.constantFrom('acme', 'globex'),
+  resourceTenant: fc.constantFrom<string | undefined>('acme', 'globex', undefined),
+  roles: fc.subarray(['support', 'admin', 'finance']),
+  trust: fc.constantFrom('low', 'medium', 'high'),
+  tool: fc.constantFrom(...TOOLS),
+  args: argsArb,
+});
+
+type RequestModel = typeof requestArb extends fc.Arbitrary<infer T> ? T : never;
+
+function toRequest(r: RequestModel): ActionRequest {
+  const parsed = parseActionRequest({
+    requestId: 'req-1',
+    tenant: r.tenant,
+    actor: { agent: { id: 'agent-1', roles: r.roles, trust: r.trust } },
+    action: 'tool.call',
+    resource: { type: 'tool', id: r.tool, ...(r.resourceTenant ? { tenant: r.resourceTenant } : {}) },
+    args: r.args,
+  });
+  if (!parsed.ok) throw new Error(`generated request is invalid: ${parsed.errors.join('; ')}`);
+  return parsed.value;
+}
+
+function compile(policies: RequestModelPolicies): PolicySet {
+  return compileOrThrow(
+    policies.map((p, i) => ({
+      file: `p${i}.yaml`,
+      text: stringify({
+        id: `p${i}`,
+        version: 1,
+        ...(p.shadow ? { mode: 'shadow' } : {}),
+        ...(p.window ? { effective: p.window } : {}),
+        rules: p.rules.map((r, j) => ({ id: `r${j}`, ...r })),
+      }),
+    })),
+  );
+}
+type RequestModelPolicies = typeof policiesArb extends fc.Arbitrary<infer T> ? T : never;
+
+/**
+ * The same set decided the plain way: every rule of the set, in its order, filtered by action and
+ * tool and evaluated with CEL alone (the rules lose their condition plans, the index narrows nothing).
+ */
+function linear(set: PolicySet): PolicySet {
+  const rules: CompiledRule[] = set.rules.map((r) => ({ ...r, plan: undefined }));
+  const everything = (list: readonly CompiledRule[]) => ({ select: () => list });
+  const index = {
+    candidates(action: string, resource: string) {
+      const applies = rules.filter((r) => (!r.actions || r.actions.includes(action)) && (!r.tools || r.tools.some((t) => globMatches(t, resource))));
+      const enforced = applies.filter((r) => r.policy.mode === 'enforce');
+      const deny = enforced.filter((r) => r.effect === 'deny');
+      const requireApproval = enforced.filter((r) => r.effect === 'require_approval');
+      const allow = enforced.filter((r) => r.effect === 'allow');
+      return {
+        deny,
+        requireApproval,
+        allow,
+        shadow: applies.filter((r) => r.policy.mode === 'shadow'),
+        size: applies.length,
+        byCondition: { deny: everything(deny), requireApproval: everything(requireApproval), allow: everything(allow) },
+      };
+    },
+  } as unknown as RuleIndex;
+  return { ...set, rules, index };
+}
+
+describe('condition index', () => {
+  it('decides every request exactly as a linear CEL walk of every rule', () => {
+    const seen = { effects: new Set<string>(), advice: 0, narrowed: 0 };
+    fc.assert(
+      fc.property(policiesArb, fc.array(requestArb, { minLength: 1, maxLength: 6 }), (policies, requests) => {
+        const set = compile(policies);
+        const plain = linear(set);
+        for (const model of requests) {
+          const request = toRequest(model);
+          const indexed = decide(set, request, { now: NOW });
+          expect(indexed).toEqual(decide(plain, request, { now: NOW }));
+          seen.effects.add(indexed.effect);
+          if (indexed.advice.length) seen.advice++;
+          const c = set.index.candidates('tool.call', request.resource.id);
+          if (c.byCondition.allow.select({ ...request, agent: request.actor.agent }).length < c.allow.length) seen.narrowed++;
+        }
+      }),
+      { numRuns: 200 },
+    );
+    // The generators reach every outcome, conditions failing closed, and requests the index narrowed.
+    expect([...seen.effects].sort()).toEqual(['allow', 'deny', 'require_approval']);
+    expect(seen.advice).toBeGreaterThan(0);
+    expect(seen.narrowed).toBeGreaterThan(0);
+  });
+
+  it('leaves a rule to CEL when the value is not a plain string: a deny whose condition fails still counts', () => {
+    const set = compile([
+      {
+        shadow: false,
+        window: undefined,
+        rules: [
+          { effect: 'allow', actions: ['tool.call'] },
+          { effect: 'deny', actions: ['tool.call'], when: "args.kind == 'a' && args.missing_key > 1" },
+        ],
+      },
+    ]);
+    const base: Omit<RequestModel, 'args'> = { tenant: 'acme', resourceTenant: 'acme', roles: [], trust: 'low', tool: 'refund' };
+    // 'b' is a plain string that is not 'a': the key term is false, so the deny cannot match.
+    expect(decide(set, toRequest({ ...base, args: { kind: 'b' } }), { now: NOW }).effect).toBe('allow');
+    // 'a': the other conjunct fails, and a failing deny counts as matched (fail closed).
+    const failed = decide(set, toRequest({ ...base, args: { kind: 'a' } }), { now: NOW });
+    expect(failed.effect).toBe('deny');
+    expect(failed.advice[0]).toMatch(/condition failed .*No such key: missing_key/);
+    // A list is no string: the index keeps the rule, CEL says the equality is false.
+    expect(decide(set, toRequest({ ...base, args: { kind: ['a'] } }), { now: NOW }).effect).toBe('allow');
+  });
+});
