@@ -7,11 +7,9 @@
  * selection; axe-core finds no violation; nothing scrolls sideways. A viewer of acme-corp finds
  * nothing of competitor-corp.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/auth/credentials.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -20,11 +18,8 @@ import { teardown } from '../helpers/teardown.js';
 import { startHarness, type Harness } from '../pipeline/harness.js';
 import { SCREENSHOTS } from '../ui/screenshot-dir.js';
 import { fillLog, syntheticEntry } from './synthetic-log.js';
+import { axeViolations, launchChromium } from '../ui/browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const UI_BUILT = existsSync(fileURLToPath(new URL('../../dist/ui/index.html', import.meta.url)));
-/** axe-core (a devDependency; AXE_CORE_PATH points at another copy of axe.min.js). */
-const AXE_SOURCE = () => readFileSync(process.env.AXE_CORE_PATH ?? createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const TOKENS = { admin: 'xpu-admin-token-0123456789', acme: 'xpu-acme-viewer-token-01234' };
 const HUMANS = `
@@ -43,13 +38,10 @@ const DENIES = Array.from({ length: COUNT }, (_, i) => i).filter((i) => i % 7 ==
 let h: Harness;
 let server: RunningServer;
 let browser: Browser;
-let axe: string;
 const contexts: BrowserContext[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!UI_BUILT) throw new Error('dist/ui is missing: run `npm run build` first (npm test does)');
-  axe = AXE_SOURCE();
   mkdirSync(SCREENSHOTS, { recursive: true });
   h = await startHarness(HUMANS, { realClock: true });
   await h.warden.close();
@@ -61,7 +53,7 @@ beforeAll(async () => {
   );
   await store.close();
   server = await serve(join(h.dir, 'warden.yaml'), { host: '127.0.0.1', port: 0, logger: false, modules: [] });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
@@ -85,15 +77,6 @@ async function signedIn(token: string, width: number, hash: string): Promise<Pag
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('navigation', { name: 'Pages' }).waitFor();
   return page;
-}
-
-/** axe-core on the page as it is now (evaluated through the devtools protocol: the page's CSP forbids inline scripts). */
-async function axeViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axe);
-  return page.evaluate(async () => {
-    const w = window as unknown as { axe: { run: (ctx: Document, opts: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } };
-    return (await w.axe.run(document, { resultTypes: ['violations'] })).violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
-  });
 }
 
 const status = (page: Page) => page.locator('.explorer-bar [role="status"]');

@@ -1,8 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPair } from '../../src/audit/signing-key.js';
 import { sha256 } from '../../src/auth/credentials.js';
@@ -10,13 +9,12 @@ import { serve, type RunningServer } from '../../src/surfaces/http/serve.js';
 import { teardown } from '../helpers/teardown.js';
 import { SCREENSHOTS } from './screenshot-dir.js';
 import { nextRequestId, startHarness, type Harness } from '../pipeline/harness.js';
+import { launchChromium } from './browser.js';
 
 /**
  * The dashboard in a real browser (Debian's Chromium, driven by playwright-core) against a real
  * `warden serve` on 127.0.0.1 with a SQLite file and the example tool service.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const UI_BUILT = existsSync(fileURLToPath(new URL('../../dist/ui/index.html', import.meta.url)));
 
 /** The Overview shows the last verified checkpoint: the gateway signs one after every record. */
 const KEYS = mkdtempSync(join(tmpdir(), 'warden-ui-keys-'));
@@ -51,12 +49,11 @@ const watch = (page: Page) => {
 };
 
 beforeAll(async () => {
-  if (!UI_BUILT) throw new Error('dist/ui is missing: run `npm run build` first (npm test does)');
   mkdirSync(SCREENSHOTS, { recursive: true });
   h = await startHarness(HUMANS);
   await h.warden.close(); // the harness wrote the config; `serve` opens its own Warden on it
   server = await serve(join(h.dir, 'warden.yaml'), { host: '127.0.0.1', port: 0, logger: false, modules: [] });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
