@@ -35,7 +35,7 @@ import { newAuditId } from '../../dist/enforcement/audit-record.js';
 import { toWellFormed } from '../../dist/model/well-formed.js';
 import { openStore } from '../../dist/store/index.js';
 import { AGENT, TENANT, TOOL, argumentSets, startBenchWarden } from '../pipeline/setup.js';
-import { fmtInt } from '../common.js';
+import { fmtInt, rawDecisionInsert } from '../common.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000);
 const EXTRAS = process.env.BENCH_EXTRAS === '1';
@@ -91,21 +91,7 @@ async function floorRow(dir, template, { bare = false } = {}) {
       dropped++;
     }
   }
-  const columns = db.prepare('PRAGMA table_info(decisions)').all().map((c) => c.name);
-  const insert = db.prepare(`INSERT INTO decisions (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
-  const orNull = (v) => (v === undefined ? null : v);
-  const json = (v) => (v === undefined ? null : JSON.stringify(v));
-  const t = template;
-  const params = {
-    kind: t.kind, trace_id: orNull(t.traceId), tenant: t.tenant, session_id: orNull(t.sessionId), agent_id: t.agentId,
-    user_id: orNull(t.userId), service_id: orNull(t.serviceId), action: t.action, resource_type: t.resourceType,
-    resource_id: t.resourceId, effect: t.effect, reason: t.reason, stage: t.stage, policy: orNull(t.policy), rule: orNull(t.rule),
-    policy_version: orNull(t.policyVersion), bundle: orNull(t.bundle), obligations: JSON.stringify(t.obligations), outcome: t.outcome,
-    latency_us: t.latencyUs, args: JSON.stringify(t.args), result_summary: json(t.resultSummary), approval_id: orNull(t.approvalId),
-    break_glass: orNull(t.breakGlass), decision_id: orNull(t.decisionId), details: JSON.stringify(t.details),
-  };
-  const missing = columns.filter((c) => !(c in params) && !['seq', 'id', 'time', 'request_id', 'prev_hash', 'hash'].includes(c));
-  if (missing.length) throw new Error(`floor: columns not mapped: ${missing.join(', ')}`);
+  const { insert, params } = rawDecisionInsert(db, template, 'floor');
   const hash = `sha256:${'ab'.repeat(32)}`;
   const write = db.transaction((from, to) => {
     for (let i = from; i < to; i++) insert.run({ ...params, seq: i + 1, id: newAuditId(base + i), time: base + i, request_id: `req-raw-${i}`, prev_hash: hash, hash });

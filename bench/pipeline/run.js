@@ -47,7 +47,7 @@ import { decide } from '../../dist/index.js';
 import { buildActionRequest, relationshipSubjects } from '../../dist/enforcement/request-builder.js';
 import { openStore } from '../../dist/store/index.js';
 import { AGENT, POLICIES, TENANT, TOOL, argumentSets, readOrdersExecutor, startBenchWarden } from './setup.js';
-import { fmtInt, fmtRatio, fmtUs, percentile, versionOf } from '../common.js';
+import { fmtInt, fmtRatio, fmtUs, percentile, rawDecisionInsert, versionOf } from '../common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = process.env;
@@ -303,21 +303,7 @@ async function rawSqliteRun(dir, template, { secondaryIndexes = true, checkpoint
   db.pragma('synchronous = NORMAL'); // as the store sets it (WAL is already on: it persists in the file)
   // Off: the WAL is never copied back (nor synced) during the run: what checkpointing costs the writer.
   if (!checkpoints) db.pragma('wal_autocheckpoint = 0');
-  const columns = db.prepare('PRAGMA table_info(decisions)').all().map((c) => c.name);
-  const insert = db.prepare(`INSERT INTO decisions (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
-  const json = (v) => (v === undefined ? null : JSON.stringify(v));
-  const orNull = (v) => (v === undefined ? null : v);
-  const t = template;
-  const params = {
-    kind: t.kind, trace_id: orNull(t.traceId), tenant: t.tenant, session_id: orNull(t.sessionId), agent_id: t.agentId,
-    user_id: orNull(t.userId), service_id: orNull(t.serviceId), action: t.action, resource_type: t.resourceType,
-    resource_id: t.resourceId, effect: t.effect, reason: t.reason, stage: t.stage, policy: orNull(t.policy), rule: orNull(t.rule),
-    policy_version: orNull(t.policyVersion), bundle: orNull(t.bundle), obligations: JSON.stringify(t.obligations), outcome: t.outcome,
-    latency_us: t.latencyUs, args: JSON.stringify(t.args), result_summary: json(t.resultSummary), approval_id: orNull(t.approvalId),
-    break_glass: orNull(t.breakGlass), decision_id: orNull(t.decisionId), details: JSON.stringify(t.details),
-  };
-  const missing = columns.filter((c) => !(c in params) && !['seq', 'id', 'time', 'request_id', 'prev_hash', 'hash'].includes(c));
-  if (missing.length) throw new Error(`raw SQLite reference: columns not mapped: ${missing.join(', ')}`);
+  const { insert, params } = rawDecisionInsert(db, template, 'raw SQLite reference');
   const hash = `sha256:${'ab'.repeat(32)}`;
   const base = Date.now();
   const writeBatch = db.transaction((from, to) => {
