@@ -163,7 +163,13 @@ function usePanelFocus(heading: { current: HTMLElement | null }, key: number, on
   useEffect(
     () => () => {
       const back = opener.current;
-      if (back instanceof HTMLElement && back.isConnected) back.focus();
+      // After this render: the Live table may redraw the opener's row in the same render that
+      // closes the panel (a new element for the same record), so the row is found again by its id.
+      const row = back?.closest('tr')?.getAttribute('data-request-id');
+      setTimeout(() => {
+        const target = back instanceof HTMLElement && back.isConnected ? back : row ? document.querySelector<HTMLElement>(`tr[data-request-id="${CSS.escape(row)}"] button`) : null;
+        target?.focus();
+      });
     },
     [],
   );
