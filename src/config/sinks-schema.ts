@@ -128,8 +128,8 @@ export const approvalNotifySchema = z.strictObject({
   headers: z.record(z.string(), secretOrText).default({}),
   /** `slack`: a Slack-compatible message (`text` and `blocks`, for an incoming webhook); `json`: Warden's own fields. */
   format: z.enum(['slack', 'json']).default('slack'),
-  /** `pending`: a new approval waits; `decided`: it was approved or denied. */
-  events: z.array(z.enum(['pending', 'decided'])).min(1).default(['pending', 'decided']),
+  /** `pending`: a new approval waits; `decided`: it was approved or denied; `expired`: nobody decided in time. */
+  events: z.array(z.enum(['pending', 'decided', 'expired'])).min(1).default(['pending', 'decided', 'expired']),
   /** Add the (redacted) arguments to the message. Off by default: a chat channel is not the audit log. */
   include_arguments: z.boolean().default(false),
   timeout: duration.default('10s'),

@@ -6,6 +6,7 @@ import { auditRecord } from '../enforcement/audit-record.js';
 import type { CallResult } from '../enforcement/exchange.js';
 import type { Pipeline } from '../enforcement/pipeline.js';
 import type { Decision } from '../model/decision.js';
+import type { JsonValue } from '../model/json.js';
 import type { ApprovalStore } from '../store/ports.js';
 import type { ApprovalRecord, ApprovalStatus } from '../store/records.js';
 import { requireHuman, seesTenant, tenantScope } from './access.js';
@@ -48,9 +49,16 @@ export class ApprovalService {
     return this.d.approvals.getApproval(id);
   }
 
-  /** Marks pending approvals past their expiry as expired; returns them. */
-  sweep(): Promise<ApprovalRecord[]> {
-    return this.d.approvals.expireApprovals(this.d.clock());
+  /**
+   * Marks pending approvals past their expiry as expired and writes one `approval.expire` record
+   * for each (the log says how every approval ended, and approval webhooks tell the channel that
+   * nobody needs to look any more); returns them.
+   */
+  async sweep(): Promise<ApprovalRecord[]> {
+    const now = this.d.clock();
+    const expired = await this.d.approvals.expireApprovals(now);
+    for (const approval of expired) this.recordExpiry(approval, now);
+    return expired;
   }
 
   /** An agent sees its own requests; people with the viewer role see their tenant's. */
@@ -129,20 +137,46 @@ export class ApprovalService {
   }
 
   private recordVote(approval: ApprovalRecord, approver: Approver, vote: 'approve' | 'deny', reason: string, now: number): void {
+    const { redactor } = this.d;
+    this.recordSettlement(approval, `approval.${vote}`, { id: approver.id, roles: approver.roles }, now, {
+      detail: { vote: { approver: approver.id, vote, reason: redactor.redactText(reason), status: approval.status } },
+      message: `${approver.id} voted ${vote} on ${approval.id}${reason ? `: ${reason}` : ''}`,
+      allowed: vote === 'approve',
+    });
+  }
+
+  /** Nobody decided in time: the action is refused for good, and the log says so. */
+  private recordExpiry(approval: ApprovalRecord, now: number): void {
+    const expiredAt = new Date(approval.expiresAt).toISOString();
+    this.recordSettlement(approval, 'approval.expire', undefined, now, {
+      detail: { expiry: { status: 'expired', expiredAt, votes: approval.votes.length, quorum: approval.requirement.quorum } },
+      message: `approval ${approval.id} expired at ${expiredAt} without a decision (${approval.votes.length} of ${approval.requirement.quorum} votes cast)`,
+      allowed: false,
+    });
+  }
+
+  /** One record of how an approval moved on (a vote, its expiry), tied to the request it holds. */
+  private recordSettlement(
+    approval: ApprovalRecord,
+    action: string,
+    user: { id: string; roles: string[] } | undefined,
+    now: number,
+    what: { detail: Record<string, JsonValue>; message: string; allowed: boolean },
+  ): void {
     const { recorder, redactor } = this.d;
     const x = recorder.exchange(
-      { agentId: approval.agentId, tool: approval.tool, args: approval.argsRedacted, tenant: approval.tenant, user: { id: approver.id, roles: approver.roles }, action: `approval.${vote}`, requestId: approval.requestId },
+      { agentId: approval.agentId, tool: approval.tool, args: approval.argsRedacted, tenant: approval.tenant, ...(user ? { user } : {}), action, requestId: approval.requestId },
       approval.requestId,
       now,
     );
     x.args = approval.argsRedacted;
-    x.details.vote = { approver: approver.id, vote, reason: redactor.redactText(reason), status: approval.status };
+    Object.assign(x.details, what.detail);
     const decision: Decision = {
-      ...recorder.synthetic(x, { message: `${approver.id} voted ${vote} on ${approval.id}${reason ? `: ${reason}` : ''}`, stage: 'approval' }),
-      effect: vote === 'approve' ? 'allow' : 'deny',
+      ...recorder.synthetic(x, { message: what.message, stage: 'approval' }),
+      effect: what.allowed ? 'allow' : 'deny',
       policy: approval.policy,
       rule: approval.rule,
     };
-    recorder.tryAppend(auditRecord(x, decision, vote === 'approve' ? 'allowed' : 'denied', redactor, { approvalId: approval.id }));
+    recorder.tryAppend(auditRecord(x, decision, what.allowed ? 'allowed' : 'denied', redactor, { approvalId: approval.id }));
   }
 }

@@ -32,7 +32,7 @@ approvals:
     expect(r.config.audit.sinks[0]).toMatchObject({ start: 'first', rotate: { max_bytes: 104_857_600, max_files: 10 }, batch: { max_records: 500, max_wait: '0s' }, max_lag: 10_000 });
     expect(r.config.audit.sinks[1]).toMatchObject({ timeout: '10s', retry: { initial: '500ms', max: '30s' }, headers: {} });
     expect(r.config.audit.sinks[2]).toMatchObject({ servers: ['nats://127.0.0.1:4222'], jetstream: true, timeout: '5s' });
-    expect(r.config.approvals.notify[0]).toMatchObject({ format: 'slack', events: ['pending', 'decided'], include_arguments: false, retry: { max_attempts: 12 } });
+    expect(r.config.approvals.notify[0]).toMatchObject({ format: 'slack', events: ['pending', 'decided', 'expired'], include_arguments: false, retry: { max_attempts: 12 } });
   });
 
   it('refuses typos, duplicate names, wildcard subjects and URLs that are not http(s)', () => {

@@ -1,7 +1,7 @@
 import type { JsonObject, JsonValue } from '../../model/json.js';
 import type { DecisionRecord } from '../../store/records.js';
 
-export type ApprovalEvent = 'pending' | 'approved' | 'denied';
+export type ApprovalEvent = 'pending' | 'approved' | 'denied' | 'expired';
 
 /** What a notification says, taken from a (redacted) decision record only. */
 export interface ApprovalNotice {
@@ -25,8 +25,8 @@ const MAX_ARGS = 1_500;
 
 /**
  * The notice a record is, if any: a new approval (the `require_approval` decision that opened
- * it, not the retries that point back at it, nor a dry run), or a vote that settled one. Other
- * records say nothing to approvers.
+ * it, not the retries that point back at it, nor a dry run), a vote that settled one, or its
+ * expiry. Other records say nothing to approvers.
  */
 export function approvalNotice(r: DecisionRecord): ApprovalNotice | undefined {
   if (!r.approvalId) return undefined;
@@ -38,6 +38,7 @@ export function approvalNotice(r: DecisionRecord): ApprovalNotice | undefined {
   if ((r.action === 'approval.approve' || r.action === 'approval.deny') && vote && (vote.status === 'approved' || vote.status === 'denied')) {
     return { ...base, event: vote.status, reason: typeof vote.reason === 'string' ? vote.reason : '', decidedBy: String(vote.approver ?? r.userId ?? '') };
   }
+  if (r.action === 'approval.expire') return { ...base, event: 'expired', reason: r.reason };
   return undefined;
 }
 
@@ -60,7 +61,7 @@ export function slackEscape(text: string): string {
 /** Inline code in Slack: backticks in the text would end it. */
 const code = (text: string) => `\`${slackEscape(text).replace(/`/g, "'")}\``;
 
-const TITLES: Record<ApprovalEvent, string> = { pending: 'Approval needed', approved: 'Approval granted', denied: 'Approval denied' };
+const TITLES: Record<ApprovalEvent, string> = { pending: 'Approval needed', approved: 'Approval granted', denied: 'Approval denied', expired: 'Approval expired' };
 
 /** A Slack-compatible message (incoming webhooks): `text` for notifications, `blocks` for the channel. */
 export function slackMessage(n: ApprovalNotice, link: string | undefined, includeArguments: boolean): JsonObject {

@@ -9,8 +9,8 @@ export interface ApprovalWebhookOptions {
   url: UrlSource;
   headers: HeaderSource;
   format: 'slack' | 'json';
-  /** Which notices are sent: new approvals, settled ones. */
-  events: ReadonlyArray<'pending' | 'decided'>;
+  /** Which notices are sent: new approvals, approved or denied ones, expired ones. */
+  events: ReadonlyArray<'pending' | 'decided' | 'expired'>;
   includeArguments: boolean;
   /** `server.public_url`: links point into its dashboard (none without it). */
   publicUrl?: string;
@@ -35,7 +35,7 @@ export class ApprovalWebhook implements SinkDestination {
   async deliver(records: readonly DecisionRecord[]): Promise<void> {
     for (const [i, record] of records.entries()) {
       const notice = approvalNotice(record);
-      if (!notice || !this.o.events.includes(notice.event === 'pending' ? 'pending' : 'decided')) continue;
+      if (!notice || !this.o.events.includes(notice.event === 'pending' || notice.event === 'expired' ? notice.event : 'decided')) continue;
       const link = approvalLink(this.o.publicUrl, notice.approvalId);
       const message = this.o.format === 'slack' ? slackMessage(notice, link, this.o.includeArguments) : jsonMessage(notice, link, this.o.includeArguments);
       try {
