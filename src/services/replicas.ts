@@ -1,3 +1,4 @@
+import type { ReadCacheControl } from '../store/caching-store.js';
 import type { ReplicaBus, ReplicaState } from '../store/ports.js';
 import type { PolicyService } from './policies.js';
 
@@ -19,6 +20,8 @@ export interface ReplicaView extends ReplicaState {
  * watcher) is published, and every other replica reloads its own policy folder; each announces
  * the bundle it serves, so one that serves another is visible (`/readyz`, `/v1/policies`, the
  * dashboard). Delivery is at most once; the heartbeat is how a replica that missed one shows up.
+ * Identity changes go the same way: a key revoked or an agent suspended on one replica makes every
+ * other drop its cached agents and credentials, instead of trusting them for up to a second.
  */
 export class ReplicaCoordinator {
   private timer?: NodeJS.Timeout;
@@ -29,6 +32,7 @@ export class ReplicaCoordinator {
     private readonly policies: PolicyService,
     private readonly clock: () => number,
     private readonly log: (level: 'info' | 'warn' | 'error', message: string) => void,
+    private readonly readCache?: ReadCacheControl,
   ) {
     this.startedAt = clock();
   }
@@ -48,6 +52,15 @@ export class ReplicaCoordinator {
         this.bus.publishReload(why).catch((e: Error) => this.log('warn', `could not tell the other replicas to reload (${e.message}); they keep their bundle until their own reload`));
       }
     });
+    const cache = this.readCache;
+    if (cache) {
+      this.bus.onIdentityChange((from) => {
+        if (from !== this.bus.replicaId) cache.drop();
+      });
+      cache.onWrite(() => {
+        this.bus.publishIdentityChange().catch((e: Error) => this.log('warn', `could not tell the other replicas of an agent or key change (${e.message}); they see it within a second`));
+      });
+    }
     await this.beat();
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.timer.unref();

@@ -314,7 +314,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   const flushLog = () => decisionLog.flush();
   const policyService = new PolicyService({ policiesDir: config.policiesDir, defaultGuards: config.guards.default_policies, policies, cache, bundles: store, recorder, toolNames: () => registry.names(), tools: () => analysedTools(registry.all()), clock });
   await policyService.recordBundle(policies.current);
-  const coordinator = shared ? new ReplicaCoordinator(shared.bus, policyService, clock, log) : undefined;
+  const coordinator = shared ? new ReplicaCoordinator(shared.bus, policyService, clock, log, store.readCache) : undefined;
   await coordinator?.start();
   const approvals = new ApprovalService({ approvals: store, pipeline, recorder, redactor, clock });
   const tools = new ToolService({ tools: registry, executors, mcp, pins: store, recorder });

@@ -17,18 +17,29 @@ interface Entry<T> {
   until: number;
 }
 
+/** How the owner of a read cache hears of writes and drops what is cached (replicas: replica-bus). */
+export interface ReadCacheControl {
+  /** Forgets every cached read (another process changed an agent or a credential). */
+  drop(): void;
+  /** Called after each write through this store that changes what the cache holds. */
+  onWrite(listener: () => void): void;
+}
+
+export type ReadCachedStore = Store & { readonly readCache: ReadCacheControl };
+
 /**
- * The reads every call makes (its agent, its API key, its relationships), kept for `ttlMs`.
- * Writes through this store clear the cache at once, so a suspension or a revoked key made by
- * this process applies to the next call; one made by another process (the CLI) within `ttlMs`.
+ * The reads every call makes (its agent, its API key, its relationships), kept for `ttlMs` (0:
+ * not kept). Writes through this store clear the cache at once, so a suspension or a revoked key
+ * made by this process applies to the next call; one made by another process within `ttlMs`,
+ * unless that process says so (`readCache.drop()`: replicas tell each other over Redis).
  */
-export function withReadCache(store: Store, ttlMs = 1_000, clock: () => number = Date.now): Store {
-  if (ttlMs <= 0) return store;
+export function withReadCache(store: Store, ttlMs = 1_000, clock: () => number = Date.now): ReadCachedStore {
   const agents = new Map<string, Entry<AgentRecord | undefined>>();
   const credentials = new Map<string, Entry<CredentialRecord | undefined>>();
   const relationships = new Map<string, Entry<Relationship[]>>();
   const maxEntries = 50_000;
   const cached = async <T>(map: Map<string, Entry<T>>, key: string, load: () => Promise<T>): Promise<T> => {
+    if (ttlMs <= 0) return load();
     const now = clock();
     const hit = map.get(key);
     if (hit && hit.until > now) return hit.value;
@@ -42,8 +53,11 @@ export function withReadCache(store: Store, ttlMs = 1_000, clock: () => number =
     credentials.clear();
     relationships.clear();
   };
+  const writeListeners: Array<() => void> = [];
+  const control: ReadCacheControl = { drop: clear, onWrite: (listener) => void writeListeners.push(listener) };
   return new Proxy(store, {
     get(target, property, receiver) {
+      if (property === 'readCache') return control;
       if (property === 'getAgent') return (id: string) => cached(agents, id, () => target.getAgent(id));
       if (property === 'getCredential') return (keyId: string) => cached(credentials, keyId, () => target.getCredential(keyId));
       if (property === 'relationshipsOf') {
@@ -58,10 +72,11 @@ export function withReadCache(store: Store, ttlMs = 1_000, clock: () => number =
             return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
           } finally {
             clear();
+            if (property !== 'close') for (const listener of writeListeners) listener();
           }
         };
       }
       return (value as (...a: unknown[]) => unknown).bind(target);
     },
-  });
+  }) as ReadCachedStore;
 }

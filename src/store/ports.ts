@@ -236,6 +236,12 @@ export interface ReplicaBus {
   /** Asks every replica (this one included) to reload its policies. */
   publishReload(why: string): Promise<void>;
   onReload(listener: (why: string, from: string) => void): void;
+  /**
+   * Tells every replica that an agent or a credential changed (suspension, revoked or rotated
+   * key, roles): each drops what it cached of them, so the change holds everywhere at once.
+   */
+  publishIdentityChange(): Promise<void>;
+  onIdentityChange(listener: (from: string) => void): void;
   /** Announces this replica and the bundle it serves; refreshed on a timer by the caller. */
   heartbeat(state: ReplicaState): Promise<void>;
   /** The replicas seen within `staleMs`. */

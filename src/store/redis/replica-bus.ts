@@ -21,11 +21,15 @@ const FORGET_AFTER_MS = 24 * 3_600_000;
  * `<prefix>policies`, which a second connection subscribes to (a subscribed connection can do
  * nothing else); delivery is at most once: a replica disconnected when a reload is published
  * misses it (it resubscribes by itself; comparing the bundles in `replicas()` shows who lags).
+ * Identity changes (agents, credentials) go over `<prefix>identity` on the same connection; one
+ * missed is bounded by the read cache's lifetime (a second).
  * Live replicas are the hash `<prefix>replicas`: field = replica id, value = its state as JSON.
  */
 export class RedisReplicaBus implements ReplicaBus {
   private readonly listeners: Array<(why: string, from: string) => void> = [];
+  private readonly identityListeners: Array<(from: string) => void> = [];
   private readonly channel: string;
+  private readonly identityChannel: string;
   private readonly hash: string;
   private readonly clock: () => number;
   private closed = false;
@@ -38,10 +42,21 @@ export class RedisReplicaBus implements ReplicaBus {
     options: RedisReplicaBusOptions,
   ) {
     this.channel = `${prefix}policies`;
+    this.identityChannel = `${prefix}identity`;
     this.hash = `${prefix}replicas`;
     this.clock = options.clock ?? Date.now;
     const log = options.log ?? (() => {});
     subscriber.on('message', (channel: string, message: string) => {
+      if (channel === this.identityChannel) {
+        for (const listener of this.identityListeners) {
+          try {
+            listener(message);
+          } catch (error) {
+            log('error', `an identity change listener failed: ${(error as Error).message}`);
+          }
+        }
+        return;
+      }
       if (channel !== this.channel) return;
       let parsed: { why?: unknown; from?: unknown };
       try {
@@ -72,10 +87,10 @@ export class RedisReplicaBus implements ReplicaBus {
     const bus = new RedisReplicaBus(client, subscriber, prefix, replicaId, options);
     try {
       await subscriber.connect();
-      await subscriber.subscribe(bus.channel);
+      await subscriber.subscribe(bus.channel, bus.identityChannel);
     } catch (error) {
       subscriber.disconnect();
-      throw new Error(`Redis at ${where}: cannot subscribe to ${bus.channel}: ${(error as Error).message}`, { cause: error });
+      throw new Error(`Redis at ${where}: cannot subscribe to ${bus.channel} and ${bus.identityChannel}: ${(error as Error).message}`, { cause: error });
     }
     return bus;
   }
@@ -86,6 +101,15 @@ export class RedisReplicaBus implements ReplicaBus {
 
   onReload(listener: (why: string, from: string) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** The message is the sender's id: nothing about the change itself crosses Redis. */
+  async publishIdentityChange(): Promise<void> {
+    await asked(this.client.publish(this.identityChannel, this.replicaId));
+  }
+
+  onIdentityChange(listener: (from: string) => void): void {
+    this.identityListeners.push(listener);
   }
 
   async heartbeat(state: ReplicaState): Promise<void> {
@@ -120,6 +144,7 @@ export class RedisReplicaBus implements ReplicaBus {
     if (this.closed) return;
     this.closed = true;
     this.listeners.length = 0;
+    this.identityListeners.length = 0;
     if (this.client.status === 'ready') await this.client.hdel(this.hash, this.replicaId).catch(() => 0);
     await closeRedis(this.subscriber);
   }
