@@ -57,10 +57,26 @@ export function scanPrompt(prompt: unknown, config: GuardsConfig): InjectionSign
   return summarize(scanText(prompt, config.taint.user_prompt === 'trusted' ? { ...options, classifier: false } : options));
 }
 
-/** The tool arguments: what the agent is about to send (paths such as `args.body`). */
-export function scanArgs(args: JsonObject, config: GuardsConfig): InjectionSignal {
+/**
+ * Whether the arguments are a question for the human user by design: an MCP upstream's
+ * elicitation/create, which the gateway forwards to the agent's client as the action
+ * `elicitation.create` of its registry entry `elicitation:<upstream>` (both set by Warden, not by
+ * the caller: the entry is the registry's). Its message and form ask the reader for something,
+ * which is what the classifier learned injected requests look like: it scored the MCP conformance
+ * suite's plain "Please provide your information" form 0.91, and the guard policy held it.
+ */
+export function asksTheUser(action: string | undefined, tool: { name: string } | undefined): boolean {
+  return action === 'elicitation.create' && tool?.name.startsWith('elicitation:') === true;
+}
+
+/**
+ * The tool arguments: what the agent is about to send (paths such as `args.body`). A question for
+ * the user (asksTheUser) is judged by the rules alone, like a trusted user prompt: an override,
+ * a forged role header, hidden text, a script or an exfiltration link in it is still found.
+ */
+export function scanArgs(args: JsonObject, config: GuardsConfig, questionForTheUser = false): InjectionSignal {
   const options = scanOptions(config);
-  return summarize(scanValue(args, { ...options, rootPath: 'args' }));
+  return summarize(scanValue(args, { ...options, rootPath: 'args', ...(questionForTheUser ? { classifier: false } : {}) }));
 }
 
 /** A tool result: indirect injection, content the agent will read next (paths such as `result.body`). */

@@ -1,6 +1,6 @@
 import type { Redactor } from '../../audit/redact.js';
 import type { GuardsConfig } from '../../config/index.js';
-import { NO_INJECTION, scanArgs, scanPrompt, scanResult, type InjectionSignal } from '../../guards/injection-guard.js';
+import { asksTheUser, NO_INJECTION, scanArgs, scanPrompt, scanResult, type InjectionSignal } from '../../guards/injection-guard.js';
 import { flowOf, pushBounded, SOURCES_LIMIT, withDenial, withExecutedCall } from '../../guards/sequence.js';
 import { newCounterparties } from '../../guards/counterparty.js';
 import { counterpartyTokens, hasExternalEffect, isUntrustedSource, readsPrivateData, rememberHashes, resultHashes, sensitiveArgNames, taintedArguments, taintHashes, tokenHash } from '../../guards/taint.js';
@@ -26,7 +26,7 @@ import type { Exchange } from '../exchange.js';
 export function addSignals(x: Exchange, request: ActionRequest, session: SessionRecord | undefined, config: GuardsConfig, redactor: Redactor): SessionRecord | undefined {
   const prompt = typeof request.context.userPrompt === 'string' ? request.context.userPrompt : '';
   const promptScan = prompt ? scanPrompt(prompt, config) : NO_INJECTION;
-  const argsScan = scanArgs(request.args, config);
+  const argsScan = scanArgs(request.args, config, asksTheUser(request.action, x.tool?.entry));
 
   const flow = flowOf(session);
   const remembered = new Set(flow.taint);

@@ -16,6 +16,7 @@
  */
 import { eachMatch, type Detector, type DetectorContext } from './context.js';
 import { hasStrongCue } from './cues.js';
+import { REPORTED_FORM } from './mention.js';
 import { quote } from './text-utils.js';
 import { sharedTriggers, Triggers, type RuleHits } from './triggers.js';
 
@@ -100,6 +101,18 @@ function positions(hits: RuleHits, lower: string, needles: readonly string[]): n
 
 const INFINITIVES = new Set(['ignorar', 'ignorare', 'ignorieren', 'ignorer', 'olvidar', 'dimenticare', 'oublier', 'игнорировать', 'vergessen']);
 const ENGLISH = new Set(['ignore', 'instructions', 'prompt', 'system prompt']);
+/**
+ * Japanese and Korean verbs inflect: an order ends in 無視して(ください) / 無視しろ, 잊어(라) /
+ * 무시해; a description ("the attacker makes it ignore … and …") in 無視し、/ 無視する /
+ * 忘れさせ, 무시하고 / 무시하도록. What follows the stem says which.
+ */
+const NOT_IMPERATIVE: Record<string, RegExp> = {
+  無視: /^(?:し[、,。]|する(?!こと)|した|され|させ|を)/,
+  忘れ: /^(?:る(?!こと)|た|られ|させ)/,
+  무시: /^(?:하고|하는|한\s|했|하도록|하게|되)/,
+  잊어: /^(?:버리게|서)/,
+  잊고: /^/,
+};
 
 /** The longest needle of `needles` at position `at`. */
 function verbAt(lower: string, at: number, needles: readonly string[]): string {
@@ -116,16 +129,21 @@ function nearPairs(ctx: DetectorContext): void {
     const vs = positions(hits[v], lower, verbs);
     const ns = positions(hits[n], lower, nouns);
     for (const i of vs) {
+      // The noun nearest the verb (a text may name "the prompt" first and quote the order later).
+      let best = -1;
       for (const j of ns) {
         // English words that are also French/Portuguese/Spanish: an all-English pair is override.ts's business.
         if (ENGLISH.has(verbAt(lower, i, verbs)) && ENGLISH.has(verbAt(lower, j, nouns))) continue;
-        if (Math.abs(i - j) <= 40) {
-          // An infinitive ("… anweist, die Prompts zu ignorieren", "ordinandogli di ignorare") reports an order; an imperative gives one.
-          const reported = INFINITIVES.has(verbAt(lower, i, verbs));
-          ctx.add('instruction_override', reported ? Math.min(score, 0.45) : score, `${label}${reported ? ' (infinitive: reported)' : ''} ${quote(ctx.text.slice(Math.min(i, j), Math.max(i, j) + 12), 50)}`, Math.min(i, j));
-          return;
-        }
+        if (Math.abs(i - j) <= 40 && (best === -1 || Math.abs(i - j) < Math.abs(i - best))) best = j;
       }
+      if (best === -1) continue;
+      const j = best;
+      // An infinitive ("… anweist, die Prompts zu ignorieren", "ordinandogli di ignorare") reports an order; an imperative gives one.
+      const verb = verbAt(lower, i, verbs);
+      const reported = INFINITIVES.has(verb) || NOT_IMPERATIVE[verb]?.test(lower.slice(i + verb.length, i + verb.length + 4)) === true;
+      // Reported at the verb: where the order is given, and what a quotation around it must enclose.
+      ctx.add('instruction_override', reported ? Math.min(score, 0.45) : score, `${label}${reported ? REPORTED_FORM : ''} ${quote(ctx.text.slice(Math.min(i, j), Math.max(i, j) + 12), 50)}`, i);
+      return;
     }
   };
   pair(0, 1, IGNORE_VERBS, INSTRUCTION_NOUNS, 0.8, 'ignore the instructions (multilingual)');

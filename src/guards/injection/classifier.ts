@@ -91,5 +91,8 @@ export const detectClassifier: Detector = (ctx) => {
   const score = classifierScore(best);
   // Below MIN_REPORTED the finding would be dropped by the scan (scan.ts withClassifier keeps a weak
   // classifier finding only from 0.4, beside a rule finding): not worth quoting the text for.
-  if (score >= MIN_REPORTED) ctx.add('classifier', score, `learned classifier p=${best.toFixed(2)} on ${quote(text.slice(at, at + 120), 50)}`, at);
+  // A weak finding (< 0.5) counts only beside a rule finding, which quotes its own text; most weak
+  // findings are dropped (an ordinary sentence of an argument object), so they are not quoted.
+  if (score >= 0.5) ctx.add('classifier', score, `learned classifier p=${best.toFixed(2)} on ${quote(text.slice(at, at + 120), 50)}`, at);
+  else if (score >= MIN_REPORTED) ctx.add('classifier', score, `learned classifier p=${best.toFixed(2)} (weak) at character ${at}`, at);
 };

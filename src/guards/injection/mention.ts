@@ -11,6 +11,20 @@
 const META_DISCUSSION =
   /injection|injektion|inyecci[oó]n|inje[cç][aã]o|iniezione|インジェクション|注入|인젝션|инъекц|حقن|इंजेक्शन|攻撃|攻击|공격|atacante|attaquant|angreifer|attaccante|злоумышлен|हमलावर|prompt[\s-]+injections?|jailbreak|attack|adversar|malicious|red[\s-]?team|threat\s+model|e\.g\.|examples?\b(?!\.)|for\s+instance|such\s+as|phrases?\s+like|payloads?|classifier|detector|guardrail|phishing|scam|xss|exploit|vulnerab|security/i;
 
+const LONG_TEXT = 600;
+
+/** In a finding's detail: the phrase is in a form that reports an order (an infinitive, a Japanese 無視し、), not one that gives it. */
+export const REPORTED_FORM = ' (reported form)';
+
+/**
+ * A long text that talks about attacks (an article, docs, a guardrail's tests): the sideways
+ * cues of manipulation.ts and multilingual.ts, which are common words in such texts, are not
+ * read there; the direct phrase rules still are.
+ */
+export function isLongTextAboutAttacks(text: string): boolean {
+  return text.length >= LONG_TEXT && META_DISCUSSION.test(text);
+}
+
 export interface MentionState {
   meta?: boolean;
 }
@@ -48,10 +62,11 @@ export function isQuotedMention(text: string, index: number, state: MentionState
     if (c === 0x22) {
       straight++;
       lastStraight = i;
-    } else if (c === 0x201c || c === 0xab || c === 0x201e) {
+    } else if (c === 0x201c || c === 0xab || c === 0x201e || c === 0x300c || c === 0x300e || c === 0x300a || c === 0xff62) {
+      // “ « „ and the CJK corner and title brackets 「 『 《 (Japanese and Chinese quote with these).
       curly++;
       lastCurly = i;
-    } else if (c === 0x201d || c === 0xbb) {
+    } else if (c === 0x201d || c === 0xbb || c === 0x300d || c === 0x300f || c === 0x300b || c === 0xff63) {
       if (curly > 0) curly--;
     } else if (c === 0x60) {
       ticks++;
@@ -83,8 +98,13 @@ export function isQuotedMention(text: string, index: number, state: MentionState
 const REPORTING =
   /\b(?:instruct(?:s|ed|ing)?|tell(?:s|ing)?|told|mak(?:e|es|ing)|made|caus(?:e|es|ed|ing)|trick(?:s|ed|ing)?|ask(?:s|ed|ing)?|designed|attempt(?:s|ed|ing)?|tr(?:y|ies|ied|ying)|convinc(?:e|es|ed|ing)|manipulat(?:e|es|ed|ing)|lead(?:s|ing)?|led|get(?:s|ting)?|forc(?:e|es|ed|ing)|direct(?:s|ed|ing)?|command(?:s|ed|ing)?|such\s+as|like|e\.g\.|i\.e\.|example|phrases?|saying|says)\b[^.!?\n]{0,50}$/i;
 
+/** Just before a phrase: the opening quote of a JSON / code data value. */
+const DATA_VALUE_START = /(?:["'\]}\d]\s*[:,]|[[{=])\s*["']$/;
+
 export function isReportedMention(text: string, index: number, state: MentionState): boolean {
   const before = text.slice(Math.max(0, index - 70), index);
+  // The phrase opens a data value (`"text": "ignore …"`, `["ignore …"]`): a payload, whatever key came before.
+  if (DATA_VALUE_START.test(before)) return false;
   if (!REPORTING.test(before)) return false;
   state.meta ??= META_DISCUSSION.test(text);
   return state.meta;

@@ -18,10 +18,12 @@ import { detectEncoded } from './encoded.js';
 import { detectExfiltration } from './exfiltration.js';
 import { detectHiddenText } from './hidden-text.js';
 import { detectLayers } from './layers.js';
+import { detectManipulation } from './manipulation.js';
+import { detectMultilingual } from './multilingual.js';
 import { hostMatcher, type HostMatcher } from './hosts.js';
 import { detectOverride } from './override.js';
 import { detectRoleHeader } from './role-header.js';
-import { isQuotedMention, isReportedMention, type MentionState } from './mention.js';
+import { isQuotedMention, isReportedMention, REPORTED_FORM, type MentionState } from './mention.js';
 import { detectScript } from './script.js';
 import { cachedScan, type CachedScan } from './scan-cache.js';
 import { clampScore } from './text-utils.js';
@@ -37,8 +39,14 @@ const TAIL = MAX_SCAN - HEAD;
 const MAX_PER_KIND = 8;
 
 /** Phrase detectors: also run over derived text (decoded blobs, tag characters, text without zero-width characters). */
-const PHRASE_DETECTORS: readonly Detector[] = [detectOverride, detectRoleHeader, detectScript, detectExfiltration, detectAddressed, detectLayers];
+const PHRASE_DETECTORS: readonly Detector[] = [detectOverride, detectRoleHeader, detectScript, detectExfiltration, detectAddressed, detectManipulation, detectMultilingual, detectLayers];
 const ALL_DETECTORS: readonly Detector[] = [...PHRASE_DETECTORS, detectHiddenText, detectEncoded, detectClassifier];
+
+const QUOTED = ' (quoted in a text about attacks)';
+const REPORTED = ' (reported in a text about attacks)';
+/** A finding damped as a mention of an attack (mention.ts), not the use of one. */
+// REPORTED_FORM sits before the quoted text of the detail: read only there, so a text cannot forge it.
+const isMention = (f: InjectionFinding): boolean => f.detail.endsWith(QUOTED) || f.detail.endsWith(REPORTED) || f.detail.split(' "', 1)[0]!.endsWith(REPORTED_FORM);
 
 /** Kinds whose matches can be quoted in prose about attacks (see mention.ts). */
 const MENTIONABLE = new Set<InjectionKind>(['instruction_override', 'role_header', 'script', 'addressed_instruction']);
@@ -62,10 +70,10 @@ function runDetectors(text: string, hosts: HostMatcher, depth: number, detectors
     add(kind, score, detail, offset) {
       if (MENTIONABLE.has(kind) && isQuotedMention(text, offset, mention)) {
         score *= 0.5;
-        detail += ' (quoted in a text about attacks)';
+        detail += QUOTED;
       } else if (MENTIONABLE.has(kind) && isReportedMention(text, offset, mention)) {
         score *= 0.5;
-        detail += ' (reported in a text about attacks)';
+        detail += REPORTED;
       }
       out.push({ kind, score: clampScore(score), detail, offset: base + offset });
     },
@@ -154,7 +162,10 @@ function withClassifier<F extends InjectionFinding>(findings: F[], t: number): F
   const rules = findings.filter((f) => f.kind !== 'classifier');
   if (combine(rules) >= t || (!strong && rules.length === 0)) return rules;
   if (strong) return findings;
-  // A weak classifier finding counts beside a rule finding only when it is close to the line.
+  // A weak classifier finding counts beside a rule finding only when it is close to the line, and
+  // not when every rule finding is a mention: a text quoting or reporting an attack reads like
+  // one to the model too, so the two together are no more evidence than the mention alone.
+  if (rules.every(isMention)) return rules;
   return findings.filter((f) => f.kind !== 'classifier' || f.score >= WEAK_CLASSIFIER);
 }
 
@@ -234,6 +245,8 @@ export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: s
   const hosts = hostMatcher(options?.allowedHosts);
   const hostsKey = hostsKeyOf(options);
   const useCache = options?.cache !== false;
+  // Honoured here as in scanText: an elicitation's form is scanned as a value (injection-guard.ts).
+  const learned = options?.classifier !== false;
   const findings: PathFinding[] = [];
   let truncated = false;
   let strings = 0;
@@ -248,7 +261,7 @@ export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: s
   let chunkLength = 0;
   const flush = (): void => {
     if (parts.length === 0) return;
-    const r = cachedFindingsOf(chunk.join(''), hosts, hostsKey, useCache);
+    const r = cachedFindingsOf(chunk.join(''), hosts, hostsKey, useCache, learned);
     if (r.truncated) truncated = true;
     for (const f of r.findings) {
       const part = partAt(parts, f.offset);
