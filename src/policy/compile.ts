@@ -97,6 +97,7 @@ export function compilePolicies(sources: readonly PolicySource[], options: Compi
   diagnostics.sort((a, b) => (a.file !== b.file ? (a.file < b.file ? -1 : 1) : a.line - b.line || a.column - b.column));
   if (hasErrors(diagnostics)) return { diagnostics };
   rules.sort((a, b) => (a.key < b.key ? -1 : 1));
+  rules.forEach((rule, i) => (rule.order = i));
   policies.sort((a, b) => (a.id < b.id ? -1 : 1));
   return {
     diagnostics,
@@ -203,6 +204,7 @@ function compileRules(
     }
     compiled.push({
       key: `${policy.id}/${rule.id}`,
+      order: 0, // set once the whole set is sorted
       policy,
       id: rule.id,
       effect: rule.effect,

@@ -11,6 +11,29 @@ export interface KeyTerm {
   literals: readonly string[];
 }
 
+/** `resource.tenant == tenant` (equal) or `!=`: two request strings compared with each other. */
+export interface SameTerm {
+  kind: 'same';
+  /** In a fixed order, so `a == b` and `b == a` are one term. */
+  paths: readonly [readonly string[], readonly string[]];
+  equal: boolean;
+}
+
+/** `args.amount > 100`, `100 >= args.amount`…: a request number against a finite number literal. */
+export interface RangeTerm {
+  kind: 'range';
+  path: readonly string[];
+  /** With the path on the left (`100 < args.amount` is `args.amount > 100`). */
+  op: '<' | '<=' | '>' | '>=';
+  limit: number;
+}
+
+/**
+ * A top-level conjunct the condition index can file a rule under (condition-index.ts). Each is
+ * false exactly when its check (below) says false, so leaving the rule out is what judge() does.
+ */
+export type IndexTerm = KeyTerm | SameTerm | RangeTerm;
+
 /**
  * A conjunct judged in plain JavaScript: true or false when the values it reads are plain data of
  * the types it expects, undefined otherwise (then CEL decides).
@@ -26,10 +49,17 @@ interface Check {
 
 /** What the evaluator and the index know of a rule's condition, found once per rule. */
 export interface ConditionPlan {
-  keys: readonly KeyTerm[];
+  terms: readonly IndexTerm[];
+  /** termId() of each term, found once. */
+  termIds: readonly string[];
   checks: readonly Check[];
   /** Every conjunct has a check: when all say true, the condition is true without CEL. */
   complete: boolean;
+  /**
+   * Every conjunct is an index term, each on its own path or pair of paths: when the index has
+   * found every term true, the condition is true (condition-index.ts then skips judge()).
+   */
+  exact: boolean;
 }
 
 interface Node {
@@ -118,6 +148,28 @@ function keyTerm(node: Node): KeyTerm | undefined {
     const path = chain(left);
     const list = stringList(right);
     if (path && list) return { kind: 'eq', path, literals: [...new Set(list)] };
+  }
+  return undefined;
+}
+
+/** The index term of a conjunct, when it has one (its check is `test(node)`, same shapes). */
+function indexTerm(node: Node): IndexTerm | undefined {
+  const key = keyTerm(node);
+  if (key) return key;
+  if (!Array.isArray(node.args) || node.args.length !== 2) return undefined;
+  const [left, right] = node.args as [unknown, unknown];
+  if (node.op === '==' || node.op === '!=') {
+    const [p, q] = [chain(left), chain(right)];
+    if (!p || !q) return undefined;
+    const paths = p.join('\u0000') <= q.join('\u0000') ? ([p, q] as const) : ([q, p] as const);
+    return { kind: 'same', paths, equal: node.op === '==' };
+  }
+  if (COMPARE[node.op]) {
+    const mirrored = chain(left) === undefined;
+    const path = mirrored ? chain(right) : chain(left);
+    const limit = numberLiteral(mirrored ? left : right);
+    if (!path || limit === undefined) return undefined;
+    return { kind: 'range', path, op: (mirrored ? MIRROR[node.op]! : node.op) as RangeTerm['op'], limit };
   }
   return undefined;
 }
@@ -212,14 +264,23 @@ export function planCondition(when: CompiledExpression | undefined, whenSource: 
   const parts: Node[] = [];
   conjuncts(ast, parts);
   const checks = parts.map((part) => sharedCheck(part, whenSource));
+  const terms = parts.map(indexTerm);
+  const found = terms.filter((t): t is IndexTerm => t !== undefined);
   return {
-    keys: parts.map(keyTerm).filter((t): t is KeyTerm => t !== undefined),
+    terms: found,
+    termIds: found.map(termId),
     checks: checks.filter((c): c is Check => c !== undefined),
     complete: checks.every((c) => c !== undefined),
+    exact: found.length === parts.length && new Set(found.map(termId)).size === found.length,
   };
 }
 
-const NO_PLAN: ConditionPlan = Object.freeze({ keys: [], checks: [], complete: false });
+const NO_PLAN: ConditionPlan = Object.freeze({ terms: [], termIds: [], checks: [], complete: false, exact: false });
+
+/** What the index groups terms by: the kind and the path (for `same`, both paths). */
+export function termId(t: IndexTerm): string {
+  return JSON.stringify(t.kind === 'same' ? [t.kind, t.paths] : [t.kind, t.path]);
+}
 
 /**
  * A rule's condition judged by its checks: false as soon as one conjunct is false (in CEL `false

@@ -1,6 +1,7 @@
 import type { ActionRequest } from '../model/action-request.js';
 import type { ApprovalRequirement, Decision, RuleTrace, ShadowResult } from '../model/decision.js';
 import type { Effect } from '../model/effect.js';
+import type { Obligation } from '../model/obligation.js';
 import { buildActivation } from './activation.js';
 import { enterScope } from './cel-environment.js';
 import { parseDuration } from '../lib/duration.js';
@@ -9,6 +10,7 @@ import type { CompiledRule, PolicySet } from './policy-set.js';
 import { firstLine } from '../lib/diagnostic.js';
 import { renderReason } from './reason-template.js';
 import { judge } from './condition-plan.js';
+import type { ConditionIndex } from './condition-index.js';
 
 export interface DecideOptions {
   /** The instant the decision is made for (effective windows, `now` in CEL). Default: the clock. */
@@ -93,42 +95,32 @@ function evaluate(policySet: PolicySet, request: ActionRequest, now: Date, expla
   const at = now.getTime();
   const traces: RuleTrace[] | undefined = explain ? [] : undefined;
 
-  const run = (rules: readonly CompiledRule[]): Match[] => {
-    const matched: Match[] = [];
-    for (const rule of rules) {
-      const result = explain ? evaluateRule(rule, activation, at) : evaluateFast(rule, activation, at);
-      if (traces) traces.push(trace(rule, result));
-      if (counts(rule, result)) matched.push(typeof result === 'object' ? { rule, error: result.error } : { rule });
-    }
-    // The index hands rules over unordered; what matched is put back in the set's order (by key).
-    if (!explain && matched.length > 1) matched.sort((a, b) => (a.rule.key < b.rule.key ? -1 : 1));
-    return matched;
-  };
-
   // Deny overrides: once a deny matched, approval and allow rules cannot change the decision, so
   // they are only evaluated when an explanation was asked for. Allow rules are evaluated under an
   // approval too, because their obligations apply once the action is approved.
   // The condition index leaves out rules whose conditions cannot hold for this request; an
   // explanation lists every candidate, so it walks them all.
-  const rulesOf = (effect: 'deny' | 'requireApproval' | 'allow') => (explain ? candidates[effect] : candidates.byCondition[effect].select(activation));
-  const denies = run(rulesOf('deny'));
-  const undenied = denies.length === 0 || explain;
-  const approvals = undenied ? run(rulesOf('requireApproval')) : [];
-  const allows = undenied ? run(rulesOf('allow')) : [];
+  const run = (effect: 'deny' | 'requireApproval' | 'allow'): Matched =>
+    traces ? walk(candidates[effect], activation, at, traces) : narrowed(candidates.byCondition[effect], activation, at);
+  const denies = run('deny');
+  const undenied = denies.orders.length === 0 || explain;
+  const approvals = undenied ? run('requireApproval') : NONE;
+  const allows = undenied ? run('allow') : NONE;
   const shadow = candidates.shadow.length ? shadowResults(candidates.shadow, activation, at, traces) : [];
 
   const decision = baseDecision(policySet, request);
   decision.shadow = shadow;
+  const rules = (m: Matched) => m.orders.map((o) => policySet.rules[o]!);
   // A guard policy's approval holds what another rule allows; alone it does not lift the default deny.
-  const holds = approvals.length > 0 && (allows.length > 0 || approvals.some((e) => !e.rule.policy.cautionOnly));
-  if (denies.length > 0) conclude(decision, 'deny', denies, activation);
+  const holds = approvals.orders.length > 0 && (allows.orders.length > 0 || rules(approvals).some((r) => !r.policy.cautionOnly));
+  if (denies.orders.length > 0) conclude(decision, 'deny', denies, policySet, activation);
   else if (holds) {
-    conclude(decision, 'require_approval', approvals, activation);
-    decision.approval = mergeApprovals(approvals.map((e) => e.rule.approval!));
-    decision.obligations = mergeObligations([...approvals, ...allows].map((e) => e.rule.obligations));
-  } else if (allows.length > 0) {
-    conclude(decision, 'allow', allows, activation);
-    decision.obligations = mergeObligations(allows.map((e) => e.rule.obligations));
+    conclude(decision, 'require_approval', approvals, policySet, activation);
+    decision.approval = mergeApprovals(rules(approvals).map((r) => r.approval!));
+    decision.obligations = obligations(policySet, [approvals, allows]);
+  } else if (allows.orders.length > 0) {
+    conclude(decision, 'allow', allows, policySet, activation);
+    decision.obligations = obligations(policySet, [allows]);
   } else {
     decision.reason = 'no rule allowed this action';
   }
@@ -142,6 +134,77 @@ function evaluate(policySet: PolicySet, request: ActionRequest, now: Date, expla
     };
   }
   return decision;
+}
+
+/**
+ * The rules of one effect that counted as matched, by CompiledRule.order (the set's order), and
+ * for those whose condition failed (counted closed), the error, at the same position.
+ */
+interface Matched {
+  orders: number[];
+  errors?: Array<string | undefined>;
+}
+
+const NONE: Matched = Object.freeze({ orders: [] }) as unknown as Matched;
+
+function record(matched: Matched, rule: CompiledRule, result: RuleResult): void {
+  if (typeof result === 'object') {
+    (matched.errors ??= new Array<string | undefined>(matched.orders.length)).push(result.error);
+  } else if (matched.errors) matched.errors.push(undefined);
+  matched.orders.push(rule.order);
+}
+
+/** Every candidate of one effect, in order, each traced (an explanation). */
+function walk(rules: readonly CompiledRule[], activation: Record<string, unknown>, at: number, traces: RuleTrace[]): Matched {
+  const matched: Matched = { orders: [] };
+  for (const rule of rules) {
+    const result = evaluateRule(rule, activation, at);
+    traces.push(trace(rule, result));
+    if (counts(rule, result)) record(matched, rule, result);
+  }
+  return matched;
+}
+
+/** Reused by every decision: evaluation is synchronous, and both are emptied before use. */
+const sureScratch: number[] = [];
+const maybeScratch: CompiledRule[] = [];
+
+/** The rules of one effect the condition index leaves, judged; what matched put in the set's order. */
+function narrowed(index: ConditionIndex, activation: Record<string, unknown>, at: number): Matched {
+  if (sureScratch.length) sureScratch.length = 0;
+  if (maybeScratch.length) maybeScratch.length = 0;
+  index.collect(activation, sureScratch, maybeScratch);
+  if (sureScratch.length === 0 && maybeScratch.length === 0) return NONE;
+  const matched: Matched = { orders: sureScratch.slice() };
+  for (let i = 0; i < maybeScratch.length; i++) {
+    const rule = maybeScratch[i]!;
+    const result = evaluateFast(rule, activation, at);
+    if (counts(rule, result)) record(matched, rule, result);
+  }
+  if (matched.orders.length > 1) sortMatched(matched);
+  return matched;
+}
+
+/** Sorts the matched rules into the set's order, errors alongside. */
+function sortMatched(matched: Matched): void {
+  const { orders, errors } = matched;
+  if (!errors) {
+    orders.sort(ascending);
+    return;
+  }
+  const pairs = orders.map((order, i) => ({ order, error: errors[i] }));
+  pairs.sort((a, b) => a.order - b.order);
+  matched.orders = pairs.map((p) => p.order);
+  matched.errors = pairs.map((p) => p.error);
+}
+
+const ascending = (a: number, b: number) => a - b;
+
+/** The merged obligations of the matched rules; none without reading a rule when none carry any. */
+function obligations(policySet: PolicySet, lists: readonly Matched[]): Obligation[] {
+  const { obligated } = policySet.index;
+  if (!lists.some((m) => m.orders.some((o) => obligated[o] === 1))) return [];
+  return mergeObligations(lists.flatMap((m) => m.orders.map((o) => policySet.rules[o]!.obligations)));
 }
 
 /** evaluateRule, with the common conjunct shapes judged without CEL (condition-plan.ts). */
@@ -188,20 +251,20 @@ function trace(rule: CompiledRule, result: RuleResult): RuleTrace {
 }
 
 /** Sets effect, deciding rule (the first in the set's order) and reason from the matched rules. */
-function conclude(decision: Decision, effect: Effect, matched: readonly Match[], activation: Record<string, unknown>): void {
-  const deciding = matched[0]!;
-  const rule = deciding.rule;
+function conclude(decision: Decision, effect: Effect, matched: Matched, policySet: PolicySet, activation: Record<string, unknown>): void {
+  const { orders, errors } = matched;
+  const { keys } = policySet.index;
+  const rule = policySet.rules[orders[0]!]!;
   decision.effect = effect;
   decision.policy = rule.policy.id;
   decision.rule = rule.id;
   decision.policyVersion = rule.policy.version;
-  decision.matched = matched.map((e) => e.rule.key);
+  decision.matched = orders.map((o) => keys[o]!);
   decision.reason = ruleReason(rule, activation) + rule.attribution;
-  for (const e of matched) {
-    if (e.error !== undefined) {
-      decision.advice.push(`rule ${e.rule.key}: condition failed (${e.error}); treated as matched (fail closed)`);
-    }
-  }
+  if (!errors) return;
+  orders.forEach((o, i) => {
+    if (errors[i] !== undefined) decision.advice.push(`rule ${keys[o]}: condition failed (${errors[i]}); treated as matched (fail closed)`);
+  });
 }
 
 const DEFAULT_REASON: Record<Effect, string> = { allow: 'allowed', deny: 'denied', require_approval: 'requires approval' };

@@ -29,6 +29,8 @@ export interface CompiledPolicy {
 export interface CompiledRule {
   /** `policy/rule`, unique in a set; also the deterministic order of evaluation. */
   key: string;
+  /** The rule's position in the set (by key): what the evaluator sorts matched rules by. */
+  order: number;
   policy: CompiledPolicy;
   id: string;
   effect: Effect;

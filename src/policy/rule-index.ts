@@ -55,12 +55,23 @@ export class RuleIndex {
   /** action → resource → candidates. Nested maps: a joined string key could collide. */
   private readonly cache = new Map<string, Map<string, Candidates>>();
   private cached = 0;
+  /**
+   * Per rule, by CompiledRule.order: its key, and whether it carries obligations. The evaluator
+   * reads these instead of the rule objects, which at 10,000 rules are scattered in memory.
+   */
+  readonly keys: string[] = [];
+  readonly obligated: Uint8Array;
 
   constructor(
     rules: readonly CompiledRule[],
     /** Resource names come from requests; a bound keeps hostile names from growing the cache. */
     private readonly cacheLimit = 10_000,
   ) {
+    this.obligated = new Uint8Array(rules.length);
+    for (const rule of rules) {
+      this.keys[rule.order] = rule.key;
+      if (rule.obligations.length > 0) this.obligated[rule.order] = 1;
+    }
     for (const rule of rules) {
       if (!rule.actions) {
         this.anyAction.add(rule);
@@ -106,7 +117,11 @@ export class RuleIndex {
       allow,
       shadow: sorted.filter((r) => r.policy.mode === 'shadow'),
       size: sorted.length,
-      byCondition: { deny: new ConditionIndex(deny), requireApproval: new ConditionIndex(requireApproval), allow: new ConditionIndex(allow) },
+      byCondition: { deny: conditionIndex(deny), requireApproval: conditionIndex(requireApproval), allow: conditionIndex(allow) },
     };
   }
 }
+
+/** One index for every empty list: shared, it stays in the CPU cache whichever tool is called. */
+const EMPTY_INDEX = new ConditionIndex([]);
+const conditionIndex = (rules: readonly CompiledRule[]) => (rules.length === 0 ? EMPTY_INDEX : new ConditionIndex(rules));

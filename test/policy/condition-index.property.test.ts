@@ -4,9 +4,11 @@
  * linear walk of every rule with CEL alone does — effect, deciding rule, reason, matched rules,
  * obligations, approval, advice (conditions that failed and counted closed), shadow results.
  * The conditions use the shapes the index files rules under (`args.x == "lit"`, `tenant == "t"`,
- * `"role" in agent.roles`, `args.x in [...]`), those the checks judge (`resource.tenant != tenant`,
- * `args.amount > 100`), and values the index must leave to CEL (a number where a string is
- * compared, a missing key, a list of mixed types, a map).
+ * `"role" in agent.roles`, `args.x in [...]`, `resource.tenant == tenant` / `!=` either way round,
+ * `args.amount > 100` and the other bounds either way round, several on one path), conjunctions of
+ * them alone (which the index reports as sure matches without judging them), and values the index
+ * must leave to CEL (a number where a string is compared, a missing key, a list of mixed types, a
+ * map, a string where a number is compared).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -38,6 +40,15 @@ const ATOMS = [
   'args.amount <= 250.5',
   '100 < args.amount',
   'args.amount >= 0',
+  'args.amount < 300',
+  '300 > args.amount',
+  'args.amount >= 100',
+  '100.5 <= args.amount',
+  'args.amount <= 100',
+  'tenant == resource.tenant',
+  'tenant != resource.tenant',
+  "tenant in ['acme', 'initech']",
+  "'finance' in agent.roles",
   'args.missing_key > 1',
   'args.kind > 1',
   'has(args.kind)',
@@ -140,8 +151,15 @@ type RequestModelPolicies = typeof policiesArb extends fc.Arbitrary<infer T> ? T
  */
 function linear(set: PolicySet): PolicySet {
   const rules: CompiledRule[] = set.rules.map((r) => ({ ...r, plan: undefined }));
-  const everything = (list: readonly CompiledRule[]) => ({ select: () => list });
+  // Every candidate is "maybe": the evaluator judges each one with CEL.
+  const everything = (list: readonly CompiledRule[]) => ({
+    select: () => list,
+    collect: (_activation: unknown, _sure: number[], maybe: CompiledRule[]) => maybe.push(...list),
+  });
   const index = {
+    // By order; every rule flagged as carrying obligations, so they are always merged.
+    keys: rules.map((r) => r.key),
+    obligated: new Uint8Array(rules.length).fill(1),
     candidates(action: string, resource: string) {
       const applies = rules.filter((r) => (!r.actions || r.actions.includes(action)) && (!r.tools || r.tools.some((t) => globMatches(t, resource))));
       const enforced = applies.filter((r) => r.policy.mode === 'enforce');
@@ -163,7 +181,7 @@ function linear(set: PolicySet): PolicySet {
 
 describe('condition index', () => {
   it('decides every request exactly as a linear CEL walk of every rule', () => {
-    const seen = { effects: new Set<string>(), advice: 0, narrowed: 0 };
+    const seen = { effects: new Set<string>(), advice: 0, narrowed: 0, sure: 0 };
     fc.assert(
       fc.property(policiesArb, fc.array(requestArb, { minLength: 1, maxLength: 6 }), (policies, requests) => {
         const set = compile(policies);
@@ -175,15 +193,21 @@ describe('condition index', () => {
           seen.effects.add(indexed.effect);
           if (indexed.advice.length) seen.advice++;
           const c = set.index.candidates('tool.call', request.resource.id);
-          if (c.byCondition.allow.select({ ...request, agent: request.actor.agent }).length < c.allow.length) seen.narrowed++;
+          const activation = { ...request, agent: request.actor.agent };
+          if (c.byCondition.allow.select(activation).length < c.allow.length) seen.narrowed++;
+          const sure: number[] = [];
+          c.byCondition.allow.collect(activation, sure, []);
+          if (sure.length > 0) seen.sure++;
         }
       }),
       { numRuns: 200 },
     );
-    // The generators reach every outcome, conditions failing closed, and requests the index narrowed.
+    // The generators reach every outcome, conditions failing closed, requests the index narrowed,
+    // and rules it found matched without judging them.
     expect([...seen.effects].sort()).toEqual(['allow', 'deny', 'require_approval']);
     expect(seen.advice).toBeGreaterThan(0);
     expect(seen.narrowed).toBeGreaterThan(0);
+    expect(seen.sure).toBeGreaterThan(0);
   });
 
   it('leaves a rule to CEL when the value is not a plain string: a deny whose condition fails still counts', () => {
@@ -206,5 +230,41 @@ describe('condition index', () => {
     expect(failed.advice[0]).toMatch(/condition failed .*No such key: missing_key/);
     // A list is no string: the index keeps the rule, CEL says the equality is false.
     expect(decide(set, toRequest({ ...base, args: { kind: ['a'] } }), { now: NOW }).effect).toBe('allow');
+  });
+
+  it('hands a request only the rules that match it when conditions are role, tenant pair and amount cap', () => {
+    // The bench:pdp shape: many allow rules on one tool. Each request must meet exactly the rules
+    // that match (as sure matches, not judged), not every rule of the tool.
+    const roles = ['support', 'billing', 'finance', 'ops'];
+    const caps = [100, 500, 1000, 5000];
+    const rules = Array.from({ length: 48 }, (_, i) => ({
+      effect: 'allow' as const,
+      actions: ['tool.call'],
+      tools: ['refund'],
+      when: `'${roles[i % 4]}' in agent.roles && resource.tenant == tenant && args.amount <= ${caps[Math.floor(i / 4) % 4]}`,
+    }));
+    const set = compile([{ shadow: false, window: undefined, rules }]);
+    const base = { tenant: 'acme', resourceTenant: 'acme', trust: 'low', tool: 'refund' } as const;
+    for (const [roleList, amount, expected] of [
+      [['support'], 300, 9], // 12 support rules, 3 per cap: caps 500, 1000 and 5000 fit
+      [['support', 'ops'], 100, 24],
+      [['finance'], 5000, 3],
+      [['finance'], 6000, 0],
+      [['admin'], 10, 0],
+    ] as const) {
+      const request = toRequest({ ...base, roles: [...roleList], args: { amount } });
+      const activation = { ...request, agent: request.actor.agent };
+      const sure: number[] = [];
+      const maybe: CompiledRule[] = [];
+      set.index.candidates('tool.call', 'refund').byCondition.allow.collect(activation, sure, maybe);
+      const decision = decide(set, request, { now: NOW });
+      expect(maybe).toEqual([]);
+      expect(sure.length).toBe(expected);
+      expect(decision.matched).toEqual([...sure].sort((a, b) => a - b).map((o) => set.rules[o]!.key));
+      expect(decision.matched).toEqual(decide(linear(set), request, { now: NOW }).matched);
+    }
+    // Another tenant's resource: the tenant pair is false, so no rule is met at all.
+    const cross = toRequest({ ...base, resourceTenant: 'globex', roles: ['support'], args: { amount: 1 } });
+    expect(set.index.candidates('tool.call', 'refund').byCondition.allow.select({ ...cross, agent: cross.actor.agent })).toEqual([]);
   });
 });
