@@ -8,7 +8,7 @@ import { durationMs } from '../lib/duration.js';
 import { parseActionRequest, type ActionRequest } from '../model/action-request.js';
 import { canonicalJson } from '../model/canonical-json.js';
 import type { Decision } from '../model/decision.js';
-import type { JsonObject, JsonValue } from '../model/json.js';
+import { copyJson, type JsonObject, type JsonValue } from '../model/json.js';
 import { decide } from '../policy/decide.js';
 import type { ApprovalStore, DecisionLogStore, RelationshipStore } from '../store/ports.js';
 import type { ApprovalRecord, Outcome } from '../store/records.js';
@@ -159,7 +159,8 @@ export class Pipeline {
    */
   async decideRequest(input: ActionRequest, via: ToolCall['via'] = 'sdk', details: JsonObject = {}): Promise<Extract<DecideOnly, { ok: true }>> {
     const request: ActionRequest = { ...input, requestId: input.requestId ?? `req_${randomUUID()}` };
-    if (!request.tool && request.action === 'tool.call') request.tool = this.d.tools.get(request.resource.id)?.entry;
+    const tool = this.d.tools.get(request.resource.id);
+    if (!request.tool && request.action === 'tool.call') request.tool = tool?.entry;
     const x = this.exchange(
       {
         agentId: request.actor.agent.id,
@@ -181,7 +182,7 @@ export class Pipeline {
     x.request = request;
     x.tenant = request.tenant;
     Object.assign(x.details, details);
-    x.tool = this.d.tools.get(request.resource.id);
+    x.tool = tool;
     // The guards look at this request as they would at a call; their findings replace any the
     // caller sent under the same names (a caller cannot vouch for its own input).
     const sent = request.signals;
@@ -482,7 +483,7 @@ export class Pipeline {
 
   private argumentObligations(x: Exchange, decision: Decision): AppliedObligations {
     // Caps and redactions change the arguments in place; the record keeps what the PDP saw (replay).
-    if (x.decidedArgs === undefined && decision.obligations.some((o) => o.type === 'cap' || o.type === 'redact')) x.decidedArgs = structuredClone(x.args!);
+    if (x.decidedArgs === undefined && decision.obligations.some((o) => o.type === 'cap' || o.type === 'redact')) x.decidedArgs = copyJson(x.args!);
     try {
       const applied = applyToArguments(decision.obligations, x.args!);
       if (applied.applied.length) {

@@ -35,18 +35,32 @@ export const MAX_REDACTED_PATHS = 64;
  * then (the list is incomplete). Both are JSON-like: plain objects, arrays and primitives.
  */
 export function differingPaths(original: unknown, redacted: unknown, prefix: string[], out: string[][], max = MAX_REDACTED_PATHS): boolean {
+  // One path stack shared by the whole walk, copied only for a path that is listed: it runs on
+  // every decision record, and nearly every node is equal (no arrays or sets per node).
+  return walkPaths(original, redacted, [...prefix], prefix.length, out, max);
+}
+
+function walkPaths(original: unknown, redacted: unknown, path: string[], depth: number, out: string[][], max: number): boolean {
   if (original === redacted) return true;
   const bothObjects = typeof original === 'object' && original !== null && typeof redacted === 'object' && redacted !== null;
   if (!bothObjects || Array.isArray(original) !== Array.isArray(redacted)) {
     if (out.length >= max) return false;
-    out.push(prefix);
+    out.push(path.slice(0, depth));
     return true;
   }
   const a = original as Record<string, unknown>;
   const b = redacted as Record<string, unknown>;
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const key of keys) {
-    if (!differingPaths(a[key], b[key], [...prefix, key], out, max)) return false;
+  // The keys of both, each once: a's in order, then those only b has (as a Set union of Object.keys would).
+  for (const key of Object.keys(a)) {
+    path[depth] = key;
+    if (!walkPaths(a[key], b[key], path, depth + 1, out, max)) return false;
+  }
+  for (const key of Object.keys(b)) {
+    if (propertyIsEnumerable.call(a, key)) continue;
+    path[depth] = key;
+    if (!walkPaths(undefined, b[key], path, depth + 1, out, max)) return false;
   }
   return true;
 }
+
+const propertyIsEnumerable = Object.prototype.propertyIsEnumerable;
