@@ -170,13 +170,16 @@ const cacheIsOn = (ttl) => (parseDuration(ttl) ?? 0) > 0;
 
 /**
  * A gateway config: the demo config, rate and session limits removed, the given decision cache
- * TTL; with `otlpEndpoint`, telemetry on (every trace sampled, metrics every 10 s) to it.
+ * TTL; with `otlpEndpoint`, telemetry on (every trace sampled, metrics every 10 s) to it. Its MCP
+ * upstreams are dropped: their commands are relative to the example folder, so from the temp
+ * folder they could not start and the gateway would respawn them for the whole run.
  */
 function writeConfig(toolsUrl, cacheTtl, otlpEndpoint) {
   const dir = mkdtempSync(join(os.tmpdir(), 'warden-bench-http-'));
   const file = demoConfig(dir, toolsUrl);
   const config = parse(readFileSync(file, 'utf8'));
   config.limits = { rate: [], session: {} };
+  delete config.upstreams;
   config.decision_cache = { max_entries: 10_000, ...config.decision_cache, ttl: cacheTtl };
   if (otlpEndpoint) config.telemetry = { otlp: { endpoint: otlpEndpoint }, traces: { enabled: true, sample_ratio: 1 }, metrics: { enabled: true, interval: '10s' } };
   writeFileSync(file, stringify(config));
