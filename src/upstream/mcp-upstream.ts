@@ -34,6 +34,9 @@ import { traceparentFor } from './http-tool.js';
 import type { SecretResolver } from './secrets.js';
 import type { ClientMethod, DownstreamSession, UpstreamChannel } from './upstream-requests.js';
 import type { JsonObject } from '../model/json.js';
+import type { Writable } from 'node:stream';
+import { coalesceThisTurn } from '../lib/coalesced-writes.js';
+import { leanPosts } from './lean-http-posts.js';
 
 export type UpstreamState = 'idle' | 'connecting' | 'ready' | 'down' | 'closed';
 
@@ -85,6 +88,8 @@ export class McpUpstream {
   private retryTimer?: NodeJS.Timeout;
   private closing = false;
   private stdioPid?: number;
+  /** A stdio server's standard input: requests sent in one turn are written together. */
+  private stdioIn?: Writable;
   catalog: UpstreamCatalog = { tools: [], resources: [], prompts: [], resourceTemplates: [] };
   /** Calls in flight that came from a gateway session: where the upstream's own requests go. */
   private readonly calls = new Map<number, DownstreamSession>();
@@ -259,6 +264,7 @@ export class McpUpstream {
    */
   private async inSession<T>(request: (client: Client) => Promise<T>): Promise<T> {
     const client = await this.ready();
+    if (this.stdioIn) coalesceThisTurn(this.stdioIn);
     try {
       return await request(client);
     } catch (error) {
@@ -313,6 +319,7 @@ export class McpUpstream {
       // down after its timeout, not after the SDK's 60 s default (it held start-up for a minute).
       await client.connect(transport, { timeout: this.timeoutMs });
       this.stdioPid = transport instanceof StdioClientTransport ? (transport.pid ?? undefined) : undefined;
+      this.stdioIn = transport instanceof StdioClientTransport ? stdinOf(transport) : undefined;
       this.client = client;
       this.connectedAt = Date.now();
       const caps = client.getServerCapabilities() ?? {};
@@ -359,7 +366,10 @@ export class McpUpstream {
     // undici's own fetch rather than Node 20's global one: measured in bench/mcp, the global fetch
     // keeps an abort listener per request on the transport's shared signal and scans them all on
     // every request (~180 µs per call after a few thousand calls).
-    return new StreamableHTTPClientTransport(new URL(http!.url), { requestInit: { headers }, fetch: fetchWithTraceparent });
+    const url = new URL(http!.url);
+    const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: fetchWithTraceparent });
+    leanPosts(transport, url, headers); // requests after initialize: undici's pooled request, not fetch (lean-http-posts.ts)
+    return transport;
   }
 
   private async list(client: Client): Promise<UpstreamCatalog> {
@@ -405,6 +415,7 @@ export class McpUpstream {
     if (this.closing || this.client !== client) return;
     this.client = undefined;
     this.stdioPid = undefined;
+    this.stdioIn = undefined;
     this.setState('down', 'the connection closed (the server exited or dropped it)');
     this.deps.log('error', `upstream "${this.name}" connection lost; reconnecting`);
     if (Date.now() - this.connectedAt > STABLE_MS) this.backoffMs = FIRST_BACKOFF_MS;
@@ -423,6 +434,15 @@ export class McpUpstream {
     }, delay);
     this.retryTimer.unref();
   }
+}
+
+/**
+ * The child's standard input the SDK's stdio transport writes each message to (not public in the
+ * SDK: undefined if that changes, and the writes are simply not coalesced).
+ */
+function stdinOf(transport: StdioClientTransport): Writable | undefined {
+  const stdin = (transport as unknown as { _process?: { stdin?: Writable | null } })._process?.stdin;
+  return stdin && typeof stdin.cork === 'function' ? stdin : undefined;
 }
 
 /** The upstream answered that the session Warden sent is unknown (the request was not processed). */

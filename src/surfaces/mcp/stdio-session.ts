@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { SessionServer } from './session-server.js';
 import type { Warden } from '../../services/warden.js';
+import { coalescingWriter } from '../../lib/coalesced-writes.js';
 
 /**
  * Serves one MCP session on standard input and output until the client disconnects (standard
@@ -17,7 +18,8 @@ export function serveStdioSession(
   say: (message: string) => void,
 ): Promise<number> {
   const { stdin, stdout } = streams;
-  const transport = new StdioServerTransport(stdin, stdout);
+  // Answers that complete in the same turn leave in one write (lib/coalesced-writes.ts).
+  const transport = new StdioServerTransport(stdin, coalescingWriter(stdout));
   return new Promise<number>((resolve) => {
     let finished = false;
     let code = 0;

@@ -40,7 +40,15 @@ export function closeCancelled(body: unknown, close: (requestId: string | number
   }
 }
 
-export async function asJsonResponse(response: Response, clientLeft: AbortSignal): Promise<Response | undefined> {
+/** An answer already in hand, written as it is (web-bridge.ts): no Web `Response` and body stream to build and read again. */
+export interface PlainAnswer {
+  plain: true;
+  status: number;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export async function asJsonResponse(response: Response, clientLeft: AbortSignal): Promise<Response | PlainAnswer | undefined> {
   if (!/^text\/event-stream/i.test(response.headers.get('content-type') ?? '') || !response.body) return response;
   // A client that leaves (a cancelled request gets no answer) must release the stream, or the
   // request would count as in flight for ever.
@@ -75,9 +83,9 @@ export async function asJsonResponse(response: Response, clientLeft: AbortSignal
       // Not a message the transport wrote: nothing to answer with.
     }
   }
-  if (answers.length === 0) return new Response(null, { status: 202 });
+  if (answers.length === 0) return { plain: true, status: 202, headers: {} };
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   const session = response.headers.get('mcp-session-id');
   if (session) headers['mcp-session-id'] = session;
-  return new Response(JSON.stringify(answers.length === 1 ? answers[0] : answers), { status: 200, headers });
+  return { plain: true, status: 200, headers, body: JSON.stringify(answers.length === 1 ? answers[0] : answers) };
 }

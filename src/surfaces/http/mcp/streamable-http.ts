@@ -25,7 +25,7 @@ import type { SessionServer } from '../../mcp/session-server.js';
 import { capabilitiesOf, capabilityLetters, keyFromSecret, processKey, SESSION_KEY_ENV, SessionIds } from './session-ids.js';
 import { webRequestOf, writeWebResponse } from './web-bridge.js';
 import { rebindingRefusal } from './rebinding.js';
-import { asJsonResponse, closeCancelled, wantsStream } from './response-mode.js';
+import { asJsonResponse, closeCancelled, wantsStream, type PlainAnswer } from './response-mode.js';
 
 /** What a session's server knows of the session it serves. */
 export interface SessionContext {
@@ -398,7 +398,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
       try {
         const answering = current.transport.handleRequest(webRequestOf(req), req.method === 'POST' ? { parsedBody: body } : {});
         // A session closed here while its request is in flight (shutdown) would never answer it.
-        let response = req.method === 'DELETE' ? await answering : await Promise.race([answering, current.closed.then(() => undefined)]);
+        let response: Response | PlainAnswer | undefined = req.method === 'DELETE' ? await answering : await Promise.race([answering, current.closed.then(() => undefined)]);
         if (req.method === 'POST') closeCancelled(body, (id) => current.transport.closeSSEStream(id));
         if (response && req.method === 'POST' && !wantsStream(body, current.clientAnswers)) {
           const left = new AbortController();
@@ -421,7 +421,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
           );
           return reply;
         }
-        const stream = req.method === 'GET' && response.ok && response.body !== null;
+        const stream = req.method === 'GET' && !('plain' in response) && response.ok && response.body !== null;
         if (stream) current.streams++;
         try {
           await writeWebResponse(reply.raw, response);

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyRequest } from 'fastify';
+import type { PlainAnswer } from './response-mode.js';
 
 /**
  * Node's request and response as the Web `Request`/`Response` the SDK's web-standard transport
@@ -22,11 +23,16 @@ export function webRequestOf(req: FastifyRequest): Request {
 }
 
 /**
- * Writes a Web `Response` to Node's response: JSON at once, an SSE stream as it comes. When the
- * client goes away the stream is cancelled, which is how the transport learns a stream closed.
+ * Writes a Web `Response` (or an answer in hand) to Node's response: JSON at once, an SSE stream
+ * as it comes. When the client goes away the stream is cancelled, which is how the transport
+ * learns a stream closed.
  * Resolves when the response has ended.
  */
-export async function writeWebResponse(res: ServerResponse, response: Response): Promise<void> {
+export async function writeWebResponse(res: ServerResponse, response: Response | PlainAnswer): Promise<void> {
+  if ('plain' in response) {
+    res.writeHead(response.status, response.headers).end(response.body);
+    return;
+  }
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => {
     headers[name] = value;
