@@ -79,10 +79,15 @@ export function scanArgs(args: JsonObject, config: GuardsConfig, questionForTheU
   return summarize(scanValue(args, { ...options, rootPath: 'args', ...(questionForTheUser ? { classifier: false } : {}) }));
 }
 
-/** A tool result: indirect injection, content the agent will read next (paths such as `result.body`). */
-export function scanResult(result: unknown, config: GuardsConfig): InjectionSignal {
+/**
+ * A tool result: indirect injection, content the agent will read next (paths such as `result.body`).
+ * The user's own answer to a question (asksTheUser: an elicitation's result) is judged by the
+ * rules alone, like the question: the classifier scored a plain "action=accept, content={name}"
+ * answer 0.58, which flagged it and tainted the session.
+ */
+export function scanResult(result: unknown, config: GuardsConfig, answerOfTheUser = false): InjectionSignal {
   const options = scanOptions(config);
-  return summarize(scanValue(result, { ...options, rootPath: 'result' }));
+  return summarize(scanValue(result, { ...options, rootPath: 'result', ...(answerOfTheUser ? { classifier: false } : {}) }));
 }
 
 /**

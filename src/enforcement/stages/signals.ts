@@ -98,7 +98,7 @@ export interface ResultLesson {
  * record (`details.signals.result`).
  */
 export function inspectResult(x: Exchange, result: JsonValue | undefined, config: GuardsConfig, redactor: Redactor): ResultLesson {
-  const resultScan = result !== undefined && config.injection.scan_results ? scanResult(result, config) : NO_INJECTION;
+  const resultScan = result !== undefined && config.injection.scan_results ? scanResult(result, config, asksTheUser(x.call.action, x.tool?.entry)) : NO_INJECTION;
   if (resultScan.findings.length) {
     const signals = (x.details.signals ?? {}) as JsonObject;
     x.details.signals = { ...signals, result: redactor.redact(resultScan) };
