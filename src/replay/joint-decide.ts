@@ -5,7 +5,7 @@ import { conditionReads, overlaps } from '../policy/condition-reads.js';
 import { decide, evaluateRule, type RuleResult } from '../policy/decide.js';
 import type { CompiledRule, PolicySet } from '../policy/policy-set.js';
 import type { Candidates } from '../policy/rule-index.js';
-import type { ReplayInput } from './replay-input.js';
+import type { LoggedDecision, ReplayInput } from './replay-input.js';
 
 /** What one policy set decides: the effect and the deciding rule (`policy/rule`; none for the default deny). */
 export interface SideDecision {
@@ -51,8 +51,12 @@ const THREE: readonly RuleResult[] = ['matched', 'not_matched', { error: 'unknow
  * text on the same request has the same value on both sides. Every combination is decided; the
  * record is determined when all of them give the same pair of effects — else undetermined, with
  * the rules and paths that made it so. Nothing is ever guessed.
+ *
+ * That search tries every combination (2^10 of them for ten unknown conditions, a millisecond or
+ * more), yet its answer depends only on which rules count as matched among those it does not
+ * vary: with a `memo`, records that agree on all of that share one search.
  */
-export function decideBoth(current: PolicySet, candidate: PolicySet, input: ReplayInput): Replayed {
+export function decideBoth(current: PolicySet, candidate: PolicySet, input: ReplayInput, memo?: JointMemo): Replayed {
   const { request } = input;
   const cc = current.index.candidates(request.action, request.resource.id);
   const kc = candidate.index.candidates(request.action, request.resource.id);
@@ -85,13 +89,13 @@ export function decideBoth(current: PolicySet, candidate: PolicySet, input: Repl
   const known = new Map<CompiledRule, RuleResult>();
   const slot = new Map<CompiledRule, number>(keyed.map((r) => [r.rule, conditions.indexOf(r.source)]));
   const assigned: RuleResult[] = new Array<RuleResult>(conditions.length);
+  const inactive = (rule: CompiledRule) => {
+    const { from, until } = rule.policy;
+    return (from !== undefined && input.now < from) || (until !== undefined && input.now >= until);
+  };
   const result = (rule: CompiledRule): RuleResult => {
     const i = slot.get(rule);
-    if (i !== undefined) {
-      const { from, until } = rule.policy;
-      if ((from !== undefined && input.now < from) || (until !== undefined && input.now >= until)) return 'inactive';
-      return assigned[i]!;
-    }
+    if (i !== undefined) return inactive(rule) ? 'inactive' : assigned[i]!;
     let value = known.get(rule);
     if (value === undefined) known.set(rule, (value = evaluateRule(rule, activations[sideOfRule(rule)], input.now)));
     return value;
@@ -100,35 +104,106 @@ export function decideBoth(current: PolicySet, candidate: PolicySet, input: Repl
   // The record's own decision, when the set in force then is the current one, rules out the
   // values under which the current set would have decided otherwise than it did.
   const logged = input.logged?.bundle === current.bundle ? input.logged : undefined;
-  const all = new Map<string, { current: SideDecision; candidate: SideDecision }>();
-  const consistent = new Map<string, { current: SideDecision; candidate: SideDecision }>();
-  for (let n = 0; n < total; n++) {
-    let rest = n;
-    for (let i = 0; i < conditions.length; i++) {
-      const domain = domains[i]!;
-      assigned[i] = domain[rest % domain.length]!;
-      rest = Math.floor(rest / domain.length);
+  const key = memo ? searchKey(request.action, request.resource.id, readList, [cc, kc], slot, inactive, result, logged) : undefined;
+  const remembered = key === undefined ? undefined : memo!.get(current, candidate, key);
+  if (remembered) return remembered;
+  const outcome = search();
+  if (key !== undefined) memo!.set(key, outcome);
+  return outcome;
+
+  function search(): Replayed {
+    const all = new Map<string, { current: SideDecision; candidate: SideDecision }>();
+    const consistent = new Map<string, { current: SideDecision; candidate: SideDecision }>();
+    for (let n = 0; n < total; n++) {
+      let rest = n;
+      for (let i = 0; i < conditions.length; i++) {
+        const domain = domains[i]!;
+        assigned[i] = domain[rest % domain.length]!;
+        rest = Math.floor(rest / domain.length);
+      }
+      const pair = { current: combine(cc, result), candidate: combine(kc, result) };
+      const pairKey = `${pair.current.effect} ${pair.current.rule ?? ''} ${pair.candidate.effect} ${pair.candidate.rule ?? ''}`;
+      all.set(pairKey, pair);
+      if (logged && agreesWith(logged, cc, pair.current, result)) consistent.set(pairKey, pair);
     }
-    const pair = { current: combine(cc, result), candidate: combine(kc, result) };
-    const key = `${pair.current.effect} ${pair.current.rule ?? ''} ${pair.candidate.effect} ${pair.candidate.rule ?? ''}`;
-    all.set(key, pair);
-    if (logged && agreesWith(logged, cc, pair.current, result)) consistent.set(key, pair);
+    // No combination reproduces the record (it was decided otherwise, e.g. by a cached decision of
+    // an older set): the evidence is not used.
+    const pairs = [...(consistent.size ? consistent : all).values()];
+    const first = pairs[0]!;
+    const sameEffects = pairs.every((p) => p.current.effect === first.current.effect && p.candidate.effect === first.candidate.effect);
+    if (sameEffects) {
+      const sameRules = pairs.every((p) => p.current.rule === first.current.rule && p.candidate.rule === first.candidate.rule);
+      return sameRules ? { kind: 'determined', current: first.current, candidate: first.candidate } : { kind: 'determined', current: { effect: first.current.effect }, candidate: { effect: first.candidate.effect }, ruleUnknown: true };
+    }
+    if (pairs.every((p) => p.current.effect === p.candidate.effect)) {
+      // Whatever the unknown values were, the candidate decides as the current set does.
+      return { kind: 'determined', current: { effect: first.current.effect }, candidate: { effect: first.current.effect }, ruleUnknown: true, effectUnknown: true };
+    }
+    const possible = new Map(pairs.map((p) => [`${p.current.effect} ${p.candidate.effect}`, { current: p.current.effect, candidate: p.candidate.effect }]));
+    return { kind: 'undetermined', reads: readList, possible: [...possible.values()] };
   }
-  // No combination reproduces the record (it was decided otherwise, e.g. by a cached decision of
-  // an older set): the evidence is not used.
-  const pairs = [...(consistent.size ? consistent : all).values()];
-  const first = pairs[0]!;
-  const sameEffects = pairs.every((p) => p.current.effect === first.current.effect && p.candidate.effect === first.candidate.effect);
-  if (sameEffects) {
-    const sameRules = pairs.every((p) => p.current.rule === first.current.rule && p.candidate.rule === first.candidate.rule);
-    return sameRules ? { kind: 'determined', current: first.current, candidate: first.candidate } : { kind: 'determined', current: { effect: first.current.effect }, candidate: { effect: first.candidate.effect }, ruleUnknown: true };
+}
+
+/**
+ * Outcomes of decideBoth's search over unknown values, remembered for one pair of policy sets (a
+ * replay run): records written before the log kept the request all read the same unknowns, and
+ * differ mostly in values no rule's outcome depends on. Bounded: emptied when full.
+ */
+export class JointMemo {
+  private readonly outcomes = new Map<string, Replayed>();
+  private sets: [PolicySet, PolicySet] | undefined;
+
+  constructor(private readonly limit = 10_000) {}
+
+  /** Searches remembered. */
+  get size(): number {
+    return this.outcomes.size;
   }
-  if (pairs.every((p) => p.current.effect === p.candidate.effect)) {
-    // Whatever the unknown values were, the candidate decides as the current set does.
-    return { kind: 'determined', current: { effect: first.current.effect }, candidate: { effect: first.current.effect }, ruleUnknown: true, effectUnknown: true };
+
+  get(current: PolicySet, candidate: PolicySet, key: string): Replayed | undefined {
+    if (this.sets?.[0] !== current || this.sets[1] !== candidate) {
+      this.outcomes.clear();
+      this.sets = [current, candidate];
+    }
+    return this.outcomes.get(key);
   }
-  const possible = new Map(pairs.map((p) => [`${p.current.effect} ${p.candidate.effect}`, { current: p.current.effect, candidate: p.candidate.effect }]));
-  return { kind: 'undetermined', reads: readList, possible: [...possible.values()] };
+
+  set(key: string, outcome: Replayed): void {
+    if (this.outcomes.size >= this.limit) this.outcomes.clear();
+    this.outcomes.set(key, outcome);
+  }
+}
+
+/**
+ * Everything the search's outcome depends on, as a string: the candidate rules (by action and
+ * resource), the unknown reads, for each rule of either side whether it counts as matched (or,
+ * for a rule with an unknown condition, whether its policy is in its window), and the record's
+ * own decision when it is evidence. The search sees rules through `counts` only, so two records
+ * with the same key have the same outcome.
+ */
+function searchKey(
+  action: string,
+  resource: string,
+  reads: ReadonlyArray<{ rule: string; path: readonly string[] }>,
+  sides: readonly Candidates[],
+  slot: ReadonlyMap<CompiledRule, number>,
+  inactive: (rule: CompiledRule) => boolean,
+  result: (rule: CompiledRule) => RuleResult,
+  logged: LoggedDecision | undefined,
+): string {
+  let bits = '';
+  for (const c of sides) {
+    for (const list of [c.deny, c.requireApproval, c.allow]) {
+      for (const rule of list) bits += slot.has(rule) ? (inactive(rule) ? 'i' : 's') : counts(rule, result(rule)) ? '1' : '0';
+    }
+    bits += '|';
+  }
+  let evidence = '-';
+  if (logged) {
+    evidence = `${logged.effect} ${logged.rule ?? ''} `;
+    for (const list of [sides[0]!.deny, sides[0]!.requireApproval, sides[0]!.allow]) for (const rule of list) evidence += logged.matched.has(rule.key) ? '1' : '0';
+  }
+  return JSON.stringify([action, resource, reads, bits, evidence]);
 }
 
 /** Whether the current set, with these rule results, decides what the record says it decided. */

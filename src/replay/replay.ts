@@ -1,6 +1,6 @@
 import type { PolicySet } from '../policy/policy-set.js';
 import type { RecordHead } from '../store/decision-pages.js';
-import { decideBoth } from './joint-decide.js';
+import { decideBoth, JointMemo } from './joint-decide.js';
 import { replayCase } from './replay-input.js';
 import { ReportBuilder, type ReplayReport, type ReportOptions } from './replay-report.js';
 
@@ -42,19 +42,20 @@ export async function replay(pages: AsyncIterable<readonly RecordHead[]>, option
 
 /** Replays `pages` into `report` (a share of the log, when several threads split it). */
 export async function replayInto(report: ReportBuilder, pages: AsyncIterable<readonly RecordHead[]>, options: Pick<ReplayOptions, 'current' | 'candidate' | 'dryRuns' | 'sampleRecords'>, onPage?: (read: number) => void): Promise<void> {
+  const memo = new JointMemo();
   for await (const page of pages) {
-    for (const record of page) replayOne(record, options, report);
+    for (const record of page) replayOne(record, options, report, memo);
     onPage?.(report.readCount);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
 
-function replayOne(record: RecordHead, options: Pick<ReplayOptions, 'current' | 'candidate' | 'dryRuns' | 'sampleRecords'>, report: ReportBuilder): void {
+function replayOne(record: RecordHead, options: Pick<ReplayOptions, 'current' | 'candidate' | 'dryRuns' | 'sampleRecords'>, report: ReportBuilder, memo: JointMemo): void {
   report.seen(record);
   const c = replayCase(record, { dryRuns: options.dryRuns, keepRecord: options.sampleRecords });
   if (!c.ok) {
     report.skip(c.skipped);
     return;
   }
-  report.add(record, c.input, decideBoth(options.current, options.candidate, c.input));
+  report.add(record, c.input, decideBoth(options.current, options.candidate, c.input, memo));
 }

@@ -83,8 +83,16 @@ export async function seqRange(log: Pick<DecisionLogStore, 'queryDecisions' | 'l
   return { first: first.seq, last: Math.min(last.seq, head) };
 }
 
+/**
+ * Records read per page by rangePages. Small on purpose: a page's parsed records stay alive until
+ * the whole page is handled, and a page of 5,000 (~1 KB of JSON each) outlived V8's young
+ * generation, so every record was copied into the old one and collected there — measured on
+ * replay, 55 µs of CPU per record to read at 5,000 a page, 20 µs at 500.
+ */
+export const RANGE_PAGE_SIZE = 500;
+
 /** The matching records of a seq range, oldest first, read by primary key a page at a time. */
-export async function* rangePages(log: Pick<DecisionLogStore, 'scanDecisions'> & Partial<HeadScan>, filter: RecordFilter, range: { first: number; last: number }, pageSize = 5_000): AsyncGenerator<RecordHead[]> {
+export async function* rangePages(log: Pick<DecisionLogStore, 'scanDecisions'> & Partial<HeadScan>, filter: RecordFilter, range: { first: number; last: number }, pageSize = RANGE_PAGE_SIZE): AsyncGenerator<RecordHead[]> {
   const scan = log.scanHeads ? log.scanHeads.bind(log) : log.scanDecisions.bind(log);
   let after = range.first - 1;
   while (after < range.last) {

@@ -9,7 +9,8 @@ import { conditionReads, overlaps } from '../../src/policy/condition-reads.js';
 import { decide, evaluateRule } from '../../src/policy/decide.js';
 import { withBuiltInPolicies } from '../../src/policy/load.js';
 import type { PolicySet } from '../../src/policy/policy-set.js';
-import { combine, decideBoth } from '../../src/replay/joint-decide.js';
+import { combine, decideBoth, JointMemo } from '../../src/replay/joint-decide.js';
+import { LEGACY_UNKNOWN } from '../../src/replay/replay-input.js';
 
 function compile(files: Record<string, string>): PolicySet {
   const { builtIns, cautionOnly } = guardPolicyOptions(true);
@@ -96,6 +97,67 @@ rules:
     const changed = compile({ 'p.yaml': `id: p\nversion: "3"\nrules:\n  - { id: s, effect: allow, tools: [t1], when: "args.secret == 'x'" }\n  - { id: z, effect: allow, tools: [t2] }\n` });
     const r = decideBoth(both, changed, input({ secret: '[REDACTED]' }, [['args', 'secret']]));
     expect(r).toMatchObject({ kind: 'determined', effectUnknown: true });
+  });
+
+  it('decides with a memo exactly as without one, sharing the search between records that agree on what it depends on', () => {
+    const plainSet = (text: string, ...more: string[]) => {
+      const { policySet, diagnostics } = compilePolicies([text, ...more].map((t, i) => ({ file: `m${i}.yaml`, text: t })));
+      if (!policySet) throw new Error(JSON.stringify(diagnostics));
+      return policySet;
+    };
+    const mine = plainSet(`id: m
+version: "1"
+rules:
+  - { id: allow-ops, effect: allow, tools: [t1, t2], when: "'ops' in agent.roles" }
+  - { id: deny-big, effect: deny, tools: [t1], when: "args.n > 50" }
+  - { id: hold-mid, effect: require_approval, tools: [t2], when: "args.n > 20" }
+  - { id: allow-small, effect: allow, tools: [t1, t2], when: "args.n < 10" }
+  - { id: hold-secret, effect: require_approval, tools: [t2], when: "args.secret == 'x'" }
+`,
+      // In force for the first 100 records only: the same unknown read, inactive later.
+      `id: w\nversion: "1"\neffective: { until: "${new Date(at + 100).toISOString()}" }\nrules:\n  - { id: ops-hold, effect: require_approval, tools: [t1], when: "'ops' in agent.roles" }\n`,
+    );
+    const theirs = plainSet(`id: m
+version: "2"
+rules:
+  - { id: allow-small, effect: allow, tools: [t1], when: "args.n < 10" }
+  - { id: deny-big, effect: deny, tools: [t1, t2], when: "args.n > 50" }
+  - { id: allow-secret, effect: allow, tools: [t1], when: "args.secret == 'x'" }
+  - { id: hold-ops, effect: require_approval, tools: [t2], when: "'ops' in agent.roles" }
+`);
+    const evidence = [
+      undefined,
+      { bundle: mine.bundle, effect: 'deny' as const, matched: new Set<string>() },
+      { bundle: mine.bundle, effect: 'allow' as const, rule: 'm/allow-ops', matched: new Set(['m/allow-ops']) },
+      { bundle: mine.bundle, effect: 'allow' as const, rule: 'm/allow-ops', matched: new Set(['m/allow-ops', 'm/allow-small']) },
+      { bundle: mine.bundle, effect: 'require_approval' as const, rule: 'm/hold-mid', matched: new Set(['m/hold-mid']) },
+      { bundle: 'sha256:another', effect: 'allow' as const, rule: 'm/allow-ops', matched: new Set(['m/allow-ops']) },
+    ];
+    const unknowns = [[['args', 'secret']], [['agent', 'roles']], [['agent', 'roles'], ['args', 'secret']], LEGACY_UNKNOWN.map((p) => [...p])];
+    const memo = new JointMemo();
+    let records = 0;
+    for (const tool of ['t1', 't2', 't3']) {
+      for (const n of [3, 15, 30, 70]) {
+        for (const unknown of unknowns) {
+          for (const logged of evidence) {
+            for (const roles of [['ops'], []]) {
+              const one = {
+                request: { requestId: `r${records++}`, tenant: 'acme', actor: { agent: { id: 'a', roles, trust: 'low' as const } }, action: 'tool.call', resource: { type: 'tool', id: tool, attributes: {} }, args: { n, secret: '[REDACTED]' }, context: {} },
+                now: at + records,
+                unknown,
+                legacy: unknown.length > 2,
+                ...(logged ? { logged } : {}),
+              };
+              const plain = decideBoth(mine, theirs, structuredClone(one));
+              expect({ tool, n, unknown, logged, roles, outcome: decideBoth(mine, theirs, structuredClone(one), memo) }).toEqual({ tool, n, unknown, logged, roles, outcome: plain });
+            }
+          }
+        }
+      }
+    }
+    // The memo was used, and shared: fewer searches remembered than records decided.
+    expect(memo.size).toBeGreaterThan(0);
+    expect(memo.size).toBeLessThan(records / 2);
   });
 });
 
