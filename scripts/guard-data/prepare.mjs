@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { overlapIndex } from './overlap.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -151,10 +152,113 @@ function llamafirewall() {
   return docs('purplellama', files, 'llamafirewall', (p) => (p.endsWith('.py') ? (/\/tests?\//.test(p) ? 'code/test' : 'code') : 'doc/en'), 300);
 }
 
+
+/** RFC 4180 CSV (quoted fields may hold commas, doubled quotes and newlines) → array of objects by header. */
+function csv(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  const endField = () => {
+    row.push(field);
+    field = '';
+  };
+  const endRow = () => {
+    endField();
+    rows.push(row);
+    row = [];
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') endField();
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      endRow();
+    } else field += c;
+  }
+  if (field || row.length) endRow();
+  const [head, ...body] = rows.filter((r) => r.length > 1 || r[0]);
+  return body.map((r) => Object.fromEntries(head.map((h, i) => [h, r[i] ?? ''])));
+}
+
+/** GPTFuzzer's 77 jailbreak templates (collected from jailbreakchat.com), each filled with one of the repo's questions, chosen by hash. */
+function gptfuzz() {
+  const path = 'datasets/prompts/GPTFuzzer.csv';
+  const questions = csv(show('gptfuzz', 'datasets/questions/question_list.csv')).map((q) => q.text);
+  const items = csv(show('gptfuzz', path)).map((r) => {
+    const q = questions[parseInt(hash(`gptfuzz:${r.id}`).slice(0, 8), 16) % questions.length];
+    return item('gptfuzz', path, `gptfuzz:${r.id}`, r.text.replace('[INSERT PROMPT HERE]', q), 'malicious', 'direct/jailbreak-template');
+  });
+  return sample(items, 200);
+}
+
+/** Prompt strings of parametrised Python tests: (…, "prompt", expected_valid: bool, …) tuples, read with Python's own parser. */
+function pythonCases(key, path) {
+  const script = `import ast,json,sys
+out=[]
+for n in ast.walk(ast.parse(sys.stdin.read())):
+    if isinstance(n,ast.Tuple) and len(n.elts)>=3:
+        p,v=n.elts[1],n.elts[2]
+        if isinstance(p,ast.Constant) and isinstance(p.value,str) and isinstance(v,ast.Constant) and isinstance(v.value,bool):
+            out.append([p.value,v.value])
+print(json.dumps(out))`;
+  return JSON.parse(execFileSync('python3', ['-c', script], { input: show(key, path), encoding: 'utf8' }));
+}
+
+/** LLM Guard's prompt-injection scanner tests: attacks (expected_valid false) and ordinary prompts (true). */
+function llmGuardTests() {
+  const path = 'tests/input_scanners/test_prompt_injection.py';
+  return pythonCases('llmguard', path).map(([text, valid], i) =>
+    item('llmguard', path, `llmguard:test:${i}`, text, valid ? 'benign' : 'malicious', valid ? 'user-prompt' : 'direct/test-case'),
+  );
+}
+
+/** PromptInject (agencyenterprise/PromptInject, MIT) attack strings as collected by Giskard; the rows Giskard took from garak are reserved and skipped. */
+function promptInject() {
+  const path = 'prompt_injections.csv';
+  const rows = csv(show('giskard', path));
+  const kept = rows.filter((r) => /promptinject/i.test(r.source));
+  reservedDropped += rows.length - kept.length;
+  return kept.map((r) => item('giskard', path, `promptinject:${r.index}`, r.prompt, 'malicious', `direct/${r.group || 'promptinject'}`));
+}
+
+/** Documentation and code of guardrail projects: prose about injection with quoted payloads, and code that matches them. */
+function guardrailDocs() {
+  const llmguard = list('llmguard', 'docs').filter((p) => /\.md$/.test(p));
+  const rebuff = list('rebuff', '.').filter((p) => /\.(md|py)$/.test(p) && !/node_modules|\/tests?\//.test(p));
+  const cat = (p) => (p.endsWith('.py') ? 'code' : 'doc/en');
+  return [...docs('llmguard', llmguard, 'llmguard-docs', cat, 220), ...docs('rebuff', rebuff, 'rebuff', cat, 60)];
+}
+
+/** Chat templates (Jinja), generation configs and their README: code full of role markers and special tokens. */
+function chatTemplates() {
+  const files = list('chattemplates', '.').filter((p) => /\.(jinja|json|md)$/.test(p));
+  const items = [];
+  for (const path of files) {
+    const text = show('chattemplates', path);
+    const pieces = path.endsWith('.md') ? chunks(text) : [text.slice(0, 3000)];
+    pieces.forEach((c, i) => items.push(item('chattemplates', path, `chattemplates:${path}:${i}`, c, 'benign', path.endsWith('.md') ? 'doc/en' : 'code/chat-template')));
+  }
+  return sample(items.filter((i) => i.text.trim().length >= 40), 120);
+}
+
 /* ------------------------------------------------------------------ write */
 
+let reservedDropped = 0;
 const built = {
   injecagent: injecagent(),
+  gptfuzz: gptfuzz(),
+  'llmguard-tests': llmGuardTests(),
+  promptinject: promptInject(),
+  'guardrail-docs': guardrailDocs(),
+  'chat-templates': chatTemplates(),
   'tensortrust-hijacking': tensorTrust('hijacking_robustness_dataset.jsonl', 'hijacking', 400),
   'owasp-en': owaspEnglish(),
   'owasp-1.1-translations': owaspOldTranslations(),
@@ -164,6 +268,31 @@ const built = {
   'owasp-translations': owaspTranslations(),
   llamafirewall: llamafirewall(),
 };
+
+// Reserved collections (AgentDojo, BIPIA, garak) must not reach tuning data, whatever copied them.
+const RESERVED = /agentdojo|bipia|garak/i;
+for (const source of manifest.sources.filter((s) => s.split === 'tuning')) {
+  const before = built[source.id].length;
+  built[source.id] = built[source.id].filter((it) => !RESERVED.test(`${it.path} ${it.id}`));
+  reservedDropped += before - built[source.id].length;
+}
+console.log(`reserved-collection check: ${reservedDropped} items dropped (provenance names AgentDojo, BIPIA or garak)`);
+
+// A tuning item that copies held-out data (collections often copy CyberSecEval, also translated,
+// or Tensor Trust) would leak the evaluation into training: exact and near duplicates are
+// dropped (overlap.mjs). Reference: the FULL held-out datasets, not only the sampled rows.
+const heldoutReference = [
+  ...JSON.parse(show('purplellama', 'CybersecurityBenchmarks/datasets/prompt_injection/prompt_injection.json')).map((r) => r.user_input),
+  ...JSON.parse(show('purplellama', 'CybersecurityBenchmarks/datasets/prompt_injection/prompt_injection_multilingual_machine_translated.json')).map((r) => r.user_input),
+  ...show('promptfuzz', 'Datasets/extraction_robustness_dataset.jsonl').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l).attack),
+  ...manifest.sources.filter((s) => s.split === 'heldout').flatMap((s) => built[s.id].map((it) => it.text)),
+].map(String);
+const overlaps = overlapIndex(heldoutReference);
+for (const source of manifest.sources.filter((s) => s.split === 'tuning')) {
+  const before = built[source.id].length;
+  built[source.id] = built[source.id].filter((it) => !overlaps(it.text));
+  console.log(`held-out overlap check: ${source.id}: ${before - built[source.id].length} of ${before} dropped`);
+}
 
 // A held-out item whose text is also tuning data (a template shared by two document versions)
 // would measure nothing: dropped.
@@ -177,8 +306,8 @@ for (const source of manifest.sources) {
   mkdirSync(dir, { recursive: true });
   const body = items.map((it) => JSON.stringify({ source: source.id, split: source.split, ...it })).join('\n') + '\n';
   writeFileSync(join(dir, `${source.id}.jsonl`), body);
-  total += body.length;
+  total += Buffer.byteLength(body);
   const mal = items.filter((i) => i.label === 'malicious').length;
-  console.log(`${source.split.padEnd(8)} ${source.id.padEnd(26)} ${String(items.length).padStart(4)} items (${mal} malicious, ${items.length - mal} benign) ${(body.length / 1024).toFixed(0)} KiB`);
+  console.log(`${source.split.padEnd(8)} ${source.id.padEnd(26)} ${String(items.length).padStart(4)} items (${mal} malicious, ${items.length - mal} benign) ${(Buffer.byteLength(body) / 1024).toFixed(0)} KiB`);
 }
 console.log(`total ${(total / 1024 / 1024).toFixed(2)} MiB in ${outDir}`);

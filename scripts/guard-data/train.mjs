@@ -13,6 +13,7 @@
  * Then the model is trained on all tuning data and written, weights quantised to int8, to
  * src/guards/injection/model/weights.json. Deterministic: same data, same weights.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,8 +26,9 @@ const { featuresOf, BUCKETS, BITS } = await import(pathToFileURL(featuresModule)
 const EPOCHS = 12;
 const LR = 0.5;
 const L2 = 1e-6;
-const TARGET_FPR = 0.01;
+const TARGET_FPR = Number(process.argv.includes("--fpr") ? process.argv[process.argv.indexOf("--fpr") + 1] : 0.01);
 
+const hashOf = (s) => createHash('sha256').update(s).digest('hex');
 const readJsonl = (file) =>
   readFileSync(file, 'utf8')
     .split('\n')
@@ -35,8 +37,29 @@ const readJsonl = (file) =>
 
 const tuningDir = join(root, 'test', 'guards', 'public', 'tuning');
 const corpusDir = join(root, 'test', 'guards', 'injection-corpus');
+// --exclude a,b leaves tuning sources out (ablations: which source moves what); --out FILE writes elsewhere.
+const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const excluded = new Set((arg('--exclude') ?? '').split(',').filter(Boolean));
 const data = [];
-for (const f of readdirSync(tuningDir).filter((f) => f.endsWith('.jsonl')).sort()) for (const r of readJsonl(join(tuningDir, f))) data.push({ text: r.text, y: r.label === 'malicious' ? 1 : 0 });
+for (const f of readdirSync(tuningDir).filter((f) => f.endsWith('.jsonl') && !excluded.has(f.replace(/\.jsonl$/, ''))).sort()) for (const r of readJsonl(join(tuningDir, f))) data.push({ text: r.text, y: r.label === 'malicious' ? 1 : 0, category: r.category });
+// Short benign texts: the tuning documents are long, and a linear model over normalised features
+// learns little about short benign sentences that share vocabulary with attacks ("instructions",
+// "instead of", "system"). Each benign document also gives up to two of its own sentences,
+// chosen by hash; sentences that quote or show code (quotes, backticks, brackets, block quotes)
+// are skipped, since documents about injection quote payloads there.
+const SENTENCES_PER_DOC = Number(arg("--sentences") ?? 2);
+const SENTENCE = /[^.!?。！？\n]+[.!?。！？]?/gu;
+const QUOTED = /["“”„«»「」『』'‘’`<>{}[\]|#*]/u;
+const sentences = [];
+for (const d of data.filter((d) => d.y === 0 && /^(doc|tool-result)/.test(d.category ?? ''))) {
+  const picked = (d.text.match(SENTENCE) ?? [])
+    .map((t) => t.trim())
+    .filter((t) => t.length >= 40 && t.length <= 240 && !QUOTED.test(t) && !/^\s*[-*>]/.test(t))
+    .sort((a, b) => (hashOf(a) < hashOf(b) ? -1 : 1))
+    .slice(0, SENTENCES_PER_DOC);
+  for (const t of picked) sentences.push({ text: t, y: 0 });
+}
+data.push(...sentences);
 for (const r of readJsonl(join(corpusDir, 'malicious.jsonl'))) data.push({ text: r.text, y: 1 });
 for (const r of readJsonl(join(corpusDir, 'benign.jsonl'))) data.push({ text: r.text, y: 0 });
 
@@ -132,6 +155,6 @@ const out = {
   trained_on: { texts: examples.length, malicious: pos, benign: neg },
   weights: Buffer.from(final.q.buffer).toString('base64'),
 };
-const path = join(root, 'src', 'guards', 'injection', 'model', 'weights.json');
+const path = arg('--out') ?? join(root, 'src', 'guards', 'injection', 'model', 'weights.json');
 writeFileSync(path, JSON.stringify(out) + '\n');
 console.log(`wrote ${path} (${(JSON.stringify(out).length / 1024).toFixed(0)} KiB)`);
