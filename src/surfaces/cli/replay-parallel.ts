@@ -62,9 +62,10 @@ export async function replayInParallel(
   }
   const builder = new ReportBuilder({ samples: base.samples });
   const size = range ? range.last - range.first + 1 : 0;
-  // One thread unless asked: measured on a shared 2-core machine, two threads were slower than one
-  // (the scheduler gives a session its share whatever its thread count, and each worker compiles
-  // the policies again). On cores of its own, each thread adds one core's worth.
+  // One thread unless asked: a replay should not take every core of a machine that also serves.
+  // With cores to spare each thread adds about one core's worth (bench:replay, quiet 2-core
+  // machine: 1M records in 41 s with one thread, 28 s with two); on a busy machine it adds little,
+  // and each worker compiles the policies again.
   const threads = Math.max(1, Math.min(options.threads ?? 1, size));
   const progress = (read: number) => options.onProgress?.(read, performance.now() - started);
   if (range && threads === 1) {
