@@ -11,12 +11,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sha256 } from '../../src/auth/credentials.js';
 import { createWarden, type Warden } from '../../src/services/warden.js';
 import { buildServer } from '../../src/surfaces/http/server.js';
+import { deleteKeys, dropSchema } from '../scale/cluster.js';
 import { until } from '../sinks/fixture.js';
 
 const SERVER = process.env.WARDEN_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -67,14 +66,8 @@ afterAll(async () => {
     await r.app.close().catch(() => undefined);
     await r.warden.close().catch(() => undefined);
   }
-  const client = new pg.Client({ connectionString: SERVER });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await client.end();
-  const redis = new Redis('redis://127.0.0.1:6379');
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await dropSchema(SERVER, schema);
+  await deleteKeys('redis://127.0.0.1:6379', prefix);
 });
 
 async function post(base: string, path: string, token: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {

@@ -8,10 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/store/records.js';
+import { deleteKeys, dropSchema } from '../scale/cluster.js';
 import { expectComplete, readyz, Receiver, startSinkWarden, until, type SinkWarden } from './fixture.js';
 
 const SERVER = process.env.WARDEN_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -24,14 +23,8 @@ const replicas: SinkWarden[] = [];
 afterAll(async () => {
   for (const r of replicas) await r.close().catch(() => undefined);
   await receiver.stop();
-  const client = new pg.Client({ connectionString: SERVER });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await client.end();
-  const redis = new Redis('redis://127.0.0.1:6379');
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await dropSchema(SERVER, schema);
+  await deleteKeys('redis://127.0.0.1:6379', prefix);
 });
 
 const arrivals = () => receiver.bodies.flatMap((b) => b.body.trimEnd().split('\n').map((line) => JSON.parse(line) as DecisionRecord));
