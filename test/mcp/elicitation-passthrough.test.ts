@@ -73,7 +73,7 @@ const text = (result: unknown) => ((result as CallToolResult).content as Array<{
  * the upstream sends the elicitation named `question` (fixtures/asking-server.mjs), the client
  * accepts it.
  */
-async function ask(question: 'conformance' | 'address' | 'injected') {
+async function ask(question: 'conformance' | 'address' | 'injected' | 'password') {
   const asked: ElicitRequest['params'][] = [];
   const client = new Client({ name: 'asking', version: '1' }, { capabilities: { elicitation: { form: {} } } });
   client.setRequestHandler(ElicitRequestSchema, async (request) => {
@@ -104,6 +104,15 @@ describe("an upstream's elicitation/create through Warden's /mcp", () => {
     expect(answer).toMatch(/^elicitation failed: .*this upstream may not ask the user for an address/);
     expect(record).toMatchObject({ action: 'elicitation.create', effect: 'deny', policy: 'elicitation', rule: 'no-addresses' });
     expect(record.args).toMatchObject({ message: 'Where should the order be shipped?' });
+  });
+
+  it('never asks the user for a credential: the form is refused with a reason about the form, not the agent', async () => {
+    const { asked, text: answer, record } = await ask('password');
+    expect(asked).toEqual([]);
+    expect(answer).toMatch(/^elicitation failed: /);
+    expect(answer).toContain('an MCP server may not ask the user for credentials');
+    expect(answer).not.toContain('never passed by agents');
+    expect(record).toMatchObject({ action: 'elicitation.create', effect: 'deny', stage: 'arguments' });
   });
 
   it('is still held by the injection guard when the rules find an injection in it', async () => {

@@ -1,6 +1,7 @@
 import { copyJson, isJsonObject, type JsonObject } from '../../model/json.js';
 import { findLimitViolation } from '../../model/json-limits.js';
 import type { WardenConfig } from '../../config/index.js';
+import { asksTheUser } from '../../guards/injection-guard.js';
 import type { ToolRegistry } from '../../upstream/tool-registry.js';
 import { EnforcementError } from '../errors.js';
 import type { Exchange } from '../exchange.js';
@@ -39,7 +40,11 @@ export function checkArguments(x: Exchange, tools: ToolRegistry, limits: WardenC
   if (forbidden) {
     // The record keeps the arguments, without the values of the keys that were refused.
     x.args = matcher.withheld(args) as JsonObject;
-    throw new EnforcementError('arguments', `argument ${forbidden.path} is forbidden (${forbidden.why}): credentials are injected by Warden at execution, never passed by agents`, { httpStatus: 400 });
+    // An upstream's elicitation is a form for the user, not an agent's call: say what is wrong with it.
+    const why = asksTheUser(x.call.action, tool.entry)
+      ? 'an MCP server may not ask the user for credentials or other sensitive information by form (MCP specification, elicitation)'
+      : 'credentials are injected by Warden at execution, never passed by agents';
+    throw new EnforcementError('arguments', `argument ${forbidden.path} is forbidden (${forbidden.why}): ${why}`, { httpStatus: 400 });
   }
   const errors = tool.validate(args);
   if (errors.length > 0) throw new EnforcementError('arguments', `arguments do not match the schema of "${x.call.tool}": ${errors.join('; ')}`, { httpStatus: 400, details: { schemaErrors: errors } });
