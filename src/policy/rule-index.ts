@@ -107,19 +107,27 @@ export class RuleIndex {
     this.byAction.get(action)?.collect(resource, set);
     this.anyAction.collect(resource, set);
     const sorted = [...set].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const enforced = sorted.filter((r) => r.policy.mode === 'enforce');
-    const deny = enforced.filter((r) => r.effect === 'deny');
-    const requireApproval = enforced.filter((r) => r.effect === 'require_approval');
-    const allow = enforced.filter((r) => r.effect === 'allow');
-    return {
-      deny,
-      requireApproval,
-      allow,
-      shadow: sorted.filter((r) => r.policy.mode === 'shadow'),
-      size: sorted.length,
-      byCondition: { deny: conditionIndex(deny), requireApproval: conditionIndex(requireApproval), allow: conditionIndex(allow) },
-    };
+    return groupCandidates(sorted, conditionIndex);
   }
+}
+
+/**
+ * The rules that apply to a pair, in order, grouped by mode and effect, each enforced list under
+ * the condition index `narrow` builds for it (tests pass one that narrows nothing).
+ */
+export function groupCandidates(applies: readonly CompiledRule[], narrow: (rules: readonly CompiledRule[]) => ConditionIndex): Candidates {
+  const enforced = applies.filter((r) => r.policy.mode === 'enforce');
+  const deny = enforced.filter((r) => r.effect === 'deny');
+  const requireApproval = enforced.filter((r) => r.effect === 'require_approval');
+  const allow = enforced.filter((r) => r.effect === 'allow');
+  return {
+    deny,
+    requireApproval,
+    allow,
+    shadow: applies.filter((r) => r.policy.mode === 'shadow'),
+    size: applies.length,
+    byCondition: { deny: narrow(deny), requireApproval: narrow(requireApproval), allow: narrow(allow) },
+  };
 }
 
 /** One index for every empty list: shared, it stays in the CPU cache whichever tool is called. */

@@ -16,7 +16,8 @@ import { stringify } from 'yaml';
 import { decide, parseActionRequest, type ActionRequest, type PolicySet } from '../../src/index.js';
 import { globMatches } from '../../src/policy/glob.js';
 import type { CompiledRule } from '../../src/policy/policy-set.js';
-import type { RuleIndex } from '../../src/policy/rule-index.js';
+import type { ConditionIndex } from '../../src/policy/condition-index.js';
+import { groupCandidates, type RuleIndex } from '../../src/policy/rule-index.js';
 import { compileOrThrow } from './arbitraries.js';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
@@ -160,21 +161,11 @@ function linear(set: PolicySet): PolicySet {
     // By order; every rule flagged as carrying obligations, so they are always merged.
     keys: rules.map((r) => r.key),
     obligated: new Uint8Array(rules.length).fill(1),
-    candidates(action: string, resource: string) {
-      const applies = rules.filter((r) => (!r.actions || r.actions.includes(action)) && (!r.tools || r.tools.some((t) => globMatches(t, resource))));
-      const enforced = applies.filter((r) => r.policy.mode === 'enforce');
-      const deny = enforced.filter((r) => r.effect === 'deny');
-      const requireApproval = enforced.filter((r) => r.effect === 'require_approval');
-      const allow = enforced.filter((r) => r.effect === 'allow');
-      return {
-        deny,
-        requireApproval,
-        allow,
-        shadow: applies.filter((r) => r.policy.mode === 'shadow'),
-        size: applies.length,
-        byCondition: { deny: everything(deny), requireApproval: everything(requireApproval), allow: everything(allow) },
-      };
-    },
+    candidates: (action: string, resource: string) =>
+      groupCandidates(
+        rules.filter((r) => (!r.actions || r.actions.includes(action)) && (!r.tools || r.tools.some((t) => globMatches(t, resource)))),
+        everything as unknown as (list: readonly CompiledRule[]) => ConditionIndex,
+      ),
   } as unknown as RuleIndex;
   return { ...set, rules, index };
 }
