@@ -2,9 +2,9 @@ import type Database from 'better-sqlite3';
 import type { Effect } from '../../model/effect.js';
 import type { DecisionQuery, DecisionRecord, DecisionStats, Millis, NewDecisionRecord, Outcome } from '../records.js';
 import type { ChainLink, DecisionLogStore } from '../ports.js';
-import { decisionSelects } from './decision-search.js';
+import { searchDecisions } from './decision-search.js';
 import { ReasonIndex, registerHasWords } from './reason-index.js';
-import { decisionParams, toDecision, type DecisionRow, type Params } from './rows.js';
+import { decisionParams, toDecision, type Params } from './rows.js';
 import type { SessionBuffer } from './session-buffer.js';
 import { clampLimit, immediate, type ShapedStatements, type DecisionStatements } from './statements.js';
 
@@ -69,13 +69,7 @@ export class SqliteDecisionLog implements DecisionLogStore {
   async queryDecisions(query: DecisionQuery): Promise<DecisionRecord[]> {
     // A text search first indexes a bounded chunk of what is not indexed yet (reason-index.ts).
     if (query.text !== undefined) this.reasons.catchUp(SEARCH_CATCH_UP);
-    const limit = clampLimit(query.limit);
-    const rows: DecisionRow[] = [];
-    for (const { sql, params } of decisionSelects(query, this.reasons.indexedUpTo())) {
-      rows.push(...(this.shaped.get(sql).all(params) as DecisionRow[]).slice(0, limit - rows.length));
-      if (rows.length >= limit) break;
-    }
-    return rows.map(toDecision);
+    return searchDecisions(query, this.reasons.indexedUpTo(), (sql, params) => this.shaped.get(sql).all(params));
   }
 
   async getDecision(id: string): Promise<DecisionRecord | undefined> {

@@ -1,7 +1,7 @@
-import type { DecisionQuery } from '../records.js';
+import type { DecisionQuery, DecisionRecord } from '../records.js';
 import { searchWords } from '../search-words.js';
 import { HAS_WORDS } from './reason-index.js';
-import { decisionFilters, type Params } from './rows.js';
+import { decisionFilters, toDecision, type DecisionRow, type Params } from './rows.js';
 import { clampLimit, filteredSelect } from './statements.js';
 
 /** The full-text index of reasons (migration 9): FTS5 over decisions.reason, rowid = seq. */
@@ -36,4 +36,18 @@ export function decisionSelects(query: DecisionQuery, indexedUpTo: number): Arra
   const fromIndex = { sql: `SELECT d.* FROM ${FTS} CROSS JOIN decisions d ON d.seq = ${FTS}.rowid WHERE ${indexedWhere.join(' AND ')} ORDER BY ${FTS}.rowid ${order} LIMIT @limit`, params: indexed };
   const fromTail = { sql: `SELECT * FROM decisions WHERE ${tailWhere.join(' AND ')} ORDER BY seq ${order} LIMIT @limit`, params: tail };
   return order === 'DESC' ? [fromTail, fromIndex] : [fromIndex, fromTail];
+}
+
+/**
+ * A decision listing: the SELECTs of `decisionSelects` run in order through `all` (the writer's
+ * statement cache, or a read-only connection's prepare), concatenated up to the limit.
+ */
+export function searchDecisions(query: DecisionQuery, indexedUpTo: number, all: (sql: string, params: Params) => unknown[]): DecisionRecord[] {
+  const limit = clampLimit(query.limit);
+  const rows: DecisionRow[] = [];
+  for (const { sql, params } of decisionSelects(query, indexedUpTo)) {
+    rows.push(...(all(sql, params) as DecisionRow[]).slice(0, limit - rows.length));
+    if (rows.length >= limit) break;
+  }
+  return rows.map(toDecision);
 }

@@ -4,7 +4,7 @@ import type { DecisionLogStore } from '../ports.js';
 import type { DecisionQuery, DecisionRecord } from '../records.js';
 import type { JsonObject, JsonValue } from '../../model/json.js';
 import type { Effect } from '../../model/effect.js';
-import { decisionSelects } from './decision-search.js';
+import { searchDecisions } from './decision-search.js';
 import { ReasonIndex, registerHasWords } from './reason-index.js';
 import { toDecision, type DecisionRow } from './rows.js';
 import { clampLimit } from './statements.js';
@@ -41,13 +41,7 @@ export class ReadOnlySqliteLog implements Pick<DecisionLogStore, 'queryDecisions
   }
 
   async queryDecisions(query: DecisionQuery): Promise<DecisionRecord[]> {
-    const limit = clampLimit(query.limit);
-    const rows: DecisionRow[] = [];
-    for (const { sql, params } of decisionSelects(query, this.reasons.indexedUpTo())) {
-      rows.push(...(this.db.prepare(sql).all(params) as DecisionRow[]).slice(0, limit - rows.length));
-      if (rows.length >= limit) break;
-    }
-    return rows.map(toDecision);
+    return searchDecisions(query, this.reasons.indexedUpTo(), (sql, params) => this.db.prepare(sql).all(params));
   }
 
   async scanDecisions(afterSeq: number, limit: number): Promise<DecisionRecord[]> {
