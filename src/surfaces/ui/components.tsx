@@ -1,9 +1,23 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api';
-import type { Effect, Json } from './types';
+import { EFFECTS, type Effect, type Json } from './types';
 
 export const EFFECT_LABEL: Record<Effect, string> = { allow: 'allow', deny: 'deny', require_approval: 'approval' };
+
+/** The effect filter of the explorer and the live view: `anyLabel` names the empty choice. */
+export function EffectSelect({ value, anyLabel, onChange }: { value: string; anyLabel: string; onChange: (e: Event) => void }) {
+  return (
+    <select name="effect" value={value} onChange={onChange}>
+      <option value="">{anyLabel}</option>
+      {EFFECTS.map((e) => (
+        <option key={e} value={e}>
+          {e}
+        </option>
+      ))}
+    </select>
+  );
+}
 
 export function EffectBadge({ effect }: { effect: Effect }) {
   return <span class={`badge effect-${effect}`}>{EFFECT_LABEL[effect] ?? effect}</span>;

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { EffectBadge, ErrorNote, Field, time } from '../components';
+import { EffectBadge, EffectSelect, ErrorNote, Field, time } from '../components';
 import { requestHref } from '../links';
-import { EFFECTS, type DecisionRecord, type Me } from '../types';
+import type { DecisionRecord, Me } from '../types';
 import { useMedia, useVirtualRows } from '../virtual-rows';
 import { exportSelection, searchPage } from './explorer-data';
 import { filtersOf, hashOf, isoToLocalInput, isPreset, localInputToIso, queryOf, TIME_PRESETS, type FilterKey, type Filters } from './explorer-query';
@@ -263,14 +263,7 @@ function SearchForm({ filters, me }: { filters: Filters; me: Me }) {
         </Field>
       ))}
       <Field label="Effect">
-        <select name="effect" value={draft.effect ?? ''} onChange={set('effect')}>
-          <option value="">any</option>
-          {EFFECTS.map((e) => (
-            <option key={e} value={e}>
-              {e}
-            </option>
-          ))}
-        </select>
+        <EffectSelect value={draft.effect ?? ''} anyLabel="any" onChange={set('effect')} />
       </Field>
       <Field label="Tenant">
         {me.tenant === '*' ? (

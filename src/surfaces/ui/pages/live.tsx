@@ -1,9 +1,9 @@
 import { memo } from 'preact/compat';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, followDecisions, type StreamState } from '../api';
-import { EffectBadge, ErrorNote, Field, latency, time } from '../components';
+import { EffectBadge, EffectSelect, ErrorNote, Field, latency, time } from '../components';
 import { RecordDetail } from '../record-detail';
-import { EFFECTS, type DecisionRecord, type Effect, type Me } from '../types';
+import type { DecisionRecord, Effect, Me } from '../types';
 import { useMedia, useVirtualRows } from '../virtual-rows';
 
 /** Rows kept in the page; older ones are in the decision log (#/log). */
@@ -110,14 +110,7 @@ export function LivePage({ me }: { me: Me }) {
             )}
           </Field>
           <Field label="Effect">
-            <select name="effect" value={filters.effect} onChange={set('effect')}>
-              <option value="">all</option>
-              {EFFECTS.map((e) => (
-                <option key={e} value={e}>
-                  {e}
-                </option>
-              ))}
-            </select>
+            <EffectSelect value={filters.effect} anyLabel="all" onChange={set('effect')} />
           </Field>
           <datalist id="agents-list">
             {options.agents.map((a) => (
