@@ -8,7 +8,7 @@ import { parseDuration } from '../lib/duration.js';
 import { mergeObligations } from './obligation-parse.js';
 import type { CompiledRule, PolicySet } from './policy-set.js';
 import { firstLine } from '../lib/diagnostic.js';
-import { renderReason } from './reason-template.js';
+import { DEFAULT_REASON, renderReason } from './reason-template.js';
 import { judge } from './condition-plan.js';
 import type { ConditionIndex } from './condition-index.js';
 
@@ -189,7 +189,14 @@ function narrowed(index: ConditionIndex, activation: Record<string, unknown>, at
 function sortMatched(matched: Matched): void {
   const { orders, errors } = matched;
   if (!errors) {
-    orders.sort(ascending);
+    // A handful of matches at most, usually: an insertion sort, with no comparator to call back.
+    if (orders.length > 16) return void orders.sort(ascending);
+    for (let i = 1; i < orders.length; i++) {
+      const o = orders[i]!;
+      let j = i - 1;
+      for (; j >= 0 && orders[j]! > o; j--) orders[j + 1] = orders[j]!;
+      orders[j + 1] = o;
+    }
     return;
   }
   const pairs = orders.map((order, i) => ({ order, error: errors[i] }));
@@ -253,21 +260,31 @@ function trace(rule: CompiledRule, result: RuleResult): RuleTrace {
 /** Sets effect, deciding rule (the first in the set's order) and reason from the matched rules. */
 function conclude(decision: Decision, effect: Effect, matched: Matched, policySet: PolicySet, activation: Record<string, unknown>): void {
   const { orders, errors } = matched;
-  const { keys } = policySet.index;
-  const rule = policySet.rules[orders[0]!]!;
+  const { keys, conclusions } = policySet.index;
+  const first = orders[0]!;
+  const at = first * 4;
   decision.effect = effect;
-  decision.policy = rule.policy.id;
-  decision.rule = rule.id;
-  decision.policyVersion = rule.policy.version;
-  decision.matched = orders.map((o) => keys[o]!);
-  decision.reason = ruleReason(rule, activation) + rule.attribution;
+  const fixed = conclusions[at + 3];
+  if (fixed !== undefined) {
+    decision.policy = conclusions[at]!;
+    decision.rule = conclusions[at + 1]!;
+    decision.policyVersion = conclusions[at + 2]!;
+    decision.reason = fixed;
+  } else {
+    const rule = policySet.rules[first]!;
+    decision.policy = rule.policy.id;
+    decision.rule = rule.id;
+    decision.policyVersion = rule.policy.version;
+    decision.reason = ruleReason(rule, activation) + rule.attribution;
+  }
+  const keyList = new Array<string>(orders.length);
+  for (let i = 0; i < orders.length; i++) keyList[i] = keys[orders[i]!]!;
+  decision.matched = keyList;
   if (!errors) return;
   orders.forEach((o, i) => {
     if (errors[i] !== undefined) decision.advice.push(`rule ${keys[o]}: condition failed (${errors[i]}); treated as matched (fail closed)`);
   });
 }
-
-const DEFAULT_REASON: Record<Effect, string> = { allow: 'allowed', deny: 'denied', require_approval: 'requires approval' };
 
 function ruleReason(rule: CompiledRule, activation: Record<string, unknown>): string {
   if (rule.reason === undefined) return DEFAULT_REASON[rule.effect];

@@ -1,5 +1,9 @@
 import { celEnvironment, compileExpression, type CompiledExpression } from './cel-environment.js';
 import { firstLine } from '../lib/diagnostic.js';
+import type { Effect } from '../model/effect.js';
+
+/** The reason of a decision made by a rule that gives none. */
+export const DEFAULT_REASON: Readonly<Record<Effect, string>> = { allow: 'allowed', deny: 'denied', require_approval: 'requires approval' };
 
 /** A reason such as "${agent.id} lacks the finance role": literal text and CEL expressions. */
 export type ReasonTemplate = ReadonlyArray<string | CompiledExpression>;

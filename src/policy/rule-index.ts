@@ -1,6 +1,8 @@
 import { ConditionIndex } from './condition-index.js';
+import { TermTable } from './term-table.js';
 import { globToRegExp, isGlob } from './glob.js';
 import type { CompiledRule } from './policy-set.js';
+import { DEFAULT_REASON } from './reason-template.js';
 
 /** Rules of one action (or of every action) by the resource they name. */
 class Bucket {
@@ -61,6 +63,15 @@ export class RuleIndex {
    */
   readonly keys: string[] = [];
   readonly obligated: Uint8Array;
+  /**
+   * Per rule, by order, four slots: its policy's id, its id, its policy's version, and the reason
+   * of a decision it makes when that is fixed text (its reason or the default one, then its
+   * attribution). The evaluator concludes from these, in one place, instead of the rule and its
+   * policy (two or three scattered reads). A missing reason (a template) sends it to the rule.
+   */
+  readonly conclusions: Array<string | undefined> = [];
+  /** The paths and literals of the set's conditions, numbered once for every tool's index. */
+  private readonly terms = new TermTable();
 
   constructor(
     rules: readonly CompiledRule[],
@@ -70,6 +81,12 @@ export class RuleIndex {
     this.obligated = new Uint8Array(rules.length);
     for (const rule of rules) {
       this.keys[rule.order] = rule.key;
+      const reason = typeof rule.reason === 'string' ? rule.reason : rule.reason === undefined ? DEFAULT_REASON[rule.effect] : undefined;
+      const at = rule.order * 4;
+      this.conclusions[at] = rule.policy.id;
+      this.conclusions[at + 1] = rule.id;
+      this.conclusions[at + 2] = rule.policy.version;
+      this.conclusions[at + 3] = reason === undefined ? undefined : reason + rule.attribution;
       if (rule.obligations.length > 0) this.obligated[rule.order] = 1;
     }
     for (const rule of rules) {
@@ -107,7 +124,7 @@ export class RuleIndex {
     this.byAction.get(action)?.collect(resource, set);
     this.anyAction.collect(resource, set);
     const sorted = [...set].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return groupCandidates(sorted, conditionIndex);
+    return groupCandidates(sorted, (rules) => (rules.length === 0 ? EMPTY_INDEX : new ConditionIndex(rules, this.terms)));
   }
 }
 
@@ -132,4 +149,3 @@ export function groupCandidates(applies: readonly CompiledRule[], narrow: (rules
 
 /** One index for every empty list: shared, it stays in the CPU cache whichever tool is called. */
 const EMPTY_INDEX = new ConditionIndex([]);
-const conditionIndex = (rules: readonly CompiledRule[]) => (rules.length === 0 ? EMPTY_INDEX : new ConditionIndex(rules));

@@ -8,7 +8,9 @@
  * `args.amount > 100` and the other bounds either way round, several on one path), conjunctions of
  * them alone (which the index reports as sure matches without judging them), and values the index
  * must leave to CEL (a number where a string is compared, a missing key, a list of mixed types, a
- * map, a string where a number is compared).
+ * map, a string where a number is compared, a string no condition names). Rules carry fixed and
+ * templated reasons (a fixed one is concluded from the rule index's table, not the rule), and one
+ * set holds more lists than the build budget packs up front, so levels are packed on first use.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -75,9 +77,12 @@ const ruleArb = fc
     when: fc.option(condArb, { nil: undefined, freq: 8 }),
     obligation: fc.option(fc.constantFrom({ redact: ['args.card'] }, { cap: { arg: 'amount', max: 100 } }), { nil: undefined }),
     approval: fc.option(fc.record({ approvers: fc.constantFrom(['role:finance'], ['user:bob']), quorum: fc.integer({ min: 1, max: 2 }), expires: fc.constantFrom('15m', '1h') }), { nil: undefined }),
+    // A fixed reason comes from the rule index's table of conclusions, a template from the rule.
+    reason: fc.option(fc.constantFrom('blocked by policy', '${agent.id} asked for ${action}'), { nil: undefined }),
   })
-  .map(({ effect, tools, when, obligation, approval }) => ({
+  .map(({ effect, tools, when, obligation, approval, reason }) => ({
     effect,
+    ...(reason ? { reason } : {}),
     actions: ['tool.call'],
     ...(tools ? { tools } : {}),
     ...(when ? { when } : {}),
@@ -94,7 +99,8 @@ const policiesArb = fc.array(
   { minLength: 1, maxLength: 5 },
 );
 
-const valueArb = fc.constantFrom<unknown>('a', 'b', 'c', 1, true, null, ['a'], { kind: 'a' });
+// 'z' is a string no condition names.
+const valueArb = fc.constantFrom<unknown>('a', 'b', 'c', 'z', 1, true, null, ['a'], { kind: 'a' });
 const argsArb = fc.record(
   {
     kind: valueArb,
@@ -109,7 +115,7 @@ const argsArb = fc.record(
 const requestArb = fc.record({
   tenant: fc.constantFrom('acme', 'globex'),
   resourceTenant: fc.constantFrom<string | undefined>('acme', 'globex', undefined),
-  roles: fc.subarray(['support', 'admin', 'finance']),
+  roles: fc.subarray(['support', 'admin', 'finance', 'guest']),
   trust: fc.constantFrom('low', 'medium', 'high'),
   tool: fc.constantFrom(...TOOLS),
   args: argsArb,
@@ -161,6 +167,8 @@ function linear(set: PolicySet): PolicySet {
     // By order; every rule flagged as carrying obligations, so they are always merged.
     keys: rules.map((r) => r.key),
     obligated: new Uint8Array(rules.length).fill(1),
+    // No conclusion taken from the index's table: every decision is concluded from the rule itself.
+    conclusions: [],
     candidates: (action: string, resource: string) =>
       groupCandidates(
         rules.filter((r) => (!r.actions || r.actions.includes(action)) && (!r.tools || r.tools.some((t) => globMatches(t, resource)))),
@@ -257,5 +265,34 @@ describe('condition index', () => {
     // Another tenant's resource: the tenant pair is false, so no rule is met at all.
     const cross = toRequest({ ...base, resourceTenant: 'globex', roles: ['support'], args: { amount: 1 } });
     expect(set.index.candidates('tool.call', 'refund').byCondition.allow.select({ ...cross, agent: cross.actor.agent })).toEqual([]);
+  });
+
+  it('decides as the linear walk past the build budget, where levels are packed when a request first reaches them', () => {
+    // Each rule lists 30 of 60 kinds: filed under every one, the rules fill far more lists than the
+    // budget packs up front (4 entries per rule), so most levels wait for a request to reach them.
+    const kinds = Array.from({ length: 60 }, (_, i) => `k${i}`);
+    const rules = Array.from({ length: 40 }, (_, i) => ({
+      effect: i % 5 === 0 ? ('deny' as const) : ('allow' as const),
+      actions: ['tool.call'],
+      tools: ['refund'],
+      when: `args.kind in [${kinds
+        .filter((_, k) => (k * 7 + i) % 2 === 0)
+        .map((k) => `'${k}'`)
+        .join(', ')}] && '${['support', 'admin'][i % 2]}' in agent.roles && args.amount ${i % 5 === 0 ? '>' : '<='} ${[100, 250.5, 300][i % 3]}`,
+    }));
+    const set = compile([{ shadow: false, window: undefined, rules }]);
+    const plain = linear(set);
+    let allowed = 0;
+    for (const kind of [...kinds, 'z', 1]) {
+      for (const roles of [['support'], ['admin'], ['support', 'admin'], []]) {
+        for (const amount of [50, 100, 250.5, 300, '150']) {
+          const request = toRequest({ tenant: 'acme', resourceTenant: 'acme', roles, trust: 'low', tool: 'refund', args: { kind, amount } });
+          const indexed = decide(set, request, { now: NOW });
+          expect(indexed).toEqual(decide(plain, request, { now: NOW }));
+          if (indexed.effect === 'allow') allowed++;
+        }
+      }
+    }
+    expect(allowed).toBeGreaterThan(0);
   });
 });
