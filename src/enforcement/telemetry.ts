@@ -123,7 +123,8 @@ export class Telemetry {
    */
   async span<T>(name: string, attributes: Attributes, work: (span: Span) => Promise<T>, kind: SpanKind = SpanKind.INTERNAL): Promise<T> {
     return trace.getTracer('warden').startActiveSpan(name, { kind }, async (span) => {
-      span.setAttributes(attributes);
+      // Without a tracer provider the span is a no-op: nothing to copy the attributes into.
+      if (span.isRecording()) span.setAttributes(attributes);
       try {
         return await work(span);
       } catch (error) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TRUST_LEVELS } from './trust.js';
 import type { JsonObject, JsonValue } from './json.js';
 import { DEFAULT_JSON_LIMITS, findLimitViolation, type JsonLimits } from './json-limits.js';
+import { parseCommonActionRequest } from './action-request-fast-path.js';
 
 const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
   z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
@@ -91,7 +92,8 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: strin
 
 /**
  * Validates untrusted input as an ActionRequest: structural limits first (cheap, and they protect
- * the schema walk), then the schema. Errors name the offending path.
+ * the schema walk), then the schema: checked by hand for the common shape, by zod for the rest
+ * and for every error. Errors name the offending path.
  */
 export function parseActionRequest(
   input: unknown,
@@ -99,6 +101,8 @@ export function parseActionRequest(
 ): ParseResult<ActionRequest> {
   const violation = findLimitViolation(input, limits);
   if (violation) return { ok: false, errors: [violation] };
+  const common = parseCommonActionRequest(input);
+  if (common) return { ok: true, value: common };
   const result = actionRequestSchema.safeParse(input);
   if (result.success) return { ok: true, value: result.data };
   return {
