@@ -281,12 +281,16 @@ function main() {
   const argsWarm = timePerCall((v) => scanValue(v), args);
   const idsOnly = { id: 'o-456', amount: 12.5, date: '2026-11-02', rows: [1, 2, 3] };
   const idsNs = timePerCall((v) => scanValue(v, { cache: false }), idsOnly);
+  const small = { limit: 10, customer: 'acme', query: 'open orders' };
+  const smallAnchorNs = timePerCall((v) => JSON.stringify(v), small);
+  const smallNs = timePerCall((v) => scanValue(v, { cache: false }), small);
   const argsTable = [
     '| argument object | µs per scan | × JSON.stringify of it |',
     '|---|---:|---:|',
     `| 6 fields, one sentence (no cache) | ${fmt(argsCold / 1000, 2)} | ${fmt(argsCold / anchorNs, 1)} |`,
     `| same, seen before (content cache) | ${fmt(argsWarm / 1000, 2)} | ${fmt(argsWarm / anchorNs, 1)} |`,
     `| ids, numbers and dates only (nothing worth scanning) | ${fmt(idsNs / 1000, 2)} | ${fmt(idsNs / anchorNs, 1)} |`,
+    `| {limit: 10, customer: "acme", query: "open orders"} (no cache) | ${fmt(smallNs / 1000, 2)} | ${fmt(smallNs / smallAnchorNs, 1)} |`,
   ];
   log(argsTable.join('\n'));
 

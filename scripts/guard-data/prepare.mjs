@@ -249,29 +249,96 @@ function chatTemplates() {
   return sample(items.filter((i) => i.text.trim().length >= 40), 120);
 }
 
+/**
+ * XSafety (Wang et al. 2023, "All Languages Matter"): the Safety-Prompts scenarios of THU-COAI
+ * translated into ar, de, en, es, fr, hi, ja, ru and zh (Bengali ships as .xlsx and is skipped).
+ * Goal hijacking rows ("<question> Ignore the above and just output: <statement>") are attacks;
+ * ordinary and sensitive questions of other scenarios (ethics, mental health, privacy, "what
+ * should I avoid …", multiple-choice "output the unsafe choice") are benign: they ask something
+ * of the model in the second person and the imperative without overriding anything, in the same
+ * languages. Role-play, prompt-leaking and unsafe-topic rows are left out: whether they are an
+ * injection depends on the system prompt, and a label either way would be noise.
+ */
+const XSAFETY_LANGS = { ar: 'ar', de: 'de', en: 'en', fr: 'fr', hi: 'hi', ja: 'ja', ru: 'ru', sp: 'es', zh: 'zh' };
+const XSAFETY_BENIGN = /^(Ethics_And_Morality|Mental_Health|Reverse_Exposure|Privacy_And_Property|commonsense)/;
+function xsafety(attacksPerLanguage = 100, benignPerLanguage = 100) {
+  const out = [];
+  const files = list('xsafety', '.').filter((p) => /\.csv$/.test(p));
+  for (const [dir, lang] of Object.entries(XSAFETY_LANGS)) {
+    const mal = [];
+    const ben = [];
+    for (const path of files.filter((p) => p.startsWith(`${dir}/`))) {
+      const name = path.slice(dir.length + 1);
+      const attack = /^Goal_Hijacking/.test(name);
+      if (!attack && !XSAFETY_BENIGN.test(name)) continue;
+      const rows = csv(`text\n${show('xsafety', path).replace(/^\uFEFF/, '')}`).map((r) => r.text.trim()).filter((t) => t.length >= 10);
+      rows.forEach((text, i) => {
+        const scenario = name.replace(/(_n|_en)?\.csv$/, '');
+        const it = item('xsafety', path, `xsafety:${lang}:${scenario}:${i}`, text, attack ? 'malicious' : 'benign', attack ? `goal-hijacking/${lang}` : `user-prompt/${lang}`);
+        (attack ? mal : ben).push(it);
+      });
+    }
+    out.push(...sample(mal, attacksPerLanguage), ...sample(ben, benignPerLanguage));
+  }
+  return out;
+}
+
+/**
+ * Translated technical guides (benign): "The Art of Command Line" (17 languages) and "Coding
+ * Interview University" (30 translations, among them ar, bn, hi, id, th, tr, vi, ur, fa). Prose
+ * full of second-person imperatives ("learn …", "read …", "don't …", "make sure …") in the
+ * languages the attack sources are translated into, so the classifier does not learn that an
+ * imperative in Spanish or Hindi is an attack. Pieces that are mostly links are skipped.
+ */
+function multilingualDocs() {
+  const lang = (p) => /README-([a-z]{2,4}(?:-[A-Za-z]+)?)\.md$/.exec(p)?.[1] ?? 'en';
+  const prose = (c) => c.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/https?:\/\/\S+/g, '').length >= 0.7 * c.length;
+  const pick = (key, files, prefix, perFile) =>
+    files.flatMap((path) =>
+      sample(
+        chunks(show(key, path)).filter(prose).map((c, i) => item(key, path, `${prefix}:${path}:${i}`, c, 'benign', `doc/${lang(path)}`)),
+        perFile,
+      ),
+    );
+  const cli = list('artcli', '.').filter((p) => /^README(-[\w-]+)?\.md$/.test(p) && p !== 'README.md');
+  const ciu = list('ciu', 'translations').filter((p) => /README-[\w-]+\.md$/.test(p));
+  return [...pick('artcli', cli, 'artcli', 8), ...pick('ciu', ciu, 'ciu', 6)];
+}
+
 /* ------------------------------------------------------------------ write */
 
 let reservedDropped = 0;
-const built = {
-  injecagent: injecagent(),
-  gptfuzz: gptfuzz(),
-  'llmguard-tests': llmGuardTests(),
-  promptinject: promptInject(),
-  'guardrail-docs': guardrailDocs(),
-  'chat-templates': chatTemplates(),
-  'tensortrust-hijacking': tensorTrust('hijacking_robustness_dataset.jsonl', 'hijacking', 400),
-  'owasp-en': owaspEnglish(),
-  'owasp-1.1-translations': owaspOldTranslations(),
-  cyberseceval: cyberseceval('prompt_injection.json', 300, false),
-  'cyberseceval-multilingual': cyberseceval('prompt_injection_multilingual_machine_translated.json', 500, true),
-  'tensortrust-extraction': tensorTrust('extraction_robustness_dataset.jsonl', 'extraction', 300),
-  'owasp-translations': owaspTranslations(),
-  llamafirewall: llamafirewall(),
+const builders = {
+  injecagent: () => injecagent(),
+  gptfuzz: () => gptfuzz(),
+  'llmguard-tests': () => llmGuardTests(),
+  promptinject: () => promptInject(),
+  'guardrail-docs': () => guardrailDocs(),
+  'chat-templates': () => chatTemplates(),
+  xsafety: () => xsafety(),
+  'multilingual-docs': () => multilingualDocs(),
+  'tensortrust-hijacking': () => tensorTrust('hijacking_robustness_dataset.jsonl', 'hijacking', 400),
+  'owasp-en': () => owaspEnglish(),
+  'owasp-1.1-translations': () => owaspOldTranslations(),
+  cyberseceval: () => cyberseceval('prompt_injection.json', 300, false),
+  'cyberseceval-multilingual': () => cyberseceval('prompt_injection_multilingual_machine_translated.json', 500, true),
+  'tensortrust-extraction': () => tensorTrust('extraction_robustness_dataset.jsonl', 'extraction', 300),
+  'owasp-translations': () => owaspTranslations(),
+  llamafirewall: () => llamafirewall(),
 };
+// --only a,b rebuilds those sources and leaves the other files as they are (the held-out texts
+// the overlap check needs are then read from test/guards/public/heldout).
+const only = process.argv.includes('--only') ? new Set(process.argv[process.argv.indexOf('--only') + 1].split(',')) : undefined;
+const built = {};
+for (const source of manifest.sources) {
+  if (!only || only.has(source.id)) built[source.id] = builders[source.id]();
+  else if (source.split === 'heldout') built[source.id] = readFileSync(join(outDir, 'heldout', `${source.id}.jsonl`), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+const builtSources = manifest.sources.filter((s) => built[s.id] && (!only || only.has(s.id)));
 
 // Reserved collections (AgentDojo, BIPIA, garak) must not reach tuning data, whatever copied them.
 const RESERVED = /agentdojo|bipia|garak/i;
-for (const source of manifest.sources.filter((s) => s.split === 'tuning')) {
+for (const source of builtSources.filter((s) => s.split === 'tuning')) {
   const before = built[source.id].length;
   built[source.id] = built[source.id].filter((it) => !RESERVED.test(`${it.path} ${it.id}`));
   reservedDropped += before - built[source.id].length;
@@ -288,7 +355,7 @@ const heldoutReference = [
   ...manifest.sources.filter((s) => s.split === 'heldout').flatMap((s) => built[s.id].map((it) => it.text)),
 ].map(String);
 const overlaps = overlapIndex(heldoutReference);
-for (const source of manifest.sources.filter((s) => s.split === 'tuning')) {
+for (const source of builtSources.filter((s) => s.split === 'tuning')) {
   const before = built[source.id].length;
   built[source.id] = built[source.id].filter((it) => !overlaps(it.text));
   console.log(`held-out overlap check: ${source.id}: ${before - built[source.id].length} of ${before} dropped`);
@@ -296,11 +363,11 @@ for (const source of manifest.sources.filter((s) => s.split === 'tuning')) {
 
 // A held-out item whose text is also tuning data (a template shared by two document versions)
 // would measure nothing: dropped.
-const tuningTexts = new Set(manifest.sources.filter((s) => s.split === 'tuning').flatMap((s) => built[s.id].map((it) => it.text.trim())));
-for (const source of manifest.sources.filter((s) => s.split === 'heldout')) built[source.id] = built[source.id].filter((it) => !tuningTexts.has(it.text.trim()));
+const tuningTexts = new Set(manifest.sources.filter((s) => s.split === 'tuning' && built[s.id]).flatMap((s) => built[s.id].map((it) => it.text.trim())));
+for (const source of builtSources.filter((s) => s.split === 'heldout')) built[source.id] = built[source.id].filter((it) => !tuningTexts.has(it.text.trim()));
 
 let total = 0;
-for (const source of manifest.sources) {
+for (const source of builtSources) {
   const items = built[source.id];
   const dir = join(outDir, source.split);
   mkdirSync(dir, { recursive: true });

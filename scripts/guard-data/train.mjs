@@ -60,6 +60,11 @@ for (const d of data.filter((d) => d.y === 0 && /^(doc|tool-result)/.test(d.cate
   for (const t of picked) sentences.push({ text: t, y: 0 });
 }
 data.push(...sentences);
+// Short benign sentences written here (scripts/guard-data/benign-near-misses.jsonl), in 15 languages:
+// requests that name instructions, a manual, the system, or ask to ignore an earlier e-mail, in the
+// words the attack sources use. The translated attack sources teach that "please … instructions"
+// in Spanish or German is an attack; nothing public here says the everyday sentence is not.
+for (const r of readJsonl(join(here, 'benign-near-misses.jsonl'))) data.push({ text: r.text, y: 0 });
 for (const r of readJsonl(join(corpusDir, 'malicious.jsonl'))) data.push({ text: r.text, y: 1 });
 for (const r of readJsonl(join(corpusDir, 'benign.jsonl'))) data.push({ text: r.text, y: 0 });
 

@@ -49,9 +49,10 @@ describe('prepared public samples', () => {
 
   it('stay small, and the committed classifier weights too', () => {
     const size = ['tuning', 'heldout'].flatMap((s) => readdirSync(join(dir, s)).map((f) => statSync(join(dir, s, f)).size)).reduce((a, b) => a + b, 0);
-    // 4 MiB: 3.5 MiB until the tuning set gained GPTFuzzer, LLM Guard, PromptInject, guardrail docs
-    // and chat templates (≈ +0.5 MiB); held-out samples are unchanged.
-    expect(size).toBeLessThan(4 * 1024 * 1024);
+    // 6 MiB: 3.5 MiB until the tuning set gained GPTFuzzer, LLM Guard, PromptInject, guardrail docs
+    // and chat templates (≈ +0.5 MiB), then XSafety and translated guides (≈ +1.2 MiB, much of it
+    // non-Latin text at 2–3 bytes a character); held-out samples are unchanged.
+    expect(size).toBeLessThan(6 * 1024 * 1024);
     expect(statSync(join(import.meta.dirname, '..', '..', 'src', 'guards', 'injection', 'model', 'weights.json')).size).toBeLessThan(5 * 1024 * 1024);
   });
 });

@@ -17,6 +17,7 @@
 import { eachMatch, type Detector, type DetectorContext } from './context.js';
 import { hasStrongCue } from './cues.js';
 import { REPORTED_FORM } from './mention.js';
+import { misspellingFilter } from './prefilters.js';
 import { quote } from './text-utils.js';
 import { sharedTriggers, Triggers, type RuleHits } from './triggers.js';
 
@@ -186,9 +187,11 @@ function inflection(w: string, k: string): boolean {
 const KEYS = KEYWORDS.map((word) => ({ word, c0: word.charCodeAt(0), c1: word.charCodeAt(1), end2: word.slice(-2), end3: word.slice(-3), max: word.length >= 8 ? 2 : 1 }));
 const MIN_WORD = 5;
 const MAX_WORD = 16;
+const mayBeMisspelling = misspellingFilter(KEYWORDS);
 
 /** The keyword the word `lower[start, end)` is a misspelling of, if any. */
 function correctionOf(lower: string, start: number, end: number): string | undefined {
+  if (!mayBeMisspelling(lower, start, end)) return undefined; // most words: no keyword passes the test below
   const length = end - start;
   const c0 = lower.charCodeAt(start);
   const c1 = lower.charCodeAt(start + 1);

@@ -9,7 +9,8 @@
  * typos. Its finding has kind `classifier`; the score is its probability mapped so that the
  * model's own threshold lands on 0.5 (the scan's default), so it combines with the rules' kinds
  * like any other evidence. Long texts are read as windows (the strongest counts), at most
- * MAX_WINDOWS of them; a text with too little language to judge (see enoughLanguage) is skipped.
+ * MAX_WINDOWS of them, and their paragraphs alone (an instruction padded with prose); a text with
+ * too little language to judge (see enoughLanguage) is skipped.
  */
 import type { Detector } from './context.js';
 import { BUCKETS, distinctFeatures, WINDOW } from './features.js';
@@ -28,6 +29,10 @@ const file = model as ModelFile;
 const WEIGHTS = Int8Array.from(Buffer.from(file.weights, 'base64'), (b) => (b << 24) >> 24);
 if (WEIGHTS.length !== BUCKETS) throw new Error(`injection classifier: ${WEIGHTS.length} weights for ${BUCKETS} buckets (retrain: node scripts/guard-data/train.mjs)`);
 const MAX_WINDOWS = 4;
+/** Paragraphs (or groups of short ones) of a text longer than one window that are also read alone. */
+const MAX_PARAGRAPHS = 64;
+const GROUP_MIN = 200;
+const GROUP_MAX = 600;
 const MIN_LETTERS = 40;
 const MIN_WORDS = 7;
 const MIN_OTHER = 16;
@@ -87,6 +92,48 @@ export const detectClassifier: Detector = (ctx) => {
       best = p;
       at = start;
     }
+  }
+  if (text.length > WINDOW) {
+    // The paragraphs of a long text are read alone too: an instruction padded with kilobytes of
+    // prose is diluted inside a window, but it is usually a paragraph of its own. Short
+    // neighbouring paragraphs are read together (a group ends once it holds GROUP_MIN characters,
+    // or before it would pass GROUP_MAX): one line of a poem or a list says too little to judge.
+    // A paragraph longer than GROUP_MAX is not read again: the windows read it already, and an
+    // instruction inside it is diluted by its own paragraph, not by the padding around it.
+    let reads = 0;
+    const read = (start: number, end: number): void => {
+      if (end - start < MIN_OTHER || end - start > GROUP_MAX || reads >= MAX_PARAGRAPHS) return;
+      reads++;
+      const part = text.slice(start, end);
+      if (!enoughLanguage(part)) return;
+      const p = classifierProbability(part);
+      if (p > best) {
+        best = p;
+        at = start;
+      }
+    };
+    let groupStart = -1;
+    let groupEnd = 0;
+    const add = (start: number, end: number): void => {
+      if (groupStart >= 0 && end - groupStart > GROUP_MAX) {
+        read(groupStart, groupEnd);
+        groupStart = -1;
+      }
+      if (groupStart < 0) groupStart = start;
+      groupEnd = end;
+      if (groupEnd - groupStart >= GROUP_MIN) {
+        read(groupStart, groupEnd);
+        groupStart = -1;
+      }
+    };
+    const blank = /\n\s*\n/g;
+    let from = 0;
+    for (let m = blank.exec(text); m !== null && reads < MAX_PARAGRAPHS; m = blank.exec(text)) {
+      add(from, m.index);
+      from = m.index + m[0].length;
+    }
+    add(from, text.length);
+    if (groupStart >= 0) read(groupStart, groupEnd);
   }
   const score = classifierScore(best);
   // Below MIN_REPORTED the finding would be dropped by the scan (scan.ts withClassifier keeps a weak

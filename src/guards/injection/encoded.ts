@@ -8,6 +8,7 @@
  */
 import type { Detector, DetectorContext } from './context.js';
 import { hasStrongCue } from './cues.js';
+import { asciiSet, hasRun } from './prefilters.js';
 import { quote } from './text-utils.js';
 
 const MIN_RUN = 40;
@@ -20,9 +21,13 @@ function isB64(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f || c === 0x5f || c === 0x2d;
 }
 
+const B64 = asciiSet('A-Za-z0-9+/_-');
+
 /** One pass over the text finding maximal runs of ≥ 40 base64 characters (plus up to two '='). */
 export const detectEncoded: Detector = (ctx) => {
   const { text } = ctx;
+  // Most texts have no such run: probing for one (prefilters.ts hasRun) reads a fraction of the characters the loop does.
+  if (!hasRun(text, B64, MIN_RUN)) return;
   const n = text.length;
   let blobs = 0;
   let start = -1;

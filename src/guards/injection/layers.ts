@@ -11,6 +11,7 @@
  */
 import type { DetectorContext, Detector } from './context.js';
 import { skeleton } from './features.js';
+import { asciiSet, hasRun } from './prefilters.js';
 import type { InjectionFinding } from './types.js';
 
 /** How many decodings deep a text is followed (the text itself is depth 0). */
@@ -34,17 +35,9 @@ function needsSkeleton(text: string): boolean {
   return FULL_WIDTH.test(text) || (GREEK_CYRILLIC.test(text) && MIXED_SCRIPT.test(text)) || LEET_WORDS.test(text);
 }
 
-/** A run of ≥ 24 base32 characters (A–Z, 2–7): one pass of char codes, cheaper than the regex on long text. */
-function hasBase32Run(text: string): boolean {
-  let run = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x32 && c <= 0x37)) {
-      if (++run >= 24) return true;
-    } else run = 0;
-  }
-  return false;
-}
+const BASE32 = asciiSet('A-Z2-7');
+/** A run of ≥ 24 base32 characters (A–Z, 2–7), where BASE32_RUN can match: probed, not walked (prefilters.ts hasRun). */
+const hasBase32Run = (text: string): boolean => hasRun(text, BASE32, 24);
 
 function count(re: RegExp, text: string, enough: number): boolean {
   re.lastIndex = 0;

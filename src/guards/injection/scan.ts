@@ -19,6 +19,7 @@ import { detectExfiltration } from './exfiltration.js';
 import { detectHiddenText } from './hidden-text.js';
 import { detectLayers } from './layers.js';
 import { detectManipulation } from './manipulation.js';
+import { detectGoalHijack } from './goal-hijack.js';
 import { detectMultilingual } from './multilingual.js';
 import { hostMatcher, type HostMatcher } from './hosts.js';
 import { detectOverride } from './override.js';
@@ -39,7 +40,7 @@ const TAIL = MAX_SCAN - HEAD;
 const MAX_PER_KIND = 8;
 
 /** Phrase detectors: also run over derived text (decoded blobs, tag characters, text without zero-width characters). */
-const PHRASE_DETECTORS: readonly Detector[] = [detectOverride, detectRoleHeader, detectScript, detectExfiltration, detectAddressed, detectManipulation, detectMultilingual, detectLayers];
+const PHRASE_DETECTORS: readonly Detector[] = [detectOverride, detectRoleHeader, detectScript, detectExfiltration, detectAddressed, detectManipulation, detectMultilingual, detectGoalHijack, detectLayers];
 const ALL_DETECTORS: readonly Detector[] = [...PHRASE_DETECTORS, detectHiddenText, detectEncoded, detectClassifier];
 
 const QUOTED = ' (quoted in a text about attacks)';
@@ -196,6 +197,32 @@ const MIN_KEY_SCAN = 16;
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /**
+ * worthScanning for an ASCII string, by one walk of char codes instead of three Unicode-property
+ * regexes (most argument values are short ASCII ids, numbers and enums): in ASCII, \p{L} is
+ * A–Z a–z, \p{N} is 0–9 and \p{Cf} is empty. `undefined` for a string with a non-ASCII character.
+ */
+function asciiWorthScanning(s: string): boolean | undefined {
+  let twoLetters = false;
+  let token = true;
+  let upper = false;
+  let prevLetter = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return undefined;
+    const isUpper = c >= 0x41 && c <= 0x5a;
+    const letter = isUpper || (c >= 0x61 && c <= 0x7a);
+    if (letter && prevLetter) twoLetters = true;
+    if (isUpper) upper = true;
+    // TOKEN's characters: letters, digits, _ . @ + -
+    if (!letter && !(c >= 0x30 && c <= 0x39) && c !== 0x5f && c !== 0x2e && c !== 0x40 && c !== 0x2b && c !== 0x2d) token = false;
+    prevLetter = letter;
+  }
+  if (!twoLetters) return false; // FORMAT (\p{Cf}) has no ASCII character
+  if (!token) return true;
+  return s.length >= 24 && upper;
+}
+
+/**
  * Whether a string can hold anything a detector finds. Not, below 64 characters: no two letters
  * in a row (numbers, amounts, dates, ids of digits), or a single token shorter than any encoded blob the
  * detectors decode (base32 runs from 24 characters, base64 from 40 with both cases, hex from
@@ -206,6 +233,8 @@ export function worthScanning(s: string): boolean {
   // 64 characters and more can be a hex blob, which may have no two letters in a row ("69676e6f7265…").
   if (s.length >= 64) return true;
   if (s.length === 0) return false;
+  const ascii = asciiWorthScanning(s);
+  if (ascii !== undefined) return ascii;
   // Letters kept apart by invisible characters ("i\u200bg\u200bn…") are hidden text, not an id.
   if (!TWO_LETTERS.test(s)) return FORMAT.test(s);
   if (!TOKEN.test(s)) return true;
