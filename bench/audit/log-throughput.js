@@ -5,8 +5,9 @@
  *   npm run build && node --expose-gc bench/audit/log-throughput.js      (BENCH_RECORDS=200000, BENCH_EXTRAS=1)
  *
  * Every row writes BENCH_RECORDS records shaped like the pipeline's (a real record of an allowed
- * read, ~1.7 KB, with a fresh UUIDv7 id, request id and time each) to a fresh SQLite file with the
- * store's schema, as fast as it will take them, until the last one is durable:
+ * read, ~1.0 KB since the recorded request is stored compact — model/compact-recorded-request.ts;
+ * ~1.7 KB before — with a fresh UUIDv7 id, request id and time each) to a fresh SQLite file with
+ * the store's schema, as fast as it will take them, until the last one is durable:
  * - floor: raw better-sqlite3 INSERTs, prepared, 1,024 rows per transaction, no hashing;
  * - DecisionLog → SQLite: the log as the gateway runs it (records sealed — body hashed — when
  *   appended, linked and inserted in one transaction per batch, on the event loop); the producer

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import { canonicalJson } from '../model/canonical-json.js';
 import type { DecisionRecord } from '../store/records.js';
 
@@ -33,7 +33,12 @@ function fieldsText(record: object, fields: readonly string[]): string {
   return text;
 }
 
-const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+/**
+ * One-shot hashing (no Hash object per call): two hashes per record, and a Hash object's
+ * create/update/digest cost more than hashing a record of ~1 KB (bench/audit: 2.5 against 1.4 µs
+ * for both).
+ */
+const sha256Hex = (text: string): string => oneShotHash('sha256', text, 'hex');
 
 /*
  * Chain formats. A record's `hash` says which format made it, so a log keeps verifying across

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redactor } from '../audit/redact.js';
 import type { Decision } from '../model/decision.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
+import { compactRecordedRequest } from '../model/compact-recorded-request.js';
 import { RECORDED_REQUEST_KEY } from '../model/recorded-request.js';
 import type { NewDecisionRecord, Outcome } from '../store/records.js';
 import type { Exchange } from './exchange.js';
@@ -48,11 +49,7 @@ export function auditRecord(
   if (x.user && !x.user.verified) details.userVerified = false;
   if (call.tenant !== undefined && call.tenant !== recordTenant(x)) details.requestedTenant = call.tenant;
   const args = x.args ? redactor.redact(x.args) : unvalidatedArgs(call.args, redactor);
-  // What the PDP saw, for replay (a decision, not the outcome record that completes one).
-  if (x.request && x.args && (extra.kind ?? 'decision') === 'decision') {
-    details[RECORDED_REQUEST_KEY] = recordedRequest(x.request, x.decidedArgs ?? x.args, args, redactor, x.decidedArgs !== undefined) as unknown as JsonObject;
-  }
-  return {
+  const record: NewDecisionRecord = {
     id: newAuditId(x.now),
     time: x.now,
     kind: extra.kind ?? 'decision',
@@ -83,6 +80,13 @@ export function auditRecord(
     decisionId: extra.decisionId,
     details,
   };
+  // What the PDP saw, for replay (a decision, not the outcome record that completes one): stored
+  // as its difference from what the record's columns already say (model/compact-recorded-request.ts).
+  if (x.request && x.args && record.kind === 'decision') {
+    const full = recordedRequest(x.request, x.decidedArgs ?? x.args, args, redactor, x.decidedArgs !== undefined);
+    details[RECORDED_REQUEST_KEY] = compactRecordedRequest(full, record) as unknown as JsonObject;
+  }
+  return record;
 }
 
 /** Arguments the pipeline refused may be huge or hostile: keep a short, redacted preview. */

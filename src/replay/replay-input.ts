@@ -1,6 +1,7 @@
 import type { ActionRequest } from '../model/action-request.js';
 import type { Effect } from '../model/effect.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../model/json.js';
+import { recordedRequestOf } from '../model/compact-recorded-request.js';
 import { RECORDED_REQUEST_KEY, type RecordedRequest } from '../model/recorded-request.js';
 import type { RecordHead } from '../store/decision-pages.js';
 
@@ -70,7 +71,7 @@ export function replayCase(record: RecordHead, options: { dryRuns?: boolean; kee
   if (record.resourceType === 'warden') return { ok: false, skipped: 'operator action' };
   if (record.stage === 'list') return { ok: false, skipped: 'tool listing' };
   if (record.details.dryRun === true && !options.dryRuns) return { ok: false, skipped: 'dry run' };
-  const recorded = recordedOf(record.details);
+  const recorded = recordedRequestOf(record.details[RECORDED_REQUEST_KEY], record);
   let input: ReplayInput;
   // The request is completed in place, unless the record itself is shown afterwards (samples).
   if (recorded) input = fromRecorded(record, options.keepRecord ? { ...recorded, request: structuredClone(recorded.request) } : recorded);
@@ -89,12 +90,6 @@ function loggedDecision(record: RecordHead): LoggedDecision | undefined {
   if (record.stage !== 'policy' || record.breakGlass !== undefined || !record.bundle) return undefined;
   const matched = Array.isArray(record.details.matched) ? record.details.matched.filter((m): m is string => typeof m === 'string') : [];
   return { bundle: record.bundle, effect: record.effect, ...(record.policy && record.rule ? { rule: `${record.policy}/${record.rule}` } : {}), matched: new Set(matched) };
-}
-
-function recordedOf(details: JsonObject): RecordedRequest | undefined {
-  const value = details[RECORDED_REQUEST_KEY];
-  if (!isJsonObject(value) || value.v !== 1 || !isJsonObject(value.request) || !Array.isArray(value.redacted)) return undefined;
-  return value as unknown as RecordedRequest;
 }
 
 /** ActionRequest paths as the CEL variables name them (`actor.agent.x` is `agent.x`). */

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guardPolicyOptions } from '../../src/guards/default-policies.js';
+import { recordedRequestOf } from '../../src/model/compact-recorded-request.js';
 import type { JsonObject } from '../../src/model/json.js';
-import { RECORDED_REQUEST_KEY, type RecordedRequest } from '../../src/model/recorded-request.js';
+import { RECORDED_REQUEST_KEY } from '../../src/model/recorded-request.js';
 import { loadPolicyFolder } from '../../src/policy/load.js';
 import type { PolicySet } from '../../src/policy/policy-set.js';
 import { replay, replayInto } from '../../src/replay/replay.js';
@@ -31,7 +32,9 @@ describe('the decision log keeps the request as decided', () => {
   it('keeps what the request builder added, and lists the redacted paths', () => {
     const lookup = records.find((r) => r.resourceId === 'lookup_customer' && JSON.stringify(r.args).includes('REDACTED'))!;
     expect(lookup.args).toEqual({ email: '[REDACTED:email]' });
-    const recorded = lookup.details[RECORDED_REQUEST_KEY] as unknown as RecordedRequest;
+    // Stored compact (form 2), read back whole.
+    expect((lookup.details[RECORDED_REQUEST_KEY] as JsonObject).v).toBe(2);
+    const recorded = recordedRequestOf(lookup.details[RECORDED_REQUEST_KEY], lookup)!;
     expect(recorded.v).toBe(1);
     expect(recorded.redacted).toContainEqual(['args', 'email']);
     expect(recorded.request).toMatchObject({ tenant: 'acme', actor: { agent: { id: 'support-agent', roles: ['support'], trust: 'medium', tenant: 'acme' } }, tool: { name: 'lookup_customer', effect: 'read', risk: 'low' } });
@@ -42,7 +45,7 @@ describe('the decision log keeps the request as decided', () => {
   it('keeps the arguments as decided when an obligation changed them afterwards', () => {
     const listing = records.find((r) => r.resourceId === 'list_orders')!;
     expect(listing.args).toEqual({ limit: 10 });
-    const recorded = listing.details[RECORDED_REQUEST_KEY] as unknown as RecordedRequest;
+    const recorded = recordedRequestOf(listing.details[RECORDED_REQUEST_KEY], listing)!;
     expect(recorded.request.args).toEqual({ limit: 50 });
   });
 
