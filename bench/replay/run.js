@@ -42,6 +42,7 @@ import Database from 'better-sqlite3';
 
 import { createRedactor } from '../../dist/audit/redact.js';
 import { recordedRequest } from '../../dist/enforcement/recorded-request.js';
+import { compactRecordedRequest } from '../../dist/model/compact-recorded-request.js';
 import { guardPolicyOptions } from '../../dist/guards/default-policies.js';
 import { decide } from '../../dist/policy/decide.js';
 import { loadPolicyFolder } from '../../dist/policy/load.js';
@@ -134,7 +135,9 @@ function template(i, redactor, current) {
   const details = { via: 'http' };
   if (decision.matched.length) details.matched = decision.matched;
   const legacy = i % 20 === 7;
-  if (!legacy) details.pdpInput = recordedRequest(request, args, loggedArgs, redactor, false);
+  // Stored as the product stores it: the difference from what the record's columns predict.
+  const columns = { tenant, sessionId: request.sessionId, agentId: request.actor.agent.id, userId: request.actor.user.id, action: 'tool.call', resourceType: 'tool', resourceId: tool };
+  if (!legacy) details.pdpInput = compactRecordedRequest(recordedRequest(request, args, loggedArgs, redactor, false), columns);
   return {
     request,
     row: {
