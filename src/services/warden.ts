@@ -32,7 +32,7 @@ import type { LeaseStore } from '../store/ports.js';
 import type { ApprovalRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { Executor } from '../upstream/executor.js';
-import { callHttpTool } from '../upstream/http-tool.js';
+import { HttpTool } from '../upstream/http-tool.js';
 import { McpCatalog, type PinEvent } from '../upstream/mcp-catalog.js';
 import { McpUpstream } from '../upstream/mcp-upstream.js';
 import { SecretResolver } from '../upstream/secrets.js';
@@ -241,8 +241,9 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   for (const tool of config.tools) {
     const target = registry.get(tool.name)?.http;
     if (target) {
-      const named = { ...target, tool: tool.name };
-      executors.set(tool.name, (call) => callHttpTool(named, call, secrets));
+      // Made once per tool: its templates are split and its URL parsed once, not per call.
+      const http = new HttpTool({ ...target, tool: tool.name }, secrets);
+      executors.set(tool.name, (call) => http.call(call));
     }
   }
   const redactor = createRedactor(config.redaction);
