@@ -1,3 +1,4 @@
+import type { RecordColumns } from '../model/compact-recorded-request.js';
 import type { ApprovalRequirement } from '../model/decision.js';
 import type { Effect } from '../model/effect.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
@@ -87,9 +88,10 @@ export type Outcome = 'executed' | 'denied' | 'pending' | 'error' | 'allowed';
 
 /**
  * One entry of the append-only, hash-chained decision log. `seq`, `prevHash` and `hash` are set
- * by the log writer; everything else is redacted before it gets here.
+ * by the log writer; everything else is redacted before it gets here. Who asked for what
+ * (RecordColumns: tenant, session, agent, user, service, action, resource) are its columns.
  */
-export interface DecisionRecord {
+export interface DecisionRecord extends RecordColumns {
   seq: number;
   id: string;
   time: Millis;
@@ -97,14 +99,6 @@ export interface DecisionRecord {
   kind: 'decision' | 'outcome';
   requestId: string;
   traceId?: string;
-  tenant: string;
-  sessionId?: string;
-  agentId: string;
-  userId?: string;
-  serviceId?: string;
-  action: string;
-  resourceType: string;
-  resourceId: string;
   effect: Effect;
   reason: string;
   /** The pipeline stage that ended the exchange: authenticate, arguments, limits, policy, … */
