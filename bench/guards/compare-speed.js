@@ -46,6 +46,9 @@ const PROSE = [
 let text = '';
 for (let i = 0; text.length < 2048; i++) text += (text ? '\n\n' : '') + PROSE[i % PROSE.length];
 const prose = text.slice(0, 2048);
+// Longer than one classifier window: its paragraphs are read alone too (classifier.ts).
+while (text.length < 8192) text += '\n\n' + PROSE[(text.length * 7) % PROSE.length];
+const prose8 = text.slice(0, 8192);
 // A benign tool result of ~3 KB: a JSON search result with prose snippets.
 const result = { total: 3, items: PROSE.slice(0, 4).map((p, i) => ({ id: `doc-${i + 1}`, title: p.split('.')[0], snippet: p, url: `https://docs.example.com/d/${i + 1}`, score: 0.9 - i / 10, updated: '2026-11-0' + (i + 1) })) };
 const resultKb = JSON.stringify(result).length / 1024;
@@ -60,6 +63,7 @@ const work = [
   ['argument object {limit, customer, query}', (M) => M.scanValue(small, off), { anchor: 'stringify small' }],
   ['argument object, 6 fields, one sentence', (M) => M.scanValue(args6, off), { anchor: 'stringify args6' }],
   ['2 KB prose (scanText)', (M) => M.scanText(prose, off), { kb: 2 }],
+  ['8 KB prose, 5 paragraphs repeated (scanText)', (M) => M.scanText(prose8, off), { kb: 8 }],
   [`tool result, ${resultKb.toFixed(1)} KB JSON (scanValue)`, (M) => M.scanValue(result, off), { kb: resultKb }],
   [`attack text (${attack.length} chars)`, (M) => M.scanText(attack, off), { kb: attack.length / 1024 }],
   [`in-repo corpus, ${all.length} texts one after another`, (M) => { for (const t of all) sink = M.scanText(t, off); }, { kb: allKb }],

@@ -17,9 +17,9 @@
 import { eachMatch, type Detector, type DetectorContext } from './context.js';
 import { hasStrongCue } from './cues.js';
 import { REPORTED_FORM } from './mention.js';
-import { misspellingFilter } from './prefilters.js';
+import { letterBound, letterCounts, misspellingFilter } from './prefilters.js';
 import { quote } from './text-utils.js';
-import { sharedTriggers, Triggers, type RuleHits } from './triggers.js';
+import { isAscii, sharedTriggers, sharedWordGate, Triggers, type RuleHits } from './triggers.js';
 
 const MODEL = '(?:ai|a\\.i\\.|assistant|ai\\s+assistant|language\\s+model|llm|model|agent|ai\\s+agent|chatbot|bot|gpt|chatgpt|claude|gemini|copilot|llama)';
 
@@ -88,9 +88,18 @@ const SECRET_NOUNS = [
 
 /** One pass finds every multilingual needle: rule 0 ignore-verbs, 1 instruction nouns, 2 reveal-verbs, 3 secret nouns. */
 const PAIRS = new Triggers([IGNORE_VERBS, INSTRUCTION_NOUNS, REVEAL_VERBS, SECRET_NOUNS]);
+const PAIR_WORDS = ['ignora', 'ignorez', 'ignoriere', 'ignorar', 'ignorer', 'ignorieren', 'olvid', 'oubli', 'vergiss', 'vergessen', 'negeer', 'vergeet', 'dimentic', 'esquec', 'desconsider', 'omite', 'descarta', 'trascura', 'missacht', 'istruzioni', 'instrucciones', 'anweisung', 'consignes', 'regole', 'reglas', 'regeln', 'abaikan', 'lupakan', 'yok say', 'unut', 'revela', 'verrate', 'nenne', 'dimmi', 'dime', 'passwort', 'contrase', 'senha', 'mot de passe'];
 // Script ranges include combining marks on purpose: any character of the script lets the pairs run.
 // eslint-disable-next-line no-misleading-character-class
-const PAIR_NEEDLE_PREFILTER = /[\u00c0-\u024f\u0400-\u04ff\u0600-\u06ff\u0900-\u097f\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]|\b(?:ignora|ignorez|ignoriere|ignorar|ignorer|ignorieren|olvid|oubli|vergiss|vergessen|negeer|vergeet|dimentic|esquec|desconsider|omite|descarta|trascura|missacht|istruzioni|instrucciones|anweisung|consignes|regole|reglas|regeln|abaikan|lupakan|yok say|unut|revela|verrate|nenne|dimmi|dime|passwort|contrase|senha|mot de passe)/;
+const PAIR_NEEDLE_PREFILTER = new RegExp(`[\\u00c0-\\u024f\\u0400-\\u04ff\\u0600-\\u06ff\\u0900-\\u097f\\u3040-\\u30ff\\u4e00-\\u9fff\\uac00-\\ud7af]|\\b(?:${PAIR_WORDS.join('|')})`);
+/** PAIR_WORDS read from the shared keyword pass (triggers.ts); the script ranges cannot occur in ASCII text. */
+const pairWords = sharedWordGate(PAIR_WORDS);
+
+/** PAIR_NEEDLE_PREFILTER.test(lower), mostly without running it: the same answer (test/guards/scan-shared-pass.property.test.ts). */
+export function mayHavePairs(lower: string, aligned: boolean): boolean {
+  if (!isAscii(lower)) return PAIR_NEEDLE_PREFILTER.test(lower);
+  return pairWords(lower, aligned) ?? PAIR_NEEDLE_PREFILTER.test(lower);
+}
 
 function positions(hits: RuleHits, lower: string, needles: readonly string[]): number[] {
   if (hits === undefined) return [];
@@ -124,7 +133,7 @@ function verbAt(lower: string, at: number, needles: readonly string[]): string {
 
 function nearPairs(ctx: DetectorContext): void {
   const { lower } = ctx;
-  if (!PAIR_NEEDLE_PREFILTER.test(lower)) return;
+  if (!mayHavePairs(lower, lower.length === ctx.text.length)) return;
   const hits = PAIRS.scan(lower, lower.length === ctx.text.length);
   const pair = (v: number, n: number, verbs: readonly string[], nouns: readonly string[], score: number, label: string): void => {
     const vs = positions(hits[v], lower, verbs);
@@ -158,7 +167,7 @@ const KEYWORDS = ['instructions', 'instruction', 'previous', 'ignore', 'disregar
 const ROWS = [new Int32Array(18), new Int32Array(18), new Int32Array(18)];
 
 /** Damerau–Levenshtein (optimal string alignment) distance of two words of ≤ 16 letters, stopping early past `max`. */
-function distance(a: string, b: string, max: number): number {
+export function distance(a: string, b: string, max: number): number {
   if (Math.abs(a.length - b.length) > max) return max + 1;
   let [twoBack, prev, cur] = ROWS as [Int32Array, Int32Array, Int32Array];
   for (let j = 0; j <= b.length; j++) prev[j] = j;
@@ -184,7 +193,7 @@ function inflection(w: string, k: string): boolean {
   return !!m && m.index >= 4 && k.startsWith(w.slice(0, m.index));
 }
 
-const KEYS = KEYWORDS.map((word) => ({ word, c0: word.charCodeAt(0), c1: word.charCodeAt(1), end2: word.slice(-2), end3: word.slice(-3), max: word.length >= 8 ? 2 : 1 }));
+const KEYS = KEYWORDS.map((word) => ({ word, counts: letterCounts(word), c0: word.charCodeAt(0), c1: word.charCodeAt(1), end2: word.slice(-2), end3: word.slice(-3), max: word.length >= 8 ? 2 : 1 }));
 const MIN_WORD = 5;
 const MAX_WORD = 16;
 const mayBeMisspelling = misspellingFilter(KEYWORDS);
@@ -203,6 +212,7 @@ function correctionOf(lower: string, start: number, end: number): string | undef
     w ??= lower.slice(start, end);
     if (w === k.word) continue;
     if (inflection(w, k.word)) return undefined; // "instructing", "previously", "ignored": real words, not typos
+    if (letterBound(lower, start, end, k.counts) > k.max) continue; // too many letters differ: the distance is larger
     const d = distance(w, k.word, k.max);
     if (d <= k.max && !(w.length > k.word.length && w.startsWith(k.word))) return k.word;
   }

@@ -13,7 +13,7 @@
  * too little language to judge (see enoughLanguage) is skipped.
  */
 import type { Detector } from './context.js';
-import { BUCKETS, distinctFeatures, WINDOW } from './features.js';
+import { BUCKETS, WINDOW, weightSum } from './features.js';
 import { quote } from './text-utils.js';
 import model from './model/weights.json' with { type: 'json' };
 
@@ -41,10 +41,8 @@ const MIN_REPORTED = 0.4;
 
 /** Probability (0..1) that one window of text is an injection. */
 export function classifierProbability(text: string): number {
-  const { indices, count } = distinctFeatures(text);
+  const { sum, count } = weightSum(text, WEIGHTS);
   if (count === 0) return 0;
-  let sum = 0;
-  for (let j = 0; j < count; j++) sum += WEIGHTS[indices[j]!]!;
   return 1 / (1 + Math.exp(-(file.bias + (sum * file.scale) / Math.sqrt(count))));
 }
 

@@ -19,7 +19,7 @@
  */
 import type { Detector } from './context.js';
 import { quote } from './text-utils.js';
-import { Triggers, type RuleHits } from './triggers.js';
+import { sharedTriggers, Triggers, type RuleHits } from './triggers.js';
 
 const SET_ASIDE = [
   'ignore', 'ignoring', 'disregard', "don't answer", 'do not answer', 'dont answer', 'forget', 'never mind', 'instead of answering',
@@ -93,7 +93,27 @@ const ONLY = [
   'فقط', 'مباشرة', 'ببساطة', 'सिर्फ', 'केवल', 'बस', 'सीधे', 'sadece', 'yalnızca', 'doğrudan', 'direkt', 'hanya', 'langsung', 'cukup', 'saja', 'chỉ', 'trực tiếp', 'đơn giản',
 ];
 
-const TRIGGERS = new Triggers([SET_ASIDE, TASK, OUTPUT, NO_ANSWER, ONLY]);
+/** The rules' needles, in the order detectGoalHijack reads their hits. */
+export const GOAL_HIJACK_RULES = [SET_ASIDE, TASK, OUTPUT, NO_ANSWER, ONLY];
+/** The needles are found in the shared keyword pass (triggers.ts): no trie pass of their own over every text. */
+const shared = sharedTriggers(GOAL_HIJACK_RULES);
+/** Their own trie, only for a text where the shared pass gave up (see goalHijackHits). */
+let own: Triggers | undefined;
+
+/**
+ * The rules' hits, from the shared pass. That pass stops at its hit cap counting every
+ * detector's needles and then marks every rule 'all', which positions() reads as none: a text
+ * dense in other detectors' keywords would hide these. When all five rules come back 'all', the
+ * rules' own trie decides, as it did before the pass was shared (the same positions otherwise:
+ * a rule's hits do not depend on the other needles in the trie).
+ */
+export function goalHijackHits(lower: string, aligned: boolean): RuleHits[] {
+  const hits = shared(lower, aligned);
+  // A loop, not every(): the hits array has holes for rules without hits, and every() skips holes.
+  for (let i = 0; i < hits.length; i++) if (hits[i] !== 'all') return hits;
+  own ??= new Triggers(GOAL_HIJACK_RULES);
+  return own.scan(lower, aligned);
+}
 /** The text handed over: a colon or an opening quote after the output verb, before the sentence ends. */
 const HANDOVER = /^[^.!?。！？\n]{0,45}?[:："“«「『]/;
 
@@ -101,7 +121,7 @@ const positions = (h: RuleHits): number[] => (h === undefined || h === 'all' ? [
 
 export const detectGoalHijack: Detector = (ctx) => {
   const { lower, text } = ctx;
-  const [setAside, task, output, noAnswer, only] = TRIGGERS.scan(lower, lower.length === text.length);
+  const [setAside, task, output, noAnswer, only] = goalHijackHits(lower, lower.length === text.length);
   const onlies = positions(only);
   const outputs = positions(output).filter((p) => onlies.some((j) => Math.abs(j - p) <= 20));
   if (outputs.length === 0) return;

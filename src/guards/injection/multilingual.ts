@@ -15,7 +15,7 @@
 import type { Detector } from './context.js';
 import { isLongTextAboutAttacks } from './mention.js';
 import { quote } from './text-utils.js';
-import { Triggers, type RuleHits } from './triggers.js';
+import { isAscii, sharedWordGate, Triggers, type RuleHits } from './triggers.js';
 
 /** A new role or standing order for the model: "from now on you (are)". */
 const ROLE = [
@@ -121,8 +121,21 @@ const TRIGGERS = new Triggers([ROLE, FRAME, UNRESTRICTED, REVEAL, SECRET, ASK, M
  * FRAME, UNRESTRICTED and SECRET; REVEAL and ASK count only beside a SECRET): most English
  * texts skip the trigger pass.
  */
-// eslint-disable-next-line no-control-regex
-const PREFILTER = /[^\u0000-\u007f]|\b(?:partir|ahora|adelante|sin|sans|ohne|sem|senza|modo|nun|sofort|jetzt|agora|d'ora|adesso|questo|sekarang|tanpa|bayangkan|berpura|pengembang|walang|ngayon|isipin|magkunwari|bundan|hayal|farz|gibi|finge|imagina|imagine|juego|fais|faites|stell|tu\s+so|rollenspiel|finja|immagina|fingi|fai|gioco|haz|secreto|clave|instrucciones|mensaje|sistema|sistem|mot|vos|tes|passwort|kennwort|geheimnis|geheimen|geheime|deine|ihre|systemprompt|systemanweisungen|senha|segredo|chave|suas|tuas|segreto|chiave|tue|parola|gizli|kata|rahasia|kunci|instruksi|instruksimu|lihim|iyong|unzensierte|uneingeschr)/;
+const PREFILTER_WORDS = ['partir', 'ahora', 'adelante', 'sin', 'sans', 'ohne', 'sem', 'senza', 'modo', 'nun', 'sofort', 'jetzt', 'agora', "d'ora", 'adesso', 'questo', 'sekarang', 'tanpa', 'bayangkan', 'berpura', 'pengembang', 'walang', 'ngayon', 'isipin', 'magkunwari', 'bundan', 'hayal', 'farz', 'gibi', 'finge', 'imagina', 'imagine', 'juego', 'fais', 'faites', 'stell', 'rollenspiel', 'finja', 'immagina', 'fingi', 'fai', 'gioco', 'haz', 'secreto', 'clave', 'instrucciones', 'mensaje', 'sistema', 'sistem', 'mot', 'vos', 'tes', 'passwort', 'kennwort', 'geheimnis', 'geheimen', 'geheime', 'deine', 'ihre', 'systemprompt', 'systemanweisungen', 'senha', 'segredo', 'chave', 'suas', 'tuas', 'segreto', 'chiave', 'tue', 'parola', 'gizli', 'kata', 'rahasia', 'kunci', 'instruksi', 'instruksimu', 'lihim', 'iyong', 'unzensierte', 'uneingeschr'];
+const PREFILTER = new RegExp(`[^\\u0000-\\u007f]|\\b(?:${PREFILTER_WORDS.join('|')}|tu\\s+so)`);
+/** PREFILTER's words, and "tu\s+so", read from the shared keyword pass (triggers.ts). */
+const prefilterWords = sharedWordGate(PREFILTER_WORDS);
+const tuSo = sharedWordGate(['tu'], /tu\s+so/y);
+
+/** PREFILTER.test(lower), mostly without running it: the same answer (test/guards/scan-shared-pass.property.test.ts). */
+export function mayHaveCue(lower: string, aligned: boolean): boolean {
+  if (!isAscii(lower)) return true;
+  const words = prefilterWords(lower, aligned);
+  if (words === true) return true;
+  const tu = tuSo(lower, aligned);
+  if (tu === true) return true;
+  return words === undefined || tu === undefined ? PREFILTER.test(lower) : false;
+}
 
 /** The first position of `hits` within `distance` of a position of `other`, or -1. */
 function near(a: RuleHits, b: RuleHits, distance: number): number {
@@ -136,7 +149,7 @@ const first = (h: RuleHits): number => (h === undefined ? -1 : h === 'all' ? 0 :
 
 export const detectMultilingual: Detector = (ctx) => {
   const { lower, text } = ctx;
-  if (!PREFILTER.test(lower) || isLongTextAboutAttacks(text)) return;
+  if (!mayHaveCue(lower, lower.length === text.length) || isLongTextAboutAttacks(text)) return;
   const [role, frame, unrestricted, reveal, secret, ask, model, prompt] = TRIGGERS.scan(lower, lower.length === text.length);
   const at = (i: number): string => quote(text.slice(i, i + 48), 40);
   let i = first(role);

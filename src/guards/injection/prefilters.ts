@@ -80,3 +80,27 @@ export function hasRun(text: string, set: Uint8Array, min: number): boolean {
   }
   return false;
 }
+
+/** Letter counts of an a–z word, for letterBound. */
+export function letterCounts(word: string): Int32Array {
+  const counts = new Int32Array(26);
+  for (let i = 0; i < word.length; i++) counts[word.charCodeAt(i) - a]!++;
+  return counts;
+}
+
+const scratch = new Int32Array(26);
+
+/**
+ * A lower bound of the edit distance (insert, delete, substitute, swap two neighbours) between
+ * the a–z word `lower[start, end)` and a word with letter counts `counts`: each edit changes
+ * the two words' letter counts by at most 2 in total (a swap by none), so the distance is at
+ * least half their difference. Counting letters costs far less than the distance's table, and
+ * most words that pass misspellingFilter ("product" for "previous") are rejected by it.
+ */
+export function letterBound(lower: string, start: number, end: number, counts: Int32Array): number {
+  scratch.set(counts);
+  for (let i = start; i < end; i++) scratch[lower.charCodeAt(i) - a]!--;
+  let diff = 0;
+  for (let c = 0; c < 26; c++) diff += Math.abs(scratch[c]!);
+  return Math.ceil(diff / 2);
+}
