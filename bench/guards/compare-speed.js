@@ -10,6 +10,7 @@
  * Knobs: BENCH_ROUNDS=9 (rounds), BENCH_MS=60 (milliseconds per input per build per round).
  * Pair it with compare-builds.js, which checks that the two builds return the same scans.
  */
+import { PROSE, fill } from './prose.js';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -36,16 +37,8 @@ const corpus = (f) =>
     .map((l) => JSON.parse(l).text);
 const malicious = corpus('malicious.jsonl');
 const all = [...malicious, ...corpus('benign.jsonl')];
-const PROSE = [
-  'The quarterly review covered revenue, hiring and the product roadmap. Sales in the northern region grew steadily, while the southern region was flat because two large customers delayed their renewals until the next fiscal year.',
-  'Our support team answered 4,210 tickets last month. The median first response time was 38 minutes, and 91 percent of customers rated the answer as helpful. Most questions were about invoices, shipping times and password resets.',
-  'The new warehouse in Leipzig opens in March. It adds 12,000 square metres of storage and will handle returns for Germany, Austria and Switzerland, which today take up to nine days to process.',
-  'During the migration the database will be read-only for about two hours. We will post updates on the status page and send a summary to all account owners once the work is complete.',
-  'Engineering closed 214 issues this sprint, including the long-standing bug where exports in Excel format lost their date formatting when the user had a non-English locale.',
-];
-let text = '';
-for (let i = 0; text.length < 2048; i++) text += (text ? '\n\n' : '') + PROSE[i % PROSE.length];
-const prose = text.slice(0, 2048);
+const prose = fill(PROSE, 2048);
+let text = prose;
 // Longer than one classifier window: its paragraphs are read alone too (classifier.ts).
 while (text.length < 8192) text += '\n\n' + PROSE[(text.length * 7) % PROSE.length];
 const prose8 = text.slice(0, 8192);

@@ -112,18 +112,27 @@ function collect(skel: string): number {
 const stamp = new Uint8Array(BUCKETS);
 let generation = 0;
 
+/** A fresh stamp for the next text's dedupe. */
+function nextGeneration(): number {
+  if (++generation > 255) {
+    stamp.fill(0);
+    generation = 1;
+  }
+  return generation;
+}
+
+/** The features of the text's first window into FEATURES; returns how many (duplicates included). */
+function collectWindow(text: string): number {
+  return collect(skeleton(text.length > WINDOW ? text.slice(0, WINDOW) : text));
+}
+
 /**
  * The distinct features of one window of text, at the start of DISTINCT; returns how many.
  * The array is reused by the next call.
  */
 export function distinctFeatures(text: string): { indices: Uint32Array; count: number } {
-  generation++;
-  if (generation > 255) {
-    stamp.fill(0);
-    generation = 1;
-  }
-  const g = generation;
-  const total = collect(skeleton(text.length > WINDOW ? text.slice(0, WINDOW) : text));
+  const g = nextGeneration();
+  const total = collectWindow(text);
   let count = 0;
   for (let j = 0; j < total; j++) {
     const i = FEATURES[j]!;
@@ -141,13 +150,8 @@ export function distinctFeatures(text: string): { indices: Uint32Array; count: n
  * any order: the same as summing distinctFeatures' indices. The result object is reused.
  */
 export function weightSum(text: string, weights: Int8Array): { sum: number; count: number } {
-  generation++;
-  if (generation > 255) {
-    stamp.fill(0);
-    generation = 1;
-  }
-  const g = generation;
-  const total = collect(skeleton(text.length > WINDOW ? text.slice(0, WINDOW) : text));
+  const g = nextGeneration();
+  const total = collectWindow(text);
   let count = 0;
   let sum = 0;
   for (let j = 0; j < total; j++) {
