@@ -133,11 +133,6 @@ export class HttpTool {
   }
 }
 
-/** Calls `target` once (an `HttpTool` made for this call alone; a configured tool keeps its own). */
-export function callHttpTool(target: HttpToolTarget, call: HttpCall, secrets: SecretResolver): Promise<HttpToolResult> {
-  return new HttpTool(target, secrets).call(call);
-}
-
 interface Endpoint {
   origin: string;
   path: string;

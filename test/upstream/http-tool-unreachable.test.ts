@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { callHttpTool, displayUrl } from '../../src/upstream/http-tool.js';
+import { displayUrl, HttpTool } from '../../src/upstream/http-tool.js';
 import { EnvSecretProvider, SecretResolver } from '../../src/upstream/secrets.js';
 
 /**
@@ -21,11 +21,11 @@ describe('an unreachable HTTP tool', () => {
     process.env.WARDEN_TEST_UNREACHABLE_KEY = 'super-secret-value-1234';
     try {
       const secrets = new SecretResolver([new EnvSecretProvider('WARDEN_TEST_UNREACHABLE_')]);
-      const result = await callHttpTool(
+      const tool = new HttpTool(
         { tool: 'send_report', url: `http://ops:\${secret:key}@127.0.0.1:${port}/reports/send?api_key=\${secret:key}&x=literal-token`, method: 'POST', headers: { authorization: 'Bearer ${secret:key}' }, timeoutMs: 5_000, maxResponseBytes: 1_000 },
-        { args: {}, requestId: 'r-1', agentId: 'a' },
         secrets,
       );
+      const result = await tool.call({ args: {}, requestId: 'r-1', agentId: 'a' });
       expect(result).toEqual({ ok: false, kind: 'network', message: `tool "send_report" could not be reached at http://127.0.0.1:${port}/reports/send (ECONNREFUSED): is its server running?` });
     } finally {
       delete process.env.WARDEN_TEST_UNREACHABLE_KEY;
@@ -34,7 +34,8 @@ describe('an unreachable HTTP tool', () => {
 
   it('names the tool whose secret is missing', async () => {
     const secrets = new SecretResolver([new EnvSecretProvider('WARDEN_TEST_UNSET_')]);
-    const result = await callHttpTool({ tool: 'send_report', url: 'http://127.0.0.1:1/x', method: 'POST', headers: { authorization: 'Bearer ${secret:nope}' }, timeoutMs: 1_000, maxResponseBytes: 1_000 }, { args: {}, requestId: 'r-2', agentId: 'a' }, secrets);
+    const tool = new HttpTool({ tool: 'send_report', url: 'http://127.0.0.1:1/x', method: 'POST', headers: { authorization: 'Bearer ${secret:nope}' }, timeoutMs: 1_000, maxResponseBytes: 1_000 }, secrets);
+    const result = await tool.call({ args: {}, requestId: 'r-2', agentId: 'a' });
     expect(result).toMatchObject({ ok: false, kind: 'secret', message: expect.stringMatching(/^tool "send_report": secret "nope" is not set \(looked in: environment variable WARDEN_TEST_UNSET_NOPE\)$/) });
   });
 

@@ -127,27 +127,9 @@ function collectWindow(text: string): number {
 }
 
 /**
- * The distinct features of one window of text, at the start of DISTINCT; returns how many.
- * The array is reused by the next call.
- */
-export function distinctFeatures(text: string): { indices: Uint32Array; count: number } {
-  const g = nextGeneration();
-  const total = collectWindow(text);
-  let count = 0;
-  for (let j = 0; j < total; j++) {
-    const i = FEATURES[j]!;
-    if (stamp[i] === g) continue;
-    stamp[i] = g;
-    FEATURES[count++] = i;
-  }
-  return { indices: FEATURES, count };
-}
-
-/**
  * The sum of `weights` over the distinct features of one window of text, and how many there
- * are: what classifier.ts needs, in one pass (distinctFeatures, then a second loop over its
- * result, read every feature twice). The sum is of integers (int8 weights), so it is exact in
- * any order: the same as summing distinctFeatures' indices. The result object is reused.
+ * are: what classifier.ts needs, in one pass. The sum is of integers (int8 weights), so it is
+ * exact in any order: the same as summing featuresOf's indices. The result object is reused.
  */
 export function weightSum(text: string, weights: Int8Array): { sum: number; count: number } {
   const g = nextGeneration();
@@ -169,6 +151,14 @@ const SUM = { sum: 0, count: 0 };
 
 /** Distinct feature indices of one window of text, copied (for training). */
 export function featuresOf(text: string): Uint32Array {
-  const { indices, count } = distinctFeatures(text);
-  return indices.slice(0, count);
+  const g = nextGeneration();
+  const total = collectWindow(text);
+  let count = 0;
+  for (let j = 0; j < total; j++) {
+    const i = FEATURES[j]!;
+    if (stamp[i] === g) continue;
+    stamp[i] = g;
+    FEATURES[count++] = i;
+  }
+  return FEATURES.slice(0, count);
 }
