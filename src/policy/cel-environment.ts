@@ -111,25 +111,64 @@ function trustAtLeast(level: string): boolean {
   return trustRank(scope.agentTrust) >= wanted;
 }
 
-function minutesOfDay(hhmm: string): number {
-  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
-  if (!m) throw new Error(`time "${hhmm}" is not HH:MM`);
-  return Number(m[1]) * 60 + Number(m[2]);
+const clockTimes = new Map<string, number>();
+
+/** Minutes since midnight of an HH:MM literal (a handful per policy set, parsed once each). */
+export function minutesOfDay(hhmm: string): number {
+  let minutes = clockTimes.get(hhmm);
+  if (minutes === undefined) {
+    const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
+    if (!m) throw new Error(`time "${hhmm}" is not HH:MM`);
+    minutes = Number(m[1]) * 60 + Number(m[2]);
+    if (clockTimes.size >= 1_000) clockTimes.clear();
+    clockTimes.set(hhmm, minutes);
+  }
+  return minutes;
 }
 
-const clockFormatters = new Map<string, Intl.DateTimeFormat>();
-function localMinutes(at: Date, timeZone: string): number {
-  let format = clockFormatters.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-    clockFormatters.set(timeZone, format);
-  }
-  const [h, m] = format.format(at).split(':');
+/**
+ * A time zone's formatter, and the local minute of day of the last UTC minute asked for. Requests
+ * come in at the clock's pace, so nearly all of them fall in the minute before: one formatting
+ * (~2 µs through Intl) per zone and minute instead of one per condition evaluated.
+ */
+interface ZoneClock {
+  format: Intl.DateTimeFormat;
+  /** Epoch minute (ms ÷ 60,000, floored) whose local minute is `local`; NaN before the first. */
+  minute: number;
+  local: number;
+}
+
+const zoneClocks = new Map<string, ZoneClock>();
+
+function formatMinutes(format: Intl.DateTimeFormat, ms: number): number {
+  const [h, m] = format.format(ms).split(':');
   return Number(h) * 60 + Number(m);
 }
 
+function localMinutes(at: Date, timeZone: string): number {
+  let clock = zoneClocks.get(timeZone);
+  if (!clock) {
+    const format = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    clock = { format, minute: NaN, local: 0 };
+    zoneClocks.set(timeZone, clock);
+  }
+  const ms = at.getTime();
+  const minute = Math.floor(ms / 60_000);
+  if (minute === clock.minute) return clock.local;
+  const local = formatMinutes(clock.format, ms);
+  // Remembered only when the first and the last millisecond of the UTC minute show the same local
+  // minute: then the whole minute does (an offset of whole minutes, no transition inside it). An
+  // offset with seconds (local mean time before ~1970) or a transition mid-minute is never cached.
+  const first = minute * 60_000;
+  if (formatMinutes(clock.format, first) === local && formatMinutes(clock.format, first + 59_999) === local) {
+    clock.minute = minute;
+    clock.local = local;
+  }
+  return local;
+}
+
 /** True when `at` falls in [from, to) local time; a window like 22:00–06:00 wraps midnight. */
-function inTimeWindow(at: Date, from: string, to: string, timeZone = 'UTC'): boolean {
+export function inTimeWindow(at: Date, from: string, to: string, timeZone = 'UTC'): boolean {
   const start = minutesOfDay(from);
   const end = minutesOfDay(to);
   const t = localMinutes(at, timeZone);

@@ -1,4 +1,8 @@
-import { CEL_VARIABLES, type CompiledExpression } from './cel-environment.js';
+import type { CompiledExpression } from './cel-environment.js';
+import { chain, COMPARE, isNode, isStringList, MIRROR, numberLiteral, plainValue, stringList, stringLiteral, type Node } from './condition-ast.js';
+import { shapeTest, type Test } from './condition-checks.js';
+
+export { isStringList, plainValue } from './condition-ast.js';
 
 /**
  * A top-level conjunct of a condition that pins a request value to string literals:
@@ -34,12 +38,6 @@ export interface RangeTerm {
  */
 export type IndexTerm = KeyTerm | SameTerm | RangeTerm;
 
-/**
- * A conjunct judged in plain JavaScript: true or false when the values it reads are plain data of
- * the types it expects, undefined otherwise (then CEL decides).
- */
-type Test = (activation: Record<string, unknown>) => boolean | undefined;
-
 /** A test and its result for the request being decided (`round`): each is run once per request. */
 interface Check {
   test: Test;
@@ -62,75 +60,10 @@ export interface ConditionPlan {
   exact: boolean;
 }
 
-interface Node {
-  op: string;
-  args: unknown;
-}
-
-const isNode = (value: unknown): value is Node => typeof value === 'object' && value !== null && typeof (value as Node).op === 'string';
-
-/** The variable path an access chain names (`agent.roles`, `args['a b']`), or undefined. */
-function chain(node: unknown): string[] | undefined {
-  if (!isNode(node)) return undefined;
-  if (node.op === 'id') return typeof node.args === 'string' && node.args in CEL_VARIABLES ? [node.args] : undefined;
-  if (node.op === '.' || node.op === '[]') {
-    const [target, field] = node.args as [unknown, unknown];
-    const base = chain(target);
-    if (!base) return undefined;
-    if (node.op === '.') return typeof field === 'string' ? [...base, field] : undefined;
-    return isNode(field) && field.op === 'value' && typeof field.args === 'string' ? [...base, field.args] : undefined;
-  }
-  return undefined;
-}
-
-const stringLiteral = (node: unknown): string | undefined => (isNode(node) && node.op === 'value' && typeof node.args === 'string' ? node.args : undefined);
-
-/** A number literal that converts to a double exactly (CEL compares int and double by value). */
-function numberLiteral(node: unknown): number | undefined {
-  if (!isNode(node) || node.op !== 'value') return undefined;
-  const v = node.args;
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'bigint' && v <= 2n ** 53n && v >= -(2n ** 53n)) return Number(v);
-  return undefined;
-}
-
-function stringList(node: unknown): string[] | undefined {
-  if (!isNode(node) || node.op !== 'list' || !Array.isArray(node.args)) return undefined;
-  const out: string[] = [];
-  for (const item of node.args) {
-    const s = stringLiteral(item);
-    if (s === undefined) return undefined;
-    out.push(s);
-  }
-  return out;
-}
-
 function conjuncts(node: Node, out: Node[]): void {
   if (node.op === '&&' && Array.isArray(node.args)) {
     for (const a of node.args) if (isNode(a)) conjuncts(a, out);
   } else out.push(node);
-}
-
-/**
- * The value at `path` when it is plain data whose CEL value is certain, else undefined (missing,
- * inherited, a class instance): the conjunct is then left to CEL.
- */
-export function plainValue(activation: Record<string, unknown>, path: readonly string[]): unknown {
-  let value: unknown = activation[path[0]!];
-  for (let i = 1; i < path.length; i++) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return undefined;
-    if (!Object.hasOwn(value, path[i]!)) return undefined;
-    value = (value as Record<string, unknown>)[path[i]!];
-  }
-  return value;
-}
-
-export function isStringList(value: unknown): value is readonly string[] {
-  if (!Array.isArray(value)) return false;
-  for (const v of value) if (typeof v !== 'string') return false;
-  return true;
 }
 
 function keyTerm(node: Node): KeyTerm | undefined {
@@ -174,15 +107,15 @@ function indexTerm(node: Node): IndexTerm | undefined {
   return undefined;
 }
 
-const COMPARE: Record<string, (a: number, b: number) => boolean> = {
-  '<': (a, b) => a < b,
-  '<=': (a, b) => a <= b,
-  '>': (a, b) => a > b,
-  '>=': (a, b) => a >= b,
-};
-const MIRROR: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
-
+/**
+ * The check of a conjunct (or of a part of one): an index term's shape here, the other shapes
+ * (has(), bool literals, size(), trust_at_least, in_time_window, !, && and ||) in condition-checks.ts.
+ */
 function test(node: Node): Test | undefined {
+  return termTest(node) ?? shapeTest(node, test);
+}
+
+function termTest(node: Node): Test | undefined {
   const key = keyTerm(node);
   if (key) {
     const { path, literals } = key;

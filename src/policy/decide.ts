@@ -11,6 +11,7 @@ import { firstLine } from '../lib/diagnostic.js';
 import { DEFAULT_REASON, renderReason } from './reason-template.js';
 import { judge } from './condition-plan.js';
 import type { ConditionIndex } from './condition-index.js';
+import type { RuleIndex } from './rule-index.js';
 
 export interface DecideOptions {
   /** The instant the decision is made for (effective windows, `now` in CEL). Default: the clock. */
@@ -207,11 +208,35 @@ function sortMatched(matched: Matched): void {
 
 const ascending = (a: number, b: number) => a - b;
 
+/**
+ * Merged obligations by the rules that carry them (their orders, in the order merged), per set:
+ * the same few rules match request after request, and merging (sets, sorts, a JSON key per
+ * obligation) cost more than the rest of an allow.
+ */
+const mergedBySet = new WeakMap<RuleIndex, Map<string, readonly Obligation[]>>();
+
 /** The merged obligations of the matched rules; none without reading a rule when none carry any. */
 function obligations(policySet: PolicySet, lists: readonly Matched[]): Obligation[] {
   const { obligated } = policySet.index;
-  if (!lists.some((m) => m.orders.some((o) => obligated[o] === 1))) return [];
-  return mergeObligations(lists.flatMap((m) => m.orders.map((o) => policySet.rules[o]!.obligations)));
+  let key = '';
+  for (const m of lists) for (const o of m.orders) if (obligated[o] === 1) key = key === '' ? `${o}` : `${key},${o}`;
+  if (key === '') return [];
+  let merged = mergedBySet.get(policySet.index);
+  if (!merged) mergedBySet.set(policySet.index, (merged = new Map()));
+  let list = merged.get(key);
+  if (!list) {
+    list = mergeObligations(lists.flatMap((m) => m.orders.map((o) => policySet.rules[o]!.obligations)));
+    if (merged.size >= 4_096) merged.clear();
+    merged.set(key, list);
+  }
+  return list.map(fresh);
+}
+
+/** A copy as mergeObligations would have made it: its own redact and cap objects, the rules' others. */
+function fresh(o: Obligation): Obligation {
+  if (o.type === 'redact') return { type: 'redact', paths: o.paths.slice() };
+  if (o.type === 'cap') return { type: 'cap', arg: o.arg, max: o.max };
+  return o;
 }
 
 /** evaluateRule, with the common conjunct shapes judged without CEL (condition-plan.ts). */
@@ -311,7 +336,7 @@ function shadowResults(
 ): ShadowResult[] {
   const byPolicy = new Map<string, Match[]>();
   for (const rule of rules) {
-    const result = evaluateRule(rule, activation, at);
+    const result = traces ? evaluateRule(rule, activation, at) : evaluateFast(rule, activation, at);
     if (traces) traces.push(trace(rule, result));
     const list = byPolicy.get(rule.policy.id) ?? [];
     if (counts(rule, result)) list.push({ rule });
