@@ -337,8 +337,22 @@ export class Pipeline {
    * recorded, its details naming the approval (`retryOf`; `servedFromApproval` for a stored result).
    */
   private async approvalForRetry(x: Exchange, tenant: string): Promise<ApprovalRecord | undefined> {
-    const argsHash = sha256(canonicalJson(x.args!));
-    const approval = await this.d.approvals.findApprovalForRetry({ agentId: x.agent!.id, tenant, tool: x.call.tool, argsHash, since: 0, ...(x.user?.id !== undefined ? { userId: x.user.id } : {}) });
+    // The hash is computed when the store reads it: the SQLite store answers most calls (no
+    // approval for this agent and tool) without it. Computed once; the arguments do not change
+    // during the lookup.
+    const args = x.args!;
+    let argsHash: string | undefined;
+    const query = {
+      agentId: x.agent!.id,
+      tenant,
+      tool: x.call.tool,
+      get argsHash(): string {
+        return (argsHash ??= sha256(canonicalJson(args)));
+      },
+      since: 0,
+      ...(x.user?.id !== undefined ? { userId: x.user.id } : {}),
+    };
+    const approval = await this.d.approvals.findApprovalForRetry(query);
     return approval && this.answersRetry(approval, x.now) ? approval : undefined;
   }
 

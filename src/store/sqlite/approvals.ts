@@ -4,6 +4,9 @@ import type { ApprovalRetryQuery, ApprovalStore } from '../ports.js';
 import { approvalParams, jsonOrNull, toApproval, toVote, voteParams, type ApprovalRow } from './rows.js';
 import { filteredSelect, immediate, type ShapedStatements, type ApprovalStatements } from './statements.js';
 
+/** Bound on the positive memo of findApprovalForRetry (cleared when full: it is only a shortcut). */
+const MAX_REMEMBERED = 10_000;
+
 /**
  * Multi-step changes (an approval with its votes, a vote, a claim, expiry) run in IMMEDIATE
  * transactions, which take the write lock before the first read: that is what makes a vote or a
@@ -17,6 +20,10 @@ export class SqliteApprovals implements ApprovalStore {
     expire: (now: Millis) => ApprovalRecord[];
     read: <T>(fn: () => T) => T;
   };
+  /** Whether the agent has any approval for the tool (served by the prefix of idx_approvals_retry). */
+  private readonly anyForTool: Database.Statement<[string, string], 1>;
+  /** `agent\0tool` pairs known to have approvals (see findApprovalForRetry); never a negative. */
+  private readonly withApprovals = new Set<string>();
 
   constructor(
     db: Database.Database,
@@ -24,6 +31,7 @@ export class SqliteApprovals implements ApprovalStore {
     private readonly shaped: ShapedStatements,
   ) {
     const read = db.transaction((fn: () => unknown) => fn());
+    this.anyForTool = db.prepare<[string, string], 1>('SELECT 1 FROM approvals WHERE agent_id = ? AND tool = ? LIMIT 1').pluck();
     this.tx = {
       create: immediate(db, (approval: ApprovalRecord) => this.createSync(approval)),
       vote: immediate(db, (id: string, vote: ApprovalVote, now: Millis) => this.voteSync(id, vote, now)),
@@ -47,13 +55,29 @@ export class SqliteApprovals implements ApprovalStore {
     return row ? this.withVotes(row) : undefined;
   }
 
+  /**
+   * Nearly every tool call has no approval: a call held for approval is the exception, and most
+   * tools never are. So the lookup first asks the index whether this agent has any approval for
+   * this tool at all (`SELECT 1 … LIMIT 1` on the prefix of idx_approvals_retry, two parameters):
+   * when not, it answers at once, without reading `q.argsHash` (the pipeline computes that hash
+   * only when it is read). Every lookup reads the database: a negative answer is never remembered,
+   * because another connection (a second gateway, the CLI voting) may create an approval at any
+   * moment, and a stale "none" would let a retry of an executed call run again. Only the positive
+   * answer is remembered (`withApprovals`): it can only cost an exact lookup that finds nothing.
+   */
   async findApprovalForRetry(q: ApprovalRetryQuery): Promise<ApprovalRecord | undefined> {
-    const params = { agent_id: q.agentId, tool: q.tool, args_hash: q.argsHash, tenant: q.tenant, user_id: q.userId ?? null, since: q.since };
-    // Nearly every tool call finds nothing: one SELECT is its own snapshot, so the transaction
-    // (BEGIN and COMMIT, ~6 % of a tool call's CPU) is taken only to read a row with its votes.
-    if (!this.s.findApprovalForRetry.get(params)) return undefined;
+    const coarse = `${q.agentId}\u0000${q.tool}`;
+    if (!this.withApprovals.has(coarse)) {
+      if (this.anyForTool.get(q.agentId, q.tool) === undefined) return undefined;
+      if (this.withApprovals.size >= MAX_REMEMBERED) this.withApprovals.clear();
+      this.withApprovals.add(coarse);
+    }
+    const params = [q.agentId, q.tool, q.argsHash, q.tenant, q.userId ?? null, q.since] as const;
+    // One SELECT is its own snapshot, so the transaction (BEGIN and COMMIT, ~6 % of a tool call's
+    // CPU) is taken only to read a row with its votes.
+    if (!this.s.findApprovalForRetry.get(...params)) return undefined;
     return this.tx.read(() => {
-      const row = this.s.findApprovalForRetry.get(params);
+      const row = this.s.findApprovalForRetry.get(...params);
       return row ? this.withVotes(row) : undefined;
     });
   }
