@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { bearerToken } from '../../auth/bearer.js';
 import { AuthenticationError } from '../../auth/errors.js';
 import type { Principal } from '../../auth/principal.js';
@@ -35,26 +35,43 @@ export function principalOf(req: FastifyRequest): Principal {
   return req.principal;
 }
 
+/**
+ * A callback hook, not an async one: a public or pipeline route (a tool call) passes without a
+ * promise or a tick, and an authenticated one costs the one promise of the credential lookup.
+ * Answering 401/403 ends the request: `done` is then not called.
+ */
 export function authenticationHook(warden: Warden) {
-  return async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  return function authenticate(req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const auth = req.routeOptions.config.auth ?? 'any';
-    if (auth === 'public' || auth === 'pipeline') return undefined;
+    if (auth === 'public' || auth === 'pipeline') return done();
     const token = bearerToken(req.headers.authorization);
-    const unauthorized = (detail: string) => sendProblem(reply.header('www-authenticate', 'Bearer'), 401, detail);
-    if (!token) return unauthorized('send "Authorization: Bearer <API key or token>"');
-    try {
-      req.principal = await warden.principals.fromBearer(token);
-    } catch (error) {
-      if (error instanceof AuthenticationError) return unauthorized(error.message);
-      throw error;
+    if (!token) {
+      unauthorized(reply, 'send "Authorization: Bearer <API key or token>"');
+      return;
     }
-    if (auth === 'any') return undefined;
-    try {
-      requireHuman(req.principal, auth, `${req.method} ${req.routeOptions.url}`);
-    } catch (error) {
-      if (error instanceof ServiceError) return sendServiceError(reply, error);
-      throw error;
-    }
-    return undefined;
+    warden.principals.fromBearer(token).then(
+      (principal) => {
+        req.principal = principal;
+        if (auth === 'any') return done();
+        try {
+          requireHuman(principal, auth, `${req.method} ${req.routeOptions.url}`);
+        } catch (error) {
+          if (error instanceof ServiceError) {
+            sendServiceError(reply, error);
+            return;
+          }
+          return done(error as Error);
+        }
+        done();
+      },
+      (error: unknown) => {
+        if (error instanceof AuthenticationError) unauthorized(reply, error.message);
+        else done(error as Error);
+      },
+    );
   };
+}
+
+function unauthorized(reply: FastifyReply, detail: string): void {
+  sendProblem(reply.header('www-authenticate', 'Bearer'), 401, detail);
 }

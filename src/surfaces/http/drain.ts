@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
@@ -15,14 +16,16 @@ export function closeIdleConnectionsOnShutdown(app: FastifyInstance): void {
     idle.add(socket);
     socket.once('close', () => idle.delete(socket));
   });
-  app.server.on('request', (req, res) => {
-    const socket = req.socket;
-    idle.delete(socket);
-    res.once('finish', () => {
-      if (socket.destroyed) return;
-      if (closing) socket.end();
-      else idle.add(socket);
-    });
+  // One function for every response, not a closure and a once-wrapper per request: this runs per request.
+  function responseFinished(this: ServerResponse<IncomingMessage>): void {
+    const socket = this.req.socket;
+    if (socket.destroyed) return;
+    if (closing) socket.end();
+    else idle.add(socket);
+  }
+  app.server.on('request', (req: IncomingMessage, res: ServerResponse<IncomingMessage>) => {
+    idle.delete(req.socket);
+    res.on('finish', responseFinished); // 'finish' is emitted once per response
   });
   app.addHook('preClose', async () => {
     closing = true;
