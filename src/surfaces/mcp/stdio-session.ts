@@ -31,6 +31,8 @@ export function serveStdioSession(
       stdin.off('close', stop);
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      // The answers of the last turn may still be held for coalescing: out before anything may exit.
+      while (stdout.writableCorked > 0) stdout.uncork();
       try {
         await warden.close();
         resolve(code);
