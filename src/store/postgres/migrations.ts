@@ -242,6 +242,17 @@ CREATE INDEX idx_decisions_rule ON decisions(rule, seq);
 CREATE INDEX idx_decisions_tenant ON decisions(tenant, seq);
 CREATE INDEX idx_decisions_reason_words ON decisions USING gin (to_tsvector('simple'::regconfig, regexp_replace(reason, '[[:punct:]]+', ' ', 'g')));`,
   },
+  {
+    id: 6,
+    name: 'decision-log indexes skip records without a session or a rule',
+    // As SQLite's migration 10: a record without a session or a rule writes no entry in those
+    // indexes. `col = $1` implies `col IS NOT NULL` (the operator is strict), so the planner still
+    // uses them (test/store/postgres-decision-plans.test.ts).
+    sql: `DROP INDEX IF EXISTS idx_decisions_session;
+CREATE INDEX idx_decisions_session ON decisions(session_id, seq) WHERE session_id IS NOT NULL;
+DROP INDEX IF EXISTS idx_decisions_rule;
+CREATE INDEX idx_decisions_rule ON decisions(rule, seq) WHERE rule IS NOT NULL;`,
+  },
 ];
 
 /** The newest schema version this code knows. */

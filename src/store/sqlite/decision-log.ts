@@ -4,7 +4,7 @@ import type { DecisionQuery, DecisionRecord, DecisionStats, Millis, NewDecisionR
 import type { ChainLink, DecisionLogStore } from '../ports.js';
 import { searchDecisions } from './decision-search.js';
 import { ReasonIndex, registerHasWords } from './reason-index.js';
-import { decisionParams, toDecision, type Params } from './rows.js';
+import { decisionValues, toDecision, type Params } from './rows.js';
 import type { SessionBuffer } from './session-buffer.js';
 import { clampLimit, immediate, type ShapedStatements, type DecisionStatements } from './statements.js';
 
@@ -30,7 +30,7 @@ export class SqliteDecisionLog implements DecisionLogStore {
     this.reasons = new ReasonIndex(db);
     this.tx = {
       appendDecisions: immediate(db, (records: readonly DecisionRecord[]) => {
-        for (const record of records) this.s.insertDecision.run(decisionParams(record));
+        for (const record of records) this.s.insertDecision.run(decisionValues(record));
       }),
       appendChained: immediate(db, (entries: readonly NewDecisionRecord[], link: ChainLink) => {
         this.sessions.writePending();
@@ -39,7 +39,7 @@ export class SqliteDecisionLog implements DecisionLogStore {
         const records: DecisionRecord[] = [];
         for (const entry of entries) {
           const record = link(entry, previous);
-          this.s.insertDecision.run(decisionParams(record));
+          this.s.insertDecision.run(decisionValues(record));
           records.push(record);
           previous = { seq: record.seq, hash: record.hash };
         }

@@ -288,6 +288,19 @@ CREATE TABLE reason_index_cursor (
 );
 INSERT INTO reason_index_cursor (name, seq) VALUES ('reasons', COALESCE((SELECT MAX(seq) FROM decisions), 0));`,
   },
+  {
+    id: 10,
+    name: 'decision-log indexes skip records without a session or a rule',
+    // Every index is one more B-tree written per record. Records without a session (most calls
+    // outside MCP) or without a rule (a default deny) are never looked up by those columns: the
+    // explorer filters on `session_id = ?` / `rule = ?`, and SQLite knows that `x = ?` implies
+    // `x IS NOT NULL`, so the partial indexes still answer those filters (planner tests in
+    // test/store/sqlite-decision-plans.test.ts).
+    sql: `DROP INDEX IF EXISTS idx_decisions_session;
+CREATE INDEX idx_decisions_session ON decisions(session_id) WHERE session_id IS NOT NULL;
+DROP INDEX IF EXISTS idx_decisions_rule;
+CREATE INDEX idx_decisions_rule ON decisions(rule) WHERE rule IS NOT NULL;`,
+  },
 ];
 
 /** The newest schema version this code knows. */

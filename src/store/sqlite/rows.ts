@@ -406,6 +406,11 @@ export function decisionParams(r: DecisionRecord): Params {
 /** The decisions table's columns, in the order decisionParams names them (one list to keep in step). */
 export const DECISION_COLUMNS = Object.keys(decisionParams({} as DecisionRecord));
 
+/** decisionParams as positional values, in DECISION_COLUMNS order (an object's string keys keep their insertion order). */
+export function decisionValues(r: DecisionRecord): Array<string | number | null> {
+  return Object.values(decisionParams(r));
+}
+
 // ---------------------------------------------------------------------------------------------
 // sessions
 
