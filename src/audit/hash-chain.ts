@@ -1,5 +1,5 @@
 import { hash as oneShotHash } from 'node:crypto';
-import { canonicalJson } from '../model/canonical-json.js';
+import { canonicalText, writeCanonical, type CanonicalStyle } from '../model/canonical-json.js';
 import type { DecisionRecord } from '../store/records.js';
 
 /** The `prevHash` of the first record. */
@@ -22,13 +22,21 @@ type Unhashed = Exclude<keyof DecisionRecord, (typeof HASHED_FIELDS)[number] | '
 const everyFieldHashed: [Unhashed] extends [never] ? true : never = true;
 void everyFieldHashed;
 
-/** The hashed text of `fields` of a record: each value in order, objects in canonical form. */
+/**
+ * The hashed text of `fields` of a record: each value in order, objects in canonical form, each
+ * followed by `|` (an absent one is `\0|`; one JSON cannot write, a function, is `undefined|`).
+ * One canonical text for the whole record, so its strings are checked for escapes together
+ * (model/canonical-json.ts canonicalText), not written by a JSON.stringify call each.
+ */
 function fieldsText(record: object, fields: readonly string[]): string {
-  const values = record as Record<string, unknown>;
+  return canonicalText((style) => writeFields(record as Record<string, unknown>, fields, style));
+}
+
+function writeFields(values: Record<string, unknown>, fields: readonly string[], style: CanonicalStyle): string {
   let text = '';
   for (const field of fields) {
     const value = values[field];
-    text += value === undefined ? '\u0000|' : `${typeof value === 'object' && value !== null ? canonicalJson(value) : JSON.stringify(value)}|`;
+    text += value === undefined ? '\u0000|' : `${writeCanonical(value, style)}|`;
   }
   return text;
 }

@@ -13,7 +13,8 @@
  *   `[REDACTED:<name>]`. Object keys are kept as they are; numbers are not scanned.
  *
  * The output is a fresh copy made of plain objects, arrays and JSON primitives (plus `undefined`
- * where the input had it); the input is never mutated. It never throws:
+ * where the input had it); the input is never mutated (`redactShared` gives the same output but
+ * copies on write: what nothing was redacted in is the input's own object). It never throws:
  * - a cycle becomes `"[CIRCULAR]"` (an object reached twice along different paths is copied twice);
  * - values nested deeper than MAX_DEPTH, and everything after the first MAX_NODES values of one
  *   call, become `"[TRUNCATED]"`;
@@ -45,6 +46,14 @@ export interface RedactionConfig {
 export interface Redactor {
   /** Deep copy of a JSON value with sensitive keys' values replaced and sensitive substrings masked. Never mutates the input. */
   redact<T>(value: T): T;
+  /**
+   * The same redaction, copied on write: a plain object or array in which nothing is redacted is
+   * returned as it is (the input itself, or the input's own subtree inside a copy), not copied.
+   * The result equals `redact`'s member for member (as JSON, as canonical JSON, path for path),
+   * but may share objects with the input: for values only read, or copied before they are kept
+   * (the decision record's recorded request). Never mutates the input.
+   */
+  redactShared<T>(value: T): T;
   /** Masks sensitive substrings inside free text (error messages, reasons). */
   redactText(text: string): string;
   /** True when the value contains anything the redactor would mask (for tests and guards). */
@@ -74,6 +83,15 @@ interface Walk {
   /** containsSensitive: stop at the first finding instead of copying. */
   detectOnly: boolean;
   found: boolean;
+  /** redactShared: plain objects and arrays nothing in which changes are returned, not copied. */
+  share: boolean;
+  /**
+   * redactShared: the redacted members of the objects being walked, one stretch per object on
+   * the path (one array for the whole walk, none per object), `members[0..top)`: copied out only
+   * when one differs. Entries above `top` are stale (never shortened: setting length costs more).
+   */
+  members: unknown[];
+  top: number;
 }
 
 export function createRedactor(config: RedactionConfig = {}): Redactor {
@@ -157,18 +175,21 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
     const path = state.path;
     for (let i = 0; i < depth; i++) if (path[i] === object) return CIRCULAR;
     path[depth] = object;
+    const top = state.top;
     try {
       return walkObject(object, depth, state);
     } catch {
+      state.top = top;
       return UNREADABLE;
     }
   }
 
   function walkObject(object: object, depth: number, state: Walk): unknown {
-    if (Array.isArray(object)) return walkArray(object, depth, state);
+    if (Array.isArray(object)) return state.share ? shareArray(object, depth, state) : walkArray(object, depth, state);
     const proto: unknown = Object.getPrototypeOf(object);
     if ((proto === Object.prototype || proto === null) && typeof (object as { toJSON?: unknown }).toJSON !== 'function') {
-      return copyProperties(object, {}, depth, state);
+      // Only an ordinary object is shared: one without a prototype is copied into one with it, as redact does.
+      return state.share && proto === Object.prototype ? shareProperties(object, depth, state) : copyProperties(object, {}, depth, state);
     }
     if (ArrayBuffer.isView(object)) return `[BINARY ${object.byteLength} bytes]`;
     const tag = Object.prototype.toString.call(object);
@@ -254,6 +275,70 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
     return out;
   }
 
+  /*
+   * The copy-on-write walk (redactShared): each member is redacted as copyProperties / walkArray
+   * would, in the same order (so node counts, truncation and cycles come out the same), and kept
+   * on `state.members`; the container is returned itself when every member came back identical,
+   * and copied from the kept members otherwise. A member that is not identical to what it was
+   * read as forces the copy: a redacted or masked value, a copied subtree, NaN (which is not
+   * identical to itself, so the copy is what differingPaths compares, as before), a property that
+   * could not be read, anything truncated.
+   */
+
+  function shareArray(array: readonly unknown[], depth: number, state: Walk): unknown[] {
+    // An array subclass, or one with a toJSON of its own (JSON.stringify would call it), is copied.
+    if (Object.getPrototypeOf(array) !== Array.prototype || (array as { toJSON?: unknown }).toJSON !== undefined) {
+      return walkArray(array, depth, state);
+    }
+    const length = array.length;
+    const pairKey = length === 2 && typeof array[0] === 'string' && isSensitiveKey(array[0]);
+    const members = state.members;
+    const base = state.top;
+    let changed = false;
+    let truncated = false;
+    for (let i = 0; i < length; i++) {
+      if (state.nodes >= MAX_NODES) {
+        truncated = changed = true;
+        break;
+      }
+      const v = read(array, i);
+      const r = pairKey && i === 1 ? byKey(v, state) : walk(v, depth + 1, state);
+      if (r !== v || v === UNREADABLE) changed = true;
+      members[state.top++] = r;
+    }
+    const end = state.top;
+    state.top = base;
+    if (!changed) return array as unknown[];
+    const out = members.slice(base, end);
+    if (truncated) out.push(TRUNCATED);
+    return out;
+  }
+
+  function shareProperties(object: object, depth: number, state: Walk): unknown {
+    const source = object as Record<string, unknown>;
+    const keys = Object.keys(object);
+    const sensitiveEntry = keys.includes('value') && (namesSensitive(source, 'name') || namesSensitive(source, 'key'));
+    const members = state.members;
+    const base = state.top;
+    let changed = false;
+    for (const key of keys) {
+      if (state.nodes >= MAX_NODES) {
+        members[state.top++] = TRUNCATED;
+        changed = true;
+        continue;
+      }
+      const v = read(source, key);
+      const r = isSensitiveKey(key) || (sensitiveEntry && key === 'value') ? byKey(v, state) : walk(v, depth + 1, state);
+      if (r !== v || v === UNREADABLE) changed = true;
+      members[state.top++] = r;
+    }
+    state.top = base;
+    if (!changed) return object;
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < keys.length; i++) setOwn(out, keys[i]!, members[base + i]);
+    return out;
+  }
+
   function namesSensitive(source: object, field: string): boolean {
     const name = read(source, field);
     return typeof name === 'string' && isSensitiveKey(name);
@@ -261,12 +346,16 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
 
   return {
     redact<T>(value: T): T {
-      const state: Walk = { path: [], nodes: 0, detectOnly: false, found: false };
+      const state: Walk = { path: [], nodes: 0, detectOnly: false, found: false, share: false, members: [], top: 0 };
+      return walk(value, 0, state) as T;
+    },
+    redactShared<T>(value: T): T {
+      const state: Walk = { path: [], nodes: 0, detectOnly: false, found: false, share: true, members: [], top: 0 };
       return walk(value, 0, state) as T;
     },
     redactText,
     containsSensitive(value: unknown): boolean {
-      const state: Walk = { path: [], nodes: 0, detectOnly: true, found: false };
+      const state: Walk = { path: [], nodes: 0, detectOnly: true, found: false, share: false, members: [], top: 0 };
       walk(value, 0, state);
       return state.found;
     },

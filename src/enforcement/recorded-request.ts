@@ -1,6 +1,7 @@
 import type { Redactor } from '../audit/redact.js';
 import type { ActionRequest } from '../model/action-request.js';
-import type { JsonObject, JsonValue } from '../model/json.js';
+import { copyJson, type JsonObject, type JsonValue } from '../model/json.js';
+import { jsonLengthAtMost } from '../model/json-length.js';
 import { differingPaths, MAX_REDACTED_PATHS, type RecordedRequest } from '../model/recorded-request.js';
 
 /**
@@ -15,22 +16,39 @@ const DROPPABLE = ['context', 'relationships', 'session'] as const;
  * What the record keeps of the request the PDP decided (model/recorded-request.ts), redacted as
  * the record is. `decidedArgs`: the arguments as decided; `loggedArgs`: the record's `args` (the
  * redaction of the arguments as they stand now, which an obligation may have changed since).
+ * A copy of its own: nothing in it is the request's.
  */
 export function recordedRequest(request: ActionRequest, decidedArgs: JsonObject, loggedArgs: JsonValue, redactor: Redactor, argsChanged: boolean): RecordedRequest {
+  const shared = sharedRecordedRequest(request, decidedArgs, loggedArgs, redactor, argsChanged);
+  shared.request = copyJson(shared.request);
+  return shared;
+}
+
+/**
+ * recordedRequest without the copy: its `request` may share the objects nothing was redacted in
+ * with `request` (redactShared), so it is for reading only (the decision record keeps its
+ * difference from a template, which copies what it keeps: model/compact-recorded-request.ts).
+ * The same paths, the same JSON, member for member: a subtree that is shared is one the full copy
+ * would have copied unchanged, and differingPaths finds nothing in it (it stops at identity).
+ */
+export function sharedRecordedRequest(request: ActionRequest, decidedArgs: JsonObject, loggedArgs: JsonValue, redactor: Redactor, argsChanged: boolean): RecordedRequest {
   // The ids are the record's own; the arguments are the record's unless an obligation changed them.
+  // `rest` is a fresh object: `kept` (rest itself when nothing was redacted) may be changed at its top level.
   const { args: _args, requestId: _id, traceId: _trace, ...rest } = request;
-  const kept = redactor.redact(rest) as JsonObject;
+  const kept = redactor.redactShared(rest) as JsonObject;
   const paths: string[][] = [];
   let complete = differingPaths(rest, kept, [], paths);
   if (argsChanged) {
     // The record's args are what ran; the PDP's are kept here.
-    const args = redactor.redact(decidedArgs);
+    const args = redactor.redactShared(decidedArgs);
     kept.args = args;
     complete = differingPaths(decidedArgs, args, ['args'], paths) && complete;
   } else {
     complete = differingPaths(decidedArgs, loggedArgs, ['args'], paths) && complete;
   }
-  let size = JSON.stringify(kept).length;
+  // Serialising the request only to learn that it fits cost as much as redacting it: a bound
+  // from its lengths (model/json-length.ts) settles it for all but requests near the limit.
+  let size = jsonLengthAtMost(kept, MAX_RECORDED_CHARS) ? 0 : JSON.stringify(kept).length;
   for (const part of DROPPABLE) {
     if (size <= MAX_RECORDED_CHARS) break;
     if (!(part in kept)) continue;

@@ -1,4 +1,4 @@
-import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+import { copyJson, isJsonObject, type JsonObject, type JsonValue } from './json.js';
 import type { RecordedRequest } from './recorded-request.js';
 
 /*
@@ -82,10 +82,55 @@ export function requestTemplate(c: RecordColumns): JsonObject {
   };
 }
 
-/** The stored form of a recorded request (form 2): its difference from the record's template. */
+/**
+ * Templates to compare against, kept by their columns: a gateway's records come from a few
+ * agents, tenants and tools, and building one is ~25 objects per record. Never handed out (the
+ * difference copies only the request's parts), so never changed; restoring builds its own.
+ */
+const templates = new Map<string, JsonObject>();
+const MAX_TEMPLATES = 1_000;
+/** The last template handed out and its columns: consecutive records mostly share them, and comparing costs less than a key. */
+let last: { columns: RecordColumns; template: JsonObject } | undefined;
+
+function sharedTemplate(c: RecordColumns): JsonObject {
+  if (last && sameColumns(last.columns, c)) return last.template;
+  const template = cachedTemplate(c);
+  // A copy of the columns: `c` is a record, which its owner may change.
+  last = { columns: { tenant: c.tenant, sessionId: c.sessionId, agentId: c.agentId, userId: c.userId, serviceId: c.serviceId, action: c.action, resourceType: c.resourceType, resourceId: c.resourceId }, template };
+  return template;
+}
+
+const sameColumns = (a: RecordColumns, b: RecordColumns): boolean =>
+  a.tenant === b.tenant && a.sessionId === b.sessionId && a.agentId === b.agentId && a.userId === b.userId && a.serviceId === b.serviceId && a.action === b.action && a.resourceType === b.resourceType && a.resourceId === b.resourceId;
+
+function cachedTemplate(c: RecordColumns): JsonObject {
+  // Columns that are not strings (a caller's mistake) could share a key: no caching for them.
+  if (!(isColumn(c.tenant) && isColumn(c.sessionId) && isColumn(c.agentId) && isColumn(c.userId) && isColumn(c.serviceId) && isColumn(c.action) && isColumn(c.resourceType) && isColumn(c.resourceId))) {
+    return requestTemplate(c);
+  }
+  // Each column with its length, so that no two sets of columns make one key.
+  const key = `${part(c.tenant)}${part(c.sessionId)}${part(c.agentId)}${part(c.userId)}${part(c.serviceId)}${part(c.action)}${part(c.resourceType)}${part(c.resourceId)}`;
+  let template = templates.get(key);
+  if (template === undefined) {
+    // Full: start over (the columns in use change; most records reuse a few).
+    if (templates.size >= MAX_TEMPLATES) templates.clear();
+    template = requestTemplate(c);
+    templates.set(key, template);
+  }
+  return template;
+}
+
+const isColumn = (value: unknown): boolean => value === undefined || typeof value === 'string';
+const part = (value: string | undefined): string => (value === undefined ? '-' : `${value.length}:${value}`);
+
+/**
+ * The stored form of a recorded request (form 2): its difference from the record's template. A
+ * copy of its own: what it keeps of `full.request` is copied, so `full` may share objects with
+ * the live request (enforcement/recorded-request.ts sharedRecordedRequest).
+ */
 export function compactRecordedRequest(full: RecordedRequest, columns: RecordColumns): CompactRecordedRequest {
   const absent: string[][] = [];
-  const diff = difference(full.request, requestTemplate(columns), [], 0, absent);
+  const diff = difference(full.request, sharedTemplate(columns), [], 0, absent);
   return {
     v: 2,
     request: diff === SAME ? {} : (diff as JsonObject),
@@ -118,41 +163,45 @@ const SAME = Symbol('same as the template');
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * `value`'s difference from `template` (SAME when equal). Undefined members count as absent, as
- * they do once written as JSON. `path` is one stack shared by the walk, copied for `absent` only.
+ * `value`'s difference from `template` (SAME when equal), made of copies of `value`'s parts.
+ * Undefined members count as absent, as they do once written as JSON. `path` is one stack shared
+ * by the walk, copied for `absent` only. An object is made only once a member differs: most of a
+ * request equals its template.
  */
 function difference(value: unknown, template: unknown, path: string[], depth: number, absent: string[][]): unknown {
   if (value === template) return SAME;
   if (isPlain(value) && isPlain(template)) {
-    const out: Record<string, unknown> = {};
-    let differs = false;
+    let out: Record<string, unknown> | undefined;
+    // Template members the value has too: when that is all of them, none is absent.
+    let shared = 0;
     for (const key of Object.keys(value)) {
       const v = value[key];
       if (v === undefined) continue;
       const t = hasOwn(template, key) ? template[key] : undefined;
       if (t === undefined) {
-        put(out, key, v);
-        differs = true;
+        put((out ??= {}), key, copied(v));
         continue;
       }
+      shared++;
       path[depth] = key;
       const d = difference(v, t, path, depth + 1, absent);
-      if (d !== SAME) {
-        put(out, key, d);
-        differs = true;
-      }
+      if (d !== SAME) put((out ??= {}), key, d);
     }
-    for (const key of Object.keys(template)) {
+    const templateKeys = Object.keys(template);
+    if (shared === templateKeys.length) return out ?? SAME;
+    for (const key of templateKeys) {
       if (hasOwn(value, key) && value[key] !== undefined) continue;
       path[depth] = key;
       absent.push(path.slice(0, depth + 1));
-      differs = true;
     }
-    return differs ? out : SAME;
+    return out ?? {};
   }
-  if (Array.isArray(value) && Array.isArray(template)) return sameJson(value, template) ? SAME : value;
-  return value;
+  if (Array.isArray(value) && Array.isArray(template)) return sameJson(value, template) ? SAME : copied(value);
+  return copied(value);
 }
+
+/** A part of the request as the difference keeps it: objects and arrays copied, so nothing is shared with the request. */
+const copied = (v: unknown): unknown => (typeof v === 'object' && v !== null ? copyJson(v as JsonValue) : v);
 
 /** Deep equality of JSON values (arrays in order, objects by key, undefined members absent). */
 function sameJson(a: unknown, b: unknown): boolean {
