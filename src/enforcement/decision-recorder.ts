@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../lib/time-ordered-id.js';
 import { AuditUnavailableError, type DecisionLog } from '../audit/decision-log.js';
 import type { Redactor } from '../audit/redact.js';
 import type { Decision } from '../model/decision.js';
@@ -27,9 +27,9 @@ export class DecisionRecorder {
   ) {}
 
   /** A fresh exchange for a record that is not a tool call (an operator action, a listing, a vote). */
-  exchange(call: ToolCall, requestId = call.requestId ?? `req_${randomUUID()}`, now = this.clock()): Exchange {
+  exchange(call: ToolCall, requestId?: string, now = this.clock()): Exchange {
     // Warden's own records (operator actions, listings, votes): their tenant comes from a service.
-    return { started: process.hrtime.bigint(), now, call, requestId, dryRun: false, ...(call.tenant !== undefined ? { tenant: call.tenant } : {}), details: {} };
+    return { started: process.hrtime.bigint(), now, call, requestId: requestId ?? call.requestId ?? timeOrderedId('req_', now), dryRun: false, ...(call.tenant !== undefined ? { tenant: call.tenant } : {}), details: {} };
   }
 
   /** The deny decision for an exchange that ended at a stage, before or instead of the PDP. */

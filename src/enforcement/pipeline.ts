@@ -34,6 +34,7 @@ import { decideWithExternalPdp } from './stages/authzen-pdp.js';
 import type { AuthzenPepDeps } from './authzen/configure.js';
 import { guardTenant } from './stages/tenant-guard.js';
 import type { Telemetry } from './telemetry.js';
+import { timeOrderedId } from '../lib/time-ordered-id.js';
 
 export type DecideOnly = { ok: true; decision: Decision; auditId: string } | { ok: false; errors: string[]; auditId?: string };
 
@@ -161,7 +162,7 @@ export class Pipeline {
     // Object.assign, not a spread: V8 clones a parsed request (its properties past the in-object
     // ones) through a slow runtime path for `{ ...input }`, ~5 µs per request against ~0.2 here.
     const request: ActionRequest = Object.assign({}, input);
-    request.requestId = input.requestId ?? `req_${randomUUID()}`;
+    request.requestId = input.requestId ?? timeOrderedId('req_');
     const tool = this.d.tools.get(request.resource.id);
     if (!request.tool && request.action === 'tool.call') request.tool = tool?.entry;
     const x = this.exchange(
@@ -279,7 +280,7 @@ export class Pipeline {
       started: process.hrtime.bigint(),
       now: this.d.clock(),
       call,
-      requestId: generated ? `req_${randomUUID()}` : (call.requestId ?? ''),
+      requestId: generated ? timeOrderedId('req_') : (call.requestId ?? ''),
       dryRun,
       details: {},
     };

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { hasRole, principalName, type Principal } from '../auth/principal.js';
 import { EnforcementError, type EndingHttpStatus } from '../enforcement/errors.js';
 import type { Pipeline } from '../enforcement/pipeline.js';
@@ -14,6 +13,7 @@ import {
 import type { JsonObject } from '../model/json.js';
 import type { AgentStore } from '../store/ports.js';
 import { ServiceError } from './errors.js';
+import { timeOrderedId } from '../lib/time-ordered-id.js';
 
 export interface AuthzenServiceDeps {
   pipeline: Pipeline;
@@ -54,7 +54,7 @@ export class AuthzenService {
     const tenant = this.tenantOf(principal, call);
     const parsed = parseAuthzenEvaluations(stripEvaluations(body), 1);
     if (!parsed.ok) throw this.invalid(principal, tenant, call, parsed.errors);
-    return this.decideOne(principal, tenant, parsed.value.evaluations[0]!, call.requestId ?? `authzen_${randomUUID()}`);
+    return this.decideOne(principal, tenant, parsed.value.evaluations[0]!, call.requestId ?? timeOrderedId('authzen_'));
   }
 
   /**
@@ -67,7 +67,7 @@ export class AuthzenService {
     const parsed = parseAuthzenEvaluations(body, this.d.maxEvaluations);
     if (!parsed.ok) throw this.invalid(principal, tenant, call, parsed.errors);
     const { evaluations, semantic } = parsed.value;
-    const base = call.requestId ?? `authzen_${randomUUID()}`;
+    const base = call.requestId ?? timeOrderedId('authzen_');
     // No `evaluations` array: the request is a single evaluation and answers like one.
     if (!isBatch(body)) return this.decideOne(principal, tenant, evaluations[0]!, base);
     const out: AuthzenDecision[] = [];

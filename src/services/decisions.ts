@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { hasRole, principalName, type Principal } from '../auth/principal.js';
 import { EnforcementError } from '../enforcement/errors.js';
 import type { Surface } from '../enforcement/exchange.js';
@@ -13,6 +12,7 @@ import type { AgentRecord } from '../store/records.js';
 import type { ToolRegistry } from '../upstream/tool-registry.js';
 import { requireHuman, seesTenant, visibleAgent } from './access.js';
 import { ServiceError } from './errors.js';
+import { timeOrderedId } from '../lib/time-ordered-id.js';
 
 /** An action to check before taking it: what a tool call would carry. */
 export interface ActionCheck {
@@ -156,7 +156,7 @@ export class DecisionService {
   private toCall(check: ActionCheck, agentId: string, tenant: string | undefined, via: Surface) {
     return {
       agentId,
-      requestId: `dry_${randomUUID()}`,
+      requestId: timeOrderedId('dry_'),
       tool: check.tool,
       action: check.action ?? 'tool.call',
       args: check.arguments ?? {},
