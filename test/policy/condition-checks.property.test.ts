@@ -20,12 +20,9 @@ import { DEFAULT_GUARD_POLICIES } from '../../src/guards/default-policies.js';
 import { decide, parseActionRequest, type ActionRequest, type PolicySet } from '../../src/index.js';
 import { compileExpression, enterScope, inTimeWindow } from '../../src/policy/cel-environment.js';
 import { judge, planCondition } from '../../src/policy/condition-plan.js';
-import type { CompiledRule } from '../../src/policy/policy-set.js';
-import { groupCandidates, type RuleIndex } from '../../src/policy/rule-index.js';
-import type { ConditionIndex } from '../../src/policy/condition-index.js';
-import { globMatches } from '../../src/policy/glob.js';
 import { withBuiltInPolicies } from '../../src/policy/load.js';
 import { compileOrThrow } from './arbitraries.js';
+import { linear } from './linear-set.js';
 
 const RUNS = { numRuns: 3_000 };
 
@@ -323,27 +320,6 @@ function examplePolicies(): PolicySet {
     .filter((f) => f.endsWith('.yaml') && !f.endsWith('.test.yaml'))
     .map((f) => ({ file: f, text: readFileSync(join(dir, f), 'utf8') }));
   return compileOrThrow(withBuiltInPolicies(sources, DEFAULT_GUARD_POLICIES));
-}
-
-/** The same set with every rule evaluated by CEL alone: no plans, no narrowing, no remembered merges. */
-function linear(set: PolicySet): PolicySet {
-  const rules: CompiledRule[] = set.rules.map((r) => ({ ...r, plan: undefined }));
-  const everything = (list: readonly CompiledRule[]) => ({
-    select: () => list,
-    collect: (_activation: unknown, _sure: number[], maybe: CompiledRule[]) => maybe.push(...list),
-  });
-  const index = {
-    keys: rules.map((r) => r.key),
-    obligated: new Uint8Array(rules.length).fill(1),
-    conclusions: [],
-    candidates: (action: string, resource: string) =>
-      groupCandidates(
-        rules.filter((r) => (!r.actions || r.actions.includes(action)) && (!r.tools || r.tools.some((t) => globMatches(t, resource)))),
-        everything as unknown as (list: readonly CompiledRule[]) => ConditionIndex,
-      ),
-  };
-  // A new index per call: the merged obligations are remembered per index, so none ever are here.
-  return new Proxy({ ...set, rules }, { get: (target, key) => (key === 'index' ? { ...index } as unknown as RuleIndex : target[key as keyof PolicySet]) });
 }
 
 const TOOLS = ['read_orders', 'issue_refund', 'export_csv', 'export_customer_data', 'create_support_ticket', 'search_knowledge_base', 'restart_service', 'read_file', 'write_file', 'delete_file', 'docs.write_file'];

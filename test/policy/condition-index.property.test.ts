@@ -16,11 +16,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { decide, parseActionRequest, type ActionRequest, type PolicySet } from '../../src/index.js';
-import { globMatches } from '../../src/policy/glob.js';
 import type { CompiledRule } from '../../src/policy/policy-set.js';
-import type { ConditionIndex } from '../../src/policy/condition-index.js';
-import { groupCandidates, type RuleIndex } from '../../src/policy/rule-index.js';
 import { compileOrThrow } from './arbitraries.js';
+import { linear } from './linear-set.js';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const TOOLS = ['refund', 'read_orders', 'read_files'];
@@ -151,32 +149,6 @@ function compile(policies: RequestModelPolicies): PolicySet {
   );
 }
 type RequestModelPolicies = typeof policiesArb extends fc.Arbitrary<infer T> ? T : never;
-
-/**
- * The same set decided the plain way: every rule of the set, in its order, filtered by action and
- * tool and evaluated with CEL alone (the rules lose their condition plans, the index narrows nothing).
- */
-function linear(set: PolicySet): PolicySet {
-  const rules: CompiledRule[] = set.rules.map((r) => ({ ...r, plan: undefined }));
-  // Every candidate is "maybe": the evaluator judges each one with CEL.
-  const everything = (list: readonly CompiledRule[]) => ({
-    select: () => list,
-    collect: (_activation: unknown, _sure: number[], maybe: CompiledRule[]) => maybe.push(...list),
-  });
-  const index = {
-    // By order; every rule flagged as carrying obligations, so they are always merged.
-    keys: rules.map((r) => r.key),
-    obligated: new Uint8Array(rules.length).fill(1),
-    // No conclusion taken from the index's table: every decision is concluded from the rule itself.
-    conclusions: [],
-    candidates: (action: string, resource: string) =>
-      groupCandidates(
-        rules.filter((r) => (!r.actions || r.actions.includes(action)) && (!r.tools || r.tools.some((t) => globMatches(t, resource)))),
-        everything as unknown as (list: readonly CompiledRule[]) => ConditionIndex,
-      ),
-  } as unknown as RuleIndex;
-  return { ...set, rules, index };
-}
 
 describe('condition index', () => {
   it('decides every request exactly as a linear CEL walk of every rule', () => {
