@@ -212,7 +212,7 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
       for (const [k, v] of object) {
         if (state.found) break;
         const key = typeof k === 'string' ? k : safeString(k);
-        setOwn(out, key, isSensitiveKey(key) ? byKey(v, state) : walk(v, depth + 1, state));
+        setOwn(out, key, property(key, v, false, depth, state));
       }
       return out;
     }
@@ -235,7 +235,7 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
 
   function walkArray(array: readonly unknown[], depth: number, state: Walk): unknown[] {
     const length = array.length;
-    const pairKey = length === 2 && typeof array[0] === 'string' && isSensitiveKey(array[0]);
+    const pairKey = pairNamesSecret(array);
     const out: unknown[] = new Array<unknown>(Math.min(length, MAX_NODES));
     for (let i = 0; i < length; i++) {
       if (state.found) break;
@@ -244,7 +244,7 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
         out.push(TRUNCATED);
         break;
       }
-      out[i] = pairKey && i === 1 ? byKey(read(array, i), state) : walk(read(array, i), depth + 1, state);
+      out[i] = item(i, read(array, i), pairKey, depth, state);
     }
     return out;
   }
@@ -257,20 +257,14 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
   ): Record<string, unknown> {
     const source = object as Record<string, unknown>;
     const keys = Object.keys(object);
-    // `{ name: "Authorization", value: "…" }`: the value is sensitive because of its name.
-    const sensitiveEntry = keys.includes('value') && (namesSensitive(source, 'name') || namesSensitive(source, 'key'));
+    const sensitiveEntry = entryNamesSecret(source, keys);
     for (const key of keys) {
       if (state.found) break;
       if (state.nodes >= MAX_NODES) {
         setOwn(out, key, TRUNCATED);
         continue;
       }
-      const v = read(source, key);
-      setOwn(
-        out,
-        key,
-        isSensitiveKey(key) || (sensitiveEntry && key === 'value') ? byKey(v, state) : walk(v, depth + 1, state),
-      );
+      setOwn(out, key, property(key, read(source, key), sensitiveEntry, depth, state));
     }
     return out;
   }
@@ -291,7 +285,7 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
       return walkArray(array, depth, state);
     }
     const length = array.length;
-    const pairKey = length === 2 && typeof array[0] === 'string' && isSensitiveKey(array[0]);
+    const pairKey = pairNamesSecret(array);
     const members = state.members;
     const base = state.top;
     let changed = false;
@@ -302,7 +296,7 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
         break;
       }
       const v = read(array, i);
-      const r = pairKey && i === 1 ? byKey(v, state) : walk(v, depth + 1, state);
+      const r = item(i, v, pairKey, depth, state);
       if (r !== v || v === UNREADABLE) changed = true;
       members[state.top++] = r;
     }
@@ -317,7 +311,7 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
   function shareProperties(object: object, depth: number, state: Walk): unknown {
     const source = object as Record<string, unknown>;
     const keys = Object.keys(object);
-    const sensitiveEntry = keys.includes('value') && (namesSensitive(source, 'name') || namesSensitive(source, 'key'));
+    const sensitiveEntry = entryNamesSecret(source, keys);
     const members = state.members;
     const base = state.top;
     let changed = false;
@@ -328,7 +322,7 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
         continue;
       }
       const v = read(source, key);
-      const r = isSensitiveKey(key) || (sensitiveEntry && key === 'value') ? byKey(v, state) : walk(v, depth + 1, state);
+      const r = property(key, v, sensitiveEntry, depth, state);
       if (r !== v || v === UNREADABLE) changed = true;
       members[state.top++] = r;
     }
@@ -342,6 +336,31 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
   function namesSensitive(source: object, field: string): boolean {
     const name = read(source, field);
     return typeof name === 'string' && isSensitiveKey(name);
+  }
+
+  /*
+   * Which members are redacted by what names them, not by what they hold: one rule for the copy
+   * (redact) and the copy-on-write walk (redactShared), so the two can never disagree on a secret.
+   */
+
+  /** `{ name: "Authorization", value: "…" }`: the value is sensitive because of its name. */
+  function entryNamesSecret(source: Record<string, unknown>, keys: readonly string[]): boolean {
+    return keys.includes('value') && (namesSensitive(source, 'name') || namesSensitive(source, 'key'));
+  }
+
+  /** `["Authorization", "…"]`: the second item is sensitive because of the first. */
+  function pairNamesSecret(array: readonly unknown[]): boolean {
+    return array.length === 2 && typeof array[0] === 'string' && isSensitiveKey(array[0]);
+  }
+
+  /** A property's redaction: by its key (or its entry's name) when that is sensitive, else of its value. */
+  function property(key: string, value: unknown, entrySecret: boolean, depth: number, state: Walk): unknown {
+    return isSensitiveKey(key) || (entrySecret && key === 'value') ? byKey(value, state) : walk(value, depth + 1, state);
+  }
+
+  /** An array item's redaction: by the pair's name (see pairNamesSecret), else of its value. */
+  function item(index: number, value: unknown, pairSecret: boolean, depth: number, state: Walk): unknown {
+    return pairSecret && index === 1 ? byKey(value, state) : walk(value, depth + 1, state);
   }
 
   return {

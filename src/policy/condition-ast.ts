@@ -55,11 +55,8 @@ export function stringList(node: unknown): string[] | undefined {
 export function plainValue(activation: Record<string, unknown>, path: readonly string[]): unknown {
   let value: unknown = activation[path[0]!];
   for (let i = 1; i < path.length; i++) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return undefined;
-    if (!Object.hasOwn(value, path[i]!)) return undefined;
-    value = (value as Record<string, unknown>)[path[i]!];
+    if (!isPlainObject(value) || !Object.hasOwn(value, path[i]!)) return undefined;
+    value = value[path[i]!];
   }
   return value;
 }

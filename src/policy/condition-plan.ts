@@ -2,8 +2,6 @@ import type { CompiledExpression } from './cel-environment.js';
 import { chain, COMPARE, isNode, isStringList, MIRROR, numberLiteral, plainValue, stringList, stringLiteral, type Node } from './condition-ast.js';
 import { shapeTest, type Test } from './condition-checks.js';
 
-export { isStringList, plainValue } from './condition-ast.js';
-
 /**
  * A top-level conjunct of a condition that pins a request value to string literals:
  * `args.x == "lit"`, `"lit" == tenant`, `args.x in ["a", "b"]` (kind `eq`: the value must be one

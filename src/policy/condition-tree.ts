@@ -1,4 +1,5 @@
-import { isStringList, type IndexTerm, type RangeTerm } from './condition-plan.js';
+import { isStringList } from './condition-ast.js';
+import type { IndexTerm, RangeTerm } from './condition-plan.js';
 import type { CompiledRule } from './policy-set.js';
 import type { TermTable } from './term-table.js';
 

@@ -1,4 +1,4 @@
-import { plainValue } from './condition-plan.js';
+import { plainValue } from './condition-ast.js';
 
 /**
  * The paths and string literals the conditions of one policy set test, numbered, shared by the
