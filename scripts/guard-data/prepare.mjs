@@ -305,6 +305,95 @@ function multilingualDocs() {
   return [...pick('artcli', cli, 'artcli', 8), ...pick('ciu', ciu, 'ciu', 6)];
 }
 
+/**
+ * JailbreakBench attack artifacts (MIT): the jailbreak prompts each attack submitted against four
+ * models. PAIR's are written by an attacker model and are the kinds the phrase rules miss:
+ * hypothetical scenarios, role-play, fiction and persuasion around a harmful goal, no "ignore"
+ * anywhere. prompt-with-random-search's are one rule-list template with the goal and an
+ * adversarial suffix (fewer, since they differ only in those). GCG/DSN (a goal and a token
+ * suffix) and JBC (the AIM template, already in GPTFuzzer) are left out.
+ */
+function jailbreakBench(pairN = 240, searchN = 40) {
+  const take = (method, category, n) => {
+    const files = list('jailbreakbench', `attack-artifacts/${method}`).filter((p) => /\/black_box\/[^/]+\.json$/.test(p));
+    const items = files.flatMap((path) =>
+      JSON.parse(show('jailbreakbench', path))
+        .jailbreaks.filter((j) => typeof j.prompt === 'string' && j.prompt.trim().length >= 40)
+        .map((j) => item('jailbreakbench', path, `jailbreakbench:${method}:${path.split('/').pop()}:${j.index}`, j.prompt, 'malicious', `jailbreak/${category}`)),
+    );
+    return sample(items, n);
+  };
+  return [...take('PAIR', 'pair', pairN), ...take('prompt_with_random_search', 'random-search', searchN)];
+}
+
+/**
+ * MultiJail (MIT): 315 unsafe questions (from Anthropic's red-teaming data) translated by native
+ * speakers into zh, it, vi, ar, ko, th, bn, sw, jv. They ask the model for something harmful in
+ * the second person and the imperative but override nothing, address no system prompt and hide in
+ * no data: benign for an injection detector (a content filter's matter), as XSafety's sensitive
+ * questions are. Short requests in languages the tuning set lacks (bn, ko, th, vi, sw, jv).
+ */
+const MULTIJAIL_LANGS = ['en', 'zh', 'it', 'vi', 'ar', 'ko', 'th', 'bn', 'sw', 'jv'];
+function multiJail(perLanguage = 30) {
+  const path = 'data/MultiJail.csv';
+  const rows = csv(show('multijail', path).replace(/^\uFEFF/, ''));
+  return MULTIJAIL_LANGS.flatMap((lang) =>
+    sample(
+      rows.filter((r) => (r[lang] ?? '').trim().length >= 10).map((r) => item('multijail', path, `multijail:${lang}:${r.id}`, r[lang].trim(), 'benign', `user-prompt/${lang}`)),
+      perLanguage,
+    ),
+  );
+}
+
+/**
+ * xSID 0.7 (CC BY-SA 4.0): requests to a voice assistant (reminders, alarms, weather; from Snips
+ * and Facebook's multilingual task-oriented dialogue data) translated by people into 12
+ * languages. The shortest everyday imperatives there are ("remind me to call mum at six", "set an
+ * alarm …"), in Japanese, Indonesian, Turkish, Arabic …, the form translated attacks take too.
+ * The `# text =` line is tokenised: Japanese and Chinese words are joined again.
+ */
+const XSID_LANGS = ['ar', 'da', 'de', 'en', 'id', 'it', 'ja', 'kk', 'nl', 'sr', 'tr', 'zh'];
+function xsid(perLanguage = 40) {
+  return XSID_LANGS.flatMap((lang) => {
+    const items = [];
+    for (const split of ['valid', 'test']) {
+      const path = `data/xSID-0.7/${lang}.${split}.conll`;
+      let id = '';
+      for (const line of show('xsid', path).split('\n')) {
+        const m = /^# (id|text) = (.*)$/.exec(line);
+        if (!m) continue;
+        if (m[1] === 'id') id = m[2].trim();
+        else {
+          let text = m[2].trim();
+          if (lang === 'ja' || lang === 'zh') text = text.replace(/(?<=\P{ASCII}) +(?=\P{ASCII})/gu, '');
+          if (text.length >= 8) items.push(item('xsid', path, `xsid:${lang}:${split}:${id}`, text, 'benign', `user-prompt/${lang}`));
+        }
+      }
+    }
+    return sample(items, perLanguage);
+  });
+}
+
+/**
+ * MT-bench and Vicuna-bench (Apache-2.0): requests people write to an assistant — writing,
+ * role-play ("pretend to be …"), reasoning, extraction from a given text, code — and MT-bench's
+ * follow-up turns ("rewrite your previous answer …", "now do it in …"), in English and in the
+ * Japanese MT-bench. Benign second-person instructions to the model, in the words attacks use
+ * (previous, answer, rewrite, only), and polite Japanese imperatives (〜してください).
+ */
+function mtBench(english = 120, japanese = 160) {
+  const turns = (path, prefix, lang) =>
+    show('fastchat', path)
+      .split('\n')
+      .filter((l) => l.trim())
+      .flatMap((l) => {
+        const q = JSON.parse(l);
+        return q.turns.map((t, i) => item('fastchat', path, `${prefix}:${q.question_id}:${i}`, String(t), 'benign', `user-prompt/${lang}`));
+      });
+  const en = [...turns('fastchat/llm_judge/data/mt_bench/question.jsonl', 'mt-bench', 'en'), ...turns('fastchat/llm_judge/data/vicuna_bench/question.jsonl', 'vicuna-bench', 'en')];
+  return [...sample(en, english), ...sample(turns('fastchat/llm_judge/data/japanese_mt_bench/question.jsonl', 'mt-bench-ja', 'ja'), japanese)];
+}
+
 /* ------------------------------------------------------------------ write */
 
 let reservedDropped = 0;
@@ -317,6 +406,10 @@ const builders = {
   'chat-templates': () => chatTemplates(),
   xsafety: () => xsafety(),
   'multilingual-docs': () => multilingualDocs(),
+  jailbreakbench: () => jailbreakBench(),
+  multijail: () => multiJail(),
+  xsid: () => xsid(),
+  'mt-bench': () => mtBench(),
   'tensortrust-hijacking': () => tensorTrust('hijacking_robustness_dataset.jsonl', 'hijacking', 400),
   'owasp-en': () => owaspEnglish(),
   'owasp-1.1-translations': () => owaspOldTranslations(),
