@@ -19,6 +19,10 @@
  * BENCH_AB_STUB=0: the real decision service (SQLite decision log and all) in every Warden
  * variant: the whole gateway's before/after in interleaved rounds.
  *
+ * BENCH_AB_ENDPOINTS=decisions,tools: the endpoints measured in each round (default decisions).
+ * `tools` is `POST /v1/tools/call` (read_orders, a fresh request_id per request) executed by the
+ * example tool service (started here, one for every variant); it needs BENCH_AB_STUB=0.
+ *
  * BENCH_AB_STRACE=1: instead of the rounds, each server's write/read/epoll system calls over N
  * requests, counted by `strace -f -c` attached to it.
  *
@@ -51,8 +55,8 @@ async function serveStub(folder) {
   const { serve } = await import(pathToFileURL(join(folder, 'dist/surfaces/http/serve.js')).href);
   const { demoConfig } = await import(pathToFileURL(join(folder, 'dist/surfaces/cli/commands/demo.js')).href);
   const dir = mkdtempSync(join(os.tmpdir(), 'warden-bench-http-layer-'));
-  // The tool service is never called: decisions execute nothing.
-  const file = demoConfig(dir, 'http://127.0.0.1:9');
+  // The tool service (BENCH_AB_ENDPOINTS with tools), or none: decisions execute nothing.
+  const file = demoConfig(dir, process.env.BENCH_AB_TOOLS_URL ?? 'http://127.0.0.1:9');
   const config = parse(readFileSync(file, 'utf8'));
   config.limits = { rate: [], session: {} };
   delete config.upstreams;
@@ -89,12 +93,27 @@ function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
-function load(url, key, amount, connections) {
+let toolCallNo = 0;
+const toolCallRun = Math.random().toString(36).slice(2, 10);
+
+function load(url, key, amount, connections, endpoint = 'decisions') {
+  const common = { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, amount, connections, pipelining: 1, timeout: 60 };
+  const options =
+    endpoint === 'tools'
+      ? {
+          ...common,
+          url: `${url}/v1/tools/call`,
+          requests: [
+            {
+              method: 'POST',
+              path: '/v1/tools/call',
+              setupRequest: (req) => ({ ...req, body: JSON.stringify({ agent_id: AGENT, request_id: `ab-${toolCallRun}-${++toolCallNo}`, tool: 'read_orders', arguments: { limit: 10 } }) }),
+            },
+          ],
+        }
+      : { ...common, url: `${url}/v1/decisions`, body: decisionBody };
   return new Promise((res, rej) => {
-    const inst = autocannon(
-      { url: `${url}/v1/decisions`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: decisionBody, amount, connections, pipelining: 1, timeout: 60 },
-      (err, result) => (err ? rej(err) : res(result)),
-    );
+    const inst = autocannon(options, (err, result) => (err ? rej(err) : res(result)));
     inst.on('error', rej);
   });
 }
@@ -109,11 +128,21 @@ async function main() {
   const C = Number(env.BENCH_AB_CONNECTIONS ?? 32);
   const variants = process.argv.slice(2).map((a) => a.split('='));
   if (variants.length === 0) variants.push(['warden', root]);
+  const endpoints = (env.BENCH_AB_ENDPOINTS ?? 'decisions').split(',');
+  if (endpoints.includes('tools') && env.BENCH_AB_STUB !== '0') throw new Error('BENCH_AB_ENDPOINTS with tools needs BENCH_AB_STUB=0');
 
   const servers = [];
+  let toolServer;
   try {
+    const extra = { BENCH_AB_KEYS: JSON.stringify(DEMO.keys) };
+    if (endpoints.includes('tools')) {
+      toolServer = spawn(process.execPath, [join(root, 'examples/tools/tool-server.mjs'), '0'], { cwd: root, env: { ...env, WARDEN_SECRET_TOOLS_TOKEN: DEMO.toolsToken }, stdio: ['ignore', 'pipe', 'inherit'] });
+      // It prints its URL, and nothing else.
+      extra.BENCH_AB_TOOLS_URL = await new Promise((res) => toolServer.stdout.once('data', (c) => res(String(c).trim().split('\n')[0])));
+      toolServer.stdout.resume();
+    }
     for (const [name, folder] of variants) {
-      const s = spawnServer([fileURLToPath(import.meta.url), '--serve', folder], { BENCH_AB_KEYS: JSON.stringify(DEMO.keys) });
+      const s = spawnServer([fileURLToPath(import.meta.url), '--serve', folder], extra);
       servers.push({ name, ...s, ...(await s.ready) });
     }
     const response = JSON.parse(servers[0].extra);
@@ -122,18 +151,21 @@ async function main() {
     const bare = spawnServer([join(here, 'anchors.js'), 'bare', join(dir, 'decision.json')]);
     servers.unshift({ name: 'bare fastify', ...bare, ...(await bare.ready) });
 
-    for (const s of servers) {
-      const r = await load(s.url, key, Math.max(2000, N / 2), C); // warm-up
+    // One run per server and endpoint (bare fastify answers decisions only).
+    const runs = [];
+    for (const s of servers) for (const endpoint of endpoints) if (s.name !== 'bare fastify' || endpoint === 'decisions') runs.push({ ...s, server: s.name, endpoint, name: endpoints.length > 1 ? `${s.name} ${endpoint}` : s.name });
+    for (const s of runs) {
+      const r = await load(s.url, key, Math.max(2000, N / 2), C, s.endpoint); // warm-up
       if (r.non2xx) throw new Error(`${s.name}: ${r.non2xx} non-2xx in the warm-up`);
       s.us = [];
     }
     if (env.BENCH_AB_STRACE === '1') {
       // System calls per response, counted by strace over exactly N requests (a separate pass: strace slows the server).
-      for (const s of servers) {
+      for (const s of runs) {
         const out = join(dir, `strace-${s.name.replace(/\W+/g, '-')}.txt`);
-        const tracer = spawn('strace', ['-f', '-c', '-o', out, '-e', 'trace=write,writev,sendmsg,sendto,read,recvfrom,epoll_wait,epoll_pwait', '-p', String(s.child.pid)], { stdio: 'ignore' });
+        const tracer = spawn('strace', ['-f', '-c', '-o', out, '-e', env.BENCH_AB_STRACE_CALLS ?? 'trace=write,writev,sendmsg,sendto,read,recvfrom,epoll_wait,epoll_pwait', '-p', String(s.child.pid)], { stdio: 'ignore' });
         await new Promise((r) => setTimeout(r, 1000));
-        await load(s.url, key, N, C);
+        await load(s.url, key, N, C, s.endpoint);
         tracer.kill('SIGINT');
         await new Promise((r) => tracer.once('exit', r));
         console.log(`\n${s.name}: system calls over ${N} requests\n${readFileSync(out, 'utf8')}`);
@@ -141,27 +173,31 @@ async function main() {
       return;
     }
     for (let round = 0; round < ROUNDS; round++) {
-      const order = servers.map((_, i) => servers[(i + round) % servers.length]);
+      const order = runs.map((_, i) => runs[(i + round) % runs.length]);
       for (const s of order) {
         const cpu0 = cpuSeconds(s.child.pid);
-        const r = await load(s.url, key, N, C);
+        const r = await load(s.url, key, N, C, s.endpoint);
         const cpu = cpuSeconds(s.child.pid) - cpu0;
         if (r.non2xx || r.errors) throw new Error(`${s.name}: ${r.non2xx} non-2xx, ${r.errors} errors`);
         s.us.push((cpu * 1e6) / N);
       }
-      console.error(`round ${round + 1}: ${servers.map((s) => `${s.name} ${s.us.at(-1).toFixed(1)} µs`).join(', ')}`);
+      console.error(`round ${round + 1}: ${runs.map((s) => `${s.name} ${s.us.at(-1).toFixed(1)} µs`).join(', ')}`);
     }
-    const bareUs = median(servers[0].us);
+    const bareUs = median(runs[0].us);
     console.log(`| server | CPU µs per request (median of ${ROUNDS} × ${N} requests, ${C} connections) | ÷ bare |`);
     console.log('|---|---:|---:|');
-    for (const s of servers) console.log(`| ${s.name} | ${median(s.us).toFixed(1)} (${s.us.map((x) => x.toFixed(0)).join(', ')}) | ${(median(s.us) / bareUs).toFixed(2)} |`);
-    // Paired: each variant against the first Warden variant in the same round (they ran back to back).
-    for (const s of servers.slice(2)) {
-      const paired = s.us.map((x, i) => x / servers[1].us[i]);
-      console.log(`${s.name} ÷ ${servers[1].name}, per round: ${paired.map((x) => x.toFixed(2)).join(', ')}; median ${median(paired).toFixed(3)}`);
+    for (const s of runs) console.log(`| ${s.name} | ${median(s.us).toFixed(1)} (${s.us.map((x) => x.toFixed(0)).join(', ')}) | ${(median(s.us) / bareUs).toFixed(2)} |`);
+    // Paired: each variant against the first Warden variant on the same endpoint in the same round (they ran back to back).
+    for (const endpoint of endpoints) {
+      const same = runs.filter((s) => s.endpoint === endpoint && s.server !== 'bare fastify');
+      for (const s of same.slice(1)) {
+        const paired = s.us.map((x, i) => x / same[0].us[i]);
+        console.log(`${s.name} ÷ ${same[0].name}, per round: ${paired.map((x) => x.toFixed(2)).join(', ')}; median ${median(paired).toFixed(3)}`);
+      }
     }
   } finally {
     for (const s of servers) s.child.kill('SIGTERM');
+    toolServer?.kill('SIGTERM');
   }
 }
 

@@ -78,8 +78,9 @@ export class RequestIdJournal {
     } catch {
       return entries;
     }
-    for (const name of names) {
-      if (!name.startsWith(prefix) || !/^\d+$/.test(name.slice(prefix.length))) continue;
+    // Oldest window first: the ids come back in the order they were accepted (replay-guard.ts keeps them so).
+    const windows = names.filter((name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length))).sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length)));
+    for (const name of windows) {
       const file = join(dir, name);
       let latest = 0;
       forEachLine(file, (line) => {
