@@ -55,28 +55,38 @@ export function withReadCache(store: Store, ttlMs = 1_000, clock: () => number =
   };
   const writeListeners: Array<() => void> = [];
   const control: ReadCacheControl = { drop: clear, onWrite: (listener) => void writeListeners.push(listener) };
+  // The functions handed out, made once: a call reads several store methods, and a fresh closure
+  // or bound function per read was garbage on every call. Kept with the method they wrap, so a
+  // method replaced on the store (a test's spy) is wrapped anew.
+  const getAgent = (id: string) => cached(agents, id, () => store.getAgent(id));
+  const getCredential = (keyId: string) => cached(credentials, keyId, () => store.getCredential(keyId));
+  const relationshipsOf = (subjects: readonly string[]) => cached(relationships, subjects.join('\u0000'), () => store.relationshipsOf(subjects));
+  const wrapped = new Map<PropertyKey, { method: unknown; fn: unknown }>();
+  const wrap = (property: PropertyKey, method: (...a: unknown[]) => unknown): unknown => {
+    if (!INVALIDATING.has(property as keyof Store)) return method.bind(store);
+    return async (...args: unknown[]) => {
+      clear();
+      try {
+        return await (method as (...a: unknown[]) => Promise<unknown>).apply(store, args);
+      } finally {
+        clear();
+        if (property !== 'close') for (const listener of writeListeners) listener();
+      }
+    };
+  };
   return new Proxy(store, {
     get(target, property, receiver) {
       if (property === 'readCache') return control;
-      if (property === 'getAgent') return (id: string) => cached(agents, id, () => target.getAgent(id));
-      if (property === 'getCredential') return (keyId: string) => cached(credentials, keyId, () => target.getCredential(keyId));
-      if (property === 'relationshipsOf') {
-        return (subjects: readonly string[]) => cached(relationships, subjects.join('\u0000'), () => target.relationshipsOf(subjects));
-      }
+      if (property === 'getAgent') return getAgent;
+      if (property === 'getCredential') return getCredential;
+      if (property === 'relationshipsOf') return relationshipsOf;
       const value = Reflect.get(target, property, receiver) as unknown;
       if (typeof value !== 'function') return value;
-      if (INVALIDATING.has(property as keyof Store)) {
-        return async (...args: unknown[]) => {
-          clear();
-          try {
-            return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-          } finally {
-            clear();
-            if (property !== 'close') for (const listener of writeListeners) listener();
-          }
-        };
-      }
-      return (value as (...a: unknown[]) => unknown).bind(target);
+      const known = wrapped.get(property);
+      if (known?.method === value) return known.fn;
+      const fn = wrap(property, value as (...a: unknown[]) => unknown);
+      wrapped.set(property, { method: value, fn });
+      return fn;
     },
   }) as ReadCachedStore;
 }
