@@ -2,6 +2,7 @@ import type { Redactor } from '../audit/redact.js';
 import type { Decision } from '../model/decision.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
 import { compactRecordedRequest } from '../model/compact-recorded-request.js';
+import { jsonLengthAtMost } from '../model/json-length.js';
 import { RECORDED_REQUEST_KEY } from '../model/recorded-request.js';
 import type { NewDecisionRecord, Outcome } from '../store/records.js';
 import type { Exchange } from './exchange.js';
@@ -14,8 +15,34 @@ const SUMMARY_CHARS = 2_048;
 export function summarise(value: JsonValue | undefined, redactor: Redactor): JsonValue | undefined {
   if (value === undefined) return undefined;
   const redacted = redactor.redact(value);
+  // Most results are small: a bound from their lengths (model/json-length.ts) shows they fit
+  // without writing them out; only a result that may not fit is serialised, to measure and cut it.
+  if (jsonLengthAtMost(redacted, SUMMARY_CHARS)) return redacted;
   const text = JSON.stringify(redacted);
   return text.length <= SUMMARY_CHARS ? redacted : { truncated: true, preview: `${text.slice(0, SUMMARY_CHARS)}…`, bytes: text.length };
+}
+
+/**
+ * The last reason each redactor redacted, and what it made of it. Consecutive records mostly give
+ * the same reason (a rule's fixed reason is one string of the policy set), and the detectors cost
+ * ~0.5-0.7 µs for a reason of ~90 characters against one comparison here. One entry per redactor:
+ * a cache of many texts would keep alive what its short texts may have been sliced from, and one
+ * of unbounded size would cost more than it saves on reasons that differ each time (rendered).
+ */
+const lastReason = new WeakMap<Redactor, { text: string; redacted: string }>();
+
+/** `redactor.redactText(text)`, remembered for the next record (exported for its test). */
+export function redactedReason(text: string, redactor: Redactor): string {
+  const last = lastReason.get(redactor);
+  if (last !== undefined && last.text === text) return last.redacted;
+  const redacted = redactor.redactText(text);
+  if (typeof text !== 'string') return redacted;
+  if (last === undefined) lastReason.set(redactor, { text, redacted });
+  else {
+    last.text = text;
+    last.redacted = redacted;
+  }
+  return redacted;
 }
 
 /** A decision record's id: time-ordered, so that the log's unique index is written at its end. */
@@ -57,7 +84,7 @@ export function auditRecord(
     resourceType: x.request?.resource.type ?? 'tool',
     resourceId: call.tool,
     effect: decision.effect,
-    reason: redactor.redactText(decision.reason),
+    reason: redactedReason(decision.reason, redactor),
     stage: decision.stage ?? 'policy',
     policy: decision.policy,
     rule: decision.rule,

@@ -9,7 +9,7 @@ import { mergeObligations } from './obligation-parse.js';
 import type { CompiledRule, PolicySet } from './policy-set.js';
 import { firstLine } from '../lib/diagnostic.js';
 import { DEFAULT_REASON, renderReason } from './reason-template.js';
-import { judge } from './condition-plan.js';
+import { judge, missingKeyError } from './condition-plan.js';
 import type { ConditionIndex } from './condition-index.js';
 import type { RuleIndex } from './rule-index.js';
 
@@ -245,7 +245,11 @@ function evaluateFast(rule: CompiledRule, activation: Record<string, unknown>, a
   const { from, until } = rule.policy;
   if ((from !== undefined && at < from) || (until !== undefined && at >= until)) return 'inactive';
   const known = judge(rule.plan, activation);
-  if (known === undefined) return evaluateRule(rule, activation, at);
+  if (known === undefined) {
+    // A field the request does not carry fails the condition as CEL would, without its error path.
+    const error = missingKeyError(rule.plan, activation);
+    return error === undefined ? evaluateRule(rule, activation, at) : { error };
+  }
   return known ? 'matched' : 'not_matched';
 }
 
