@@ -541,7 +541,8 @@ async function main() {
           ]
         : []),
       'server-everything\'s Streamable HTTP transport answers every POST as an SSE stream (and logs each request to its stdout, discarded here); Warden\'s /mcp answers ' +
-        'with plain JSON (`enableJsonResponse`). Both directions use the same SDK client code.',
+        'a call that asks for no progress, from a client that declared nothing it could be asked, in plain JSON straight from the session\'s server ' +
+        '(src/surfaces/http/mcp/lean-answers.ts). Both directions use the same SDK client code.',
       ...(warnings.size
         ? [
             `Warnings in this (client) process, counted and not printed: ${[...warnings].map(([k, n]) => `${k} ×${fmtInt(n)}`).join(', ')}. MaxListenersExceededWarning comes from ` +

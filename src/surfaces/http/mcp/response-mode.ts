@@ -19,8 +19,13 @@ export function wantsStream(body: unknown, clientAnswers: boolean): boolean {
   return messages.some((m) => {
     if (!isJSONRPCRequest(m)) return false;
     const meta = (m.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta;
-    return meta?.progressToken !== undefined || (clientAnswers && ASKING.has(m.method));
+    return meta?.progressToken !== undefined || mayAsk(m.method, clientAnswers);
   });
+}
+
+/** Whether the client may be asked something (sampling, elicitation, roots) while a request of `method` runs. */
+export function mayAsk(method: string, clientAnswers: boolean): boolean {
+  return clientAnswers && ASKING.has(method);
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   LATEST_PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
   type JSONRPCMessage,
+  type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { durationMs } from '../../../lib/duration.js';
@@ -25,7 +26,8 @@ import type { SessionServer } from '../../mcp/session-server.js';
 import { capabilitiesOf, capabilityLetters, keyFromSecret, processKey, SESSION_KEY_ENV, SessionIds } from './session-ids.js';
 import { webRequestOf, writeWebResponse } from './web-bridge.js';
 import { rebindingRefusal } from './rebinding.js';
-import { asJsonResponse, closeCancelled, wantsStream, type PlainAnswer } from './response-mode.js';
+import { asJsonResponse, closeCancelled, mayAsk, wantsStream, type PlainAnswer } from './response-mode.js';
+import { CLOSED, leanHeaders, LeanRequests, leanRequest, plainAnswer } from './lean-answers.js';
 
 /** What a session's server knows of the session it serves. */
 export interface SessionContext {
@@ -69,6 +71,8 @@ interface Session {
   id: string;
   /** `agent:<id>` or `human:<id>`: only the caller that opened a session may use it. */
   owner: string;
+  /** What else the session is bound to (options.binding), as its id was checked for. */
+  binding: string;
   /** The caller as last authenticated: roles taken away since the session opened are gone now too. */
   caller: Principal;
   server: SessionServer;
@@ -103,17 +107,24 @@ function sendRpcError(reply: FastifyReply, status: number, code: number, message
  */
 class SessionTransport extends WebStandardStreamableHTTPServerTransport {
   readonly copy = randomBytes(9).toString('base64url');
+  /** Requests answered in plain JSON past the SDK's HTTP handling (lean-answers.ts). */
+  readonly lean = new LeanRequests();
 
   constructor(options: WebStandardStreamableHTTPServerTransportOptions) {
     super(options);
   }
 
   override async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    if (this.lean.take(message, options)) return;
     if (isJSONRPCRequest(message)) return super.send({ ...message, id: `${this.copy}.${message.id}` }, options);
     if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled' && message.params?.requestId !== undefined) {
       return super.send({ ...message, params: { ...message.params, requestId: `${this.copy}.${String(message.params.requestId)}` } }, options);
     }
     return super.send(message, options);
+  }
+
+  override closeSSEStream(requestId: string | number): void {
+    if (!this.lean.cancel(requestId)) super.closeSSEStream(requestId);
   }
 
   /**
@@ -135,6 +146,17 @@ class SessionTransport extends WebStandardStreamableHTTPServerTransport {
     }
     return restore(body);
   }
+}
+
+/** A request in flight when its session closed here (shutdown): 503, it may or may not have run. */
+function closedInFlight(reply: FastifyReply): void {
+  reply.raw.writeHead(503, { 'content-type': 'application/json' }).end(
+    JSON.stringify({
+      jsonrpc: '2.0',
+      error: { code: -32000, message: 'Service Unavailable: this replica closed the MCP session while the request was in flight (it is shutting down); the request may or may not have been carried out, so check before retrying. Any replica can take the session up.' },
+      id: null,
+    }),
+  );
 }
 
 /** The key that signs session ids: from `mcp.session_secret`, or this process's own. */
@@ -249,6 +271,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
       const session: Session = {
         id,
         owner: ownerOf(principal),
+        binding: bindingOf(req),
         caller: principal,
         server: undefined as unknown as SessionServer,
         transport,
@@ -262,6 +285,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
       session.server = options.createServer(() => session.caller, { id: () => session.id, request: req, reachable: () => session.streams > 0 });
       transport.onclose = () => {
         if (sessions.get(id) === session) sessions.delete(id);
+        transport.lean.close();
         closed();
       };
       return session;
@@ -304,6 +328,36 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
       return pending;
     };
 
+    /** One request answered in plain JSON straight from the session's server (lean-answers.ts). */
+    const answerLean = async (current: Session, request: JSONRPCRequest, req: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      current.busy++;
+      try {
+        const { answer, abandon } = current.transport.lean.answer(request, (m, extra) => current.transport.onmessage?.(m, extra), req.headers, req.url);
+        // A client that leaves gets nothing; its request may still run, and its answer is dropped.
+        let leave!: () => void;
+        const left = new Promise<'left'>((resolve) => (leave = () => resolve('left')));
+        reply.raw.once('close', leave);
+        let outcome: Awaited<typeof answer> | 'left';
+        try {
+          outcome = await Promise.race([answer, left]);
+        } finally {
+          reply.raw.off('close', leave);
+        }
+        if (outcome === 'left') abandon();
+        else if (outcome === CLOSED) closedInFlight(reply);
+        else await writeWebResponse(reply.raw, plainAnswer(outcome, current.id));
+      } catch (error) {
+        req.log.error({ err: error }, `MCP request to ${path} failed`);
+        if (!reply.raw.headersSent) {
+          reply.raw.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error: Warden could not handle this MCP request' }, id: null }));
+        } else if (!reply.raw.writableEnded) reply.raw.end();
+      } finally {
+        current.busy--;
+      }
+      return reply;
+    };
+
     const handle = async (req: FastifyRequest, reply: FastifyReply) => {
       const principal = principalOf(req);
       const refusal = options.admit?.(principal);
@@ -331,7 +385,15 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
       const owner = ownerOf(principal);
       let session: Session | undefined;
       let opening = false;
-      if (sessionId) {
+      const held = sessionId ? sessions.get(sessionId) : undefined;
+      const binding = held ? bindingOf(req) : '';
+      if (held && held.owner === owner && held.binding === binding && warden.clock() <= held.expiresAt) {
+        // Its id was checked when the session opened or was taken up here: the same caller and
+        // binding, not yet expired, need no HMAC of the id again.
+        session = held;
+        session.caller = principal;
+        session.lastSeen = Date.now();
+      } else if (sessionId) {
         const check = ids.check(sessionId, owner, bindingOf(req));
         if (!check.ok && check.why === 'not-yours') {
           return sendProblem(reply, 403, 'this MCP session belongs to another caller (or was opened for another user); open your own with an initialize request', {}, 'not-your-session');
@@ -378,6 +440,13 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
         opening = true;
       }
 
+      if (!opening && req.method === 'POST' && session.transport.onmessage) {
+        const request = leanRequest(body);
+        if (request && !mayAsk(request.method, session.clientAnswers) && !session.transport.lean.has(request.id) && leanHeaders(req.headers, session.id)) {
+          return answerLean(session, request, req, reply);
+        }
+      }
+
       if (req.method === 'POST' && body !== null) {
         // Answers to requests the server sent (elicitation) must come back to the copy that sent them.
         const answers = session.transport.answersOf(body);
@@ -412,13 +481,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
           if (left.signal.aborted) return reply;
         }
         if (!response) {
-          reply.raw.writeHead(503, { 'content-type': 'application/json' }).end(
-            JSON.stringify({
-              jsonrpc: '2.0',
-              error: { code: -32000, message: 'Service Unavailable: this replica closed the MCP session while the request was in flight (it is shutting down); the request may or may not have been carried out, so check before retrying. Any replica can take the session up.' },
-              id: null,
-            }),
-          );
+          closedInFlight(reply);
           return reply;
         }
         const stream = req.method === 'GET' && !('plain' in response) && response.ok && response.body !== null;
@@ -445,7 +508,12 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
       // The endpoint reads its own body: malformed JSON must get a JSON-RPC parse error, not
       // problem+json, and any content type reaches the transport, which answers in JSON-RPC.
       scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxMessageBytes ?? warden.config.server.body_limit }, (_req, raw, done) => done(null, raw));
+      const asBuffer = { parseAs: 'buffer' as const, bodyLimit: options.maxMessageBytes ?? warden.config.server.body_limit };
+      const keep = (_req: FastifyRequest, raw: Buffer | string, done: (error: Error | null, body?: unknown) => void) => done(null, raw);
+      scope.addContentTypeParser('*', asBuffer, keep);
+      // The same parser by name for what clients send: fastify caches a named parser per header
+      // value, while the catch-all costs a parse of the content type on every request.
+      scope.addContentTypeParser('application/json', asBuffer, keep);
       // Errors fastify raises before the handler (a body over the limit) are JSON-RPC errors here too.
       scope.setErrorHandler((error: { statusCode?: number; message: string }, req, reply) => {
         const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
