@@ -7,6 +7,10 @@
  *
  *   node bench/guards/compare-speed.js OLD_DIST [NEW_DIST]     (NEW_DIST defaults to ./dist)
  *
+ * Each input cycles over VARIANTS distinct variants (paragraphs rotated, one value changed, a
+ * trailing newline added): the needle pass (triggers.ts) remembers its last two texts, so one
+ * text scanned over and over would time a memo hit, not a full scan.
+ *
  * Knobs: BENCH_ROUNDS=9 (rounds), BENCH_MS=60 (milliseconds per input per build per round).
  * Pair it with compare-builds.js, which checks that the two builds return the same scans.
  */
@@ -38,32 +42,47 @@ const corpus = (f) =>
 const malicious = corpus('malicious.jsonl');
 const all = [...malicious, ...corpus('benign.jsonl')];
 const prose = fill(PROSE, 2048);
-let text = prose;
-// Longer than one classifier window: its paragraphs are read alone too (classifier.ts).
-while (text.length < 8192) text += '\n\n' + PROSE[(text.length * 7) % PROSE.length];
-const prose8 = text.slice(0, 8192);
 // A benign tool result of ~3 KB: a JSON search result with prose snippets.
 const result = { total: 3, items: PROSE.slice(0, 4).map((p, i) => ({ id: `doc-${i + 1}`, title: p.split('.')[0], snippet: p, url: `https://docs.example.com/d/${i + 1}`, score: 0.9 - i / 10, updated: '2026-11-0' + (i + 1) })) };
 const resultKb = JSON.stringify(result).length / 1024;
 const attack = malicious.find((t) => t.length > 300 && t.length < 800);
 const allKb = all.join('').length / 1024;
-const small = { limit: 10, customer: 'acme', query: 'open orders' };
-const args6 = { to: 'bob@example.com', subject: 'Weekly report', body: 'Hi Bob, attached is the report for week 48. Thanks, Ann', amount: 12.5, order_id: 'o-456', date: '2026-11-02' };
+/** Distinct variants each input cycles over: more than the needle pass's 2-entry memo. */
+const VARIANTS = 4;
+const variants = (make) => Array.from({ length: VARIANTS }, (_, i) => make(i));
+const customers = ['acme', 'globex', 'initech', 'umbrella'];
+const smalls = variants((i) => ({ limit: 10, customer: customers[i], query: 'open orders' }));
+const args6s = variants((i) => ({ to: 'bob@example.com', subject: 'Weekly report', body: `Hi Bob, attached is the report for week ${45 + i}. Thanks, Ann`, amount: 12.5, order_id: 'o-456', date: '2026-11-02' }));
+const rotated = (items, i) => [...items.slice(i), ...items.slice(0, i)];
+const proses = variants((i) => fill(rotated(PROSE, i), 2048));
+// Longer than one classifier window: its paragraphs are read alone too (classifier.ts).
+const prose8s = variants((i) => {
+  let s = fill(rotated(PROSE, i), 2048);
+  while (s.length < 8192) s += '\n\n' + PROSE[(s.length * 7 + i) % PROSE.length];
+  return s.slice(0, 8192);
+});
+const results = variants((i) => ({ ...result, total: 3 + i }));
+const attacks = variants((i) => attack + '\n'.repeat(i));
 const off = { cache: false };
+/** fn of the next variant in turn. */
+const cycling = (list, fn) => {
+  let i = 0;
+  return (M) => fn(M, list[i++ % list.length]);
+};
 
 let sink;
 const work = [
-  ['argument object {limit, customer, query}', (M) => M.scanValue(small, off), { anchor: 'stringify small' }],
-  ['argument object, 6 fields, one sentence', (M) => M.scanValue(args6, off), { anchor: 'stringify args6' }],
-  ['2 KB prose (scanText)', (M) => M.scanText(prose, off), { kb: 2 }],
-  ['8 KB prose, 5 paragraphs repeated (scanText)', (M) => M.scanText(prose8, off), { kb: 8 }],
-  [`tool result, ${resultKb.toFixed(1)} KB JSON (scanValue)`, (M) => M.scanValue(result, off), { kb: resultKb }],
-  [`attack text (${attack.length} chars)`, (M) => M.scanText(attack, off), { kb: attack.length / 1024 }],
+  ['argument object {limit, customer, query}', cycling(smalls, (M, v) => M.scanValue(v, off)), { anchor: 'stringify small' }],
+  ['argument object, 6 fields, one sentence', cycling(args6s, (M, v) => M.scanValue(v, off)), { anchor: 'stringify args6' }],
+  ['2 KB prose (scanText)', cycling(proses, (M, v) => M.scanText(v, off)), { kb: 2 }],
+  ['8 KB prose, 5 paragraphs repeated (scanText)', cycling(prose8s, (M, v) => M.scanText(v, off)), { kb: 8 }],
+  [`tool result, ${resultKb.toFixed(1)} KB JSON (scanValue)`, cycling(results, (M, v) => M.scanValue(v, off)), { kb: resultKb }],
+  [`attack text (${attack.length} chars)`, cycling(attacks, (M, v) => M.scanText(v, off)), { kb: attack.length / 1024 }],
   [`in-repo corpus, ${all.length} texts one after another`, (M) => { for (const t of all) sink = M.scanText(t, off); }, { kb: allKb }],
 ];
 const anchors = {
-  'stringify small': () => JSON.stringify(small),
-  'stringify args6': () => JSON.stringify(args6),
+  'stringify small': cycling(smalls, (_, v) => JSON.stringify(v)),
+  'stringify args6': cycling(args6s, (_, v) => JSON.stringify(v)),
   calibration: () => {
     let x = 0;
     for (let i = 0; i < prose.length; i++) x += prose.charCodeAt(i) & 1;
@@ -102,7 +121,7 @@ const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 const calibration = median(samples.calibration) / 2; // µs per KB
 const fmt = (x, d = 2) => x.toFixed(d);
 const lines = [
-  `Same run, ${ROUNDS} interleaved rounds, CPU time, medians. Calibration (charCodeAt loop over 2 KB of prose): ${fmt(calibration, 3)} µs/KB; ` +
+  `Same run, ${ROUNDS} interleaved rounds, CPU time, medians; each input cycles over ${VARIANTS} distinct variants. Calibration (charCodeAt loop over 2 KB of prose): ${fmt(calibration, 3)} µs/KB; ` +
     `JSON.stringify: ${fmt(median(samples['stringify small']), 3)} µs ({limit, customer, query}), ${fmt(median(samples['stringify args6']), 3)} µs (6 fields).`,
   '',
   '| input | before | after | after ÷ before | before → after, × anchor |',

@@ -11,9 +11,13 @@
  * Accuracy: every corpus text scanned once at the default threshold (0.5) with the corpus's
  * allowed hosts; precision, recall, F1, FP and FN counts. Timing: each input is scanned in a
  * loop for ≥ BENCH_MIN_NS per round (so timer resolution does not matter), BENCH_ROUNDS rounds,
- * median round; µs per KB = time per scan ÷ (UTF-16 length ÷ 1024). "Corpus, aggregate" is the
- * sum of per-text times over the sum of sizes (what a stream of such texts costs); p50/p99 are
- * over the per-text µs/KB, where short texts are dominated by fixed per-call cost.
+ * median round; µs per KB = time per scan ÷ (UTF-16 length ÷ 1024). The loop cycles over
+ * VARIANTS distinct variants of each input (rotated paragraphs, one value changed, a trailing
+ * newline added): the needle pass (triggers.ts) remembers its last two texts, so scanning one
+ * string over and over would time a memo hit, not a scan. "Corpus, aggregate" is the time of a
+ * pass over all corpus texts, each once, over the sum of sizes (what a stream of such texts
+ * costs); p50/p99 are over the per-text µs/KB (each text's own loop, cycled), where short texts
+ * are dominated by fixed per-call cost.
  * Output: a Markdown report on stdout, also written to bench/guards/results.md.
  */
 import { PROSE, fill } from './prose.js';
@@ -31,6 +35,8 @@ const env = process.env;
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 7);
 const MIN_NS = BigInt(Number(env.BENCH_MIN_NS ?? 2_000_000));
 const log = (...a) => console.error(...a);
+/** Distinct variants each timed input cycles over: more than the needle pass's 2-entry memo. */
+const VARIANTS = 4;
 let sink;
 
 const load = (file) =>
@@ -104,16 +110,21 @@ function accuracy(detector) {
 
 const now = () => process.hrtime.bigint();
 
-/** Nanoseconds per call of fn(input): median of ROUNDS rounds, each ≥ MIN_NS long. */
-function timePerCall(fn, input) {
-  for (let i = 0; i < 5; i++) sink = fn(input);
+/**
+ * Nanoseconds per call of fn(input): median of ROUNDS rounds, each ≥ MIN_NS long. `inputs` is one
+ * input or an array of variants, called in turn (see VARIANTS).
+ */
+function timePerCall(fn, inputs) {
+  const list = Array.isArray(inputs) ? inputs : [inputs];
+  const k = list.length;
+  for (let i = 0; i < 5 * k; i++) sink = fn(list[i % k]);
   const rounds = [];
   for (let r = 0; r < ROUNDS; r++) {
     let n = 0;
     const t0 = now();
     let t = t0;
     while (t - t0 < MIN_NS) {
-      sink = fn(input);
+      sink = fn(list[n % k]);
       n++;
       if ((n & 3) === 0 || n < 4) t = now();
     }
@@ -123,21 +134,32 @@ function timePerCall(fn, input) {
   return rounds[Math.floor(rounds.length / 2)];
 }
 
-const perKb = (ns, text) => ns / 1000 / (text.length / 1024);
+/** Mean UTF-16 length of a text or of its variants. */
+const lengthOf = (texts) => (Array.isArray(texts) ? texts.reduce((a, t) => a + t.length, 0) / texts.length : texts.length);
+const perKb = (ns, texts) => ns / 1000 / (lengthOf(texts) / 1024);
+/** The variants of one corpus text: itself and with 1..VARIANTS-1 trailing newlines (same words, distinct strings). */
+const textVariants = (text) => Array.from({ length: VARIANTS }, (_, i) => text + '\n'.repeat(i));
+/** The items rotated by i (variant i of a text built from them). */
+const rotated = (items, i) => [...items.slice(i % items.length), ...items.slice(0, i % items.length)];
 
 function corpusTiming(detector) {
   const texts = [...malicious, ...benign].map((e) => e.text);
   const per = [];
-  let totalNs = 0;
-  let totalKb = 0;
   for (const t of texts) {
-    const ns = timePerCall(detector.detect, t);
-    per.push(perKb(ns, t));
-    totalNs += ns;
-    totalKb += t.length / 1024;
+    const variants = textVariants(t);
+    per.push(perKb(timePerCall(detector.detect, variants), variants));
   }
   per.sort((a, b) => a - b);
-  return { aggregate: totalNs / 1000 / totalKb, p50: percentile(per, 50), p99: percentile(per, 99), meanPerText: per.reduce((a, b) => a + b, 0) / per.length };
+  // The aggregate is timed as a stream: every text once per pass, as a stream of such texts is
+  // scanned. Summing the per-text loops instead gives a lower figure (each text's loop runs with
+  // warm caches: ~146 against ~250 µs/KB on a shared 2-core host).
+  const totalKb = texts.reduce((a, t) => a + t.length, 0) / 1024;
+  const passNs = timePerCall(() => {
+    let hits = 0;
+    for (const t of texts) if (detector.detect(t)) hits++;
+    return hits;
+  }, null);
+  return { aggregate: passNs / 1000 / totalKb, p50: percentile(per, 50), p99: percentile(per, 99), meanPerText: per.reduce((a, b) => a + b, 0) / per.length };
 }
 
 /** Deterministic shuffle so synthetic inputs are the same on every run. */
@@ -158,14 +180,22 @@ function syntheticInputs() {
   const benignTexts = shuffled(benign.map((b) => b.text), 7);
   const maliciousTexts = shuffled(malicious.map((m) => m.text), 11);
   const inputs = [];
+  // Each input is VARIANTS texts of the same kind: its parts rotated by 0..VARIANTS-1.
+  const each = (make) => Array.from({ length: VARIANTS }, (_, i) => make(i));
   for (const size of [1024, 10 * 1024, 100 * 1024]) {
     const label = size >= 1024 * 100 ? '100 KB' : size >= 10 * 1024 ? '10 KB' : '1 KB';
-    inputs.push({ label: `${label} prose (plain business text)`, kind: 'benign', text: fill(PROSE, size) });
-    inputs.push({ label: `${label} benign corpus mix`, kind: 'benign', text: fill(benignTexts, size) });
+    inputs.push({ label: `${label} prose (plain business text)`, kind: 'benign', texts: each((i) => fill(rotated(PROSE, i), size)) });
+    inputs.push({ label: `${label} benign corpus mix`, kind: 'benign', texts: each((i) => fill(rotated(benignTexts, i), size)) });
     // One injection in the middle of benign material: what an indirect injection looks like.
-    const half = fill(benignTexts.slice(20), Math.max(0, (size - 300) / 2));
-    inputs.push({ label: `${label} benign mix + 1 injection`, kind: 'malicious', text: `${half}\n\n${maliciousTexts[size % maliciousTexts.length]}\n\n${half}`.slice(0, size + 400) });
-    inputs.push({ label: `${label} malicious corpus mix`, kind: 'malicious', text: fill(maliciousTexts, size) });
+    inputs.push({
+      label: `${label} benign mix + 1 injection`,
+      kind: 'malicious',
+      texts: each((i) => {
+        const half = fill(rotated(benignTexts.slice(20), i), Math.max(0, (size - 300) / 2));
+        return `${half}\n\n${maliciousTexts[size % maliciousTexts.length]}\n\n${half}`.slice(0, size + 400);
+      }),
+    });
+    inputs.push({ label: `${label} malicious corpus mix`, kind: 'malicious', texts: each((i) => fill(rotated(maliciousTexts, i), size)) });
   }
   return inputs;
 }
@@ -200,7 +230,9 @@ function main() {
     `Corpus: ${malicious.length} malicious and ${benign.length} benign texts (test/guards/injection-corpus), default threshold 0.5, ` +
       `allowed hosts from allowed-hosts.json. Baseline in the same run: one case-insensitive keyword regex ` +
       `(ignore/disregard previous instructions, you are now, new instructions, system prompt, jailbreak, DAN, developer mode, <script, javascript:, base64).`,
-    `Timing: each input scanned in a loop for ≥ ${Number(MIN_NS) / 1e6} ms per round, ${ROUNDS} rounds, median round; µs/KB = time per scan ÷ (UTF-16 length ÷ 1024).`,
+    `Timing: each input scanned in a loop for ≥ ${Number(MIN_NS) / 1e6} ms per round, ${ROUNDS} rounds, median round; µs/KB = time per scan ÷ (UTF-16 length ÷ 1024). ` +
+      `Inputs are cycled: each loop takes ${VARIANTS} distinct variants of its input in turn (prose and mixes: their paragraphs or texts rotated; corpus texts: 0–${VARIANTS - 1} trailing newlines added, and the corpus aggregate is one pass over all its texts, each once; argument objects: one value changed), ` +
+      `because the needle pass remembers its last two texts and one text scanned over and over would time a memo hit, not a full scan.`,
     '',
   ];
   log(header.join('\n'));
@@ -230,11 +262,18 @@ function main() {
 
   const synth = syntheticInputs();
   const synthRows = [];
+  /** "yes" / "no" when every variant agrees, else how many of them are flagged. */
+  const flags = (texts, detect) => {
+    const k = texts.filter(detect).length;
+    return k === texts.length ? 'yes' : k === 0 ? 'no' : `${k} of ${texts.length}`;
+  };
+  const synthKb = [];
   for (const s of synth) {
-    const w = timePerCall(warden.detect, s.text);
-    const n = timePerCall(naive.detect, s.text);
-    const flagged = scanText(s.text, { allowedHosts }).suspicious;
-    synthRows.push(`| ${s.label} | ${fmt(s.text.length / 1024, 1)} | ${fmt(perKb(w, s.text))} | ${fmt(w / 1000, 1)} | ${flagged ? 'yes' : 'no'} | ${fmt(perKb(n, s.text), 2)} | ${naive.detect(s.text) ? 'yes' : 'no'} |`);
+    const w = timePerCall(warden.detect, s.texts);
+    const n = timePerCall(naive.detect, s.texts);
+    const flagged = flags(s.texts, (t) => scanText(t, { allowedHosts }).suspicious);
+    synthKb.push({ label: s.label, usPerKb: perKb(w, s.texts) });
+    synthRows.push(`| ${s.label} | ${fmt(lengthOf(s.texts) / 1024, 1)} | ${fmt(perKb(w, s.texts))} | ${fmt(w / 1000, 1)} | ${flagged} | ${fmt(perKb(n, s.texts), 2)} | ${flags(s.texts, naive.detect)} |`);
     log(synthRows.at(-1));
   }
   const synthTable = [
@@ -244,14 +283,14 @@ function main() {
   ];
 
   // Calibration: a plain JavaScript loop over 100 KB, to compare runs on busy or idle machines.
-  const calText = synth.at(-4).text;
+  const calTexts = synth.at(-4).texts;
   const calNs = timePerCall((t) => {
     let x = 0;
     for (let i = 0; i < t.length; i++) x += t.charCodeAt(i) & 1;
     return x;
-  }, calText);
-  const calibration = perKb(calNs, calText);
-  const synthProse100 = perKb(timePerCall(warden.detect, calText), calText);
+  }, calTexts);
+  const calibration = perKb(calNs, calTexts);
+  const synthProse100 = perKb(timePerCall(warden.detect, calTexts), calTexts);
 
   const pathoRows = [];
   for (const [label, text] of pathological()) {
@@ -263,24 +302,43 @@ function main() {
   }
   const pathoTable = ['| pathological input (first call, not warmed) | ms | truncated | findings |', '|---|---:|---|---:|', ...pathoRows];
 
-  // A typical argument object: what scanArgs sees on most tool calls. Anchor: JSON.stringify of it.
-  const args = { to: 'bob@example.com', subject: 'Weekly report', body: 'Hi Bob, attached is the report for week 48. Thanks, Ann', amount: 12.5, order_id: 'o-456', date: '2026-11-02' };
-  const anchorNs = timePerCall((v) => JSON.stringify(v), args);
-  const argsCold = timePerCall((v) => scanValue(v, { cache: false }), args);
-  const argsWarm = timePerCall((v) => scanValue(v), args);
-  const idsOnly = { id: 'o-456', amount: 12.5, date: '2026-11-02', rows: [1, 2, 3] };
-  const idsNs = timePerCall((v) => scanValue(v, { cache: false }), idsOnly);
-  const small = { limit: 10, customer: 'acme', query: 'open orders' };
-  const smallAnchorNs = timePerCall((v) => JSON.stringify(v), small);
-  const smallNs = timePerCall((v) => scanValue(v, { cache: false }), small);
-  const argsTable = [
-    '| argument object | µs per scan | × JSON.stringify of it |',
-    '|---|---:|---:|',
-    `| 6 fields, one sentence (no cache) | ${fmt(argsCold / 1000, 2)} | ${fmt(argsCold / anchorNs, 1)} |`,
-    `| same, seen before (content cache) | ${fmt(argsWarm / 1000, 2)} | ${fmt(argsWarm / anchorNs, 1)} |`,
-    `| ids, numbers and dates only (nothing worth scanning) | ${fmt(idsNs / 1000, 2)} | ${fmt(idsNs / anchorNs, 1)} |`,
-    `| {limit: 10, customer: "acme", query: "open orders"} (no cache) | ${fmt(smallNs / 1000, 2)} | ${fmt(smallNs / smallAnchorNs, 1)} |`,
+  // Typical argument objects: what scanArgs sees on most tool calls, each as VARIANTS objects of
+  // one shape with one value changed. Anchor: JSON.stringify of them.
+  const shapes = (make) => Array.from({ length: VARIANTS }, (_, i) => make(i));
+  const customers = ['acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark'];
+  const argShapes = [
+    {
+      label: '6 fields, one sentence',
+      typical: true,
+      values: shapes((i) => ({ to: 'bob@example.com', subject: 'Weekly report', body: `Hi Bob, attached is the report for week ${45 + i}. Thanks, Ann`, amount: 12.5, order_id: 'o-456', date: '2026-11-02' })),
+    },
+    { label: 'flat ids and limits {customer_id, limit, offset}', typical: true, values: shapes((i) => ({ customer_id: `c-${101 + i}`, limit: 10, offset: 20 * i })) },
+    { label: '{limit: 10, customer, query: "open orders"}', typical: true, values: shapes((i) => ({ limit: 10, customer: customers[i % customers.length], query: 'open orders' })) },
+    {
+      label: '{customer_id, limit, note: a sentence of text}',
+      typical: true,
+      values: shapes((i) => ({ customer_id: 'c-1', limit: 10, note: `Please send the ${['March', 'April', 'May', 'June', 'July', 'August'][i % 6]} invoice to the billing contact.` })),
+    },
+    {
+      label: 'nested {filter: {status, customer: {id, name}}, sort: [..], page: {..}}',
+      typical: true,
+      values: shapes((i) => ({ filter: { status: 'open', customer: { id: `c-${17 + i}`, name: 'Acme GmbH' } }, sort: [{ field: 'created', dir: 'desc' }], page: { limit: 25, cursor: `cur-${1000 + i}` } })),
+    },
+    { label: 'ids, numbers and dates only (nothing worth scanning)', typical: false, values: shapes((i) => ({ id: `o-${456 + i}`, amount: 12.5, date: '2026-11-02', rows: [1, 2, 3] })) },
   ];
+  const argRows = [];
+  const argResults = [];
+  for (const a of argShapes) {
+    const anchorNs = timePerCall((v) => JSON.stringify(v), a.values);
+    const ns = timePerCall((v) => scanValue(v, { cache: false }), a.values);
+    argResults.push({ ...a, ns });
+    argRows.push(`| ${a.label} (no cache) | ${fmt(ns / 1000, 2)} | ${fmt(ns / anchorNs, 1)} |`);
+    if (a === argShapes[0]) {
+      const warmNs = timePerCall((v) => scanValue(v), a.values);
+      argRows.push(`| same, seen before (content cache) | ${fmt(warmNs / 1000, 2)} | ${fmt(warmNs / anchorNs, 1)} |`);
+    }
+  }
+  const argsTable = ['| argument object | µs per scan | × JSON.stringify of it |', '|---|---:|---:|', ...argRows];
   log(argsTable.join('\n'));
 
   const w = acc[0];
@@ -291,7 +349,8 @@ function main() {
     `- ${mark(w.recall >= 0.9)} recall ≥ 0.9: ${pct(w.recall)}`,
     `- ${mark(w.precision >= 0.95)} precision ≥ 0.95: ${pct(w.precision)}`,
     `- ${mark(wt.aggregate < 50)} < 50 µs per KB over the corpus (aggregate): ${fmt(wt.aggregate)} µs/KB`,
-    `- ${mark(argsCold < 10_000)} ≤ 10 µs for a typical argument object (no cache): ${fmt(argsCold / 1000, 2)} µs`,
+    ...synthKb.filter((x) => x.label.includes('prose')).map((x) => `- ${mark(x.usPerKb <= 50)} ≤ 50 µs per KB, ${x.label}: ${fmt(x.usPerKb)} µs/KB`),
+    ...argResults.filter((a) => a.typical).map((a) => `- ${mark(a.ns <= 10_000)} ≤ 10 µs for a typical argument object (no cache), ${a.label}: ${fmt(a.ns / 1000, 2)} µs`),
   ];
 
   const report = [
@@ -308,7 +367,7 @@ function main() {
     '',
     ...corpusTable,
     '',
-    'Corpus texts are short (median a few hundred characters), so per-text µs/KB is dominated by the fixed cost of a call; the aggregate is the figure for a stream of such texts.',
+    'Corpus texts are short (median a few hundred characters), so per-text µs/KB is dominated by the fixed cost of a call; the aggregate, timed as passes over all the texts one after another, is the figure for a stream of such texts (per-text loops run with warm caches and cost less).',
     '',
     `## Scan time on larger inputs (${large} inputs)`,
     '',
