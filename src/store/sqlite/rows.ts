@@ -406,9 +406,46 @@ export function decisionParams(r: DecisionRecord): Params {
 /** The decisions table's columns, in the order decisionParams names them (one list to keep in step). */
 export const DECISION_COLUMNS = Object.keys(decisionParams({} as DecisionRecord));
 
-/** decisionParams as positional values, in DECISION_COLUMNS order (an object's string keys keep their insertion order). */
+/**
+ * decisionParams as positional values, in DECISION_COLUMNS order, written out as one array: the
+ * insert of every record binds these, and building the named object first and taking its values
+ * cost 1.2 µs more per record (3.4 against 2.2, bench/audit). A test holds the two in step.
+ */
 export function decisionValues(r: DecisionRecord): Array<string | number | null> {
-  return Object.values(decisionParams(r));
+  return [
+    r.seq,
+    r.id,
+    r.time,
+    r.kind,
+    r.requestId,
+    orNull(r.traceId),
+    r.tenant,
+    orNull(r.sessionId),
+    r.agentId,
+    orNull(r.userId),
+    orNull(r.serviceId),
+    r.action,
+    r.resourceType,
+    r.resourceId,
+    r.effect,
+    r.reason,
+    r.stage,
+    orNull(r.policy),
+    orNull(r.rule),
+    orNull(r.policyVersion),
+    orNull(r.bundle),
+    JSON.stringify(r.obligations),
+    r.outcome,
+    r.latencyUs,
+    JSON.stringify(r.args),
+    jsonOrNull(r.resultSummary),
+    orNull(r.approvalId),
+    orNull(r.breakGlass),
+    orNull(r.decisionId),
+    JSON.stringify(r.details),
+    r.prevHash,
+    r.hash,
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------
