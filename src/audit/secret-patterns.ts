@@ -37,27 +37,49 @@ export const Feature = {
   SPACE: 64,
   UPPER: 128,
   SLASH: 256,
+  /** A run of at least 9 ASCII digits, each separated from the next by at most one space or dash (an SSN). */
+  DIGITS_9: 512,
+  /** The same with at least 13 digits (a card number). */
+  DIGITS_13: 1024,
+  /** `A` (AWS and Google keys start with it). */
+  CAPITAL_A: 2048,
+  /** `k-` (`sk-…`). */
+  K_DASH: 4096,
+  /** `k_` (`wk_…`, `sk_live_…`). */
+  K_UNDERSCORE: 8192,
 } as const;
-const ALL_FEATURES = 511;
+const ALL_FEATURES = 16383;
 /** Above this length the per-character pass costs more than the gates it would save. */
 const FEATURE_SCAN_MAX = 256;
 
 export function features(text: string): number {
   if (text.length > FEATURE_SCAN_MAX) return ALL_FEATURES;
   let f = 0;
+  // Digits of the current run (digits with single spaces or dashes between them), and the longest.
+  let run = 0;
+  let longest = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 97 && c <= 122) continue; // a-z, the common case
-    if (c >= 48 && c <= 57) f |= Feature.DIGIT;
-    else if (c >= 65 && c <= 90) f |= Feature.UPPER;
+    if (c >= 97 && c <= 122) {
+      run = 0;
+      continue; // a-z, the common case
+    }
+    if (c >= 48 && c <= 57) {
+      if (++run > longest) longest = run;
+      continue;
+    }
+    if ((c !== 32 && c !== 45) || !isDigit(text.charCodeAt(i - 1))) run = 0;
+    if (c >= 65 && c <= 90) f |= c === 65 ? Feature.UPPER | Feature.CAPITAL_A : Feature.UPPER;
     else if (c === 64) f |= Feature.AT;
     else if (c === 58 || c === 61) f |= Feature.SEPARATOR;
-    else if (c === 45) f |= Feature.DASH;
-    else if (c === 95) f |= Feature.UNDERSCORE;
+    else if (c === 45) f |= text.charCodeAt(i - 1) === 107 ? Feature.DASH | Feature.K_DASH : Feature.DASH;
+    else if (c === 95) f |= text.charCodeAt(i - 1) === 107 ? Feature.UNDERSCORE | Feature.K_UNDERSCORE : Feature.UNDERSCORE;
     else if (c === 46) f |= Feature.DOT;
     else if (c === 32 || c === 9) f |= Feature.SPACE;
     else if (c === 47) f |= Feature.SLASH;
   }
+  // Runs are measured, not just digits seen: dates, amounts and ids have digits, but rarely 9 in a run.
+  if (longest > 0) f |= longest >= 13 ? Feature.DIGIT | Feature.DIGITS_9 | Feature.DIGITS_13 : longest >= 9 ? Feature.DIGIT | Feature.DIGITS_9 : Feature.DIGIT;
   return f;
 }
 
@@ -77,16 +99,38 @@ const MAX_PASSES = 8;
  * them is the last one.
  */
 export function runDetectors(detectors: readonly Detector[], text: string): string {
-  let out = text;
-  for (let pass = 0; pass < MAX_PASSES; pass++) {
-    const before = out;
-    const f = features(out);
-    for (const d of detectors) {
-      if ((f & d.needs) === d.needs && d.gate(out)) out = d.apply(out);
+  return detectorRunner(detectors)(text);
+}
+
+/**
+ * runDetectors for a fixed list of detectors (a redactor's), keeping per feature set the list of
+ * detectors whose needs it meets, in their order (made on first use; at most one per distinct set
+ * of features seen, a few dozen in practice), so a text is only offered to the detectors it can
+ * concern.
+ */
+export function detectorRunner(detectors: readonly Detector[]): (text: string) => string {
+  const lists = new Map<number, readonly Detector[]>();
+  const candidates = (f: number): readonly Detector[] => {
+    let list = lists.get(f);
+    if (list === undefined) {
+      list = detectors.filter((d) => (f & d.needs) === d.needs);
+      lists.set(f, list);
     }
-    if (out === before || !markerTouchesText(out)) break;
-  }
-  return out;
+    return list;
+  };
+  return (text) => {
+    let out = text;
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      const before = out;
+      const list = candidates(features(out));
+      for (let i = 0; i < list.length; i++) {
+        const d = list[i]!;
+        if (d.gate(out)) out = d.apply(out);
+      }
+      if (out === before || !markerTouchesText(out)) break;
+    }
+    return out;
+  };
 }
 
 /** Whitespace, quotes and brackets: characters no detector is blocked by. */
@@ -121,14 +165,13 @@ export function marker(name: string): string {
 export const REDACTED = '[REDACTED]';
 
 const always = (): boolean => true;
-const includes =
-  (...needles: string[]) =>
-  (text: string): boolean =>
-    needles.some((n) => text.includes(n));
-const includesAll =
-  (...needles: string[]) =>
-  (text: string): boolean =>
-    needles.every((n) => text.includes(n));
+// One closure per arity: these gates run on most strings, and a rest array with `some` costs more than the search.
+function includes(a: string, b?: string): (text: string) => boolean {
+  return b === undefined ? (text) => text.includes(a) : (text) => text.includes(a) || text.includes(b);
+}
+function includesAll(a: string, b: string): (text: string) => boolean {
+  return (text) => text.includes(a) && text.includes(b);
+}
 
 /** `$` is special in String.prototype.replace replacement strings. */
 function literalReplacement(text: string): string {
@@ -299,7 +342,8 @@ export function keyValueDetector(keys: KeyMatcher): Detector {
       while (start > 0 && end - start <= MAX_KEY_CHARS && isKeyCharBeyondAscii(text.charCodeAt(start - 1))) start--;
       if (start === end) continue;
       // Slices shorter than 13 characters are copies in V8 (SlicedString::kMinLength), safe to cache.
-      let kind: KeyKind = i < end ? keys.kind(text.slice(i, end), end - i < 13) : KeyKind.None;
+      // A run its first character rules out is not sliced (a slice of 13+ characters is a new object each time).
+      let kind: KeyKind = i < end && !keys.ruledOutIn(text, i, end) ? keys.kind(text.slice(i, end), end - i < 13) : KeyKind.None;
       if (kind === KeyKind.None && start < i && end - start <= MAX_KEY_CHARS) kind = keys.kind(text.slice(start, end), false);
       if (kind === KeyKind.None) continue;
       const valueRegex = kind === KeyKind.Line ? LINE_VALUE : TOKEN_VALUE;
@@ -362,7 +406,7 @@ function isWord(token: string): boolean {
 
 /** The built-in detectors, in the order they run: PEM blocks first, then the most specific. */
 export function defaultDetectors(keys: KeyMatcher): Detector[] {
-  const { DIGIT, AT, SEPARATOR, DASH, UNDERSCORE, DOT, SPACE, UPPER, SLASH } = Feature;
+  const { DIGIT, DIGITS_9, DIGITS_13, AT, SEPARATOR, DASH, UNDERSCORE, DOT, SPACE, UPPER, SLASH, CAPITAL_A, K_DASH, K_UNDERSCORE } = Feature;
   return [
     { name: 'private_key', needs: DASH | UPPER | SPACE, gate: includes('PRIVATE KEY'), apply: maskPrivateKeys },
     regexDetector(
@@ -371,7 +415,7 @@ export function defaultDetectors(keys: KeyMatcher): Detector[] {
       /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{7,}(?:\.[A-Za-z0-9_-]*){2,4}/g,
       includesAll('J', 'eyJ'),
     ),
-    regexDetector('aws_access_key_id', UPPER, /(?:AKIA|ASIA)[A-Z0-9]{16}/g, includes('AKIA', 'ASIA')),
+    regexDetector('aws_access_key_id', UPPER | CAPITAL_A, /(?:AKIA|ASIA)[A-Z0-9]{16}/g, includes('AKIA', 'ASIA')),
     {
       name: 'aws_secret_access_key',
       needs: SEPARATOR,
@@ -387,14 +431,14 @@ export function defaultDetectors(keys: KeyMatcher): Detector[] {
     regexDetector('slack_token', DASH, /(?<![A-Za-z0-9])xox[abpors]-[A-Za-z0-9-]{10,}/g, includes('xox')),
     regexDetector(
       'stripe_key',
-      UNDERSCORE,
+      UNDERSCORE | K_UNDERSCORE,
       /(?<![A-Za-z0-9])[rs]k_(?:live|test)_[A-Za-z0-9]{10,}/g,
       includes('_live_', '_test_'),
     ),
-    regexDetector('anthropic_key', DASH, /(?<![A-Za-z0-9])sk-ant-[A-Za-z0-9_-]{20,}/g, includes('-ant-')),
-    regexDetector('openai_key', DASH, /(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}/g, includes('k-')),
-    regexDetector('google_api_key', UPPER, /AIza[0-9A-Za-z_-]{35}/g, includes('AIza')),
-    regexDetector('warden_key', UNDERSCORE, /(?<![A-Za-z0-9])wk_[A-Za-z0-9]{4,64}_[A-Za-z0-9_-]{16,}/g, includes('wk_')),
+    regexDetector('anthropic_key', DASH | K_DASH, /(?<![A-Za-z0-9])sk-ant-[A-Za-z0-9_-]{20,}/g, includes('-ant-')),
+    regexDetector('openai_key', DASH | K_DASH, /(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}/g, includes('k-')),
+    regexDetector('google_api_key', UPPER | CAPITAL_A, /AIza[0-9A-Za-z_-]{35}/g, includes('AIza')),
+    regexDetector('warden_key', UNDERSCORE | K_UNDERSCORE, /(?<![A-Za-z0-9])wk_[A-Za-z0-9]{4,64}_[A-Za-z0-9_-]{16,}/g, includes('wk_')),
     {
       name: 'url_credentials',
       needs: SEPARATOR | AT | SLASH,
@@ -414,11 +458,11 @@ export function defaultDetectors(keys: KeyMatcher): Detector[] {
     { name: 'email', needs: AT | DOT, gate: always, apply: maskEmails },
     regexDetector(
       'ssn',
-      DIGIT | DASH,
+      DIGIT | DIGITS_9 | DASH,
       /(?<!\d)(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?!\d)/g,
       (text) => text.length >= 11,
     ),
-    { name: 'card', needs: DIGIT, gate: (text) => text.length >= 13, apply: maskCards },
+    { name: 'card', needs: DIGIT | DIGITS_13, gate: (text) => text.length >= 13, apply: maskCards },
   ];
 }
 

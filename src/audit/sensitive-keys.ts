@@ -64,9 +64,50 @@ const CACHE_LIMIT = 4_096;
 export class KeyMatcher {
   private readonly keys: Set<string>;
   private readonly cache = new Map<string, KeyKind>();
+  /**
+   * `firsts[c]`: some sensitive key, normalised, starts with the ASCII character c; null when one
+   * starts beyond ASCII (then no name is ruled out by its first character).
+   */
+  private readonly firsts: Uint8Array | null;
 
   constructor(keys: Iterable<string>) {
     this.keys = new Set([...keys].map(normaliseKey).filter((k) => k.length > 0));
+    let firsts: Uint8Array | null = new Uint8Array(128);
+    for (const k of this.keys) {
+      const c = k.charCodeAt(0);
+      if (c >= 128) {
+        firsts = null;
+        break;
+      }
+      firsts[c] = 1;
+    }
+    this.firsts = firsts;
+  }
+
+  /**
+   * True when `key` is printable ASCII (so normaliseKey lower-cases it and drops all but [a-z0-9])
+   * and its first letter or digit, lower-cased, starts no sensitive key (or it has none): then it
+   * is not sensitive, without building its normal form. Dates, amounts and ids before a `:` in
+   * text (`2026-11-10T08:10`) are ruled out here.
+   */
+  private ruledOut(key: string): boolean {
+    return this.ruledOutIn(key, 0, key.length);
+  }
+
+  /** ruledOut for `text.slice(from, to)`, without slicing it. */
+  ruledOutIn(text: string, from: number, to: number): boolean {
+    const firsts = this.firsts;
+    if (firsts === null) return false;
+    let first = -1;
+    for (let i = from; i < to; i++) {
+      let c = text.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e) return false;
+      if (first < 0) {
+        if (c >= 65 && c <= 90) c += 32;
+        if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) first = c;
+      }
+    }
+    return first < 0 || firsts[first] === 0;
   }
 
   /**
@@ -76,7 +117,7 @@ export class KeyMatcher {
   kind(key: string, remember = true): KeyKind {
     let kind = this.cache.get(key);
     if (kind === undefined) {
-      const normal = normaliseKey(key);
+      const normal = this.ruledOut(key) ? '' : normaliseKey(key);
       kind = !this.keys.has(normal) ? KeyKind.None : LINE_KEYS.has(normal) ? KeyKind.Line : KeyKind.Value;
       if (remember) {
         if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
