@@ -23,6 +23,7 @@ import { judge, planCondition } from '../../src/policy/condition-plan.js';
 import { withBuiltInPolicies } from '../../src/policy/load.js';
 import { compileOrThrow } from './arbitraries.js';
 import { linear } from './linear-set.js';
+import { container, containerArb } from './containers.js';
 
 const RUNS = { numRuns: 3_000 };
 
@@ -148,24 +149,6 @@ const injectionArb = fc.oneof(
   anyValue,
 );
 
-/** The map kinds a check must not read itself. */
-const containerArb = fc.constantFrom('plain', 'plain', 'plain', 'null-proto', 'map', 'class', 'json-proto');
-
-function container(kind: string, fields: Record<string, unknown>): unknown {
-  switch (kind) {
-    case 'null-proto':
-      return Object.assign(Object.create(null), fields);
-    case 'map':
-      return new Map(Object.entries(fields));
-    case 'class':
-      return Object.assign(new Opaque(), fields);
-    case 'json-proto':
-      return Object.assign(JSON.parse('{"__proto__": 1}'), fields);
-    default:
-      return fields;
-  }
-}
-
 const activationArb = fc
   .record({
     roles: rolesArb,
@@ -204,12 +187,12 @@ const activationArb = fc
         service: {},
         tenant: m.tenant,
         action: 'tool.call',
-        tool: container(m.toolKind, tool),
+        tool: container(m.toolKind, tool, () => new Opaque()),
         resource,
-        args: container(m.argsKind, args),
+        args: container(m.argsKind, args, () => new Opaque()),
         context: {},
         session: {},
-        signals: container(m.signalsKind, signals),
+        signals: container(m.signalsKind, signals, () => new Opaque()),
         now: new Date(m.now),
         data: {},
       } as Record<string, unknown>,

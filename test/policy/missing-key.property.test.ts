@@ -13,6 +13,7 @@ import { compileExpression, enterScope } from '../../src/policy/cel-environment.
 import { judge, missingKeyError, planCondition } from '../../src/policy/condition-plan.js';
 import { evaluateRule, type RuleResult } from '../../src/policy/decide.js';
 import type { CompiledRule } from '../../src/policy/policy-set.js';
+import { container, containerArb } from './containers.js';
 
 /** Chains compared with literals (the shapes missingKeyError names), and others around them. */
 const ATOMS = [
@@ -61,23 +62,6 @@ function field(key: string): fc.Arbitrary<(t: Record<string, unknown>) => void> 
   );
 }
 
-const containerArb = fc.constantFrom('plain', 'plain', 'plain', 'null-proto', 'map', 'class', 'json-proto');
-
-function container(kind: string, fields: Record<string, unknown>): unknown {
-  switch (kind) {
-    case 'null-proto':
-      return Object.assign(Object.create(null), fields);
-    case 'map':
-      return new Map(Object.entries(fields));
-    case 'class':
-      return Object.assign(new Opaque(), fields);
-    case 'json-proto':
-      return Object.assign(JSON.parse('{"__proto__": 1}'), fields);
-    default:
-      return fields;
-  }
-}
-
 const activationArb = fc
   .record({
     env: field('environment'),
@@ -116,8 +100,8 @@ const activationArb = fc
         action: 'tool.call',
         tool: { name: 't', tags: [] },
         resource,
-        args: container(m.argsKind, args),
-        context: container(m.contextKind, context),
+        args: container(m.argsKind, args, () => new Opaque()),
+        context: container(m.contextKind, context, () => new Opaque()),
         session: {},
         signals: {},
         now: new Date('2026-12-02T10:00:00Z'),
@@ -143,6 +127,10 @@ describe('missing keys failed without cel-js', () => {
   it("gives exactly evaluateRule's result (cel-js's error text) or leaves the rule to CEL", () => {
     const seen = { errors: 0, cel: 0 };
     const keys = new Set<string>();
+    const WANTED = ['No such key: environment', 'No such key: deploy', 'No such key: region', 'No such key: limit', 'No such key: a b', 'No such key: a', 'No such key:'];
+    // Rounds of fresh random runs until every wanted error has been met (at most five): one round
+    // of 4,000 misses a rare one now and then, and a coverage check must not fail by chance.
+    for (let round = 0; round === 0 || (round < 5 && !WANTED.every((k) => keys.has(k))); round++) {
     fc.assert(
       fc.property(condArb, activationArb, (source, { trust, activation }) => {
         enterScope(trust, [], (activation.now as Date).getTime());
@@ -158,9 +146,10 @@ describe('missing keys failed without cel-js', () => {
       }),
       { numRuns: 4_000 },
     );
+    }
     // Not vacuous: errors are failed here, for keys at both depths and odd ones.
     expect(seen.errors).toBeGreaterThan(200);
-    expect([...keys]).toEqual(expect.arrayContaining(['No such key: environment', 'No such key: deploy', 'No such key: region', 'No such key: limit', 'No such key: a b', 'No such key: a', 'No such key:']));
+    expect([...keys]).toEqual(expect.arrayContaining(WANTED));
   });
 
   it('a restart rule on a request without an environment is failed closed with cel-js\'s reason', () => {

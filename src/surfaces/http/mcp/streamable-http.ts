@@ -159,6 +159,14 @@ function closedInFlight(reply: FastifyReply): void {
   );
 }
 
+/** A request Warden failed to handle: logged, and answered with a JSON-RPC internal error if nothing was sent yet. */
+function failed(req: FastifyRequest, reply: FastifyReply, error: unknown, path: string): void {
+  req.log.error({ err: error }, `MCP request to ${path} failed`);
+  if (!reply.raw.headersSent) {
+    reply.raw.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error: Warden could not handle this MCP request' }, id: null }));
+  } else if (!reply.raw.writableEnded) reply.raw.end();
+}
+
 /** The key that signs session ids: from `mcp.session_secret`, or this process's own. */
 async function sessionKey(warden: Warden): Promise<Buffer> {
   const reference = warden.config.mcp.session_secret;
@@ -348,10 +356,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
         else if (outcome === CLOSED) closedInFlight(reply);
         else await writeWebResponse(reply.raw, plainAnswer(outcome, current.id));
       } catch (error) {
-        req.log.error({ err: error }, `MCP request to ${path} failed`);
-        if (!reply.raw.headersSent) {
-          reply.raw.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error: Warden could not handle this MCP request' }, id: null }));
-        } else if (!reply.raw.writableEnded) reply.raw.end();
+        failed(req, reply, error, path);
       } finally {
         current.busy--;
       }
@@ -492,10 +497,7 @@ export function createStreamableHttpModule(options: StreamableHttpOptions): Rout
           if (stream) current.streams--;
         }
       } catch (error) {
-        req.log.error({ err: error }, `MCP request to ${path} failed`);
-        if (!reply.raw.headersSent) {
-          reply.raw.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error: Warden could not handle this MCP request' }, id: null }));
-        } else if (!reply.raw.writableEnded) reply.raw.end();
+        failed(req, reply, error, path);
       } finally {
         current.busy--;
         // An initialize that failed leaves a server no session map points to: close it.
