@@ -1,6 +1,5 @@
-import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SessionRecord } from '../../src/store/records.js';
 import { SessionBuffer } from '../../src/store/sqlite/session-buffer.js';
 import type { SessionStatements } from '../../src/store/sqlite/statements.js';
@@ -34,12 +33,19 @@ const logWriteIn = (buffer: SessionBuffer, ms: number) =>
   }, ms);
 
 /** Past the 2 ms window and the turn the buffer's last chance runs in. */
-const afterWindow = async () => {
-  await sleep(20);
-  await nextTurn();
-};
+const afterWindow = () => vi.advanceTimersByTimeAsync(20);
 
 describe('SQLite session buffer: session writes ride along in the decision log’s transaction', () => {
+  // Fake timers: the buffer's window and the log's write fall due at the same instant, as they do
+  // when nothing else runs; with real ones a busy machine (CI runs files in parallel) let the
+  // window expire a millisecond before the log's timer and the test failed by chance.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('a put followed in the same turn by a decision record is written in the log’s transaction, not alone', async () => {
     const { buffer, written, transactionsAlone } = fakeFile();
     await buffer.putSession(session('s1')); // a call settles its session…
@@ -52,7 +58,7 @@ describe('SQLite session buffer: session writes ride along in the decision log�
   it('a put after the log took the others along gets its own window (the earlier timer does not write it alone)', async () => {
     const { buffer, written, transactionsAlone } = fakeFile();
     await buffer.putSession(session('s1'));
-    await sleep(1);
+    await vi.advanceTimersByTimeAsync(1);
     buffer.writePending(); // a log write (an urgent record) took s1 along
     buffer.markWritten();
     await buffer.putSession(session('s2'));
