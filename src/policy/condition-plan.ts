@@ -42,10 +42,7 @@ interface Check {
   test: Test;
   round: number;
   result: boolean | undefined;
-  /**
-   * For a conjunct whose only request value is one access chain compared with literals (the
-   * shapes of termTest but `same`): the chain, so that missingKeyError can name the key it lacks.
-   */
+  /** For a conjunct comparing one access chain with literals: the chain (termCheck), which missingKeyError names. */
   path?: readonly string[];
 }
 
@@ -116,23 +113,35 @@ function indexTerm(node: Node): IndexTerm | undefined {
  * (has(), bool literals, size(), trust_at_least, in_time_window, !, && and ||) in condition-checks.ts.
  */
 function test(node: Node): Test | undefined {
-  return termTest(node) ?? shapeTest(node, test);
+  return termCheck(node)?.test ?? shapeTest(node, test);
 }
 
-function termTest(node: Node): Test | undefined {
+/**
+ * The check of an index term's shape, and, when it compares one access chain with literals
+ * (`x == 'a'`, `'a' == x`, `x != 'a'`, `x in ['a']`, `'a' in x`, `x > 1`, `1 < x`), that chain: the
+ * only part of it that can fail, which missingKeyError names. No chain for two chains compared
+ * (`same`), whose failure depends on which side CEL reads first.
+ */
+function termCheck(node: Node): { test: Test; path?: readonly string[] } | undefined {
   const key = keyTerm(node);
   if (key) {
     const { path, literals } = key;
     if (key.kind === 'has') {
       const literal = literals[0]!;
-      return (a) => {
-        const v = plainValue(a, path);
-        return isStringList(v) ? v.includes(literal) : undefined;
+      return {
+        path,
+        test: (a) => {
+          const v = plainValue(a, path);
+          return isStringList(v) ? v.includes(literal) : undefined;
+        },
       };
     }
-    return (a) => {
-      const v = plainValue(a, path);
-      return typeof v === 'string' ? literals.includes(v) : undefined;
+    return {
+      path,
+      test: (a) => {
+        const v = plainValue(a, path);
+        return typeof v === 'string' ? literals.includes(v) : undefined;
+      },
     };
   }
   if (!Array.isArray(node.args) || node.args.length !== 2) return undefined;
@@ -143,16 +152,21 @@ function termTest(node: Node): Test | undefined {
     const literal = p ? stringLiteral(right) : undefined;
     const equal = node.op === '==';
     if (p && literal !== undefined) {
-      return (a) => {
-        const v = plainValue(a, p);
-        return typeof v === 'string' ? (v === literal) === equal : undefined;
+      return {
+        path: p,
+        test: (a) => {
+          const v = plainValue(a, p);
+          return typeof v === 'string' ? (v === literal) === equal : undefined;
+        },
       };
     }
     if (!p || !q) return undefined;
-    return (a) => {
-      const v = plainValue(a, p);
-      const w = plainValue(a, q);
-      return typeof v === 'string' && typeof w === 'string' ? (v === w) === equal : undefined;
+    return {
+      test: (a) => {
+        const v = plainValue(a, p);
+        const w = plainValue(a, q);
+        return typeof v === 'string' && typeof w === 'string' ? (v === w) === equal : undefined;
+      },
     };
   }
   const compare = COMPARE[node.op];
@@ -163,32 +177,13 @@ function termTest(node: Node): Test | undefined {
     const limit = numberLiteral(mirrored ? left : right);
     if (!path || limit === undefined) return undefined;
     const test = mirrored ? COMPARE[MIRROR[node.op]!]! : compare;
-    return (a) => {
-      const v = plainValue(a, path);
-      return typeof v === 'number' && Number.isFinite(v) ? test(v, limit) : undefined;
+    return {
+      path,
+      test: (a) => {
+        const v = plainValue(a, path);
+        return typeof v === 'number' && Number.isFinite(v) ? test(v, limit) : undefined;
+      },
     };
-  }
-  return undefined;
-}
-
-/**
- * The one access chain of a conjunct that compares it with literals (`x == 'a'`, `'a' == x`,
- * `x != 'a'`, `x in ['a']`, `'a' in x`, `x > 1`, `1 < x`): the only part of it that can fail.
- * Undefined for two chains compared (`same`), whose failure depends on which side CEL reads first.
- */
-function literalPath(node: Node): readonly string[] | undefined {
-  const key = keyTerm(node);
-  if (key) return key.path;
-  if (!Array.isArray(node.args) || node.args.length !== 2) return undefined;
-  const [left, right] = node.args as [unknown, unknown];
-  if (node.op === '==' || node.op === '!=') {
-    const p = chain(left);
-    return p && stringLiteral(right) !== undefined ? p : undefined;
-  }
-  if (COMPARE[node.op]) {
-    const mirrored = chain(left) === undefined;
-    const path = mirrored ? chain(right) : chain(left);
-    return path && numberLiteral(mirrored ? left : right) !== undefined ? path : undefined;
   }
   return undefined;
 }
@@ -199,10 +194,10 @@ const checksByText = new Map<string, Check | null>();
 function sharedCheck(node: Node, source: string | undefined): Check | undefined {
   const { start, end } = node as { start?: unknown; end?: unknown };
   const make = (): Check | null => {
-    const t = test(node);
+    const term = termCheck(node);
+    const t = term?.test ?? shapeTest(node, test);
     if (!t) return null;
-    const path = termTest(node) ? literalPath(node) : undefined;
-    return path ? { test: t, round: 0, result: undefined, path } : { test: t, round: 0, result: undefined };
+    return term?.path ? { test: t, round: 0, result: undefined, path: term.path } : { test: t, round: 0, result: undefined };
   };
   if (source === undefined || typeof start !== 'number' || typeof end !== 'number') return make() ?? undefined;
   const text = source.slice(start, end);
