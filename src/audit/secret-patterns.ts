@@ -83,30 +83,24 @@ export function features(text: string): number {
   return f;
 }
 
-/** At most this many passes over one text (see runDetectors). */
+/** At most this many passes over one text (see detectorRunner). */
 const MAX_PASSES = 8;
 
 /**
- * Runs the detectors over a text, in order, skipping those whose needs or gate rule them out, and
- * repeats while a pass may have uncovered something. Another pass is needed when a marker changed
- * what an earlier detector saw next to a match: in `001-01-0001wk_…` the Warden key is glued to a
- * digit and left alone, then the SSN becomes `[REDACTED:ssn]` and the key is no longer glued.
- * Repeating makes redaction idempotent and only ever masks more.
+ * Runs a fixed list of detectors (a redactor's) over a text, in order, skipping those whose needs
+ * or gate rule them out, and repeats while a pass may have uncovered something. Another pass is
+ * needed when a marker changed what an earlier detector saw next to a match: in `001-01-0001wk_…`
+ * the Warden key is glued to a digit and left alone, then the SSN becomes `[REDACTED:ssn]` and the
+ * key is no longer glued. Repeating makes redaction idempotent and only ever masks more.
  *
  * No detector's match can contain a marker it did not already match around, and none is blocked
  * by whitespace, quotes or brackets: so a marker can only uncover a match when it touches another
  * character. When every marker stands between such delimiters (the usual case), the pass that made
  * them is the last one.
- */
-export function runDetectors(detectors: readonly Detector[], text: string): string {
-  return detectorRunner(detectors)(text);
-}
-
-/**
- * runDetectors for a fixed list of detectors (a redactor's), keeping per feature set the list of
- * detectors whose needs it meets, in their order (made on first use; at most one per distinct set
- * of features seen, a few dozen in practice), so a text is only offered to the detectors it can
- * concern.
+ *
+ * Per feature set it keeps the list of detectors whose needs it meets, in their order (made on
+ * first use; at most one per distinct set of features seen, a few dozen in practice), so a text is
+ * only offered to the detectors it can concern.
  */
 export function detectorRunner(detectors: readonly Detector[]): (text: string) => string {
   const lists = new Map<number, readonly Detector[]>();
