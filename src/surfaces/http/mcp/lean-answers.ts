@@ -27,7 +27,8 @@ type Answer = (answer: JSONRPCMessage | undefined | typeof CLOSED) => void;
 const RELATED_TASK = 'io.modelcontextprotocol/related-task';
 const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** An object of parsed JSON (the body comes from JSON.parse: its objects are plain). */
+const isJsonObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * `body` as a request the SDK's transport would take as it is (JSONRPCRequestSchema, strict),
@@ -35,15 +36,15 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
  * Undefined for anything else, which then goes the SDK's way.
  */
 export function leanRequest(body: unknown): JSONRPCRequest | undefined {
-  if (!isPlainObject(body) || body.jsonrpc !== '2.0' || typeof body.method !== 'string' || body.method === 'initialize') return undefined;
+  if (!isJsonObject(body) || body.jsonrpc !== '2.0' || typeof body.method !== 'string' || body.method === 'initialize') return undefined;
   const id = body.id;
   if (typeof id !== 'string' && !(typeof id === 'number' && Number.isSafeInteger(id))) return undefined;
   for (const key in body) if (!REQUEST_KEYS.has(key)) return undefined;
   const params = body.params;
   if (params !== undefined) {
-    if (!isPlainObject(params)) return undefined;
+    if (!isJsonObject(params)) return undefined;
     const meta = params._meta;
-    if (meta !== undefined && (!isPlainObject(meta) || meta.progressToken !== undefined || RELATED_TASK in meta)) return undefined;
+    if (meta !== undefined && (!isJsonObject(meta) || meta.progressToken !== undefined || RELATED_TASK in meta)) return undefined;
   }
   return body as unknown as JSONRPCRequest;
 }
