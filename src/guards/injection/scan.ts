@@ -251,6 +251,17 @@ export function worthScanning(s: string): boolean {
 
 type PathFinding = InjectionFinding & { path: string };
 
+/**
+ * A chunk's finding moved to the string it fell in. Written out field by field, not as
+ * `{ ...f, offset, path }`: that spread cost 1.5–2.5 µs per finding (measured, Node 20), a
+ * fifth of scanning a two-sentence argument object, which most often has one finding (a weak
+ * classifier one, dropped afterwards by withClassifier). Same keys in the same order as the
+ * spread (findings are made in runDetectors' add with exactly these four).
+ */
+function atPath(f: InjectionFinding, offset: number, path: string): PathFinding {
+  return { kind: f.kind, score: f.score, detail: f.detail, offset, path };
+}
+
 /** Between strings scanned together: a sentence break, which no phrase pattern reads across. */
 const SEPARATOR = '\n\n.\n\n';
 /** Strings are scanned together up to this many characters (a longer one alone). */
@@ -306,7 +317,7 @@ export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: s
     if (r.truncated) truncated = true;
     for (const f of r.findings) {
       const part = partAt(parts, f.offset);
-      if (part && f.offset < part.start + part.length) findings.push({ ...f, offset: f.offset - part.start, path: part.path });
+      if (part && f.offset < part.start + part.length) findings.push(atPath(f, f.offset - part.start, part.path));
     }
     chunk = [];
     parts = [];
