@@ -8,9 +8,11 @@
  * `warden mcp` (stdio upstream) and a `warden serve` /mcp with a Streamable HTTP upstream (one
  * server-everything process shared by all). KINDS=stdio,http, ROUNDS=5, SECS=3 (per target per
  * round), CONC=16 (calls in flight), WNODE="--cpu-prof --cpu-prof-dir=/tmp/prof" (node flags for
- * the Warden processes). Per round and target: 1 s idle (its background CPU, subtracted in the
- * "net of idle" figures), then SECS s of echo calls; CPU from /proc (user+system). Prints the
- * median CPU µs per call and, for two roots, the after/before ratio paired by round.
+ * the Warden processes; WNODE_<i> for the i-th root only, e.g. to compare node flags on one
+ * build: ROOTS=/tmp/a,/tmp/a WNODE_1=--max-semi-space-size=32). Per round and target: 1 s idle
+ * (its background CPU, subtracted in the "net of idle" figures), then SECS s of echo calls; CPU
+ * from /proc (user+system). Prints the median CPU µs per call and, for two roots, the
+ * after/before ratio paired by round.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,7 +31,7 @@ process.removeAllListeners('warning'); process.on('warning', () => {});
 const roots = (process.env.ROOTS ?? join(here, '../..')).split(',');
 const ROUNDS = Number(process.env.ROUNDS ?? 3), SECS = Number(process.env.SECS ?? 3), CONC = Number(process.env.CONC ?? 16);
 const kinds = (process.env.KINDS ?? 'stdio,http').split(',');
-const NODEARGS = (process.env.WNODE ?? '').split(/\s+/).filter(Boolean);
+const nodeArgs = (i) => (process.env[`WNODE_${i}`] ?? process.env.WNODE ?? '').split(/\s+/).filter(Boolean);
 const EVERY = M + '@modelcontextprotocol/server-everything/dist/index.js';
 const cpu = (pid) => { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); const f = s.slice(s.lastIndexOf(')') + 2).split(' '); return (Number(f[11]) + Number(f[12])) / 100; };
 const freePort = async () => { const s = net.createServer(); await new Promise((r) => s.listen(0, '127.0.0.1', r)); const p = s.address().port; await new Promise((r) => s.close(r)); return p; };
@@ -53,6 +55,7 @@ const evUrl = `http://127.0.0.1:${port}/mcp`;
 const targets = [];
 const procs = [ev.child];
 for (const [i, root] of roots.entries()) {
+  const NODEARGS = nodeArgs(i);
   const main = join(root, 'dist/surfaces/cli/main.js');
   if (kinds.includes('stdio')) {
     const f = cfg(`s${i}`, { stdio: { command: process.execPath, args: [EVERY, 'stdio'] } });
