@@ -33,6 +33,7 @@ import { buildAuthzenRequest, withAuthzenContext } from './stages/authzen-mappin
 import { decideWithExternalPdp } from './stages/authzen-pdp.js';
 import type { AuthzenPepDeps } from './authzen/configure.js';
 import { guardTenant } from './stages/tenant-guard.js';
+import { RetryQuery } from './retry-query.js';
 import type { Telemetry } from './telemetry.js';
 import { timeOrderedId } from '../lib/time-ordered-id.js';
 
@@ -338,21 +339,9 @@ export class Pipeline {
    * recorded, its details naming the approval (`retryOf`; `servedFromApproval` for a stored result).
    */
   private async approvalForRetry(x: Exchange, tenant: string): Promise<ApprovalRecord | undefined> {
-    // The hash is computed when the store reads it: the SQLite store answers most calls (no
-    // approval for this agent and tool) without it. Computed once; the arguments do not change
-    // during the lookup.
-    const args = x.args!;
-    let argsHash: string | undefined;
-    const query = {
-      agentId: x.agent!.id,
-      tenant,
-      tool: x.call.tool,
-      get argsHash(): string {
-        return (argsHash ??= sha256(canonicalJson(args)));
-      },
-      since: 0,
-      ...(x.user?.id !== undefined ? { userId: x.user.id } : {}),
-    };
+    // The arguments' hash is computed only if the store reads it (retry-query.ts); they do not
+    // change during the lookup.
+    const query = new RetryQuery(x.agent!.id, tenant, x.call.tool, x.args!, x.user?.id);
     const approval = await this.d.approvals.findApprovalForRetry(query);
     return approval && this.answersRetry(approval, x.now) ? approval : undefined;
   }

@@ -34,8 +34,7 @@ export class SqliteDecisionLog implements DecisionLogStore {
       }),
       appendChained: immediate(db, (entries: readonly NewDecisionRecord[], link: ChainLink) => {
         this.sessions.writePending();
-        const head = this.s.lastDecision.get();
-        let previous = head ? { seq: head.seq, hash: head.hash } : undefined;
+        let previous = this.s.chainHead.get();
         const records: DecisionRecord[] = [];
         for (const entry of entries) {
           const record = link(entry, previous);
