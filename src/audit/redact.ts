@@ -29,7 +29,7 @@
  * A key named `__proto__` is copied as an own data property (with Object.defineProperty), never
  * through the prototype setter: the output's prototype is always Object.prototype.
  */
-import { REDACTED, customDetector, defaultDetectors, detectorRunner, marker, type Detector } from './secret-patterns.js';
+import { REDACTED, customDetector, defaultDetectors, detectorRunner, marker, rememberingClean, type Detector } from './secret-patterns.js';
 import { DEFAULT_SENSITIVE_KEYS, KeyMatcher, normaliseKey } from './sensitive-keys.js';
 
 export { DEFAULT_SENSITIVE_KEYS };
@@ -129,7 +129,7 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
     disabled.add(name);
   }
   const detectors = [...defaultDetectors(matcher), ...custom].filter((d) => !disabled.has(d.name));
-  const runDetectors = detectorRunner(detectors);
+  const runDetectors = rememberingClean(detectorRunner(detectors));
 
   function redactText(text: string): string {
     if (typeof text !== 'string') text = safeString(text);

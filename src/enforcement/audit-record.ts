@@ -2,7 +2,7 @@ import type { Redactor } from '../audit/redact.js';
 import type { Decision } from '../model/decision.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
 import { compactRecordedRequest } from '../model/compact-recorded-request.js';
-import { jsonLengthAtMost } from '../model/json-length.js';
+import { jsonLengthAtMost, jsonTextLengthAtMost } from '../model/json-length.js';
 import { RECORDED_REQUEST_KEY } from '../model/recorded-request.js';
 import type { NewDecisionRecord, Outcome } from '../store/records.js';
 import type { Exchange } from './exchange.js';
@@ -17,7 +17,8 @@ export function summarise(value: JsonValue | undefined, redactor: Redactor): Jso
   const redacted = redactor.redact(value);
   // Most results are small: a bound from their lengths (model/json-length.ts) shows they fit
   // without writing them out; only a result that may not fit is serialised, to measure and cut it.
-  if (jsonLengthAtMost(redacted, SUMMARY_CHARS)) return redacted;
+  // The first bound settles small results for little; the closer one, results of a kilobyte or so.
+  if (jsonLengthAtMost(redacted, SUMMARY_CHARS) || jsonTextLengthAtMost(redacted, SUMMARY_CHARS)) return redacted;
   const text = JSON.stringify(redacted);
   return text.length <= SUMMARY_CHARS ? redacted : { truncated: true, preview: `${text.slice(0, SUMMARY_CHARS)}…`, bytes: text.length };
 }
