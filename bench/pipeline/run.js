@@ -524,8 +524,8 @@ async function main() {
   const extrasOk = extraChecks.every((e) => e.lost === 0 && e.chainOk && e.distinctRequestIds === e.tally.calls && e.depth === 0);
   const zeroLost = pipelineCheck.lost === 0 && pipelineCheck.chainOk && pipelineCheck.distinctRequestIds === tally.calls && depthAfter === 0 && extrasOk && auditRows.every((r) => r.lost === 0 && r.chainOk);
   const targets = [
-    `- ${mark(headline.seq.p50 < 20_000)} p50 < 20 µs per call (pipeline, API key, audit on): ${fmtUs(headline.seq.p50)} µs`,
-    `- ${mark(headline.seq.p99 < 100_000)} p99 < 100 µs per call (same row): ${fmtUs(headline.seq.p99)} µs`,
+    `- ${mark(headline.seq.p50 <= 25_000)} p50 ≤ 25 µs per call (issue 17; pipeline, API key, audit on): ${fmtUs(headline.seq.p50)} µs`,
+    `- ${mark(headline.seq.p99 <= 100_000)} p99 ≤ 100 µs per call (same row): ${fmtUs(headline.seq.p99)} µs`,
     `- ${mark(audit.perSecond >= 50_000)} ≥ 50,000 audit records/s (DecisionLog, default maxBatch 1024): ${fmtInt(audit.perSecond)} records/s`,
     `- ${mark(zeroLost)} zero records lost: pipeline ${fmtInt(pipelineCheck.written)} records for ${fmtInt(tally.calls)} calls (lost: ${pipelineCheck.lost}), ` +
       `chain ${pipelineCheck.chainOk ? 'ok' : 'BROKEN'}; the extra rows' Wardens lost ${extraChecks.map((e) => e.lost).join(' / ')}, chains ${extraChecks.every((e) => e.chainOk) ? 'ok' : 'BROKEN'}; audit runs lost ${auditRows.map((r) => r.lost).join(' / ')}, chains ${auditRows.every((r) => r.chainOk) ? 'ok' : 'BROKEN'}`,

@@ -40,6 +40,39 @@ describe('the decision log', () => {
     await store.close();
   });
 
+  it('hashes a record when it is written, not while its caller waits in append()', async () => {
+    const store = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'warden-log-')), 'log.db')}`);
+    const log = await DecisionLog.open(store);
+    // A details object that counts how often it is read: sealing (well-formed check, body hash) reads it.
+    let reads = 0;
+    const details = Object.defineProperty({}, 'note', { enumerable: true, get: () => (reads++, 'read') });
+    const { durable } = log.append({ ...entry('lazy'), details });
+    expect(reads).toBe(0);
+    const record = await durable;
+    expect(reads).toBeGreaterThan(0);
+    expect(record.details).toEqual({ note: 'read' });
+    expect(await verifyDecisionLog(store)).toMatchObject({ ok: true, checked: 1 });
+    await log.close();
+    await store.close();
+  });
+
+  it('refuses a record it cannot hash alone, and writes the ones queued behind it', async () => {
+    const store = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'warden-log-')), 'log.db')}`);
+    const errors: Error[] = [];
+    const log = await DecisionLog.open(store, { onError: (e) => errors.push(e) });
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const before = log.append(entry('before')).durable;
+    const bad = log.append({ ...entry('cyclic'), details: cyclic }, true).durable;
+    const after = log.append(entry('after')).durable;
+    await expect(bad).rejects.toThrow(/decision record cyclic could not be sealed/);
+    expect((await Promise.all([before, after])).map((r) => [r.id, r.seq])).toEqual([['before', 1], ['after', 2]]);
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/cyclic could not be sealed/)]);
+    expect(await verifyDecisionLog(store)).toMatchObject({ ok: true, checked: 2 });
+    await log.close();
+    await store.close();
+  });
+
   it('keeps one chain when two writers share the file (a gateway and a CLI)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'warden-log-')), 'log.db');
     const [s1, s2] = [await openStore(`sqlite:${file}`), await openStore(`sqlite:${file}`)];
