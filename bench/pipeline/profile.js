@@ -2,8 +2,12 @@
  * The headline row of the pipeline benchmark (API key, audit on, allowed read) in a loop, for a
  * CPU profile, then a summary of it:
  *
- *   npm run build && node --cpu-prof --cpu-prof-dir=/tmp/warden-prof bench/pipeline/profile.js [seconds] [callers]
+ *   npm run build && node --cpu-prof --cpu-prof-dir=/tmp/warden-prof bench/pipeline/profile.js [--session] [seconds] [callers]
  *   node bench/pipeline/profile.js --summarise /tmp/warden-prof/<file>.cpuprofile
+ *
+ * --session: each call names one of 64 sessions (`session-<n % 64>`), as bench:pipeline's session
+ * row does. The profile then has two files (the checkpointer is a worker thread): the main
+ * thread's is the one ending in .0.001.cpuprofile.
  *
  * The loop is the benchmark's: each caller yields to the event loop after each call, so the
  * decision log's group commit runs as it does there (default 1 caller: one record per transaction).
@@ -13,7 +17,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 import { AGENT, TENANT, TOOL, argumentSets, startBenchWarden } from './setup.js';
 
-async function loop(seconds, count) {
+async function loop(seconds, count, session) {
   const { warden, key, dir } = await startBenchWarden();
   const args = argumentSets();
   const credentials = { kind: 'api_key', key };
@@ -24,7 +28,7 @@ async function loop(seconds, count) {
   const end = start + BigInt(Math.round(seconds * 1e9));
   const caller = async () => {
     while (process.hrtime.bigint() < end) {
-      const r = await warden.pipeline.call({ agentId: AGENT, tool: TOOL, tenant: TENANT, args: args[next % args.length], requestId: `prof-${++next}` }, credentials);
+      const r = await warden.pipeline.call({ agentId: AGENT, tool: TOOL, tenant: TENANT, args: args[next % args.length], requestId: `prof-${++next}`, ...(session ? { sessionId: `session-${next % 64}` } : {}) }, credentials);
       if (r.status !== 'executed' && failed++ === 0) firstFailure = ` (first: ${r.status}: ${r.decision.reason})`;
       await yieldToLoop();
     }
@@ -120,6 +124,10 @@ function summarise(file, top = 15) {
     ['execute', 'enforcement/pipeline'],
     ['inspectResult', 'stages/signals'],
     ['settle', 'enforcement/pipeline'],
+    ['update', 'enforcement/session-state'],
+    ['withExecution', 'stages/signals'],
+    ['chargeSessionBudget', 'stages/limits'],
+    ['sessionView', 'guards/sequence'],
     ['getSession', 'store/sqlite/'],
     ['putSession', 'store/sqlite/'],
     ['auditRecord', 'enforcement/audit-record'],
@@ -149,7 +157,9 @@ function summarise(file, top = 15) {
 if (process.argv[2] === '--summarise') {
   console.log(summarise(process.argv[3], Number(process.argv[4] ?? 15)));
 } else {
-  loop(Number(process.argv[2] ?? 6), Number(process.argv[3] ?? 1)).catch((error) => {
+  const session = process.argv.includes('--session');
+  const rest = process.argv.slice(2).filter((a) => a !== '--session');
+  loop(Number(rest[0] ?? 6), Number(rest[1] ?? 1), session).catch((error) => {
     console.error(error);
     process.exitCode = 1;
   });

@@ -106,7 +106,7 @@ export function auditRecord(
   // The whole redacted request is never copied: it shares what nothing was redacted in with
   // x.request, and the difference, a copy, is all the record keeps of it.
   if (x.request && x.args && record.kind === 'decision') {
-    const full = sharedRecordedRequest(x.request, x.decidedArgs ?? x.args, args, redactor, x.decidedArgs !== undefined);
+    const full = sharedRecordedRequest(x.request, x.decidedArgs ?? x.args, args, redactor, x.decidedArgs !== undefined, x.historyUnread === true);
     details[RECORDED_REQUEST_KEY] = compactRecordedRequest(full, record) as unknown as JsonObject;
   }
   return record;

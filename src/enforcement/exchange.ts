@@ -78,6 +78,8 @@ export interface Exchange {
   decision?: Decision;
   /** The session as the call found it (what policies saw). */
   session?: SessionRecord;
+  /** No policy in force when the request was built reads the session's history: its record leaves it out. */
+  historyUnread?: boolean;
   /** Spend reserved against the session budget by this call, until it is executed or released. */
   reservedSpend?: number;
   /** Extra facts for the decision log (limits hit, fail-open use, signals…). */

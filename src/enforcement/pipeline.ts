@@ -434,7 +434,9 @@ export class Pipeline {
   private async buildRequest(x: Exchange, tenant: string, session?: Exchange['session']): Promise<ActionRequest> {
     const call = x.call;
     const agent = x.agent!;
-    const relationships = this.d.policy.policies.current.usesRelationships ? await this.d.relationships.relationshipsOf(relationshipSubjects(agent.id, x.user?.id)) : undefined;
+    const policies = this.d.policy.policies.current;
+    x.historyUnread = !policies.readsSessionHistory;
+    const relationships = policies.usesRelationships ? await this.d.relationships.relationshipsOf(relationshipSubjects(agent.id, x.user?.id)) : undefined;
     return buildActionRequest({
       requestId: x.requestId,
       traceId: call.traceId,

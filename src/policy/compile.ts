@@ -11,6 +11,7 @@ import { looseRuleSchema, policyHeaderSchema, ruleSchema, type PolicyDocument, t
 import type { CompiledPolicy, CompiledRule, PolicySet } from './policy-set.js';
 import { firstLine } from '../lib/diagnostic.js';
 import { parseReasonTemplate } from './reason-template.js';
+import { conditionReads, overlaps } from './condition-reads.js';
 import { RuleIndex } from './rule-index.js';
 import { planCondition } from './condition-plan.js';
 import { EMPTY_POLICY_DATA, type PolicyData } from './policy-data.js';
@@ -108,8 +109,21 @@ export function compilePolicies(sources: readonly PolicySource[], options: Compi
       bundle: bundleRevision(documents, (options.data ?? EMPTY_POLICY_DATA).values),
       data: options.data ?? EMPTY_POLICY_DATA,
       usesRelationships: rules.some((r) => r.whenSource !== undefined && /\brelated\s*\(/.test(r.whenSource)),
+      readsSessionHistory: documents.some((d) => d.rules.some((r) => readsSessionHistory(r.when) || reasonExpressions(r.reason).some(readsSessionHistory))),
     },
   };
+}
+
+const SESSION_HISTORY = ['session', 'recent'];
+
+/** Whether an expression may read the session's history (over-approximate, as conditionReads is). */
+function readsSessionHistory(source: string | undefined): boolean {
+  return source !== undefined && conditionReads(source).some((read) => overlaps(read, SESSION_HISTORY));
+}
+
+/** The `${...}` expressions of a reason, as parseReasonTemplate cuts them. */
+function reasonExpressions(reason: string | undefined): string[] {
+  return reason === undefined ? [] : [...reason.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]!);
 }
 
 /** A schema-valid policy, and for each of its rules the index it has in the file's `rules` list. */

@@ -62,4 +62,10 @@ export interface PolicySet {
   data: PolicyData;
   /** Some condition calls `related(...)`: the pipeline then loads the actor's relationship tuples. */
   usesRelationships: boolean;
+  /**
+   * Some condition or reason may read the session's history (`session.recent`, or the session
+   * whole, as `recent_count(session, …)` does): decision records then keep it. Otherwise they
+   * leave it out, as a path replay knows it does not know (enforcement/recorded-request.ts).
+   */
+  readsSessionHistory: boolean;
 }

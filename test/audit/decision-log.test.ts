@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DecisionLog } from '../../src/audit/decision-log.js';
 import { verifyDecisionLog } from '../../src/audit/verify-log.js';
+import type { JsonObject } from '../../src/model/json.js';
 import type { NewDecisionRecord } from '../../src/store/records.js';
 import { openStore } from '../../src/store/open-store.js';
 
@@ -60,7 +61,7 @@ describe('the decision log', () => {
     const store = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'warden-log-')), 'log.db')}`);
     const errors: Error[] = [];
     const log = await DecisionLog.open(store, { onError: (e) => errors.push(e) });
-    const cyclic: Record<string, unknown> = {};
+    const cyclic: JsonObject = {};
     cyclic.self = cyclic;
     const before = log.append(entry('before')).durable;
     const bad = log.append({ ...entry('cyclic'), details: cyclic }, true).durable;
