@@ -13,7 +13,7 @@
  * too little language to judge (see enoughLanguage) is skipped.
  */
 import type { Detector } from './context.js';
-import { BUCKETS, WINDOW, weightSum } from './features.js';
+import { BUCKETS, WINDOW, weightSumAt } from './features.js';
 import { quote } from './text-utils.js';
 import model from './model/weights.json' with { type: 'json' };
 
@@ -41,7 +41,12 @@ const MIN_REPORTED = 0.4;
 
 /** Probability (0..1) that one window of text is an injection. */
 export function classifierProbability(text: string): number {
-  const { sum, count } = weightSum(text, WEIGHTS);
+  return probabilityAt(text, 0, text.length);
+}
+
+/** classifierProbability(text.slice(start, end)), without the copy. */
+function probabilityAt(text: string, start: number, end: number): number {
+  const { sum, count } = weightSumAt(text, start, end, WEIGHTS);
   if (count === 0) return 0;
   return 1 / (1 + Math.exp(-(file.bias + (sum * file.scale) / Math.sqrt(count))));
 }
@@ -57,13 +62,13 @@ export function classifierScore(p: number): number {
  * other scripts (CJK has no spaces). A short argument ("here you go", an address, a URL) gives the
  * model too few features to be right; the rules judge those.
  */
-function enoughLanguage(text: string): boolean {
+function enoughLanguage(text: string, start = 0, end = text.length): boolean {
   let latin = 0;
   let other = 0;
   let words = 0;
   let inWord = false;
-  const n = Math.min(text.length, 4096);
-  for (let i = 0; i < n; i++) {
+  const n = Math.min(end, start + 4096);
+  for (let i = start; i < n; i++) {
     const c = text.charCodeAt(i);
     const isLatin = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0xc0 && c <= 0x24f);
     if (isLatin) latin++;
@@ -85,7 +90,7 @@ export const detectClassifier: Detector = (ctx) => {
   for (let w = 0; w < windows; w++) {
     // The first windows, and the last one when the text is longer than they cover.
     const start = w === windows - 1 && text.length > windows * WINDOW ? text.length - WINDOW : w * WINDOW;
-    const p = classifierProbability(text.slice(start, start + WINDOW));
+    const p = probabilityAt(text, start, start + WINDOW);
     if (p > best) {
       best = p;
       at = start;
@@ -102,9 +107,8 @@ export const detectClassifier: Detector = (ctx) => {
     const read = (start: number, end: number): void => {
       if (end - start < MIN_OTHER || end - start > GROUP_MAX || reads >= MAX_PARAGRAPHS) return;
       reads++;
-      const part = text.slice(start, end);
-      if (!enoughLanguage(part)) return;
-      const p = classifierProbability(part);
+      if (!enoughLanguage(text, start, end)) return;
+      const p = probabilityAt(text, start, end);
       if (p > best) {
         best = p;
         at = start;
