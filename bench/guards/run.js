@@ -6,7 +6,7 @@
  *   npm run bench:guards            (builds, then node bench/guards/run.js)
  *
  * Environment knobs (optional): BENCH_ROUNDS=7 (timing rounds per input; the median round is
- * reported), BENCH_MIN_NS=2000000 (each round repeats an input until this much time has passed).
+ * reported), BENCH_MIN_NS=2000000 and BENCH_MIN_CALLS=16 (each round repeats an input until this much time has passed and this many calls were made).
  *
  * Accuracy: every corpus text scanned once at the default threshold (0.5) with the corpus's
  * allowed hosts; precision, recall, F1, FP and FN counts. Timing: each input is scanned in a
@@ -34,6 +34,8 @@ const corpusDir = join(here, '..', '..', 'test', 'guards', 'injection-corpus');
 const env = process.env;
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 7);
 const MIN_NS = BigInt(Number(env.BENCH_MIN_NS ?? 2_000_000));
+/** Calls per round at least: a 2 ms round holds ~5 scans of a 10 KB text, and whether a GC pause falls in a round swung that row between runs (55.6, 63.3, 67.8 µs/KB). */
+const MIN_CALLS = Number(env.BENCH_MIN_CALLS ?? 16);
 const log = (...a) => console.error(...a);
 /** Distinct variants each timed input cycles over: more than the needle pass's 2-entry memo. */
 const VARIANTS = 4;
@@ -123,7 +125,7 @@ function timePerCall(fn, inputs) {
     let n = 0;
     const t0 = now();
     let t = t0;
-    while (t - t0 < MIN_NS) {
+    while (t - t0 < MIN_NS || n < MIN_CALLS) {
       sink = fn(list[n % k]);
       n++;
       if ((n & 3) === 0 || n < 4) t = now();
@@ -230,7 +232,7 @@ function main() {
     `Corpus: ${malicious.length} malicious and ${benign.length} benign texts (test/guards/injection-corpus), default threshold 0.5, ` +
       `allowed hosts from allowed-hosts.json. Baseline in the same run: one case-insensitive keyword regex ` +
       `(ignore/disregard previous instructions, you are now, new instructions, system prompt, jailbreak, DAN, developer mode, <script, javascript:, base64).`,
-    `Timing: each input scanned in a loop for ≥ ${Number(MIN_NS) / 1e6} ms per round, ${ROUNDS} rounds, median round; µs/KB = time per scan ÷ (UTF-16 length ÷ 1024). ` +
+    `Timing: each input scanned in a loop for ≥ ${Number(MIN_NS) / 1e6} ms and ≥ ${MIN_CALLS} calls per round, ${ROUNDS} rounds, median round; µs/KB = time per scan ÷ (UTF-16 length ÷ 1024). ` +
       `Inputs are cycled: each loop takes ${VARIANTS} distinct variants of its input in turn (prose and mixes: their paragraphs or texts rotated; corpus texts: 0–${VARIANTS - 1} trailing newlines added, and the corpus aggregate is one pass over all its texts, each once; argument objects: one value changed), ` +
       `because the needle pass remembers its last two texts and one text scanned over and over would time a memo hit, not a full scan.`,
     '',
