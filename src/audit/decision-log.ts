@@ -69,8 +69,8 @@ export const linkRecord: ChainLink = (entry, previous) => {
 
 /**
  * The append-only, hash-chained decision log. Entries are queued when appended, sealed (body
- * hashed) by the flush that writes them, and written in batches, one transaction per batch (group commit, its window adapting to
- * the load: group-commit.ts), off the caller's path. The chain is extended inside that
+ * hashed) by the flush that writes them, and written in batches, one transaction per batch
+ * (group commit, its window adapting to the load: group-commit.ts), off the caller's path. The chain is extended inside that
  * transaction, under the store's write lock — only the cheap final link — so a gateway and a CLI
  * (or several replicas) can write to the same log without forking it. `append` returns a promise
  * that settles when the record is durable: callers about to cause a side effect wait for it (and
@@ -137,7 +137,7 @@ export class DecisionLog {
   }
 
   /**
-   * Seals and queues the entry; `durable` settles with the chained record once it is written.
+   * Queues the entry; `durable` settles with the chained record once it is written.
    * `urgent` when the caller will wait for it (before a side effect): it is written at once, or
    * under load within about one write's time. The log owns the entry from here on: it is hashed
    * and written later (the caller does not wait for the hash: ~8 µs of a ~1 KB record), so a

@@ -18,8 +18,8 @@ const DROPPABLE = ['context', 'relationships', 'session'] as const;
  * redaction of the arguments as they stand now, which an obligation may have changed since).
  * A copy of its own: nothing in it is the request's.
  */
-export function recordedRequest(request: ActionRequest, decidedArgs: JsonObject, loggedArgs: JsonValue, redactor: Redactor, argsChanged: boolean, withoutHistory = false): RecordedRequest {
-  const shared = sharedRecordedRequest(request, decidedArgs, loggedArgs, redactor, argsChanged, withoutHistory);
+export function recordedRequest(request: ActionRequest, decidedArgs: JsonObject, loggedArgs: JsonValue, redactor: Redactor, argsChanged: boolean): RecordedRequest {
+  const shared = sharedRecordedRequest(request, decidedArgs, loggedArgs, redactor, argsChanged);
   shared.request = copyJson(shared.request);
   return shared;
 }
@@ -35,19 +35,18 @@ export function sharedRecordedRequest(request: ActionRequest, decidedArgs: JsonO
   // The ids are the record's own; the arguments are the record's unless an obligation changed them.
   // `rest` is a fresh object: `kept` (rest itself when nothing was redacted) may be changed at its top level.
   const { args: _args, requestId: _id, traceId: _trace, ...rest } = request;
-  const leftOut: string[][] = [];
-  if (withoutHistory && rest.session?.recent !== undefined) {
-    // No policy in force reads the session's history (PolicySet.readsSessionHistory): up to 20
-    // entries that would double a session's record are left out, and listed as unknown to replay.
-    const { recent: _recent, ...session } = rest.session;
+  // No policy in force reads the session's history (PolicySet.readsSessionHistory): its up to 20
+  // entries, which would double a session's record, are left out and listed as unknown to replay.
+  const leaveHistoryOut = withoutHistory && rest.session?.recent !== undefined;
+  if (leaveHistoryOut) {
+    const { recent: _recent, ...session } = rest.session!;
     rest.session = session as typeof rest.session;
-    leftOut.push(['session', 'recent']);
   }
   const kept = redactor.redactShared(rest) as JsonObject;
   const paths: string[][] = [];
   let complete = differingPaths(rest, kept, [], paths);
-  for (const path of leftOut) {
-    if (paths.length < MAX_REDACTED_PATHS) paths.push(path);
+  if (leaveHistoryOut) {
+    if (paths.length < MAX_REDACTED_PATHS) paths.push(['session', 'recent']);
     else complete = false;
   }
   if (argsChanged) {
