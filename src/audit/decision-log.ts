@@ -26,9 +26,23 @@ export interface DecisionLogOptions {
 
 export class AuditUnavailableError extends Error {}
 
+/**
+ * An entry the flush that writes it builds, just before sealing it: the costly part of a record
+ * (redacting its arguments, the request the PDP saw) done off the path of a caller that does not
+ * wait for it. `build` must read only what cannot change after `append` — what the caller could
+ * change is copied when the entry is made (enforcement/audit-record.ts) — and should not throw:
+ * an entry whose build throws is refused alone, like one that cannot be sealed.
+ */
+export class DeferredEntry {
+  constructor(
+    readonly id: string,
+    readonly build: () => NewDecisionRecord,
+  ) {}
+}
+
 interface Pending {
-  /** As appended; sealed (well-formed, its body hash kept in `sealedBodies`) by the flush that writes it. */
-  entry: NewDecisionRecord;
+  /** As appended; built if deferred, and sealed (well-formed, its body hash kept in `sealedBodies`), by the flush that writes it. */
+  entry: NewDecisionRecord | DeferredEntry;
   urgent: boolean;
   resolve: (record: DecisionRecord) => void;
   reject: (error: Error) => void;
@@ -143,7 +157,7 @@ export class DecisionLog {
    * and written later (the caller does not wait for the hash: ~8 µs of a ~1 KB record), so a
    * caller that wants to change it changes a copy.
    */
-  append(entry: NewDecisionRecord, urgent = false): { id: string; durable: Promise<DecisionRecord> } {
+  append(entry: NewDecisionRecord | DeferredEntry, urgent = false): { id: string; durable: Promise<DecisionRecord> } {
     if (this.closed) throw new AuditUnavailableError('the decision log is closed');
     if (this.queue.length >= this.maxQueue) {
       throw new AuditUnavailableError(`the decision log has ${this.queue.length} records waiting to be written; refusing more`);
@@ -193,7 +207,8 @@ export class DecisionLog {
     try {
       const start = performance.now();
       const records = await this.store.appendChained(
-        batch.map((p) => p.entry),
+        // sealQueued built and sealed every entry of the batch.
+        batch.map((p) => p.entry as NewDecisionRecord),
         linkRecord,
       );
       this.window.written(batch.length, start, performance.now() - start);
@@ -215,20 +230,23 @@ export class DecisionLog {
   }
 
   /**
-   * Seals the entries the next batch will hold. An entry that cannot be hashed (a cyclic value a
-   * bug let into a record) is refused alone — its caller's `durable` rejects, onError hears it —
-   * so it cannot hold up the records behind it.
+   * Builds (when deferred) and seals the entries the next batch will hold. An entry that cannot be
+   * built or hashed (a cyclic value a bug let into a record) is refused alone — its caller's
+   * `durable` rejects, onError hears it — so it cannot hold up the records behind it.
    */
   private sealQueued(): void {
     for (let i = 0; i < this.queue.length && i < this.maxBatch; ) {
       const p = this.queue[i]!;
+      let step = 'built';
       try {
+        if (p.entry instanceof DeferredEntry) p.entry = p.entry.build();
+        step = 'sealed';
         if (!sealedBodies.has(p.entry)) p.entry = sealEntry(p.entry);
         i++;
       } catch (e) {
         this.queue.splice(i, 1);
         if (p.urgent) this.urgentQueued--;
-        const error = new AuditUnavailableError(`decision record ${p.entry.id} could not be sealed: ${(e as Error).message}`);
+        const error = new AuditUnavailableError(`decision record ${p.entry.id} could not be ${step}: ${(e as Error).message}`);
         p.reject(error);
         this.options.onError?.(error);
       }

@@ -1,6 +1,8 @@
+import { DeferredEntry } from '../audit/decision-log.js';
 import type { Redactor } from '../audit/redact.js';
+import type { ActionRequest } from '../model/action-request.js';
 import type { Decision } from '../model/decision.js';
-import type { JsonObject, JsonValue } from '../model/json.js';
+import { copyJson, type JsonObject, type JsonValue } from '../model/json.js';
 import { compactRecordedRequest } from '../model/compact-recorded-request.js';
 import { jsonLengthAtMost, jsonTextLengthAtMost } from '../model/json-length.js';
 import { RECORDED_REQUEST_KEY } from '../model/recorded-request.js';
@@ -51,14 +53,51 @@ export function newAuditId(now = Date.now()): string {
   return timeOrderedId('dec_', now);
 }
 
+interface RecordExtra {
+  result?: JsonValue;
+  approvalId?: string;
+  kind?: 'decision' | 'outcome';
+  decisionId?: string;
+}
+
 /** The decision log entry for an exchange: redacted, with what was decided and what happened. */
-export function auditRecord(
-  x: Exchange,
-  decision: Decision,
-  outcome: Outcome,
-  redactor: Redactor,
-  extra: { result?: JsonValue; approvalId?: string; kind?: 'decision' | 'outcome'; decisionId?: string } = {},
-): NewDecisionRecord {
+export function auditRecord(x: Exchange, decision: Decision, outcome: Outcome, redactor: Redactor, extra: RecordExtra = {}): NewDecisionRecord {
+  return completed(recordHead(x, decision, outcome, redactor, extra), x, x.request, redactor);
+}
+
+/**
+ * auditRecord, built by the flush that writes it (audit/decision-log.ts DeferredEntry): the
+ * arguments' redaction and the request the PDP saw — ~a quarter of a read's time in the
+ * pipeline — leave the caller's path. What the caller could change after the call returns is
+ * copied now: the record's scalar fields and the result's summary (recordHead) and, in the
+ * request, the context and service it passed. The rest is Warden's: the arguments (copied when
+ * checked), the session, the agent, the tool's entry, the decision. A copy that fails (a value
+ * no JSON copy takes, from an in-process caller) builds the record now, as auditRecord does.
+ */
+export function deferredAuditRecord(x: Exchange, decision: Decision, outcome: Outcome, redactor: Redactor, extra: RecordExtra = {}): DeferredEntry | NewDecisionRecord {
+  const head = recordHead(x, decision, outcome, redactor, extra);
+  // Unchecked arguments are the caller's own object: previewed now (a refusal; rare, and cheap).
+  if (!x.args) return completed(head, x, x.request, redactor);
+  let request = x.request;
+  if (request && head.kind === 'decision') {
+    try {
+      request = { ...request, context: copyJson(request.context), ...(request.actor.service ? { actor: { ...request.actor, service: copyJson(request.actor.service) } } : {}) };
+    } catch {
+      return completed(head, x, request, redactor);
+    }
+  }
+  return new DeferredEntry(head.id, () => {
+    try {
+      return completed(head, x, request, redactor);
+    } catch (e) {
+      // A record is never lost for want of its costly part: it says what it lacks.
+      return { ...head, args: {}, details: { ...head.details, recordIncomplete: redactor.redactText(`the arguments and the recorded request could not be recorded: ${(e as Error).message}`) } };
+    }
+  });
+}
+
+/** Everything a record says but its arguments and the request the PDP saw. */
+function recordHead(x: Exchange, decision: Decision, outcome: Outcome, redactor: Redactor, extra: RecordExtra): NewDecisionRecord {
   const call = x.call;
   const details = copiedDetails(x.details);
   if (decision.matched.length) details.matched = decision.matched;
@@ -69,8 +108,7 @@ export function auditRecord(
   if (x.dryRun) details.dryRun = true;
   if (x.user && !x.user.verified) details.userVerified = false;
   if (call.tenant !== undefined && call.tenant !== recordTenant(x)) details.requestedTenant = call.tenant;
-  const args = x.args ? redactor.redact(x.args) : unvalidatedArgs(call.args, redactor);
-  const record: NewDecisionRecord = {
+  return {
     id: newAuditId(x.now),
     time: x.now,
     kind: extra.kind ?? 'decision',
@@ -94,22 +132,29 @@ export function auditRecord(
     obligations: decision.obligations,
     outcome,
     latencyUs: Number((process.hrtime.bigint() - x.started) / 1000n),
-    args,
+    // Replaced by completed(); first here so that every record has the same member order.
+    args: null,
     resultSummary: summarise(extra.result, redactor),
     approvalId: extra.approvalId,
     breakGlass: decision.breakGlass?.grant,
     decisionId: extra.decisionId,
     details,
   };
+}
+
+/** The head with its arguments and, for a decision, the request the PDP saw (`request`). */
+function completed(head: NewDecisionRecord, x: Exchange, request: ActionRequest | undefined, redactor: Redactor): NewDecisionRecord {
+  const args = x.args ? redactor.redact(x.args) : unvalidatedArgs(x.call.args, redactor);
+  head.args = args;
   // What the PDP saw, for replay (a decision, not the outcome record that completes one): stored
   // as its difference from what the record's columns already say (model/compact-recorded-request.ts).
   // The whole redacted request is never copied: it shares what nothing was redacted in with
-  // x.request, and the difference, a copy, is all the record keeps of it.
-  if (x.request && x.args && record.kind === 'decision') {
-    const full = sharedRecordedRequest(x.request, x.decidedArgs ?? x.args, args, redactor, x.decidedArgs !== undefined, x.historyUnread === true);
-    details[RECORDED_REQUEST_KEY] = compactRecordedRequest(full, record) as unknown as JsonObject;
+  // the request, and the difference, a copy, is all the record keeps of it.
+  if (request && x.args && head.kind === 'decision') {
+    const full = sharedRecordedRequest(request, x.decidedArgs ?? x.args, args, redactor, x.decidedArgs !== undefined, x.historyUnread === true);
+    head.details[RECORDED_REQUEST_KEY] = compactRecordedRequest(full, head) as unknown as JsonObject;
   }
-  return record;
+  return head;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { timeOrderedId } from '../lib/time-ordered-id.js';
-import { AuditUnavailableError, type DecisionLog } from '../audit/decision-log.js';
+import { AuditUnavailableError, type DecisionLog, type DeferredEntry } from '../audit/decision-log.js';
 import type { Redactor } from '../audit/redact.js';
 import type { Decision } from '../model/decision.js';
 import type { JsonObject } from '../model/json.js';
@@ -48,13 +48,12 @@ export class DecisionRecorder {
   }
 
   /** Appends; waits for durability when asked to, or when the config wants every record durable. */
-  async append(entry: NewDecisionRecord, durable: boolean): Promise<DecisionRecord | NewDecisionRecord> {
+  async append(entry: NewDecisionRecord | DeferredEntry, durable: boolean): Promise<{ readonly id: string }> {
     if (durable || this.durableReads) return this.appendDurably(entry);
-    this.log.append(entry);
-    return entry;
+    return this.log.append(entry);
   }
 
-  async appendDurably(entry: NewDecisionRecord): Promise<DecisionRecord> {
+  async appendDurably(entry: NewDecisionRecord | DeferredEntry): Promise<DecisionRecord> {
     const { durable } = this.log.append(entry, true);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

@@ -14,7 +14,7 @@ import type { ApprovalStore, DecisionLogStore, RelationshipStore } from '../stor
 import type { ApprovalRecord, Outcome } from '../store/records.js';
 import type { Executor } from '../upstream/executor.js';
 import type { ToolRegistry } from '../upstream/tool-registry.js';
-import { auditRecord } from './audit-record.js';
+import { auditRecord, deferredAuditRecord } from './audit-record.js';
 import type { DecisionRecorder } from './decision-recorder.js';
 import { EnforcementError } from './errors.js';
 import type { CallResult, Credentials, Exchange, ToolCall } from './exchange.js';
@@ -558,8 +558,9 @@ export class Pipeline {
     const sideEffect = tool.entry.effect !== 'read';
     const { recorder, redactor } = this.d;
     const first = sideEffect ? await recorder.appendDurably(auditRecord(x, decision, 'allowed', redactor, { approvalId })) : undefined;
+    // Built by the flush that writes it: a read's answer does not wait for its record.
     const outcomeRecord = (outcome: Outcome, d: Decision, result?: JsonValue) =>
-      auditRecord(x, d, outcome, redactor, { result, approvalId, kind: first ? 'outcome' : 'decision', decisionId: first?.id });
+      deferredAuditRecord(x, d, outcome, redactor, { result, approvalId, kind: first ? 'outcome' : 'decision', decisionId: first?.id });
 
     // A client span around the tool: HTTP tools and HTTP MCP upstreams are sent its traceparent.
     const run = await this.d.telemetry.span(

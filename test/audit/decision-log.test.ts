@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DecisionLog } from '../../src/audit/decision-log.js';
+import { DecisionLog, DeferredEntry } from '../../src/audit/decision-log.js';
 import { verifyDecisionLog } from '../../src/audit/verify-log.js';
 import type { JsonObject } from '../../src/model/json.js';
 import type { NewDecisionRecord } from '../../src/store/records.js';
@@ -69,6 +69,29 @@ describe('the decision log', () => {
     await expect(bad).rejects.toThrow(/decision record cyclic could not be sealed/);
     expect((await Promise.all([before, after])).map((r) => [r.id, r.seq])).toEqual([['before', 1], ['after', 2]]);
     expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/cyclic could not be sealed/)]);
+    expect(await verifyDecisionLog(store)).toMatchObject({ ok: true, checked: 2 });
+    await log.close();
+    await store.close();
+  });
+
+  it('builds a deferred entry when it is written, and refuses one whose build throws alone', async () => {
+    const store = await openStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'warden-log-')), 'log.db')}`);
+    const errors: Error[] = [];
+    const log = await DecisionLog.open(store, { onError: (e) => errors.push(e) });
+    let builds = 0;
+    const lazy = log.append(new DeferredEntry('lazy', () => (builds++, entry('lazy'))));
+    const broken = log.append(
+      new DeferredEntry('broken', () => {
+        throw new Error('no record today');
+      }),
+    ).durable;
+    const after = log.append(entry('after')).durable;
+    expect(lazy.id).toBe('lazy');
+    expect(builds).toBe(0);
+    await expect(broken).rejects.toThrow(/decision record broken could not be built: no record today/);
+    expect((await Promise.all([lazy.durable, after])).map((r) => [r.id, r.seq])).toEqual([['lazy', 1], ['after', 2]]);
+    expect(builds).toBe(1);
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/broken could not be built/)]);
     expect(await verifyDecisionLog(store)).toMatchObject({ ok: true, checked: 2 });
     await log.close();
     await store.close();

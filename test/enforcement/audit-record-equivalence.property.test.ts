@@ -14,7 +14,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bodyHash, recordHash } from '../../src/audit/hash-chain.js';
 import { createRedactor, MAX_NODES } from '../../src/audit/redact.js';
-import { auditRecord } from '../../src/enforcement/audit-record.js';
+import { DeferredEntry } from '../../src/audit/decision-log.js';
+import { auditRecord, deferredAuditRecord } from '../../src/enforcement/audit-record.js';
 import type { Exchange } from '../../src/enforcement/exchange.js';
 import { recordedRequest } from '../../src/enforcement/recorded-request.js';
 import type { ActionRequest } from '../../src/model/action-request.js';
@@ -217,6 +218,30 @@ describe('the decision record (issue 17) against the code it replaced', () => {
         // place), but for the details' members, which the record always took as they are.
         const live = objectsIn({ ...x, details: undefined });
         for (const o of objectsIn(actual)) expect(live.has(o)).toBe(false);
+      }),
+      RUNS,
+    );
+  });
+
+  it('deferredAuditRecord: built later, the same record, whatever the caller changed in its context and result meanwhile', () => {
+    /** What a caller may do to what it passed and got back once the call returned. */
+    const scramble = (v: unknown): void => {
+      if (typeof v !== 'object' || v === null) return;
+      for (const k of Object.keys(v)) (v as Record<string, unknown>)[k] = 'scrambled';
+      (v as Record<string, unknown>).added = 'after the call';
+    };
+    fc.assert(
+      fc.property(exchangeFacts, fc.boolean(), (f, customRedactor) => {
+        const r = customRedactor ? custom : redactor;
+        const x = exchangeOf(f);
+        const extraOf = () => ({ ...(f.result !== undefined ? { result: structuredClone(f.result) as JsonValue } : {}), ...(f.kind ? { kind: f.kind } : {}) });
+        const extra = extraOf();
+        const made = deferredAuditRecord(x, decisionOf(f), 'executed', r, extra);
+        scramble(x.request?.context);
+        scramble(extra.result);
+        const actual = made instanceof DeferredEntry ? made.build() : made;
+        const expected = reference.auditRecord(exchangeOf(f), decisionOf(f), 'executed', r, extraOf(), actual.id, actual.latencyUs);
+        expectSameRecord(actual, expected);
       }),
       RUNS,
     );
