@@ -3,7 +3,7 @@ import { TRUST_LEVELS } from '../model/trust.js';
 import { parseDuration } from '../lib/duration.js';
 import { approvalNotifiesSchema, sinksSchema } from './sinks-schema.js';
 import { telemetrySchema } from './telemetry-schema.js';
-import { pdpSchema } from './pdp-schema.js';
+import { bearerSecret, pdpSchema, secureUrl } from './pdp-schema.js';
 
 /**
  * `warden.yaml` as written. snake_case keys, strict objects (a typo is an error, never ignored),
@@ -256,6 +256,27 @@ const guardsSchema = z
          * flag and a visible warning, `allow` passes it unchanged (the finding is still recorded).
          */
         results: resultTreatments.prefault({}),
+        /**
+         * An injection classifier outside Warden, asked beside the built-in detector
+         * (guards/external-classifier.ts; the built-in guard-classifier policy acts on its
+         * answer and on its failures). Off when absent.
+         */
+        external: z
+          .strictObject({
+            url: secureUrl,
+            /** Sent as `Authorization: Bearer …`. */
+            credentials: bearerSecret.optional(),
+            /** A classifier that has not answered within this has failed (`status: error`). */
+            timeout: duration.default('500ms'),
+            /** Score (0-1) from which a text is flagged. */
+            threshold: z.number().min(0).max(1).default(0.5),
+            /** What it is asked about: the user prompt, the arguments, tool results (when scan_results). */
+            scan: z.array(z.enum(['prompt', 'args', 'results'])).min(1).default(['prompt', 'args', 'results']),
+            /** Texts per request at most (the longest first) and characters per text (the rest is cut). */
+            max_texts: z.number().int().positive().max(256).default(32),
+            max_chars: z.number().int().positive().max(100_000).default(8_192),
+          })
+          .optional(),
       })
       .prefault({}),
     taint: z

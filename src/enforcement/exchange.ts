@@ -5,6 +5,7 @@ import type { AgentRecord, SessionRecord } from '../store/records.js';
 import type { RegisteredTool } from '../upstream/tool-registry.js';
 import type { UpstreamChannel } from '../upstream/upstream-requests.js';
 import type { ActingUser } from '../auth/users.js';
+import type { ExternalVerdict } from '../guards/external-classifier.js';
 import type { CallStatus, EndingHttpStatus } from './errors.js';
 import type { ResultNote } from './result-treatment.js';
 import type { AuthzenRequest } from './authzen/coaz-anchors.js';
@@ -75,6 +76,8 @@ export interface Exchange {
   request?: ActionRequest;
   /** The AuthZEN request the COAZ mapping built (what policies see as context.authzen, what a PDP is sent). */
   authzen?: AuthzenRequest;
+  /** The external classifier's verdict on the call's inputs (guards.injection.external), for addSignals. */
+  externalVerdict?: ExternalVerdict;
   decision?: Decision;
   /** The session as the call found it (what policies saw). */
   session?: SessionRecord;

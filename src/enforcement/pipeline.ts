@@ -31,6 +31,7 @@ import { resolveAgent, type AgentResolutionDeps } from './stages/resolve-agent.j
 import { addSignals, inspectResult, withDenialAt, withExecution, type ResultLesson } from './stages/signals.js';
 import { buildAuthzenRequest, withAuthzenContext } from './stages/authzen-mapping.js';
 import { decideWithExternalPdp } from './stages/authzen-pdp.js';
+import { classifyCall, classifyResult, type ExternalClassifierDeps } from './stages/external-classifier.js';
 import type { AuthzenPepDeps } from './authzen/configure.js';
 import { guardTenant } from './stages/tenant-guard.js';
 import { RetryQuery } from './retry-query.js';
@@ -63,6 +64,8 @@ export interface PipelineDeps {
   budget: SessionBudget;
   sessions: SessionState;
   guards: GuardsConfig;
+  /** guards.injection.external: a classifier outside Warden; absent: none. */
+  classifier?: ExternalClassifierDeps;
   policy: PolicyDecisionDeps;
   /** AuthZEN as a PEP (COAZ-MCP mappings, an external PDP); absent: neither. */
   authzen?: Pick<AuthzenPepDeps, 'pdp'>;
@@ -192,6 +195,7 @@ export class Pipeline {
     // caller sent under the same names (a caller cannot vouch for its own input).
     const sent = request.signals;
     return this.d.telemetry.span('warden.decision', exchangeAttributes(x), async (span) => {
+      if (this.d.classifier) x.externalVerdict = await classifyCall(x, request.context, this.d.classifier, this.d.guards);
       addSignals(x, request, undefined, this.d.guards, this.d.redactor);
       if (sent) request.signals = { ...sent, ...request.signals };
       const decision = decide(this.d.policy.policies.current, request, { now: new Date(x.now) });
@@ -311,6 +315,8 @@ export class Pipeline {
 
   /** The session's part (budget, guards) and the policies' decision, after `screen`. */
   private async decideScreened(x: Exchange, tenant: string, explain = false): Promise<Decision> {
+    // Asked before the session's lock is taken: the classifier's round trip must not hold it.
+    if (this.d.classifier) x.externalVerdict = await classifyCall(x, x.call.context, this.d.classifier, this.d.guards);
     await this.failOpen(x, 'limits', () => this.admit(x, tenant));
     if (!x.request) {
       // Failed open: the store could not give the session; the guards see the call alone.
@@ -573,7 +579,9 @@ export class Pipeline {
       },
       SpanKind.CLIENT,
     );
-    const lesson = inspectResult(x, run.ok ? run.result : undefined, this.d.guards, redactor);
+    const ran = run.ok ? run.result : undefined;
+    const external = this.d.classifier ? await classifyResult(x, ran, this.d.classifier, this.d.guards) : undefined;
+    const lesson = inspectResult(x, ran, this.d.guards, redactor, external);
     await this.settle(x, 'executed', lesson);
     if (!run.ok) {
       const failed = { ...decision, reason: `the tool failed: ${redactor.redactText(run.message)}`, stage: 'execute' };

@@ -101,6 +101,33 @@ rules:
     approval: { approvers: ["role:approver"], expires: 1h }
 `,
   },
+  {
+    id: 'guard-classifier',
+    file: '<built-in>/guards/guard-classifier.yaml',
+    text: `id: guard-classifier
+version: 1
+owner: warden
+description: >-
+  The external injection classifier (guards.injection.external), when one is configured: what it
+  flags, and what Warden does when it cannot be asked. Replace this policy to choose another fail
+  mode (deny every call while it is down, or let reads and writes go on).
+rules:
+  - id: flagged-by-classifier
+    effect: require_approval
+    description: The external classifier scored the user prompt or an argument at or above its threshold.
+    when: "has(signals.injection) && has(signals.injection.external) && signals.injection.external.suspicious == true"
+    reason: "the external classifier flags \${signals.injection.external.flagged} as a prompt injection (score \${signals.injection.external.score}); a human must confirm"
+    approval: { approvers: ["role:approver"], expires: 1h }
+  - id: classifier-unavailable
+    effect: require_approval
+    description: >-
+      The external classifier could not be asked or answered nonsense. Fail mode: a call with an
+      effect (anything but a read) waits for a human; reads go on, judged by the built-in detector.
+    when: "has(signals.injection) && has(signals.injection.external) && signals.injection.external.status == 'error' && has(tool.effect) && tool.effect != 'read'"
+    reason: "the external classifier could not judge this call (\${signals.injection.external.error}); a call with an effect waits for a human"
+    approval: { approvers: ["role:approver"], expires: 1h }
+`,
+  },
 ];
 
 /** Ids of the guard policies: a deny by one of them (or by a user policy replacing one) is a guard deny. */

@@ -37,6 +37,8 @@ import { McpCatalog, type PinEvent } from '../upstream/mcp-catalog.js';
 import { McpUpstream } from '../upstream/mcp-upstream.js';
 import { SecretResolver } from '../upstream/secrets.js';
 import { configureAuthzen } from '../enforcement/authzen/configure.js';
+import type { ExternalClassifierDeps } from '../enforcement/stages/external-classifier.js';
+import { ExternalClassifier } from '../guards/external-classifier.js';
 import { ToolRegistry } from '../upstream/tool-registry.js';
 import { AgentService } from './agents.js';
 import { ApprovalService } from './approvals.js';
@@ -264,6 +266,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   const incidentRecorder = new IncidentRecorder({ incidents: store, agents: store, recorder, redactor, config: config.incidents, clock });
 
   const authzenPep = configureAuthzen(config, secrets);
+  const classifier = configureClassifier(config.guards, secrets);
   const pipeline = new Pipeline({
     authentication: {
       verifier: new AgentCredentialVerifier({
@@ -285,6 +288,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
     budget: config.limits.session,
     sessions: new SessionState(shared?.sessions ?? store),
     guards: config.guards,
+    ...(classifier ? { classifier } : {}),
     policy: { policies, cache, grants: store },
     ...(authzenPep ? { authzen: authzenPep } : {}),
     relationships: store,
@@ -403,6 +407,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
       await coordinator?.close();
       await mcp.close();
       await authzenPep?.close();
+      await classifier?.client.close();
       replay.close?.();
       try {
         await decisionLog.close();
@@ -420,6 +425,15 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
 }
 
 /** A tool definition that no longer matches its pin is an incident, and the log says so. */
+/** guards.injection.external: the classifier outside Warden, when one is configured. */
+function configureClassifier(guards: WardenConfig['guards'], secrets: Pick<SecretResolver, 'interpolate'>): (ExternalClassifierDeps & { client: ExternalClassifier }) | undefined {
+  const external = guards.injection.external;
+  if (!external) return undefined;
+  const reference = external.credentials;
+  const client = new ExternalClassifier({ url: external.url, timeoutMs: durationMs(external.timeout), ...(reference ? { credential: () => secrets.interpolate(reference) } : {}) });
+  return { client, config: external };
+}
+
 async function reportPinEvent(recorder: DecisionRecorder, store: Store, event: PinEvent, now: number): Promise<void> {
   const { description, type, severity } = {
     changed: {

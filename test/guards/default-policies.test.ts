@@ -41,7 +41,7 @@ const signalsArb: fc.Arbitrary<JsonObject> = fc.oneof(
 describe('the built-in guard policies', () => {
   it('compile, and only add caution (deny or require_approval rules)', () => {
     const set = compileOrThrow(DEFAULT_GUARD_POLICIES, { cautionOnly: GUARD_POLICY_IDS });
-    expect(set.policies.map((p) => p.id)).toEqual(['guard-counterparty', 'guard-injection', 'guard-taint', 'guard-trifecta']);
+    expect(set.policies.map((p) => p.id)).toEqual(['guard-classifier', 'guard-counterparty', 'guard-injection', 'guard-taint', 'guard-trifecta']);
     expect(set.rules.every((r) => r.effect !== 'allow')).toBe(true);
     expect(set.policies.every((p) => p.file.startsWith('<built-in>/guards/'))).toBe(true);
   });
@@ -91,6 +91,7 @@ describe('the built-in guard policies', () => {
     const { policySet: set, diagnostics } = await loadPolicyFolder(dir, guardPolicyOptions(true));
     expect(diagnostics).toEqual([]);
     expect(set!.policies.map((p) => `${p.id} v${p.version} ${p.file.startsWith('<built-in>') ? 'built-in' : 'folder'}`)).toEqual([
+      'guard-classifier v1 built-in',
       'guard-counterparty v1 built-in',
       'guard-injection v1 built-in',
       'guard-taint v7 folder',

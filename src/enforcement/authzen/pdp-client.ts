@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import type { AuthzenDecision } from '../../model/authzen.js';
+import { readLimited } from '../../lib/read-limited.js';
 import { isJsonObject, type JsonObject } from '../../model/json.js';
 import { effectiveEvaluations, type AuthzenRequest } from './coaz-anchors.js';
 import { PdpCommunicationError } from './coaz-errors.js';
@@ -75,7 +76,7 @@ export class AuthzenPdpClient {
     const path = `${this.basePath}/${endpoint}`;
     try {
       const response = await this.pool.request({ path, method: 'POST', headers, body: JSON.stringify(body), signal });
-      return { path, status: response.statusCode, text: await readLimited(response.body, this.options.maxResponseBytes ?? 65_536) };
+      return { path, status: response.statusCode, text: await readLimited(response.body, this.options.maxResponseBytes ?? 65_536, () => new PdpCommunicationError(`its answer is larger than ${this.options.maxResponseBytes ?? 65_536} bytes`)) };
     } catch (error) {
       if (error instanceof PdpCommunicationError) throw error;
       const e = error as Error & { code?: string };
@@ -92,20 +93,6 @@ export class AuthzenPdpClient {
 function expectOk(answer: { path: string; status: number; text: string }): string {
   if (answer.status !== 200) throw new PdpCommunicationError(`${answer.path} answered HTTP ${answer.status}`);
   return answer.text;
-}
-
-async function readLimited(body: AsyncIterable<Buffer> & { destroy?: () => void }, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > max) {
-      body.destroy?.();
-      throw new PdpCommunicationError(`its answer is larger than ${max} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function decisionOf(value: unknown, where: string): PdpDecision {

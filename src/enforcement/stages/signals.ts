@@ -3,12 +3,14 @@ import type { GuardsConfig } from '../../config/index.js';
 import { asksTheUser, NO_INJECTION, scanArgs, scanPrompt, scanResult, type InjectionSignal } from '../../guards/injection-guard.js';
 import { flowOf, pushBounded, SOURCES_LIMIT, withDenial, withExecutedCall } from '../../guards/sequence.js';
 import { newCounterparties } from '../../guards/counterparty.js';
+import type { ExternalVerdict } from '../../guards/external-classifier.js';
 import { counterpartyTokens, hasExternalEffect, isUntrustedSource, readsPrivateData, rememberHashes, resultHashes, sensitiveArgNames, taintedArguments, taintHashes, tokenHash } from '../../guards/taint.js';
 import { lethalTrifecta } from '../../guards/trifecta.js';
 import type { ActionRequest } from '../../model/action-request.js';
 import type { JsonObject, JsonValue } from '../../model/json.js';
 import type { SessionRecord } from '../../store/records.js';
 import type { Exchange } from '../exchange.js';
+import { withExternalFindings } from './external-classifier.js';
 
 /**
  * Stage 6: signals. The guards look at the call (the user prompt, the arguments, the session's
@@ -38,20 +40,23 @@ export function addSignals(x: Exchange, request: ActionRequest, session: Session
   const sensitive = sensitiveArgNames(x.tool, config);
   const taintedArgs = sensitive.size ? taintedArguments(request.args, sensitive, (h) => fromPrompt.has(h) || remembered.has(h), (h) => trusted.has(h)) : [];
 
+  const external = x.externalVerdict;
   const newSources: string[] = [];
   if (promptScan.suspicious) newSources.push('prompt');
   if (argsScan.suspicious) newSources.push('args');
+  if (external?.suspicious) newSources.push('classifier');
   const tainted = (session?.tainted ?? false) || newSources.length > 0;
   const sources = newSources.reduce((list, s) => pushBounded(list, s, SOURCES_LIMIT, true), flow.untrusted);
   const privateData = flow.privateReads.length > 0;
   // After untrusted content, an external effect towards an identifier never seen in trusted data.
-  const external = tainted && hasExternalEffect(request.tool, config);
-  const counterparties = external ? newCounterparties(request.args, (h) => trusted.has(h)) : [];
-  const destinationTrusted = external && counterparties.length === 0 && counterpartyTokens(request.args).length > 0;
+  const actsOutside = tainted && hasExternalEffect(request.tool, config);
+  const counterparties = actsOutside ? newCounterparties(request.args, (h) => trusted.has(h)) : [];
+  const destinationTrusted = actsOutside && counterparties.length === 0 && counterpartyTokens(request.args).length > 0;
   const trifecta = lethalTrifecta({ privateData, untrustedContent: tainted, tool: request.tool, destinationTrusted }, config);
 
   request.signals = {
-    injection: { prompt: promptScan, args: argsScan },
+    // external: the classifier outside Warden (guards.injection.external), when one is configured.
+    injection: { prompt: promptScan, args: argsScan, ...(external ? { external } : {}) },
     // injected: the tool results of this session in which an injection was found (guard-injection/act-after-injection).
     taint: { session: tainted, sensitive_args: taintedArgs, sources, injected: flow.injected ?? [] },
     trifecta,
@@ -59,7 +64,7 @@ export function addSignals(x: Exchange, request: ActionRequest, session: Session
   };
   if (request.session) request.session = { ...request.session, tainted };
 
-  const explained = explain({ prompt: promptScan, args: argsScan }, taintedArgs, tainted ? sources : [], trifecta, counterparties);
+  const explained = explain({ prompt: promptScan, args: argsScan }, taintedArgs, tainted ? sources : [], trifecta, counterparties, external);
   if (explained) x.details.signals = redactor.redact(explained) as JsonObject;
 
   if (!session || (promptHashes.length === 0 && newSources.length === 0)) return session;
@@ -70,10 +75,12 @@ export function addSignals(x: Exchange, request: ActionRequest, session: Session
 }
 
 /** Only what was found, for the decision log: nothing when the guards saw nothing. */
-function explain(injection: Record<string, InjectionSignal>, taintedArgs: string[], sources: string[], trifecta: boolean, counterparties: string[]): JsonObject | undefined {
+function explain(injection: Record<string, InjectionSignal>, taintedArgs: string[], sources: string[], trifecta: boolean, counterparties: string[], external: ExternalVerdict | undefined): JsonObject | undefined {
   const out: JsonObject = {};
   const found = Object.entries(injection).filter(([, s]) => s.findings.length > 0);
   if (found.length) out.injection = Object.fromEntries(found);
+  // Asked and answered nothing of note: not worth a record's bytes.
+  if (external && (external.suspicious || external.status === 'error')) out.external = external;
   if (taintedArgs.length) out.taint = { sensitive_args: taintedArgs, sources };
   else if (sources.length) out.taint = { sources };
   if (trifecta) out.trifecta = true;
@@ -97,15 +104,21 @@ export interface ResultLesson {
  * injection), taints the session and its values. A flagged result is explained in the outcome
  * record (`details.signals.result`).
  */
-export function inspectResult(x: Exchange, result: JsonValue | undefined, config: GuardsConfig, redactor: Redactor): ResultLesson {
-  const resultScan = result !== undefined && config.injection.scan_results ? scanResult(result, config, asksTheUser(x.call.action, x.tool?.entry)) : NO_INJECTION;
+export function inspectResult(x: Exchange, result: JsonValue | undefined, config: GuardsConfig, redactor: Redactor, external?: ExternalVerdict): ResultLesson {
+  const ownScan = result !== undefined && config.injection.scan_results ? scanResult(result, config, asksTheUser(x.call.action, x.tool?.entry)) : NO_INJECTION;
+  const resultScan = withExternalFindings(ownScan, external);
   if (resultScan.findings.length) {
     const signals = (x.details.signals ?? {}) as JsonObject;
     x.details.signals = { ...signals, result: redactor.redact(resultScan) };
   }
-  const taints = result !== undefined && (isUntrustedSource(x.tool?.entry, config) || resultScan.suspicious);
+  // A result the external classifier could not judge is content nobody vouched for: untrusted.
+  const unjudged = external?.status === 'error';
+  if (unjudged) x.details.signals = { ...((x.details.signals ?? {}) as JsonObject), resultExternal: external };
+  const taints = result !== undefined && (isUntrustedSource(x.tool?.entry, config) || resultScan.suspicious || unjudged);
   const source = `result:${x.call.tool}`;
-  if (taints && x.call.sessionId) x.details.sessionTainted = resultScan.suspicious ? `${source}: injection found in the result` : `${source}: untrusted tool output`;
+  if (taints && x.call.sessionId) {
+    x.details.sessionTainted = resultScan.suspicious ? `${source}: injection found in the result` : unjudged ? `${source}: the external classifier could not judge it` : `${source}: untrusted tool output`;
+  }
   // The values a result teaches (tainted, or trusted counterparties) are kept by its session alone
   // (withExecution): a call without one, or a dry run, has nowhere to keep them. Finding and
   // hashing a result's tokens was ~4% of a session-less tool call's CPU in bench/http.
