@@ -219,6 +219,9 @@ function correctionOf(lower: string, start: number, end: number): string | undef
   return undefined;
 }
 
+/** a–z, one comparison (one char code read per character of the walk below). */
+const isAz = (c: number): boolean => (c - 0x61) >>> 0 < 26;
+
 function correctMisspellings(ctx: DetectorContext): void {
   if (ctx.depth > 0) return;
   // Typos hide short orders: the first 4 KiB and the last 1 KiB are read (a cost cap for long texts).
@@ -231,13 +234,12 @@ function correctMisspellings(ctx: DetectorContext): void {
   let words = 0;
   const n = lower.length;
   for (let i = 0; i < n && words < 4000; ) {
-    const c = lower.charCodeAt(i);
-    if (c < 0x61 || c > 0x7a) {
+    if (!isAz(lower.charCodeAt(i))) {
       i++;
       continue;
     }
     let runEnd = i + 1;
-    while (runEnd < n && lower.charCodeAt(runEnd) >= 0x61 && lower.charCodeAt(runEnd) <= 0x7a) runEnd++;
+    while (runEnd < n && isAz(lower.charCodeAt(runEnd))) runEnd++;
     for (let start = i; runEnd - start >= MIN_WORD && words < 4000; ) {
       const end = Math.min(runEnd, start + MAX_WORD);
       words++;
@@ -249,7 +251,7 @@ function correctMisspellings(ctx: DetectorContext): void {
       }
       start = end;
     }
-    i = runEnd;
+    i = runEnd + 1; // lower[runEnd] is not a–z (or is past the end)
   }
   if (first === -1) return;
   corrected += lower.slice(copied);

@@ -13,8 +13,8 @@
  * too little language to judge (see enoughLanguage) is skipped.
  */
 import type { Detector } from './context.js';
-import { BUCKETS, WINDOW, weightSumAt } from './features.js';
-import { quote } from './text-utils.js';
+import { asciiWeightSumIfWords, BUCKETS, WINDOW, weightSumAt } from './features.js';
+import { fixed2, quote } from './text-utils.js';
 import model from './model/weights.json' with { type: 'json' };
 
 interface ModelFile {
@@ -46,9 +46,25 @@ export function classifierProbability(text: string): number {
 
 /** classifierProbability(text.slice(start, end)), without the copy. */
 function probabilityAt(text: string, start: number, end: number): number {
-  const { sum, count } = weightSumAt(text, start, end, WEIGHTS);
+  return probabilityOf(weightSumAt(text, start, end, WEIGHTS));
+}
+
+function probabilityOf({ sum, count }: { sum: number; count: number }): number {
   if (count === 0) return 0;
   return 1 / (1 + Math.exp(-(file.bias + (sum * file.scale) / Math.sqrt(count))));
+}
+
+/**
+ * The probability of text[start, end), a part read whole (end ≤ text.length, at most WINDOW
+ * characters), or undefined when it has too little language to judge (enoughLanguage): for an
+ * ASCII text both from one read of the part (features.ts asciiWeightSumIfWords).
+ */
+function judgedPart(text: string, start: number, end: number): number | undefined {
+  // In ASCII text enoughLanguage counts Latin letters and words only, and its answer for the
+  // whole part (the counts only grow) is its answer: MIN_LETTERS letters in MIN_WORDS words.
+  const r = asciiWeightSumIfWords(text, start, end, WEIGHTS, MIN_LETTERS, MIN_WORDS);
+  if (r === null) return enoughLanguage(text, start, end) ? probabilityAt(text, start, end) : undefined;
+  return r === undefined ? undefined : probabilityOf(r);
 }
 
 /** Maps a probability so that the model's threshold is 0.5: below it, a weak finding; above, one that crosses the default threshold alone. */
@@ -83,10 +99,16 @@ function enoughLanguage(text: string, start = 0, end = text.length): boolean {
 
 export const detectClassifier: Detector = (ctx) => {
   const { text } = ctx;
-  if (text.length < MIN_OTHER || !enoughLanguage(text)) return;
+  if (text.length < MIN_OTHER) return;
   let best = 0;
   let at = 0;
-  const windows = Math.min(MAX_WINDOWS, Math.ceil(text.length / WINDOW));
+  if (text.length <= WINDOW) {
+    // One window, the whole text: what enoughLanguage reads of it too.
+    const p = judgedPart(text, 0, text.length);
+    if (p === undefined) return;
+    best = p;
+  } else if (!enoughLanguage(text)) return;
+  const windows = text.length <= WINDOW ? 0 : Math.min(MAX_WINDOWS, Math.ceil(text.length / WINDOW));
   for (let w = 0; w < windows; w++) {
     // The first windows, and the last one when the text is longer than they cover.
     const start = w === windows - 1 && text.length > windows * WINDOW ? text.length - WINDOW : w * WINDOW;
@@ -107,9 +129,8 @@ export const detectClassifier: Detector = (ctx) => {
     const read = (start: number, end: number): void => {
       if (end - start < MIN_OTHER || end - start > GROUP_MAX || reads >= MAX_PARAGRAPHS) return;
       reads++;
-      if (!enoughLanguage(text, start, end)) return;
-      const p = probabilityAt(text, start, end);
-      if (p > best) {
+      const p = judgedPart(text, start, end);
+      if (p !== undefined && p > best) {
         best = p;
         at = start;
       }
@@ -142,6 +163,6 @@ export const detectClassifier: Detector = (ctx) => {
   // classifier finding only from 0.4, beside a rule finding): not worth quoting the text for.
   // A weak finding (< 0.5) counts only beside a rule finding, which quotes its own text; most weak
   // findings are dropped (an ordinary sentence of an argument object), so they are not quoted.
-  if (score >= 0.5) ctx.add('classifier', score, `learned classifier p=${best.toFixed(2)} on ${quote(text.slice(at, at + 120), 50)}`, at);
-  else if (score >= MIN_REPORTED) ctx.add('classifier', score, `learned classifier p=${best.toFixed(2)} (weak) at character ${at}`, at);
+  if (score >= 0.5) ctx.add('classifier', score, `learned classifier p=${fixed2(best)} on ${quote(text.slice(at, at + 120), 50)}`, at);
+  else if (score >= MIN_REPORTED) ctx.add('classifier', score, `learned classifier p=${fixed2(best)} (weak) at character ${at}`, at);
 };

@@ -8,6 +8,8 @@ export interface DetectorContext {
   readonly text: string;
   /** `text` lowercased, computed once, index-aligned with `text` (see lowerAligned in scan.ts); for keyword pre-filters. */
   readonly lower: string;
+  /** Whether `text` has only ASCII characters (isAsciiText, asked once per text): a pattern that needs another character is not run. */
+  readonly ascii: boolean;
   /** Links and images to these hosts produce no finding. */
   readonly hosts: HostMatcher;
   /** 0 for the text itself; 1 inside a decoded blob or de-obfuscated copy (no further decoding). */
@@ -46,6 +48,11 @@ export function hasAny(lower: string, needles: readonly string[]): boolean {
 const WINDOW_BEFORE = 120;
 const WINDOW_AFTER = 240;
 
+/** Whether eachMatchNear(re, text, hits, …, before) runs `re` over the whole text (not in windows around the hits). */
+export function readsWholeText(text: string, hits: RuleHits, before = WINDOW_BEFORE): boolean {
+  return hits === 'all' || text.length <= before + WINDOW_AFTER;
+}
+
 /**
  * Like eachMatch, but only in windows around the positions where the rule's needles occur,
  * so a rule costs time in proportion to its keyword hits rather than to the text's length.
@@ -54,7 +61,7 @@ const WINDOW_AFTER = 240;
  */
 export function eachMatchNear(re: RegExp, text: string, hits: RuleHits, onMatch: (m: RegExpExecArray) => void, limit = 64, before = WINDOW_BEFORE): void {
   if (hits === undefined) return;
-  if (hits === 'all' || text.length <= before + WINDOW_AFTER) return eachMatch(re, text, onMatch, limit);
+  if (hits === 'all' || readsWholeText(text, hits, before)) return eachMatch(re, text, onMatch, limit);
   let n = 0;
   let i = 0;
   while (i < hits.length && n < limit) {

@@ -10,6 +10,8 @@
  * the vocabulary, so Japanese, Hindi or Arabic text gets features too.
  */
 
+import { isAsciiText } from './text-utils.js';
+
 export const BITS = 18;
 export const BUCKETS = 1 << BITS;
 /** Characters of one text the classifier reads (longer texts are read as windows of this size). */
@@ -32,8 +34,7 @@ const LEET_RE = /(?<=[a-z])[013457@$](?=[a-z])/g;
  */
 export function skeleton(text: string): string {
   // ASCII text is its own NFKC form and holds no invisible or look-alike characters: skip those passes.
-  // eslint-disable-next-line no-control-regex
-  const ascii = !/[^\u0000-\u007f]/.test(text);
+  const ascii = isAsciiText(text);
   let s = ascii ? text.toLowerCase() : text.normalize('NFKC').toLowerCase();
   if (!ascii && /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF\uDB40]/.test(s)) s = s.replace(INVISIBLE, '');
   // The same as replace(/\s+/g, ' '), without rewriting every single space between two words.
@@ -102,13 +103,19 @@ let bytesAscii = false;
  */
 function asciiBytes(text: string): boolean {
   if (text === bytesText) return bytesAscii;
-  if (BYTES.length < text.length) BYTES = new Uint8Array(Math.max(text.length, 2 * BYTES.length));
-  const { read, written } = encoder.encodeInto(text, BYTES);
-  // UTF-8 writes one byte for an ASCII character and more for any other.
-  bytesAscii = read === text.length && written === read;
   bytesText = text;
+  bytesAscii = isAsciiText(text);
+  if (bytesAscii) {
+    if (BYTES.length < text.length) BYTES = new Uint8Array(Math.max(text.length, 2 * BYTES.length));
+    // UTF-8 writes one byte for each ASCII character: BYTES[i] is text.charCodeAt(i).
+    encoder.encodeInto(text, BYTES);
+  }
   return bytesAscii;
 }
+
+/** The letters (A–Z, a–z) of the text asciiSkeleton last read, and its words (runs of letters). */
+let skelLetters = 0;
+let skelWords = 0;
 
 /**
  * The skeleton of ASCII text (BYTES[start, end)), as skeleton() makes it, into SKEL: lowercase,
@@ -120,21 +127,34 @@ function asciiSkeleton(start: number, end: number): number {
   let k = 0;
   let space = false;
   let leet = false;
+  let letters = 0;
+  let words = 0;
+  let inLetters = false;
   for (let i = start; i < end; i++) {
     const code = CODE[bytes[i]!]!;
     if (code < 0x100) {
       SKEL[k++] = code;
       space = false;
+      // Only a letter lowercases into a–z.
+      if (isLower(code)) {
+        letters++;
+        if (!inLetters) words++;
+        inLetters = true;
+      } else inLetters = false;
     } else if (code & IS_SPACE) {
       if (!space) SKEL[k++] = 0x20;
       space = true;
+      inLetters = false;
     } else {
       // A leetspeak character after a letter: read again below once the next character is known.
       if (k > 0 && isLower(SKEL[k - 1]!)) leet = true;
       SKEL[k++] = code & 0xff;
       space = false;
+      inLetters = false;
     }
   }
+  skelLetters = letters;
+  skelWords = words;
   if (leet) {
     // As LEET_RE (lookbehind and lookahead on the text before any replacement): a replaced
     // character is followed by a letter, so it is never the left neighbour of another candidate.
@@ -272,6 +292,24 @@ function collect(n: number, weights: Int8Array): void {
  */
 export function weightSumAt(text: string, start: number, end: number, weights: Int8Array): { sum: number; count: number } {
   collect(skeletonInto(text, start, Math.min(end, text.length, start + WINDOW)), weights);
+  return SUM;
+}
+
+/**
+ * For classifier.ts, which reads only parts with enough language: weightSumAt(text, start, end,
+ * weights) when text[start, end) has at least `minLetters` letters (A–Z, a–z) and `minWords`
+ * words (runs of letters), undefined when it has fewer — counted while its skeleton is made, so
+ * the part is read once, not once to count and once more for its features. Only for an ASCII
+ * text and a part of at most WINDOW characters (end ≤ text.length): null otherwise, and the
+ * caller counts for itself. The result object is reused.
+ */
+export function asciiWeightSumIfWords(text: string, start: number, end: number, weights: Int8Array, minLetters: number, minWords: number): { sum: number; count: number } | undefined | null {
+  if (end - start > WINDOW || end > text.length || !asciiBytes(text)) return null;
+  const n = asciiSkeleton(start, end);
+  if (skelLetters < minLetters || skelWords < minWords) return undefined;
+  SKEL[n] = 0x20;
+  SKEL[n + 1] = 0x20;
+  collect(n, weights);
   return SUM;
 }
 

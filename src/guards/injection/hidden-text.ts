@@ -41,7 +41,8 @@ const ANY_FORMAT_CHAR = /[\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2069\u206A-\u
 
 export const detectHiddenText: Detector = (ctx) => {
   const { text } = ctx;
-  if (ANY_FORMAT_CHAR.test(text)) {
+  // Every character ANY_FORMAT_CHAR names is outside ASCII: an ASCII text is not read for them.
+  if (!ctx.ascii && ANY_FORMAT_CHAR.test(text)) {
     if (INVISIBLE.test(text)) invisibleCharacters(ctx);
     if (BIDI.test(text)) bidiControls(ctx);
   }

@@ -30,9 +30,30 @@ const MIXED_SCRIPT = /[a-z][\u0370-\u04ff]|[\u0370-\u04ff][a-z]/i;
 // Every alternative needs a substituted character: plain "password", "prompt" or "ignore" must
 // not send a text through the skeleton and a second full scan.
 const LEET_WORDS = /[1!]gn[o0]r|ign0r|ignor3|pr3v|prev[1!]ou|[1!]nstruct|instruct[1!]on|syst3m|pr0mpt|p[4@]ssw|passw0rd|d[1!]sregard|f0rg[3e]t|forg3t|r3v[3e]al|rev3al|[5$]ystem/i;
+/** The characters LEET_WORDS puts for letters. Each of its alternatives has one next to a letter (A–Z, a–z). */
+const LEET_CHARS = ['1', '!', '0', '3', '4', '@', '5', '$'];
+const isAsciiLetter = (c: number): boolean => (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a;
 
-function needsSkeleton(text: string): boolean {
-  return FULL_WIDTH.test(text) || (GREEK_CYRILLIC.test(text) && MIXED_SCRIPT.test(text)) || LEET_WORDS.test(text);
+/**
+ * Whether LEET_WORDS can match `text`: one of LEET_CHARS next to an ASCII letter (the only
+ * characters its letters match, case-insensitively without the u flag). Found by indexOf, which
+ * reads a text several times faster than the regex; after 64 such characters with no letter
+ * beside them the regex is left to answer.
+ */
+export function mayBeLeet(text: string): boolean {
+  let seen = 0;
+  for (const ch of LEET_CHARS) {
+    for (let i = text.indexOf(ch); i !== -1; i = text.indexOf(ch, i + 1)) {
+      if (isAsciiLetter(text.charCodeAt(i - 1)) || isAsciiLetter(text.charCodeAt(i + 1))) return true;
+      if (++seen >= 64) return true;
+    }
+  }
+  return false;
+}
+
+/** `ascii`: the text has only ASCII characters, so it has no full-width, Greek or Cyrillic letter to test for. */
+function needsSkeleton(text: string, ascii: boolean): boolean {
+  return (!ascii && (FULL_WIDTH.test(text) || (GREEK_CYRILLIC.test(text) && MIXED_SCRIPT.test(text)))) || (mayBeLeet(text) && LEET_WORDS.test(text));
 }
 
 const BASE32 = asciiSet('A-Z2-7');
@@ -131,7 +152,7 @@ export const detectLayers: Detector = (ctx) => {
     const decoded = decodeHtml(text);
     if (decoded !== text) report(ctx, 'HTML character references', decoded, text.indexOf('&'));
   }
-  if (needsSkeleton(text)) {
+  if (needsSkeleton(text, ctx.ascii)) {
     const skel = skeleton(text);
     if (skel !== text.toLowerCase()) report(ctx, 'look-alike characters', skel, 0, false);
   }

@@ -11,7 +11,7 @@
  *
  * Quoted mentions in texts about attacks are damped in scan.ts (see mention.ts).
  */
-import { eachMatchAt, eachMatchNear, type Detector } from './context.js';
+import { eachMatchAt, eachMatchNear, readsWholeText, type Detector } from './context.js';
 import { quote } from './text-utils.js';
 import { sharedTriggers } from './triggers.js';
 
@@ -29,6 +29,13 @@ interface Rule {
   anchors?: readonly number[];
   /** Score for a match, given the text right after it; 0 drops it. */
   score: number | ((m: RegExpExecArray, after: string) => number);
+  /**
+   * A necessary condition, tested on the lowercased text before `re` reads the whole of it: every
+   * match of `re` holds one of the gate's substrings (test/guards/scan-gates.property.test.ts),
+   * so where the gate finds none, `re` would find nothing. A greeting ("Hi Bob,") or a "note"
+   * triggers the addressed-to-the-AI rule, whose regex costs several times this one.
+   */
+  gate?: RegExp;
 }
 
 const VERB =
@@ -65,6 +72,17 @@ function overrideScore(m: RegExpExecArray, after: string): number {
 const NEW_ADJECTIVES = ['new', 'updated', 'revised', 'real', 'actual', 'true', 'correct', 'additional', 'secret', 'hidden', 'override', 'priority', 'important', 'urgent', 'special'];
 const NEW_NOUNS = ['instruction', 'directive', 'orders', 'prompt', 'system prompt', 'task', 'objective', 'goal', 'mission', 'role', 'rules'];
 const NEW_INSTRUCTION_NEEDLES = NEW_ADJECTIVES.flatMap((a) => NEW_NOUNS.flatMap((n) => [`${a} ${n}`, `${a} system ${n}`, `${a}\n${n}`]));
+
+/**
+ * Text addressed to the AI reading it: "note to the AI:", "dear assistant", "if you are an LLM",
+ * "when the AI reads this page". The look-behind for a sentence start ("… . To the AI:") sits
+ * after "to", where it is tried only when "to" is there; written before it, it was tried at
+ * every position of the text (the regex ran 2.3× as long over a sentence, measured).
+ */
+export const ADDRESSED_TO_AI =
+  /(?:(?:\b(?:attention|note|message|instructions?|important|notice|reminder|memo|directive|p\.?s\.?)|to(?<=(?:^|[\n.!?>:*#\]])\s{0,3}to))\s*(?:to|for)?\s*(?:all\s+|the\s+|any\s+)?(?:ai|llm|a\.i\.|gpt|chatgpt|claude|gemini|copilot|chatbot|language\s+model|ai\s+(?:assistants?|agents?|models?|systems?|notetakers?|screeners?|reviewers?)|automated\s+(?:assistant|agent|system)|assistant)s?(?:\s+[\w-]+){0,3}\s*[:,!-]|\b(?:dear|hey|hi|hello)\s+(?:ai|llm|chatgpt|claude|gemini|copilot|gpt|language\s+model|ai\s+(?:assistant|agent|model))\b(?!\s+(?:enthusiasts|community|researchers|fans|team|friends|experts|developers|engineers|practitioners|lovers|folks|people|group|club|users|newsletter|readers)\b)|\bif\s+you\s+are\s+(?:an?\s+)?(?:ai|llm|large\s+language\s+model|language\s+model|chatbot|gpt|ai\s+(?:assistant|agent|model)|automated\s+(?:agent|assistant|system)|assistant)\b|\b(?:when|if|as|once)\s+(?:you|the\s+(?:ai|assistant|agent|model|llm|bot))\s+(?:reads?|process(?:es)?|summari[sz]es?|parses?|sees?|analy[sz]es?|encounters?)\s+this\s+(?:page|email|e-mail|message|document|text|file|content|review|comment|issue|note|mailbox|inbox|thread|site|repo(?:sitory)?|article|post|ticket|pdf|data|result)\b|\b(?:ai|assistant|agent|model|llm|bot|notetaker)s?\s+(?:reading|processing|summari[sz]ing|parsing|handling|analy[sz]ing)\s+this\s+(?:page|email|e-mail|message|document|text|file|content|review|comment|issue|note|mailbox|inbox|thread|site|repo(?:sitory)?)\b)/gi;
+/** The gate of the addressed-to-the-AI rule: a substring every one of its matches holds (lowercased). */
+export const ADDRESSED_TO_AI_GATE = /ai|llm|a\.i\.|gpt|claude|gemini|copilot|chatbot|language|automated|assistant|this/;
 
 const RULES: readonly Rule[] = [
   {
@@ -136,8 +154,10 @@ const RULES: readonly Rule[] = [
   },
   {
     needles: ['attention', 'note', 'message', 'instruction', 'important', 'notice', 'reminder', 'memo', 'directive', 'p.s', 'to the ai', 'to the llm', 'to the language model', 'to the assistant', 'to the model', 'to all ai', 'to any ai', 'dear ', 'hey ', 'hi ', 'hello ', 'if you are', 'reading this', 'processing this', 'summarizing this', 'summarising this', 'parsing this', 'handling this', 'analyzing this', 'analysing this', 'read this', 'reads this', 'process this', 'processes this', 'summarize this', 'summarise this', 'summarizes this', 'parse this', 'see this', 'sees this', 'analyze this', 'encounter this'],
-    re: /(?:(?:\b(?:attention|note|message|instructions?|important|notice|reminder|memo|directive|p\.?s\.?)|(?<=(?:^|[\n.!?>:*#\]])\s{0,3})to)\s*(?:to|for)?\s*(?:all\s+|the\s+|any\s+)?(?:ai|llm|a\.i\.|gpt|chatgpt|claude|gemini|copilot|chatbot|language\s+model|ai\s+(?:assistants?|agents?|models?|systems?|notetakers?|screeners?|reviewers?)|automated\s+(?:assistant|agent|system)|assistant)s?(?:\s+[\w-]+){0,3}\s*[:,!-]|\b(?:dear|hey|hi|hello)\s+(?:ai|llm|chatgpt|claude|gemini|copilot|gpt|language\s+model|ai\s+(?:assistant|agent|model))\b(?!\s+(?:enthusiasts|community|researchers|fans|team|friends|experts|developers|engineers|practitioners|lovers|folks|people|group|club|users|newsletter|readers)\b)|\bif\s+you\s+are\s+(?:an?\s+)?(?:ai|llm|large\s+language\s+model|language\s+model|chatbot|gpt|ai\s+(?:assistant|agent|model)|automated\s+(?:agent|assistant|system)|assistant)\b|\b(?:when|if|as|once)\s+(?:you|the\s+(?:ai|assistant|agent|model|llm|bot))\s+(?:reads?|process(?:es)?|summari[sz]es?|parses?|sees?|analy[sz]es?|encounters?)\s+this\s+(?:page|email|e-mail|message|document|text|file|content|review|comment|issue|note|mailbox|inbox|thread|site|repo(?:sitory)?|article|post|ticket|pdf|data|result)\b|\b(?:ai|assistant|agent|model|llm|bot|notetaker)s?\s+(?:reading|processing|summari[sz]ing|parsing|handling|analy[sz]ing)\s+this\s+(?:page|email|e-mail|message|document|text|file|content|review|comment|issue|note|mailbox|inbox|thread|site|repo(?:sitory)?)\b)/gi,
+    re: ADDRESSED_TO_AI,
     label: 'text addressed to the AI',
+    // Each alternative names the model (ai, llm, a.i., gpt, claude, … assistant) or says "this".
+    gate: ADDRESSED_TO_AI_GATE,
     score: (m) => {
       const named = /\b(?:ai|llm|gpt|chatgpt|claude|gemini|copilot|chatbot|language\s+model|assistant|agent|model|bot|notetaker)\b/i;
       if (/^(?:when|if|as|once)\s+you\s+(?!are\b)/i.test(m[0])) return 0.45; // "when you read this email" may address a person
@@ -244,6 +264,7 @@ export const detectOverride: Detector = (ctx) => {
       const lead = /^[\s\n.!>*#\],:;]*/.exec(m[0])?.[0].length ?? 0;
       ctx.add('instruction_override', score, `${rule.label}: ${quote(m[0].slice(lead))}`, m.index + lead);
     };
+    if (rule.gate && readsWholeText(ctx.text, hits[i], rule.before) && !rule.gate.test(ctx.lower)) continue;
     if (rule.anchors) eachMatchAt(rule.re, ctx.text, hits[i], rule.anchors, onMatch);
     else eachMatchNear(rule.re, ctx.text, hits[i], onMatch, 64, rule.before);
   }

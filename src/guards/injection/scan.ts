@@ -27,7 +27,8 @@ import { detectRoleHeader } from './role-header.js';
 import { isQuotedMention, isReportedMention, REPORTED_FORM, type MentionState } from './mention.js';
 import { detectScript } from './script.js';
 import { cachedScan, type CachedScan } from './scan-cache.js';
-import { clampScore } from './text-utils.js';
+import { clampScore, isAsciiText } from './text-utils.js';
+import { knownAscii } from './triggers.js';
 import type { InjectionFinding, InjectionKind, InjectionScan, ScanOptions } from './types.js';
 
 export const DEFAULT_THRESHOLD = 0.5;
@@ -61,29 +62,45 @@ function lowerAligned(text: string): string {
   return lower.length === text.length ? lower : text.replace(/\u0130/g, 'I').toLowerCase();
 }
 
+/** What the detectors see of one text: one object per text, its methods on the prototype (not two closures and their context made per text). */
+class DetectorRun implements DetectorContext {
+  readonly lower: string;
+  readonly ascii: boolean;
+  private readonly mention: MentionState = {};
+
+  constructor(
+    readonly text: string,
+    readonly hosts: HostMatcher,
+    readonly depth: number,
+    private readonly base: number,
+    private readonly out: InjectionFinding[],
+  ) {
+    this.ascii = isAsciiText(text);
+    this.lower = lowerAligned(text);
+    // An ASCII text lowercases to ASCII: the needle pass need not ask again.
+    if (this.ascii) knownAscii(this.lower);
+  }
+
+  add(kind: InjectionKind, score: number, detail: string, offset: number): void {
+    if (MENTIONABLE.has(kind) && isQuotedMention(this.text, offset, this.mention)) {
+      score *= 0.5;
+      detail += QUOTED;
+    } else if (MENTIONABLE.has(kind) && isReportedMention(this.text, offset, this.mention)) {
+      score *= 0.5;
+      detail += REPORTED;
+    }
+    this.out.push({ kind, score: clampScore(score), detail, offset: this.base + offset });
+  }
+
+  rescan(derived: string): InjectionFinding[] {
+    const inner: InjectionFinding[] = [];
+    runDetectors(derived.length > HEAD ? derived.slice(0, HEAD) : derived, this.hosts, this.depth + 1, PHRASE_DETECTORS, 0, inner);
+    return inner;
+  }
+}
+
 function runDetectors(text: string, hosts: HostMatcher, depth: number, detectors: readonly Detector[], base: number, out: InjectionFinding[], learned = true): void {
-  const mention: MentionState = {};
-  const ctx: DetectorContext = {
-    text,
-    lower: lowerAligned(text),
-    hosts,
-    depth,
-    add(kind, score, detail, offset) {
-      if (MENTIONABLE.has(kind) && isQuotedMention(text, offset, mention)) {
-        score *= 0.5;
-        detail += QUOTED;
-      } else if (MENTIONABLE.has(kind) && isReportedMention(text, offset, mention)) {
-        score *= 0.5;
-        detail += REPORTED;
-      }
-      out.push({ kind, score: clampScore(score), detail, offset: base + offset });
-    },
-    rescan(derived) {
-      const inner: InjectionFinding[] = [];
-      runDetectors(derived.length > HEAD ? derived.slice(0, HEAD) : derived, hosts, depth + 1, PHRASE_DETECTORS, 0, inner);
-      return inner;
-    },
-  };
+  const ctx = new DetectorRun(text, hosts, depth, base, out);
   for (const detect of detectors) {
     // The classifier is a second opinion (withClassifier): not asked when the rules already flag the text.
     if (detect === detectClassifier && (!learned || combine(out) >= DEFAULT_THRESHOLD)) continue;
@@ -116,6 +133,7 @@ function prune(findings: InjectionFinding[]): InjectionFinding[] {
 
 /** 1 − Π_k (1 − max score of kind k). */
 export function combine(findings: readonly InjectionFinding[]): number {
+  if (findings.length === 0) return 0; // clampScore(1 - 1), without the map
   const max = new Map<InjectionKind, number>();
   for (const f of findings) if (f.score > (max.get(f.kind) ?? 0)) max.set(f.kind, f.score);
   let rest = 1;
@@ -202,7 +220,17 @@ const UPPER = /[A-Z]/;
 const FORMAT = /\p{Cf}/u;
 /** Object keys shorter than this are not scanned (ids, field names). */
 const MIN_KEY_SCAN = 16;
-const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+/** Whether `key` is what /^[A-Za-z_$][A-Za-z0-9_$]*$/ matches (a key written `.key` in a path), by char code: a regex call per key cost more than the loop. */
+function isIdentifier(key: string): boolean {
+  const n = key.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    const letter = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x24;
+    if (!letter && !(i > 0 && c >= 0x30 && c <= 0x39)) return false;
+  }
+  return true;
+}
 
 /**
  * worthScanning for an ASCII string, by one walk of char codes instead of three Unicode-property
@@ -223,6 +251,10 @@ function asciiWorthScanning(s: string): boolean | undefined {
     if (isUpper) upper = true;
     // TOKEN's characters: letters, digits, _ . @ + -
     if (!letter && !(c >= 0x30 && c <= 0x39) && c !== 0x5f && c !== 0x2e && c !== 0x40 && c !== 0x2b && c !== 0x2d) token = false;
+    // Two letters in a row and a character no token has: worth scanning, whatever follows. The
+    // Unicode path answers the same for a string with a non-ASCII character further on (its
+    // TWO_LETTERS and TOKEN tests see these ASCII characters), so the rest need not be read.
+    if (twoLetters && !token) return true;
     prevLetter = letter;
   }
   if (!twoLetters) return false; // FORMAT (\p{Cf}) has no ASCII character
@@ -280,8 +312,106 @@ function partAt<T extends { start: number }>(parts: readonly T[], offset: number
 }
 
 function child(path: string, key: string): string {
-  if (IDENT.test(key)) return path ? `${path}.${key}` : key;
+  if (isIdentifier(key)) return path ? `${path}.${key}` : key;
   return `${path}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * One scanValue call: the walk's state and steps. A class, not closures made per call: four
+ * closures and the context they shared were a tenth of scanning a small argument object.
+ *
+ * Strings are scanned together, joined by a sentence break no phrase pattern spans, in chunks of
+ * up to CHUNK characters: a JSON result holds many short strings (ids, dates, names), and the
+ * detectors' cost per scanned text, not per character, dominated them one by one.
+ */
+class ValueWalk {
+  readonly findings: PathFinding[] = [];
+  truncated = false;
+  private strings = 0;
+  private chars = 0;
+  // Objects already walked (shared references and cycles are walked once). The first one (the
+  // argument object itself) is kept aside and a set made only when a second object comes: a flat
+  // argument object, the common case, then allocates none (a WeakSet per call was ~2% of it).
+  private first: object | undefined = undefined;
+  private seen: Set<object> | undefined = undefined;
+  private chunk: string[] = [];
+  private parts: Array<{ path: string; start: number; length: number }> = [];
+  private chunkLength = 0;
+
+  constructor(
+    private readonly hosts: HostMatcher,
+    private readonly hostsKey: string,
+    private readonly useCache: boolean,
+    private readonly learned: boolean,
+  ) {}
+
+  flush(): void {
+    const parts = this.parts;
+    if (parts.length === 0) return;
+    const r = cachedFindingsOf(this.chunk.join(''), this.hosts, this.hostsKey, this.useCache, this.learned);
+    if (r.truncated) this.truncated = true;
+    for (const f of r.findings) {
+      const part = partAt(parts, f.offset);
+      if (part && f.offset < part.start + part.length) this.findings.push(atPath(f, f.offset - part.start, part.path));
+    }
+    this.chunk = [];
+    this.parts = [];
+    this.chunkLength = 0;
+  }
+
+  /** `s` is worth scanning (see worthScanning). */
+  scanString(s: string, path: string): void {
+    if (this.strings >= MAX_STRINGS || this.chars >= MAX_TOTAL_CHARS) {
+      this.truncated = true;
+      return;
+    }
+    this.strings++;
+    let text = s;
+    if (this.chars + s.length > MAX_TOTAL_CHARS) {
+      text = s.slice(0, MAX_TOTAL_CHARS - this.chars);
+      this.truncated = true;
+    }
+    this.chars += text.length;
+    if (this.chunkLength > 0 && this.chunkLength + SEPARATOR.length + text.length > CHUNK) this.flush();
+    if (this.chunkLength > 0) {
+      this.chunk.push(SEPARATOR);
+      this.chunkLength += SEPARATOR.length;
+    }
+    this.parts.push({ path, start: this.chunkLength, length: text.length });
+    this.chunk.push(text);
+    this.chunkLength += text.length;
+  }
+
+  // Paths are built only for what is scanned or walked into: most values of an argument object
+  // are numbers, ids and enums, and their paths were most of the walk's cost.
+  visit(v: unknown, parent: string, key: string | number, depth: number): void {
+    if (typeof v === 'string') {
+      if (worthScanning(v)) this.scanString(v, typeof key === 'number' ? `${parent}[${key}]` : child(parent, key));
+      return;
+    }
+    if (v !== null && typeof v === 'object') this.walk(v, typeof key === 'number' ? `${parent}[${key}]` : child(parent, key), depth);
+  }
+
+  walk(v: object, path: string, depth: number): void {
+    if (depth >= MAX_DEPTH) {
+      this.truncated = true;
+      return;
+    }
+    if (this.first === undefined) this.first = v;
+    else if (v === this.first) return;
+    else if (this.seen === undefined) this.seen = new Set([v]);
+    else if (this.seen.has(v)) return;
+    else this.seen.add(v);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) this.visit(v[i], path, i, depth + 1);
+      return;
+    }
+    const obj = v as Record<string, unknown>;
+    for (const key of Object.keys(obj)) {
+      if (key.length >= MIN_KEY_SCAN && worthScanning(key)) this.scanString(key, child(path, key));
+      this.visit(obj[key], path, key, depth + 1);
+    }
+  }
 }
 
 /**
@@ -290,102 +420,16 @@ function child(path: string, key: string): string {
  * the property's path). `truncated` is set when any limit was reached.
  */
 export function scanValue(value: unknown, options?: ScanOptions & { rootPath?: string }): Omit<InjectionScan, 'findings'> & { findings: PathFinding[] } {
-  const hosts = hostMatcher(options?.allowedHosts);
-  const hostsKey = hostsKeyOf(options);
-  const useCache = options?.cache !== false;
   // Honoured here as in scanText: an elicitation's form is scanned as a value (injection-guard.ts).
-  const learned = options?.classifier !== false;
-  const findings: PathFinding[] = [];
-  let truncated = false;
-  let strings = 0;
-  let chars = 0;
-  // Objects already walked (shared references and cycles are walked once). The first one (the
-  // argument object itself) is kept aside and a set made only when a second object comes: a flat
-  // argument object, the common case, then allocates none (a WeakSet per call was ~2% of it).
-  let first: object | undefined;
-  let seen: Set<object> | undefined;
-
-  // Strings are scanned together, joined by a sentence break no phrase pattern spans, in chunks
-  // of up to CHUNK characters: a JSON result holds many short strings (ids, dates, names), and
-  // the detectors' cost per scanned text, not per character, dominated them one by one.
-  let chunk: string[] = [];
-  let parts: Array<{ path: string; start: number; length: number }> = [];
-  let chunkLength = 0;
-  const flush = (): void => {
-    if (parts.length === 0) return;
-    const r = cachedFindingsOf(chunk.join(''), hosts, hostsKey, useCache, learned);
-    if (r.truncated) truncated = true;
-    for (const f of r.findings) {
-      const part = partAt(parts, f.offset);
-      if (part && f.offset < part.start + part.length) findings.push(atPath(f, f.offset - part.start, part.path));
-    }
-    chunk = [];
-    parts = [];
-    chunkLength = 0;
-  };
-
-  /** `s` is worth scanning (see worthScanning). */
-  const scanString = (s: string, path: string): void => {
-    if (strings >= MAX_STRINGS || chars >= MAX_TOTAL_CHARS) {
-      truncated = true;
-      return;
-    }
-    strings++;
-    let text = s;
-    if (chars + s.length > MAX_TOTAL_CHARS) {
-      text = s.slice(0, MAX_TOTAL_CHARS - chars);
-      truncated = true;
-    }
-    chars += text.length;
-    if (chunkLength > 0 && chunkLength + SEPARATOR.length + text.length > CHUNK) flush();
-    if (chunkLength > 0) {
-      chunk.push(SEPARATOR);
-      chunkLength += SEPARATOR.length;
-    }
-    parts.push({ path, start: chunkLength, length: text.length });
-    chunk.push(text);
-    chunkLength += text.length;
-  };
-
-  // Paths are built only for what is scanned or walked into: most values of an argument object
-  // are numbers, ids and enums, and their paths were most of the walk's cost.
-  const visit = (v: unknown, parent: string, key: string | number, depth: number): void => {
-    if (typeof v === 'string') {
-      if (worthScanning(v)) scanString(v, typeof key === 'number' ? `${parent}[${key}]` : child(parent, key));
-      return;
-    }
-    if (v !== null && typeof v === 'object') walk(v, typeof key === 'number' ? `${parent}[${key}]` : child(parent, key), depth);
-  };
-
-  const walk = (v: object, path: string, depth: number): void => {
-    if (depth >= MAX_DEPTH) {
-      truncated = true;
-      return;
-    }
-    if (first === undefined) first = v;
-    else if (v === first) return;
-    else if (seen === undefined) seen = new Set([v]);
-    else if (seen.has(v)) return;
-    else seen.add(v);
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) visit(v[i], path, i, depth + 1);
-      return;
-    }
-    const obj = v as Record<string, unknown>;
-    for (const key of Object.keys(obj)) {
-      if (key.length >= MIN_KEY_SCAN && worthScanning(key)) scanString(key, child(path, key));
-      visit(obj[key], path, key, depth + 1);
-    }
-  };
-
+  const walk = new ValueWalk(hostMatcher(options?.allowedHosts), hostsKeyOf(options), options?.cache !== false, options?.classifier !== false);
   const root = options?.rootPath ?? '';
   if (typeof value === 'string') {
-    if (worthScanning(value)) scanString(value, root);
-  } else if (value !== null && typeof value === 'object') walk(value, root, 0);
-  flush();
-  const kept = withClassifier(findings, DEFAULT_THRESHOLD);
+    if (worthScanning(value)) walk.scanString(value, root);
+  } else if (value !== null && typeof value === 'object') walk.walk(value, root, 0);
+  walk.flush();
+  const kept = withClassifier(walk.findings, DEFAULT_THRESHOLD);
   const score = combine(kept);
   const result: Omit<InjectionScan, 'findings'> & { findings: PathFinding[] } = { score, suspicious: score >= threshold(options), findings: kept };
-  if (truncated) result.truncated = true;
+  if (walk.truncated) result.truncated = true;
   return result;
 }

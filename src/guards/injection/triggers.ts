@@ -3,6 +3,8 @@
  * combined regex over the lowercased text finds every needle occurrence (overlaps included),
  * instead of one `includes` per needle per rule — on short texts that fixed cost dominated.
  */
+import { isAsciiText } from './text-utils.js';
+
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
 interface TrieNode {
@@ -85,10 +87,16 @@ let lastAscii = false;
 /** Whether `lower` has only ASCII characters (remembered for the last string asked about). */
 export function isAscii(lower: string): boolean {
   if (lower !== lastText) {
-    lastAscii = !NON_ASCII.test(lower);
+    lastAscii = isAsciiText(lower);
     lastText = lower;
   }
   return lastAscii;
+}
+
+/** Tells isAscii that `lower` is ASCII (scan.ts knows it of the text, and so of its lowercase). */
+export function knownAscii(lower: string): void {
+  lastText = lower;
+  lastAscii = true;
 }
 
 export class Triggers {
@@ -211,7 +219,10 @@ export function sharedTriggers(needlesPerRule: ReadonlyArray<readonly string[]>)
   const none: RuleHits[] = new Array<RuleHits>(count).fill(undefined);
   return (lower, aligned) => {
     const hits = combinedHits(lower, aligned);
-    return lastNone ? none : hits.slice(offset, offset + count);
+    if (lastNone) return none;
+    // A text with a needle mostly has none of this detector's: then the same array, not a copy.
+    for (let i = offset; i < offset + count; i++) if (hits[i] !== undefined) return hits.slice(offset, offset + count);
+    return none;
   };
 }
 
