@@ -30,15 +30,11 @@ export interface ExternalClassifierOptions {
   /** The bearer credential, resolved when a request is made (rotations are picked up). */
   credential?: () => Promise<string>;
   timeoutMs: number;
-  /** Texts sent per call at most; the longest strings are sent first when there are more. */
-  maxTexts?: number;
-  /** Characters sent per text at most (the rest is cut). */
-  maxChars?: number;
   maxResponseBytes?: number;
 }
 
 /** The texts of a value worth a classifier's time (what the built-in detector would scan), with their paths. */
-export function textsOf(value: JsonValue | undefined, source: 'args' | 'result', root: string, options: Pick<ExternalClassifierOptions, 'maxTexts' | 'maxChars'> = {}): ClassifiedText[] {
+export function textsOf(value: JsonValue | undefined, source: 'args' | 'result', root: string): ClassifiedText[] {
   const found: ClassifiedText[] = [];
   const visit = (v: JsonValue | undefined, path: string, depth: number): void => {
     if (typeof v === 'string') {
@@ -50,13 +46,11 @@ export function textsOf(value: JsonValue | undefined, source: 'args' | 'result',
     }
   };
   visit(value, root, 0);
-  return bounded(found, options);
+  return found;
 }
 
 /** At most maxTexts texts (the longest: where an injection has room), each cut to maxChars. */
-export function bounded(texts: ClassifiedText[], options: Pick<ExternalClassifierOptions, 'maxTexts' | 'maxChars'> = {}): ClassifiedText[] {
-  const maxTexts = options.maxTexts ?? 32;
-  const maxChars = options.maxChars ?? 8_192;
+export function bounded(texts: ClassifiedText[], { maxTexts, maxChars }: { maxTexts: number; maxChars: number }): ClassifiedText[] {
   const kept = texts.length > maxTexts ? [...texts].sort((a, b) => b.text.length - a.text.length).slice(0, maxTexts) : texts;
   return kept.map((t) => (t.text.length > maxChars ? { ...t, text: t.text.slice(0, maxChars) } : t));
 }

@@ -1,3 +1,4 @@
+import type { Redactor } from '../../audit/redact.js';
 import type { GuardsConfig } from '../../config/index.js';
 import { bounded, classifyTexts, SKIPPED, textsOf, type ClassifiedText, type ExternalClassifier, type ExternalVerdict } from '../../guards/external-classifier.js';
 import { asksTheUser, type InjectionSignal } from '../../guards/injection-guard.js';
@@ -8,6 +9,13 @@ import type { Exchange } from '../exchange.js';
 export interface ExternalClassifierDeps {
   client: Pick<ExternalClassifier, 'classify'>;
   config: NonNullable<GuardsConfig['injection']['external']>;
+  /** What the decision log masks (secrets, personal data) is masked in what the classifier is sent. */
+  redactor: Pick<Redactor, 'redactText'>;
+}
+
+/** The texts as sent: bounded, and masked as the decision log masks them. */
+function prepared(texts: ClassifiedText[], deps: ExternalClassifierDeps): ClassifiedText[] {
+  return bounded(texts, { maxTexts: deps.config.max_texts, maxChars: deps.config.max_chars }).map((t) => ({ ...t, text: deps.redactor.redactText(t.text) }));
 }
 
 /**
@@ -21,14 +29,14 @@ export async function classifyCall(x: Exchange, context: JsonObject | undefined,
   const texts: ClassifiedText[] = [];
   const prompt = context?.userPrompt;
   if (config.scan.includes('prompt') && typeof prompt === 'string' && prompt !== '' && guards.taint.user_prompt !== 'trusted') texts.push({ source: 'prompt', path: 'prompt', text: prompt });
-  if (config.scan.includes('args') && x.args && !asksTheUser(x.call.action, x.tool?.entry)) texts.push(...textsOf(x.args, 'args', 'args', { maxTexts: config.max_texts, maxChars: config.max_chars }));
-  return classifyTexts(deps.client, bounded(texts, { maxTexts: config.max_texts, maxChars: config.max_chars }), config.threshold, x.requestId);
+  if (config.scan.includes('args') && x.args && !asksTheUser(x.call.action, x.tool?.entry)) texts.push(...textsOf(x.args, 'args', 'args'));
+  return classifyTexts(deps.client, prepared(texts, deps), config.threshold, x.requestId);
 }
 
 /** The external classifier on a tool's result, before the guards inspect it (inspectResult). */
 export async function classifyResult(x: Exchange, result: JsonValue | undefined, deps: ExternalClassifierDeps, guards: GuardsConfig): Promise<ExternalVerdict | undefined> {
   if (result === undefined || !guards.injection.scan_results || !deps.config.scan.includes('results') || asksTheUser(x.call.action, x.tool?.entry)) return undefined;
-  const verdict = await classifyTexts(deps.client, textsOf(result, 'result', 'result', { maxTexts: deps.config.max_texts, maxChars: deps.config.max_chars }), deps.config.threshold, x.requestId);
+  const verdict = await classifyTexts(deps.client, prepared(textsOf(result, 'result', 'result'), deps), deps.config.threshold, x.requestId);
   return verdict === SKIPPED ? undefined : verdict;
 }
 
