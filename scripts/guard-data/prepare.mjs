@@ -394,6 +394,266 @@ function mtBench(english = 120, japanese = 160) {
   return [...sample(en, english), ...sample(turns('fastchat/llm_judge/data/japanese_mt_bench/question.jsonl', 'mt-bench-ja', 'ja'), japanese)];
 }
 
+/* ---------------------------------------------- multilingual and indirect attack sources */
+
+/**
+ * An item of a source added for multilingual and indirect attacks: it also records the licence
+ * (its short name; sources.json has the full statement). Kept compact: test/guards/public must stay
+ * under 6 MiB (test/guards/public-data.test.ts), so these sources are sampled small.
+ */
+const shortLicense = (key) => manifest.repos[key].license.split(' (')[0];
+function litem(key, path, id, text, label, category, extra = {}) {
+  return item(key, path, id, text, label, category, { license: shortLicense(key), ...extra });
+}
+
+/** Where a carrier paragraph came from, in one field: repo@commit:path#first-last line (0-based). */
+const carrierOf = (iso3, start, n) => ({ carrier: `${manifest.repos.ntrex.repo}@${manifest.repos.ntrex.commit}:${ntrexPath(iso3)}#${start}-${start + n - 1}`, carrier_license: shortLicense('ntrex') });
+
+/** A number in [0, n) from a hash of `seed`: deterministic choices (tokens, carriers, positions). */
+const pick = (seed, n) => parseInt(hash(seed).slice(0, 8), 16) % n;
+
+/**
+ * A token to fill a canary or ticket-code placeholder, chosen by a hash of `seed` among many
+ * shapes (words and digits, hex, numbers, ordinary words), so no token and no token shape is
+ * learnt as "attack": attacks and benign controls draw from the same generator.
+ */
+const TOKEN_WORDS = ['amber', 'falcon', 'river', 'orchid', 'maple', 'cobalt', 'harbor', 'lantern', 'meadow', 'pepper', 'quartz', 'saffron', 'tundra', 'velvet', 'willow', 'zephyr', 'cedar', 'delta', 'ember', 'fjord', 'granite', 'hazel', 'indigo', 'juniper', 'kiwi', 'lotus', 'mango', 'nectar', 'opal', 'pebble'];
+function token(seed) {
+  const h = hash(`token:${seed}`);
+  const n = (i, m) => parseInt(h.slice(i, i + 6), 16) % m;
+  const w = (i) => TOKEN_WORDS[n(i, TOKEN_WORDS.length)];
+  switch (n(0, 9)) {
+    case 0: return `${w(6).toUpperCase()}_${w(12).toUpperCase()}_${n(18, 90) + 10}`;
+    case 1: return h.slice(24, 24 + 6 + n(30, 5)).toUpperCase();
+    case 2: return String(100000 + n(36, 900000));
+    case 3: return `${w(6)}-${w(12)}`;
+    case 4: return `${['REF', 'TK', 'ID', 'ORD', 'CASE'][n(42, 5)]}-${n(48, 90000) + 10000}`;
+    case 5: return `${w(6)[0].toUpperCase()}${w(6).slice(1)} ${w(12)[0].toUpperCase()}${w(12).slice(1)}`;
+    case 6: return h.slice(40, 48);
+    case 7: return `${w(18)}${n(24, 900) + 100}`;
+    default: return `${String.fromCharCode(65 + n(6, 26))}${String.fromCharCode(65 + n(12, 26))}${n(18, 9000) + 1000}`;
+  }
+}
+
+/**
+ * PolyGuard (IshKej/polyguard, MIT): 15 attacks per language (instruction override, role-play
+ * jailbreak, system-prompt extraction, Base64-obfuscated override, indirect injection in a
+ * review or e-mail) and 6 benign controls (a polite request to echo a ticket code), in 18
+ * languages, bn and th machine-translated. Read from scripts/guard-data/vendor/polyguard.json (the
+ * repository has no snapshot to clone here). The source's fixed canary and control tokens are not
+ * used: every {C} and {T} gets its own token from token(), every {B64} is the Base64 of one of the
+ * language's own override sentences with such a token, as the source builds it.
+ */
+const POLYGUARD = JSON.parse(readFileSync(join(here, 'vendor', 'polyguard.json'), 'utf8'));
+const polyguardFile = (lang) => POLYGUARD.files[POLYGUARD.languages[lang].file];
+/**
+ * Provenance of a PolyGuard text: `commit` is the manifest's pin (generate_attack_bank.py's
+ * commit; public-data.test.ts wants one commit per repository); the bn and th files were read at
+ * another commit, recorded as `path_commit`.
+ */
+function polyguardProvenance(lang) {
+  const { path, commit } = polyguardFile(lang);
+  return { path, extra: commit === manifest.repos.polyguard.commit ? {} : { path_commit: commit } };
+}
+function polyguardFill(lang, text, seed) {
+  const overrides = POLYGUARD.languages[lang].attacks.instruction_override;
+  const b64 = () => Buffer.from(overrides[pick(`b64:${seed}`, overrides.length)].replace('{C}', token(`b64:${seed}`))).toString('base64');
+  return text.replaceAll('{C}', token(seed)).replaceAll('{T}', token(seed)).replaceAll('{B64}', b64());
+}
+function polyguard() {
+  const out = [];
+  for (const [lang, { attacks, controls }] of Object.entries(POLYGUARD.languages)) {
+    const { path, extra } = polyguardProvenance(lang);
+    for (const [cat, variants] of Object.entries(attacks)) {
+      variants.forEach((raw, i) => {
+        const id = `polyguard:${lang}:${cat}:${i}`;
+        out.push(litem('polyguard', path, id, polyguardFill(lang, raw, id), 'malicious', `${cat}/${lang}`, extra));
+      });
+    }
+    controls.forEach((raw, i) => {
+      const id = `polyguard:${lang}:control:${i}`;
+      out.push(litem('polyguard', path, id, polyguardFill(lang, raw, id), 'benign', `control/${lang}`, extra));
+    });
+  }
+  return out;
+}
+
+/**
+ * NTREX-128 (MicrosoftTranslator/NTREX, CC BY-SA 4.0): the WMT19 news test set translated by
+ * people into 128 languages, 1,997 sentences each, line-aligned. Benign news prose in the
+ * languages whose attacks the tuning set otherwise lacks, so non-Latin script is not learnt as
+ * "attack". Lines 0–999 give benign sentences (and, if asked, paragraphs of 2–3 lines); lines
+ * 1000 on are kept for carriers of the injected sources below, so no text is both.
+ */
+const NTREX_LANGS = { ben: 'bn', fil: 'tl', ind: 'id', tha: 'th', tur: 'tr', vie: 'vi', ita: 'it', kor: 'ko', por: 'pt', hin: 'hi', arb: 'ar', eng: 'en' };
+const ntrexPath = (iso3) => (iso3 === 'eng' ? 'NTREX-128/newstest2019-src.eng.txt' : `NTREX-128/newstest2019-ref.${iso3}.txt`);
+const ntrexCache = new Map();
+function ntrexLines(iso3) {
+  if (!ntrexCache.has(iso3)) ntrexCache.set(iso3, show('ntrex', ntrexPath(iso3)).replace(/^\uFEFF/, '').split('\n').map((l) => l.trim()));
+  return ntrexCache.get(iso3);
+}
+/** Paragraphs of `min`–`max` consecutive non-empty lines from [from, to), at positions chosen by hash (short: the samples' size budget). */
+function ntrexParagraphs(iso3, from, to, n, salt, min = 2, max = 3) {
+  const lines = ntrexLines(iso3);
+  const out = [];
+  for (let k = 0; out.length < n && k < n * 4; k++) {
+    const len = min + pick(`${salt}:${iso3}:len:${k}`, max - min + 1);
+    const start = from + pick(`${salt}:${iso3}:start:${k}`, Math.max(1, Math.min(to, lines.length) - from - len));
+    const sents = lines.slice(start, start + len);
+    if (sents.every((l) => l.length >= 5)) out.push({ start, sents });
+  }
+  return out;
+}
+function ntrex(sentences = 7, paragraphs = 0) {
+  return Object.entries(NTREX_LANGS).flatMap(([iso3, lang]) => {
+    const path = ntrexPath(iso3);
+    const lines = ntrexLines(iso3);
+    const single = lines.slice(0, 1000).map((t, i) => litem('ntrex', path, `ntrex:${lang}:line:${i}`, t, 'benign', `news/${lang}`)).filter((it) => it.text.length >= 20);
+    const paras = ntrexParagraphs(iso3, 0, 1000, paragraphs, 'benign').map(({ start, sents }) =>
+      litem('ntrex', path, `ntrex:${lang}:para:${start}:${sents.length}`, sents.join(' '), 'benign', `news/${lang}`, { lines: `${start}-${start + sents.length - 1}` }),
+    );
+    return [...sample(single, sentences), ...paras];
+  });
+}
+
+/**
+ * Language-native indirect injections: one PolyGuard attack sentence of a language (override,
+ * role-play, extraction, or the "SYSTEM OVERRIDE: …" sentence of its indirect attacks), with its
+ * own token, inserted between two sentences of a same-language NTREX paragraph (lines 1000 on).
+ * The item records both provenances: repo/commit/path of the attack text, carrier_* of the news.
+ */
+function polyguardNtrex(perLanguage = 5) {
+  const out = [];
+  for (const [iso3, lang] of Object.entries(NTREX_LANGS)) {
+    if (lang === 'en') continue; // English attacks are plentiful in the other sources
+    const { attacks } = POLYGUARD.languages[lang];
+    const injected = attacks.indirect_injection.map((t) => /SYSTEM OVERRIDE.*?(?=["”」]?$)/s.exec(t)?.[0]).filter(Boolean);
+    const payloads = [...attacks.instruction_override, ...attacks.role_play_jailbreak, ...attacks.system_prompt_extraction, ...injected];
+    const { path, extra } = polyguardProvenance(lang);
+    ntrexParagraphs(iso3, 1000, 1997, perLanguage, 'carrier', 2, 2).forEach(({ start, sents }, k) => {
+      const id = `polyguard-ntrex:${lang}:${start}:${k}`;
+      const payload = polyguardFill(lang, payloads[pick(`payload:${id}`, payloads.length)], id);
+      const at = 1 + pick(`at:${id}`, sents.length - 1);
+      const text = [...sents.slice(0, at), payload, ...sents.slice(at)].join(' ');
+      out.push(litem('polyguard', path, id, text, 'malicious', `indirect-news/${lang}`, { ...extra, ...carrierOf(iso3, start, sents.length) }));
+    });
+  }
+  return out;
+}
+
+/**
+ * IndicJR (ppattnayak/indicjr, MIT): clean benign prompts in Bengali and Hindi, a Wikipedia
+ * paragraph and a task in the same language ("कार्य: … केवल एक शब्द में उत्तर दें।" — summarise,
+ * classify, extract). Benign instructions to the model in Indic script.
+ */
+function indicjr(perLanguage = 5) {
+  return ['bn', 'hi'].flatMap((lang) => {
+    const path = `prompts_json_clean_benign_clean_harmful/benign/${lang}.jsonl`;
+    const rows = show('indicjr', path).split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+    return sample(rows.map((r, i) => litem('indicjr', path, `indicjr:${lang}:benign:${i}`, String(r.prompt ?? r.text), 'benign', `user-prompt/${lang}`, { task: r.ttype })), perLanguage);
+  });
+}
+
+/**
+ * spikee (kyuz0/spikee, Apache-2.0): jailbreak templates with an <INSTRUCTION> slot and
+ * instructions (system-prompt extraction, data exfiltration by a markdown image, XSS, a password
+ * reset token from a mailbox), English only (its zu/sq/ga/gd translations are left out, and so
+ * are its DAN templates, which garak's DAN probes may share). Composed as spikee composes them:
+ * a template filled with an instruction (chosen by hash), sent as is or placed in a document —
+ * spikee's own e-mail or an English NTREX paragraph (lines 1000 on). Its standalone investment
+ * questions and their false-positive set are benign user prompts (they override nothing).
+ */
+const SPIKEE_SEEDS = ['seeds-cybersec-2026-01', 'seeds-sysmsg-extraction-2025-04', 'seeds-llm-mailbox'];
+function spikee(n = 40, benignN = 10) {
+  const dir = 'spikee/data/workspace/datasets';
+  const jsonl = (path) => show('spikee', path).split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const english = (r) => !r.lang || r.lang === 'en';
+  const jailbreaks = new Map();
+  const instructions = new Map();
+  for (const seed of SPIKEE_SEEDS) {
+    for (const r of jsonl(`${dir}/${seed}/jailbreaks.jsonl`)) if (english(r) && r.jailbreak_type !== 'dan' && !jailbreaks.has(r.text)) jailbreaks.set(r.text, { ...r, path: `${dir}/${seed}/jailbreaks.jsonl` });
+    for (const r of jsonl(`${dir}/${seed}/instructions.jsonl`)) if (english(r) && !instructions.has(r.instruction)) instructions.set(r.instruction, { ...r, path: `${dir}/${seed}/instructions.jsonl` });
+  }
+  const emailPath = `${dir}/seeds-cybersec-2026-01/base_user_inputs.jsonl`;
+  const email = jsonl(emailPath).find((r) => r.id === 'email-01').document;
+  const carriers = ntrexParagraphs('eng', 1000, 1997, 120, 'spikee', 2, 2);
+  const J = [...jailbreaks.values()];
+  const I = [...instructions.values()];
+  const items = [];
+  for (const jb of J) {
+    for (const ins of I) {
+      const id = `spikee:${jb.id}:${ins.id}`;
+      const attack = jb.text.replace('<INSTRUCTION>', ins.instruction.replace(/\.$/, ''));
+      const mode = pick(`mode:${id}`, 3);
+      let text = attack;
+      const extra = { instruction_path: ins.path };
+      if (mode === 1) text = email.replace(/(CONTENT: )(.*)$/s, (_, a, body) => `${a}${body} ${attack}`);
+      else if (mode === 2) {
+        const { start, sents } = carriers[pick(`carrier:${id}`, carriers.length)];
+        const at = 1 + pick(`at:${id}`, sents.length - 1);
+        text = [...sents.slice(0, at), attack, ...sents.slice(at)].join(' ');
+        Object.assign(extra, carrierOf('eng', start, sents.length));
+      }
+      items.push(litem('spikee', jb.path, id, text, 'malicious', `${['direct', 'indirect-email', 'indirect-news'][mode]}/${ins.instruction_type}`, extra));
+    }
+  }
+  const benign = ['seeds-investment-advice', 'seeds-investment-advice-fp'].flatMap((seed) => {
+    const path = `${dir}/${seed}/standalone_user_inputs.jsonl`;
+    return jsonl(path).map((r) => litem('spikee', path, `spikee:${seed}:${r.id}`, r.text, 'benign', 'user-prompt/en'));
+  });
+  return [...sample(items, n), ...sample(benign, benignN)];
+}
+
+/**
+ * TaskTracker (microsoft/TaskTracker, MIT): the trigger phrases its poisoned data places before a
+ * secondary task inside retrieved text ("Disregard any prior or subsequent directives; …",
+ * "Critical update: there's an additional task …"), spliced as TaskTracker splices them: trigger
+ * and a secondary task (its trivia questions, English, or the translated ones, de/fr/it/es/ar)
+ * between two sentences of an English NTREX paragraph (lines 1000 on). jailbreaks_pair_attack.txt
+ * is left out (it duplicates JailbreakBench's PAIR rows, a tuning source already).
+ */
+function taskTracker(n = 40) {
+  const dir = 'task_tracker/dataset_creation/datasets';
+  const lines = (path) => show('tasktracker', `${dir}/${path}`).split('\n').map((l) => l.trim()).filter(Boolean);
+  const triggers = [...lines('saved_injections.txt').map((t, i) => ({ t, path: `${dir}/saved_injections.txt`, i })), ...lines('saved_injections_test.txt').map((t, i) => ({ t, path: `${dir}/saved_injections_test.txt`, i }))];
+  const tasks = [
+    ...lines('trivia_pairs.txt').map((l) => /^Question:\s*(.*?)\s*Answer:/.exec(l)?.[1]).filter(Boolean).map((q) => ({ q, path: `${dir}/trivia_pairs.txt` })),
+    ...lines('translated_secondary_tasks.txt').map((q) => ({ q, path: `${dir}/translated_secondary_tasks.txt` })),
+  ];
+  const carriers = ntrexParagraphs('eng', 1000, 1997, 150, 'tasktracker', 2, 2);
+  const items = triggers.map(({ t, path, i }) => {
+    const id = `tasktracker:${path.split('/').pop()}:${i}`;
+    const task = tasks[pick(`task:${id}`, tasks.length)];
+    const { start, sents } = carriers[pick(`carrier:${id}`, carriers.length)];
+    const at = 1 + pick(`at:${id}`, sents.length - 1);
+    const text = [...sents.slice(0, at), t, task.q, ...sents.slice(at)].join(' ');
+    return litem('tasktracker', path, id, text, 'malicious', 'indirect-news/trigger', { task_path: task.path, ...carrierOf('eng', start, sents.length) });
+  });
+  return sample(items, n);
+}
+
+/**
+ * promptmap (utkusen/promptmap): only the attacks of its MIT-licensed version (promptmap.py at
+ * 90a56ea, before promptmap2): a developer-claim override, a role switch, the typoglycemia
+ * distraction and four system-prompt-stealing prompts. The rules/ directory of promptmap2
+ * (prompt_stealing, distraction, …) is GPL-3.0 since commit 5f00c73 and is not used.
+ */
+function promptmap() {
+  const path = 'promptmap.py';
+  const src = show('promptmap', path);
+  // The basic list only (it ends at the first line opening with a comment); the "advanced" baselines after it are ordinary questions.
+  const body = /basic_attack_list = \{([\s\S]*?)\}\s*\n#/.exec(src)[1];
+  const entries = [...body.matchAll(/"(\w+)":\s*(?:"""([\s\S]*?)"""|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")/g)].map((m) => [m[1], (m[2] ?? m[3] ?? m[4]).trim()]);
+  const out = [];
+  for (const [key, text] of entries) {
+    if (key === 'translation') continue; // an ordinary question in German
+    if (key === 'system_prompt_stealer') {
+      text.split(/\n(?=\d\. )/).forEach((p, i) => out.push(litem('promptmap', path, `promptmap:${key}:${i}`, p.replace(/^\d\.\s*/, '').trim(), 'malicious', 'direct/prompt-stealing')));
+    } else out.push(litem('promptmap', path, `promptmap:${key}`, text, 'malicious', { typoglycemia: 'direct/distraction', basic_injection2: 'direct/distraction', carnigie_mellon_universal: 'direct/adversarial-suffix' }[key] ?? 'direct/override'));
+  }
+  return out;
+}
+
 /* ------------------------------------------------------------------ write */
 
 let reservedDropped = 0;
@@ -410,6 +670,13 @@ const builders = {
   multijail: () => multiJail(),
   xsid: () => xsid(),
   'mt-bench': () => mtBench(),
+  polyguard: () => polyguard(),
+  'polyguard-ntrex': () => polyguardNtrex(),
+  ntrex: () => ntrex(),
+  indicjr: () => indicjr(),
+  spikee: () => spikee(),
+  tasktracker: () => taskTracker(),
+  promptmap: () => promptmap(),
   'tensortrust-hijacking': () => tensorTrust('hijacking_robustness_dataset.jsonl', 'hijacking', 400),
   'owasp-en': () => owaspEnglish(),
   'owasp-1.1-translations': () => owaspOldTranslations(),
