@@ -22,7 +22,7 @@ afterEach(async () => {
 });
 
 /** A Warden whose in-process read_orders answers `result` (the same object every time). */
-async function start(result: { orders: Array<{ id: string }> }): Promise<Warden> {
+async function start(result: { orders: Array<{ id: string }> }, extraConfig = ''): Promise<Warden> {
   const dir = mkdtempSync(join(tmpdir(), 'warden-deferred-'));
   mkdirSync(join(dir, 'policies'));
   writeFileSync(
@@ -44,7 +44,7 @@ policies: ./policies
 agents:
   - { id: support-agent, roles: [support], tenant: acme, trust: medium }
 server: { watch_policies: false }
-`,
+${extraConfig}`,
   );
   warden = await createWarden({ config: join(dir, 'warden.yaml') });
   warden.guard(async () => result, { name: 'read_orders', effect: 'read', risk: 'low' }, { agentId: 'support-agent' });
@@ -102,6 +102,14 @@ describe("a read's decision record", () => {
     expect(record.details.recordIncomplete).toMatch(/could not be recorded: redactor out of order/);
     expect(record.details).not.toHaveProperty(RECORDED_REQUEST_KEY);
     expect(await verifyDecisionLog(w.store)).toMatchObject({ ok: true });
+  });
+
+  it('is on file when the answer arrives with audit.durable_reads, built by the write the call waited for', async () => {
+    const w = await start({ orders: [{ id: 'o-1' }] }, 'audit: { durable_reads: true }\n');
+    const answer = await w.call({ agentId: 'support-agent', tenant: 'acme', tool: 'read_orders', args: { limit: 7 }, context: { channel: 'chat' } });
+    expect(answer.status).toBe('executed');
+    // No flush: the call waited for its record to be durable.
+    expect(await w.store.getDecision(answer.auditId!)).toMatchObject({ resourceId: 'read_orders', args: { limit: 7 }, resultSummary: { orders: [{ id: 'o-1' }] } });
   });
 
   it('is built before the answer when a context cannot be copied, as before', async () => {
