@@ -86,6 +86,8 @@ describe('a tool result with an exfiltration link and injected instructions (def
     const found = (await incidents()).filter((i) => i.type === 'result_injection');
     expect(found.length).toBeGreaterThanOrEqual(1);
     expect(found[0]).toMatchObject({ severity: 'high', description: expect.stringContaining('pages.fetch_page returned') });
+    // A read's record is written by the next group commit, not before the answer: wait for it.
+    await server.warden.audit.flush();
     const [record] = await server.warden.store.queryDecisions({ agentId: 'reader', tool: 'pages.fetch_page' });
     expect(record?.details).toMatchObject({ resultTreatment: { treatment: 'stripped', critical: true, removed: { links: 1, hidden: 0 } } });
     // The log keeps the result the agent was given (the stripped one); the finding itself names the link.
