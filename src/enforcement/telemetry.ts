@@ -21,6 +21,7 @@ interface OtelInstruments {
   provider: MeterProvider;
   decisions: OtelCounter;
   latency: OtelHistogram;
+  classifier: OtelHistogram;
 }
 
 /**
@@ -36,6 +37,7 @@ export class Telemetry {
   readonly registry = new Registry();
   private readonly decisions: Counter<'effect' | 'tool' | 'stage' | 'status' | 'surface'>;
   private readonly latency: Histogram<'surface' | 'kind'>;
+  private readonly classifierLatency: Histogram<'status'>;
   private readonly gauges: Array<{ name: string; help: string; read: () => number | Promise<number> }> = [];
   private otel?: OtelInstruments;
 
@@ -52,6 +54,13 @@ export class Telemetry {
       name: 'warden_pipeline_duration_seconds',
       help: 'Time spent in the pipeline per exchange, including the tool, by surface and kind (call, decision, dry_run).',
       labelNames: ['surface', 'kind'],
+      buckets: LATENCY_BUCKETS_S,
+      registers: [this.registry],
+    });
+    this.classifierLatency = new Histogram({
+      name: 'warden_external_classifier_duration_seconds',
+      help: 'Requests to the external injection classifier (guards.injection.external) by outcome (ok, error), and how long each took.',
+      labelNames: ['status'],
       buckets: LATENCY_BUCKETS_S,
       registers: [this.registry],
     });
@@ -74,6 +83,11 @@ export class Telemetry {
       latency: meter.createHistogram('warden.pipeline.duration', {
         unit: 's',
         description: 'Time spent in the pipeline per exchange, including the tool, by surface and kind (call, decision, dry_run).',
+        advice: { explicitBucketBoundaries: LATENCY_BUCKETS_S },
+      }),
+      classifier: meter.createHistogram('warden.external_classifier.duration', {
+        unit: 's',
+        description: 'Requests to the external injection classifier (guards.injection.external) by outcome (ok, error), and how long each took.',
         advice: { explicitBucketBoundaries: LATENCY_BUCKETS_S },
       }),
     };
@@ -115,6 +129,12 @@ export class Telemetry {
     const otel = this.instruments();
     otel.decisions.add(1, labels);
     otel.latency.record(seconds, { surface: m.surface, kind: m.kind });
+  }
+
+  /** One request to the external injection classifier: its outcome and duration (an alert on `error` is the operator's). */
+  classifierRequest(status: 'ok' | 'error', seconds: number): void {
+    this.classifierLatency.observe({ status }, seconds);
+    this.instruments().classifier.record(seconds, { status });
   }
 
   /**

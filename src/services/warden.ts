@@ -266,7 +266,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   const incidentRecorder = new IncidentRecorder({ incidents: store, agents: store, recorder, redactor, config: config.incidents, clock });
 
   const authzenPep = configureAuthzen(config, secrets);
-  const classifier = configureClassifier(config.guards, secrets, redactor);
+  const classifier = configureClassifier(config.guards, secrets, redactor, telemetry);
   const pipeline = new Pipeline({
     authentication: {
       verifier: new AgentCredentialVerifier({
@@ -426,12 +426,12 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
 
 /** A tool definition that no longer matches its pin is an incident, and the log says so. */
 /** guards.injection.external: the classifier outside Warden, when one is configured. */
-function configureClassifier(guards: WardenConfig['guards'], secrets: Pick<SecretResolver, 'interpolate'>, redactor: Redactor): (ExternalClassifierDeps & { client: ExternalClassifier }) | undefined {
+function configureClassifier(guards: WardenConfig['guards'], secrets: Pick<SecretResolver, 'interpolate'>, redactor: Redactor, telemetry: Telemetry): (ExternalClassifierDeps & { client: ExternalClassifier }) | undefined {
   const external = guards.injection.external;
   if (!external) return undefined;
   const reference = external.credentials;
   const client = new ExternalClassifier({ url: external.url, timeoutMs: durationMs(external.timeout), ...(reference ? { credential: () => secrets.interpolate(reference) } : {}) });
-  return { client, config: external, redactor };
+  return { client, config: external, redactor, telemetry };
 }
 
 async function reportPinEvent(recorder: DecisionRecorder, store: Store, event: PinEvent, now: number): Promise<void> {

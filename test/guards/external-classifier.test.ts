@@ -209,6 +209,21 @@ describe('an external injection classifier', () => {
   });
 });
 
+describe('the external classifier in the metrics', () => {
+  it('counts its requests by outcome, for an alert on its failures', async () => {
+    const count = async (status: string): Promise<number> => {
+      const text = await warden.telemetry.registry.metrics();
+      return Number(new RegExp(`warden_external_classifier_duration_seconds_count\\{status="${status}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    };
+    const [ok, error] = [await count('ok'), await count('error')];
+    await call('post_note', { title: 'Release notes', body: 'Version 2.6 shipped on Wednesday.' });
+    classifier.behaviour = 'http500';
+    await call('post_note', { title: 'Release notes', body: 'Version 2.7 shipped on Thursday.' });
+    expect(await count('ok')).toBe(ok + 2); // the arguments, then the result
+    expect(await count('error')).toBe(error + 1); // the arguments; the call was held, no result
+  });
+});
+
 describe('guards.injection.external in warden.yaml', () => {
   const parse = (external: string) => parseConfig(`guards: { injection: { external: ${external} } }\n`, '/tmp/warden.yaml', {});
   const errorsOf = (external: string) => {

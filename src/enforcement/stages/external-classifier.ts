@@ -4,6 +4,7 @@ import { bounded, classifyTexts, SKIPPED, textsOf, type ClassifiedText, type Ext
 import { asksTheUser, type InjectionSignal } from '../../guards/injection-guard.js';
 import type { JsonObject, JsonValue } from '../../model/json.js';
 import type { Exchange } from '../exchange.js';
+import type { Telemetry } from '../telemetry.js';
 
 /** `guards.injection.external`, configured: the classifier and what it is asked about. */
 export interface ExternalClassifierDeps {
@@ -11,6 +12,16 @@ export interface ExternalClassifierDeps {
   config: NonNullable<GuardsConfig['injection']['external']>;
   /** What the decision log masks (secrets, personal data) is masked in what the classifier is sent. */
   redactor: Pick<Redactor, 'redactText'>;
+  telemetry: Pick<Telemetry, 'classifierRequest'>;
+}
+
+/** Asks about `texts` (bounded and masked), and counts the request when one is made. */
+async function ask(texts: ClassifiedText[], deps: ExternalClassifierDeps, requestId: string): Promise<ExternalVerdict> {
+  const sent = prepared(texts, deps);
+  const started = performance.now();
+  const verdict = await classifyTexts(deps.client, sent, deps.config.threshold, requestId);
+  if (verdict.status !== 'skipped') deps.telemetry.classifierRequest(verdict.status, (performance.now() - started) / 1e3);
+  return verdict;
 }
 
 /** The texts as sent: bounded, and masked as the decision log masks them. */
@@ -30,13 +41,13 @@ export async function classifyCall(x: Exchange, context: JsonObject | undefined,
   const prompt = context?.userPrompt;
   if (config.scan.includes('prompt') && typeof prompt === 'string' && prompt !== '' && guards.taint.user_prompt !== 'trusted') texts.push({ source: 'prompt', path: 'prompt', text: prompt });
   if (config.scan.includes('args') && x.args && !asksTheUser(x.call.action, x.tool?.entry)) texts.push(...textsOf(x.args, 'args', 'args'));
-  return classifyTexts(deps.client, prepared(texts, deps), config.threshold, x.requestId);
+  return ask(texts, deps, x.requestId);
 }
 
 /** The external classifier on a tool's result, before the guards inspect it (inspectResult). */
 export async function classifyResult(x: Exchange, result: JsonValue | undefined, deps: ExternalClassifierDeps, guards: GuardsConfig): Promise<ExternalVerdict | undefined> {
   if (result === undefined || !guards.injection.scan_results || !deps.config.scan.includes('results') || asksTheUser(x.call.action, x.tool?.entry)) return undefined;
-  const verdict = await classifyTexts(deps.client, prepared(textsOf(result, 'result', 'result'), deps), deps.config.threshold, x.requestId);
+  const verdict = await ask(textsOf(result, 'result', 'result'), deps, x.requestId);
   return verdict === SKIPPED ? undefined : verdict;
 }
 
