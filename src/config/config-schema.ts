@@ -1,15 +1,14 @@
 import { z } from 'zod';
 import { TRUST_LEVELS } from '../model/trust.js';
-import { parseDuration } from '../lib/duration.js';
 import { approvalNotifiesSchema, sinksSchema } from './sinks-schema.js';
 import { telemetrySchema } from './telemetry-schema.js';
-import { bearerSecret, pdpSchema, secureUrl } from './pdp-schema.js';
+import { pdpSchema } from './pdp-schema.js';
+import { duration, secretReference, secureUrl } from './schema-parts.js';
 
 /**
  * `warden.yaml` as written. snake_case keys, strict objects (a typo is an error, never ignored),
  * durations as `30s` / `15m` / `1h`. Defaults are the safe choice.
  */
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, 'must be a duration such as 500ms, 30s, 15m, 1h');
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'use letters, digits and . _ : / -');
 
 const apiKeyCredential = z.strictObject({
@@ -19,7 +18,7 @@ const apiKeyCredential = z.strictObject({
 });
 const hmacCredential = z.strictObject({
   /** A secret reference such as `${secret:support_hmac}`; the shared secret is never in this file. */
-  hmac_secret: z.string().regex(/^\$\{secret:[A-Za-z0-9._-]+\}$/, 'must be a secret reference like ${secret:name}'),
+  hmac_secret: secretReference,
   key_id: z.string().regex(/^[A-Za-z0-9]{4,64}$/, 'must be 4-64 letters or digits'),
 });
 
@@ -137,10 +136,7 @@ const mcpGateway = z
      * any other. Unset: each process signs with a key of its own, and a session only works on the
      * replica that opened it.
      */
-    session_secret: z
-      .string()
-      .regex(/^\$\{secret:[A-Za-z0-9._-]+\}$/, 'must be a secret reference like ${secret:name}')
-      .optional(),
+    session_secret: secretReference.optional(),
     /** An MCP session id older than this is refused on every replica; the client opens a new session. */
     session_max_age: duration.default('24h'),
     /**
@@ -265,7 +261,7 @@ const guardsSchema = z
           .strictObject({
             url: secureUrl,
             /** Sent as `Authorization: Bearer …`. */
-            credentials: bearerSecret.optional(),
+            credentials: secretReference.optional(),
             /** A classifier that has not answered within this has failed (`status: error`). */
             timeout: duration.default('500ms'),
             /** Score (0-1) from which a text is flagged. */

@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { parseDuration } from '../lib/duration.js';
+import { duration } from './schema-parts.js';
 
 /*
  * `audit.sinks` and `approvals.notify`: where the decision log and approval notices are sent.
  * Both send data out of Warden, so both are empty (off) by default.
  */
 
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, 'must be a duration such as 500ms, 30s, 15m, 1h');
 const secretOrText = z.string().min(1);
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../lib/duration.js';
+import { duration } from './schema-parts.js';
 
 /*
  * `telemetry`: OpenTelemetry traces and metrics sent over OTLP/HTTP to a collector. It sends data
@@ -8,7 +9,6 @@ import { parseDuration } from '../lib/duration.js';
  * own OpenTelemetry SDK gets Warden's spans and metrics through the OpenTelemetry API anyway.
  */
 
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, 'must be a duration such as 500ms, 30s, 15m, 1h');
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const positiveDuration = duration.refine((s) => (parseDuration(s) ?? 0) > 0, 'must be longer than 0s');
 
