@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { readLimited } from '../lib/read-limited.js';
+import { readLimited, timedOut } from '../lib/http-answer.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
 import { worthScanning } from './injection/scan.js';
 
@@ -86,8 +86,7 @@ export class ExternalClassifier {
     } catch (error) {
       if (error instanceof ExternalClassifierError) throw error;
       const e = error as Error & { code?: string };
-      const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT';
-      throw new ExternalClassifierError(timedOut ? `no answer within ${this.options.timeoutMs} ms` : `unreachable (${e.code ?? e.message})`);
+      throw new ExternalClassifierError(timedOut(e) ? `no answer within ${this.options.timeoutMs} ms` : `unreachable (${e.code ?? e.message})`);
     }
     if (status !== 200) throw new ExternalClassifierError(`it answered HTTP ${status}`);
     return scoresOf(text, texts.length);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isSpanContextValid, trace, TraceFlags } from '@opentelemetry/api';
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
+import { timedOut } from '../lib/http-answer.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
 import { hasSecretReference, maskSecrets, type SecretResolver } from './secrets.js';
 
@@ -245,9 +246,8 @@ class DeadlineError extends Error {
   }
 }
 
-function failure(error: Error, target: HttpToolTarget, timedOut: boolean): HttpToolResult {
-  const code = (error as Error & { code?: string }).code;
-  if (timedOut || error.name === 'TimeoutError' || error.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+function failure(error: Error, target: HttpToolTarget, deadlinePassed: boolean): HttpToolResult {
+  if (deadlinePassed || timedOut(error)) {
     return { ok: false, kind: 'timeout', message: `the tool did not answer within ${target.timeoutMs} ms` };
   }
   return { ok: false, kind: 'network', message: `${toolName(target)} could not be reached at ${displayUrl(target.url)} (${describeNetworkError(error)}): is its server running?` };

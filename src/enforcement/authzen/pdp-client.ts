@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import type { AuthzenDecision } from '../../model/authzen.js';
-import { readLimited } from '../../lib/read-limited.js';
+import { readLimited, timedOut } from '../../lib/http-answer.js';
 import { isJsonObject, type JsonObject } from '../../model/json.js';
 import { effectiveEvaluations, type AuthzenRequest } from './coaz-anchors.js';
 import { PdpCommunicationError } from './coaz-errors.js';
@@ -80,8 +80,7 @@ export class AuthzenPdpClient {
     } catch (error) {
       if (error instanceof PdpCommunicationError) throw error;
       const e = error as Error & { code?: string };
-      const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT';
-      throw new PdpCommunicationError(timedOut ? `no answer within ${this.options.timeoutMs} ms` : `unreachable (${e.code ?? e.message})`);
+      throw new PdpCommunicationError(timedOut(e) ? `no answer within ${this.options.timeoutMs} ms` : `unreachable (${e.code ?? e.message})`);
     }
   }
 
