@@ -1,7 +1,7 @@
 import { Pool } from 'undici';
 import { readLimited, timedOut } from '../lib/http-answer.js';
 import type { JsonObject, JsonValue } from '../model/json.js';
-import { worthScanning } from './injection/scan.js';
+import { childPath, worthScanning } from './injection/scan.js';
 
 /**
  * An injection classifier outside Warden (`guards.injection.external`), asked over HTTP beside
@@ -33,7 +33,7 @@ export interface ExternalClassifierOptions {
   maxResponseBytes?: number;
 }
 
-/** The texts of a value worth a classifier's time (what the built-in detector would scan), with their paths. */
+/** The texts of a value worth a classifier's time (what the built-in detector would scan), with their paths as its findings write them. */
 export function textsOf(value: JsonValue | undefined, source: 'args' | 'result', root: string): ClassifiedText[] {
   const found: ClassifiedText[] = [];
   const visit = (v: JsonValue | undefined, path: string, depth: number): void => {
@@ -42,7 +42,7 @@ export function textsOf(value: JsonValue | undefined, source: 'args' | 'result',
     } else if (Array.isArray(v)) {
       if (depth < 32) v.forEach((item, i) => visit(item, `${path}[${i}]`, depth + 1));
     } else if (v !== null && typeof v === 'object' && depth < 32) {
-      for (const key of Object.keys(v)) visit(v[key], /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, depth + 1);
+      for (const key of Object.keys(v)) visit(v[key], childPath(path, key), depth + 1);
     }
   };
   visit(value, root, 0);
@@ -128,7 +128,7 @@ export interface ExternalVerdict extends JsonObject {
   error: string;
 }
 
-export const SKIPPED: ExternalVerdict = Object.freeze({ status: 'skipped', score: 0, suspicious: false, flagged: [], error: '' }) as ExternalVerdict;
+const SKIPPED: ExternalVerdict = Object.freeze({ status: 'skipped', score: 0, suspicious: false, flagged: [], error: '' }) as ExternalVerdict;
 
 /** Asks the classifier about `texts`; its failure is a verdict (`error`), never an exception. */
 export async function classifyTexts(classifier: Pick<ExternalClassifier, 'classify'>, texts: readonly ClassifiedText[], threshold: number, requestId: string): Promise<ExternalVerdict> {

@@ -311,7 +311,8 @@ function partAt<T extends { start: number }>(parts: readonly T[], offset: number
   return parts[lo];
 }
 
-function child(path: string, key: string): string {
+/** The path of member `key` under `path`: `path.key`, or `path["key"]` for a key that is no identifier. */
+export function childPath(path: string, key: string): string {
   if (isIdentifier(key)) return path ? `${path}.${key}` : key;
   return `${path}[${JSON.stringify(key)}]`;
 }
@@ -386,10 +387,10 @@ class ValueWalk {
   // are numbers, ids and enums, and their paths were most of the walk's cost.
   visit(v: unknown, parent: string, key: string | number, depth: number): void {
     if (typeof v === 'string') {
-      if (worthScanning(v)) this.scanString(v, typeof key === 'number' ? `${parent}[${key}]` : child(parent, key));
+      if (worthScanning(v)) this.scanString(v, typeof key === 'number' ? `${parent}[${key}]` : childPath(parent, key));
       return;
     }
-    if (v !== null && typeof v === 'object') this.walk(v, typeof key === 'number' ? `${parent}[${key}]` : child(parent, key), depth);
+    if (v !== null && typeof v === 'object') this.walk(v, typeof key === 'number' ? `${parent}[${key}]` : childPath(parent, key), depth);
   }
 
   walk(v: object, path: string, depth: number): void {
@@ -408,7 +409,7 @@ class ValueWalk {
     }
     const obj = v as Record<string, unknown>;
     for (const key of Object.keys(obj)) {
-      if (key.length >= MIN_KEY_SCAN && worthScanning(key)) this.scanString(key, child(path, key));
+      if (key.length >= MIN_KEY_SCAN && worthScanning(key)) this.scanString(key, childPath(path, key));
       this.visit(obj[key], path, key, depth + 1);
     }
   }
