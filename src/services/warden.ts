@@ -424,7 +424,6 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
   };
 }
 
-/** A tool definition that no longer matches its pin is an incident, and the log says so. */
 /** guards.injection.external: the classifier outside Warden, when one is configured. */
 function configureClassifier(guards: WardenConfig['guards'], secrets: Pick<SecretResolver, 'interpolate'>, redactor: Redactor, telemetry: Telemetry): (ExternalClassifierDeps & { client: ExternalClassifier }) | undefined {
   const external = guards.injection.external;
@@ -434,6 +433,7 @@ function configureClassifier(guards: WardenConfig['guards'], secrets: Pick<Secre
   return { client, config: external, redactor, telemetry };
 }
 
+/** A tool definition that no longer matches its pin is an incident, and the log says so. */
 async function reportPinEvent(recorder: DecisionRecorder, store: Store, event: PinEvent, now: number): Promise<void> {
   const { description, type, severity } = {
     changed: {

@@ -1,6 +1,6 @@
 import type { Redactor } from '../../audit/redact.js';
 import type { GuardsConfig } from '../../config/index.js';
-import { bounded, classifyTexts, SKIPPED, textsOf, type ClassifiedText, type ExternalClassifier, type ExternalVerdict } from '../../guards/external-classifier.js';
+import { bounded, classifyTexts, textsOf, type ClassifiedText, type ExternalClassifier, type ExternalVerdict } from '../../guards/external-classifier.js';
 import { asksTheUser, type InjectionSignal } from '../../guards/injection-guard.js';
 import type { JsonObject, JsonValue } from '../../model/json.js';
 import type { Exchange } from '../exchange.js';
@@ -48,7 +48,7 @@ export async function classifyCall(x: Exchange, context: JsonObject | undefined,
 export async function classifyResult(x: Exchange, result: JsonValue | undefined, deps: ExternalClassifierDeps, guards: GuardsConfig): Promise<ExternalVerdict | undefined> {
   if (result === undefined || !guards.injection.scan_results || !deps.config.scan.includes('results') || asksTheUser(x.call.action, x.tool?.entry)) return undefined;
   const verdict = await ask(textsOf(result, 'result', 'result'), deps, x.requestId);
-  return verdict === SKIPPED ? undefined : verdict;
+  return verdict.status === 'skipped' ? undefined : verdict;
 }
 
 /** A scan with what the external classifier flagged added as findings (kind `external_classifier`). */
