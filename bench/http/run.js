@@ -29,7 +29,9 @@
  *      A's decisions rows at the first connection count: "bare" fastify (parses the body, sends the
  *      bytes of the decision Warden answered: same body and response size) and the "floor"
  *      (fastify + parse + PDP + chain link + batched SQLite insert). Their CPU µs per request are
- *      the yardsticks of the decisions rows: every run prints the ratios;
+ *      the yardsticks of the decisions rows: every run prints the ratios. Then the "tool-call
+ *      floor": the floor plus the call to the same tool service, loaded like A's tools/call row:
+ *      its requests/s ÷ direct is what a gateway that only decides, calls and records reaches;
  *   B. the decision cache flipped (off if the example has it on, else on with ttl 2s): tools/call
  *      at the first connection count, on a fresh gateway like A's first row;
  *   P. (BENCH_PROFILE) as A, gateway under --cpu-prof, tools/call load: top self-time functions
@@ -578,26 +580,36 @@ async function pass(name, toolsUrl, toolsPid, cacheTtl, plan, nodeArgs = [], otl
 /**
  * Pass F: the bare and floor anchors (anchors.js), one after the other, each a fresh process
  * loaded like A's decisions row at `connections` (same body, same headers; the bare one answers
- * with the bytes of the decision Warden answered).
+ * with the bytes of the decision Warden answered); then the tool-call floor, loaded like A's
+ * tools/call row (fresh request ids) and calling the same tool service.
  */
-async function anchorPass(connections) {
+async function anchorPass(connections, toolsUrl, toolsPid) {
   const dir = mkdtempSync(join(os.tmpdir(), 'warden-bench-anchors-'));
   const responseFile = join(dir, 'decision.json');
   writeFileSync(responseFile, decisionResponse ?? '{}');
-  log(`\n== pass F: anchors (bare fastify, floor), ${connections} connections`);
+  log(`\n== pass F: anchors (bare fastify, floor, tool-call floor), ${connections} connections`);
   const rows = [];
   for (const [kind, label] of [
     ['bare', 'anchor: bare fastify POST (same body and response size)'],
     ['floor', 'anchor: floor (fastify + parse + PDP + chain link + batched SQLite insert)'],
+    ['toolfloor', 'anchor: tool-call floor (the floor + the call to the tool service over undici, its answer recorded)'],
   ]) {
-    const proc = spawnNode([ANCHOR_SERVER, kind, responseFile, dir], /anchor listening on (http:\/\/\S+)/, { label: `anchor ${kind}` });
+    const proc = spawnNode([ANCHOR_SERVER, kind, responseFile, dir, toolsUrl], /anchor listening on (http:\/\/\S+)/, {
+      extraEnv: { WARDEN_SECRET_TOOLS_TOKEN: DEMO.toolsToken },
+      label: `anchor ${kind}`,
+    });
     try {
       const url = await proc.ready;
-      const target = { url: `${url}/v1/decisions`, method: 'POST', headers: { ...json, authorization: `Bearer ${KEY}` }, body: decisionBody };
-      const res = await fetch(target.url, { method: 'POST', headers: target.headers, body: target.body });
+      const tools = kind === 'toolfloor';
+      const target = tools ? targets(url, toolsUrl).toolsCall : { url: `${url}/v1/decisions`, method: 'POST', headers: { ...json, authorization: `Bearer ${KEY}` }, body: decisionBody };
+      const checkBody = tools ? JSON.stringify({ agent_id: AGENT, request_id: `bench-check-${randomUUID()}`, tool: 'read_orders', arguments: TOOL_ARGS }) : decisionBody;
+      const res = await fetch(target.url, { method: 'POST', headers: target.headers, body: checkBody });
       const text = await res.text();
-      if (res.status !== 200 || JSON.parse(text).effect !== 'allow') throw new Error(`anchor ${kind} answered ${res.status}: ${text}`);
-      const r = await row(label, target, connections, [proc.child.pid], undefined, DURATION, Math.max(WARMUP, FIRST_WARMUP));
+      const answer = JSON.parse(text);
+      const ok = tools ? answer.status === 'executed' && Array.isArray(answer.result?.orders) : answer.effect === 'allow';
+      if (res.status !== 200 || !ok) throw new Error(`anchor ${kind} answered ${res.status}: ${text}`);
+      const pids = tools ? [proc.child.pid, toolsPid] : [proc.child.pid];
+      const r = await row(label, target, connections, pids, undefined, DURATION, Math.max(WARMUP, FIRST_WARMUP));
       rows.push({ pass: 'F', target: kind, responseBytes: Buffer.byteLength(text), ...r });
     } finally {
       await stopProcess(proc, `anchor ${kind}`);
@@ -637,7 +649,7 @@ async function main() {
   const otlp = TELEMETRY ? await startOtlpSink() : undefined;
   try {
     passes.push(await pass('A', toolsUrl, toolsPid, EXAMPLE_TTL, planA));
-    if (ANCHORS) passes.push(await anchorPass(first));
+    if (ANCHORS) passes.push(await anchorPass(first, toolsUrl, toolsPid));
     if (CACHE_PASS) passes.push(await pass('B', toolsUrl, toolsPid, FLIPPED_TTL, planB));
     if (PROFILE) {
       const profDir = mkdtempSync(join(os.tmpdir(), 'warden-bench-prof-'));
@@ -741,6 +753,7 @@ async function main() {
   const cpuPerRequest = (r) => (1e6 * r.cpu.gateway) / r.rps;
   const bare = rows.find((r) => r.pass === 'F' && r.target === 'bare');
   const floor = rows.find((r) => r.pass === 'F' && r.target === 'floor');
+  const toolFloor = rows.find((r) => r.pass === 'F' && r.target === 'toolfloor');
   const anchorSection = [];
   if (bare) {
     anchorSection.push(
@@ -761,6 +774,26 @@ async function main() {
     }
     anchorSection.push('');
   }
+  const directAtFirst = find('A', 'direct', first);
+  if (toolFloor && directAtFirst) {
+    anchorSection.push(
+      '### Tool calls against the tool-call floor',
+      '',
+      'The tool-call floor (bench/http/anchors.js `toolfloor`) answers `POST /v1/tools/call` with the floor\'s steps plus the call to the same tool ' +
+        'service over undici\'s pooled `request` (token and x-warden-* headers as Warden sends them), its JSON answer parsed, recorded with the ' +
+        'decision in one chained row and sent back: no obligations, result scan, replay guard, authentication or logging. It is what any ' +
+        'gateway that decides, calls and records must do here; requests/s ÷ direct is the most such a gateway reaches on this machine.',
+      '',
+      '| server | connections | requests/s | CPU per request (server) | CPU tool service | requests/s ÷ direct |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
+    for (const r of [directAtFirst, toolFloor, find('A', 'toolsCall', first)].filter(Boolean)) {
+      const name = r.target === 'direct' ? 'direct POST /tools/read_orders (pass A)' : r.pass === 'F' ? r.label.replace(/^anchor: /, '') : `Warden ${r.label} (pass ${r.pass})`;
+      const server = r.target === 'direct' ? '—' : `${fmtInt(cpuPerRequest(r))} µs`;
+      anchorSection.push(`| ${name} | ${r.connections} | ${fmtInt(r.rps)} | ${server} | ${fmtPct(r.cpu.tools)} | ${(r.rps / directAtFirst.rps).toFixed(2)} |`);
+    }
+    anchorSection.push('');
+  }
 
   const targetLines = [];
   const decisionsFirst = find('A', 'decisions', first);
@@ -770,6 +803,14 @@ async function main() {
       `- ${mark(ratio <= 2.5)} /v1/decisions CPU per request ≤ 2.5x bare fastify's (${first} connections): ` +
         `${fmtInt(cpuPerRequest(decisionsFirst))} µs ÷ ${fmtInt(cpuPerRequest(bare))} µs = ${ratio.toFixed(2)}x`,
     );
+    if (floor) {
+      const reach = cpuPerRequest(floor) / cpuPerRequest(bare);
+      targetLines.push(
+        `  - the floor in the same run: ${fmtInt(cpuPerRequest(floor))} µs ÷ ${fmtInt(cpuPerRequest(bare))} µs = ${reach.toFixed(2)}x` +
+          (reach > 2.5 ? ' — the target is below what parsing, deciding, chaining and inserting cost on this machine' : '') +
+          `; Warden is ${(cpuPerRequest(decisionsFirst) / cpuPerRequest(floor)).toFixed(2)}x the floor's CPU per request`,
+      );
+    }
   }
   const toolsFirst = find('A', 'toolsCall', first);
   const directFirst = find('A', 'direct', first);
@@ -779,6 +820,14 @@ async function main() {
       `- ${mark(ratio >= 0.35)} /v1/tools/call throughput ≥ 0.35x the direct tool (${first} connections, decision cache ${cacheLabel(toolsFirst.cache)}): ` +
         `${fmtInt(toolsFirst.rps)} ÷ ${fmtInt(directFirst.rps)} = ${ratio.toFixed(2)}x`,
     );
+    if (toolFloor) {
+      const reach = toolFloor.rps / directFirst.rps;
+      targetLines.push(
+        `  - what the tool-call floor reaches in the same run: ${fmtInt(toolFloor.rps)} ÷ ${fmtInt(directFirst.rps)} = ${reach.toFixed(2)}x` +
+          (reach < 0.35 ? ' — the target is below what a gateway that only decides, calls and records reaches on this machine' : '') +
+          `; Warden is ${(toolsFirst.rps / toolFloor.rps).toFixed(2)}x the floor's throughput`,
+      );
+    }
   }
   for (const c of CONNECTIONS) {
     const d = find('A', 'decisions', c);
