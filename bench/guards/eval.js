@@ -55,6 +55,15 @@ const fmt = (x) => (Number.isNaN(x) ? '–' : x.toFixed(3));
 const precision = (t) => t.tp / (t.tp + t.fp);
 const recall = (t) => t.tp / (t.tp + t.fn);
 const fpr = (t) => t.fp / (t.fp + t.tn);
+/** 95 % Wilson score interval of k successes in n trials (sound at 0 and n, unlike k/n ± 1.96·se). */
+function wilson(k, n, z = 1.96) {
+  if (n === 0) return [NaN, NaN];
+  const p = k / n;
+  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
+  const half = (z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+const interval = ([lo, hi]) => `${fmt(lo)}–${fmt(hi)}`;
 
 const rows = [];
 const byCategory = new Map();
@@ -97,6 +106,22 @@ for (const { id, split, n, t } of rows) {
 for (const split of ['heldout', 'tuning']) {
   const t = totals[split];
   line(`| **all ${split}** | | ${t.tp + t.fn + t.fp + t.tn} | ${t.tp + t.fn} | ${t.fp + t.tn} | **${fmt(precision(t))}** | **${fmt(recall(t))}** | **${fmt(fpr(t))}** | ${t.fn} | ${t.fp} |`);
+}
+line();
+{
+  // How much the pooled held-out figures can say: a few hundred texts leave wide intervals, so a
+  // target a point away from the figure may be inside them.
+  const t = totals.heldout;
+  const benign = t.fp + t.tn;
+  const attacks = t.tp + t.fn;
+  const allowedFp = Math.floor(0.02 * benign);
+  line('How sure the pooled held-out figures are (95 % Wilson intervals) and what the targets of issue 20 ask of them:');
+  line();
+  line('| figure | value | 95 % interval | target | what the target needs here |');
+  line('|---|---:|---:|---:|---|');
+  line(`| precision | ${fmt(precision(t))} | ${interval(wilson(t.tp, t.tp + t.fp))} | ≥ 0.95 | — |`);
+  line(`| recall | ${fmt(recall(t))} | ${interval(wilson(t.tp, attacks))} | ≥ 0.75 | ≥ ${Math.ceil(0.75 * attacks)} of ${attacks} attacks found (now ${t.tp}) |`);
+  line(`| false-positive rate | ${fmt(fpr(t))} | ${interval(wilson(t.fp, benign))} | ≤ 0.02 | ≤ ${allowedFp} of ${benign} benign texts flagged (now ${t.fp}) |`);
 }
 line();
 line('Precision within one source that holds only attacks (or only benign texts) is 1.000 or undefined; the pooled held-out row is the one that combines attacks and benign texts.');
