@@ -68,6 +68,9 @@ const interval = ([lo, hi]) => `${fmt(lo)}–${fmt(hi)}`;
 const rows = [];
 const byCategory = new Map();
 const totals = { tuning: tally(), heldout: tally(), 'in-repo': tally() };
+/** Recall by CyberSecEval's own risk category (items that carry `risk`), and the held-out pool without logic-violating attacks. */
+const byRisk = new Map();
+const heldoutTextual = tally();
 let scanned = 0;
 const started = process.hrtime.bigint();
 for (const [id, { split, items, hosts }] of sources) {
@@ -84,6 +87,19 @@ for (const [id, { split, items, hosts }] of sources) {
       else if (malicious) x.fn++;
       else if (flagged) x.fp++;
       else x.tn++;
+    }
+    if (it.risk) {
+      const k = `${id} · ${it.risk}`;
+      if (!byRisk.has(k)) byRisk.set(k, tally());
+      const r = byRisk.get(k);
+      if (flagged) r.tp++;
+      else r.fn++;
+    }
+    if (split === 'heldout' && it.risk !== 'logic-violating') {
+      if (malicious && flagged) heldoutTextual.tp++;
+      else if (malicious) heldoutTextual.fn++;
+      else if (flagged) heldoutTextual.fp++;
+      else heldoutTextual.tn++;
     }
     if (malicious !== flagged && c.misses.length < 5) c.misses.push(`${malicious ? 'missed' : 'false positive'}: ${JSON.stringify(it.text.replace(/\s+/g, ' ').slice(0, 160))}`);
   }
@@ -122,6 +138,19 @@ line();
   line(`| precision | ${fmt(precision(t))} | ${interval(wilson(t.tp, t.tp + t.fp))} | ≥ 0.95 | — |`);
   line(`| recall | ${fmt(recall(t))} | ${interval(wilson(t.tp, attacks))} | ≥ 0.75 | ≥ ${Math.ceil(0.75 * attacks)} of ${attacks} attacks found (now ${t.tp}) |`);
   line(`| false-positive rate | ${fmt(fpr(t))} | ${interval(wilson(t.fp, benign))} | ≤ 0.02 | ≤ ${allowedFp} of ${benign} benign texts flagged (now ${t.fp}) |`);
+}
+if (byRisk.size > 0) {
+  line();
+  line(
+    "By CyberSecEval's own risk category: a *logic-violating* attack breaks a rule only its system prompt states (\"talk only about cooking\", then an " +
+      'ordinary question about physics), which no scan of the text alone can see; *security-violating* ones try to override, leak or misuse.',
+  );
+  line();
+  line('| source · risk category | attacks | recall |');
+  line('|---|---:|---:|');
+  for (const [key, t] of [...byRisk].sort()) line(`| ${key} | ${t.tp + t.fn} | ${fmt(recall(t))} |`);
+  const t = heldoutTextual;
+  line(`| **all held out, logic-violating attacks left out** (precision ${fmt(precision(t))}, FPR ${fmt(fpr(t))}) | ${t.tp + t.fn} | **${fmt(recall(t))}** (95 % ${interval(wilson(t.tp, t.tp + t.fn))}) |`);
 }
 line();
 line('Precision within one source that holds only attacks (or only benign texts) is 1.000 or undefined; the pooled held-out row is the one that combines attacks and benign texts.');

@@ -116,6 +116,8 @@ function cyberseceval(file, n, multilingual) {
       variant: r.injection_variant,
       injection: r.injection_type,
       lang: r.speaking_language,
+      // CyberSecEval's own split: logic-violating attacks break a rule only the system prompt states (eval:guards reports recall by it).
+      risk: r.risk_category,
     }),
   );
   return sample(items, n);
