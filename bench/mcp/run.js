@@ -11,7 +11,10 @@
  * that noise on the machine lands on direct and Warden alike), BENCH_WARMUP_CALLS=300,
  * BENCH_WARMUP_S=1, BENCH_STDIO_UPSTREAM_HTTP=1 (0 drops the "HTTP client → Warden → stdio
  * upstream" target), BENCH_WARDEN_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (extra node
- * flags for the Warden processes, e.g. to profile them).
+ * flags for the Warden processes, e.g. to profile them), BENCH_ANCHORS=1 (0 drops the bare-proxy
+ * anchors), BENCH_ANCHOR_CALLS=BENCH_CALLS/2 (sequential calls per anchor, in total: their
+ * concurrent phases are as long as every target's, their sequential ones shorter to keep the run
+ * under ~150 s).
  *
  * Processes (each its own event loop; this one is the client and load generator):
  *   stdio  direct  client ─stdio→ server-everything (spawned by the client)
@@ -19,6 +22,10 @@
  *   HTTP   direct  client ─Streamable HTTP→ server-everything `streamableHttp` (one process, shared)
  *   HTTP   Warden  client ─Streamable HTTP→ `warden serve` /mcp ─Streamable HTTP→ the same server-everything
  *   HTTP   Warden  client ─Streamable HTTP→ a second `warden serve` /mcp ─stdio→ server-everything (optional)
+ * and the anchors (bench/mcp/bare-proxy.js, each its own process where Warden would be; no policy,
+ * no SDK, no logging), interleaved with the rest in the same rounds:
+ *   stdio  bare    client ─stdio→ bare-proxy.js stdio-pipe | stdio-json ─stdio→ server-everything (its child)
+ *   HTTP   bare    client ─Streamable HTTP→ bare-proxy.js http-pipe | http-json ─Streamable HTTP→ the same server-everything
  * Each Warden has its own config and SQLite file; agent bench-agent authenticates with an API key
  * (HTTP) or is named by mcp.stdio_agent (stdio); one policy rule allows echo for role bench.
  *
@@ -29,6 +36,10 @@
  * each Warden is stopped (stdin closed / SIGTERM: it writes the decision log), its `decisions`
  * table is read with better-sqlite3 and `warden audit verify` checks the chain; the records of
  * echo must equal the calls this process made to that Warden (warm-up included).
+ *
+ * "What a proxy can reach": per transport, the best anchor's throughput ÷ direct and Warden's ÷
+ * that anchor's; each throughput target (issue 17's, issue 5's) judged against the anchor as well
+ * as against Warden, and the CPU a proxy may spend per call at issue 17's target.
  *
  * Output: Markdown on stdout, also written to bench/mcp/results.md. Progress goes to stderr.
  */
@@ -61,17 +72,24 @@ const WARMUP_CALLS = Number(env.BENCH_WARMUP_CALLS ?? 300);
 const WARMUP_S = Number(env.BENCH_WARMUP_S ?? 1);
 const STDIO_UPSTREAM_HTTP = env.BENCH_STDIO_UPSTREAM_HTTP !== '0';
 const WARDEN_NODE_ARGS = (env.BENCH_WARDEN_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+const ANCHORS = env.BENCH_ANCHORS !== '0';
+const ANCHOR_CALLS = Number(env.BENCH_ANCHOR_CALLS ?? Math.ceil(CALLS / 2));
 
 const MAIN = join(root, 'dist/surfaces/cli/main.js');
 const EVERYTHING = join(root, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+const BARE = join(here, 'bare-proxy.js');
 const AGENT = 'bench-agent';
 const TOOL = 'echo';
 
-/** Targets of the added-latency comparison: [direct, via Warden]. */
+/** The targets measured: direct, the anchors (bare proxies) and via Warden. */
 const TARGETS = {
   stdioDirect: { label: 'stdio: client → server-everything', transport: 'stdio', direct: true },
+  stdioBarePipe: { label: 'anchor, stdio: client → bare proxy, byte pipe → server-everything (stdio)', transport: 'stdio', anchor: 'stdio-pipe' },
+  stdioBareJson: { label: 'anchor, stdio: client → bare proxy, per-message JSON → server-everything (stdio)', transport: 'stdio', anchor: 'stdio-json' },
   stdioWarden: { label: 'stdio: client → `warden mcp` → server-everything (stdio)', transport: 'stdio' },
   httpDirect: { label: 'HTTP: client → server-everything /mcp', transport: 'HTTP', direct: true },
+  httpBarePipe: { label: 'anchor, HTTP: client → bare proxy, body passed on → server-everything (Streamable HTTP)', transport: 'HTTP', anchor: 'http-pipe' },
+  httpBareJson: { label: 'anchor, HTTP: client → bare proxy, body JSON.parse\'d → server-everything (Streamable HTTP)', transport: 'HTTP', anchor: 'http-json' },
   httpWarden: { label: 'HTTP: client → Warden /mcp → server-everything (Streamable HTTP)', transport: 'HTTP' },
   httpWardenStdio: { label: 'HTTP: client → Warden /mcp → server-everything (stdio)', transport: 'HTTP' },
 };
@@ -83,6 +101,15 @@ const PAIRS = [
 const TARGET_P50_MS = 0.5;
 const TARGET_P99_MS = 2;
 const TARGET_RATIO = 0.7;
+/**
+ * What a proxy can reach: per transport, the direct target, its anchors, Warden, and issue 17's
+ * throughput target (Warden ÷ direct; README "Re-measured"). The stdio-upstream HTTP path has no
+ * anchor (a bare HTTP → stdio bridge needs sessions of its own) and no issue-17 target.
+ */
+const REACH = [
+  { name: 'stdio', direct: 'stdioDirect', anchors: ['stdioBarePipe', 'stdioBareJson'], warden: 'stdioWarden', target: 0.5 },
+  { name: 'Streamable HTTP, HTTP upstream', direct: 'httpDirect', anchors: ['httpBarePipe', 'httpBareJson'], warden: 'httpWarden', target: 0.8 },
+];
 
 const now = () => process.hrtime.bigint();
 const log = (...a) => console.error(...a);
@@ -359,6 +386,15 @@ async function main() {
     procs.push(wardenHttp);
     const wardenHttpStdio = cfgHttpStdio ? await startWardenServe(cfgHttpStdio.file, 'warden serve (stdio upstream)') : undefined;
     if (wardenHttpStdio) procs.push(wardenHttpStdio);
+    const bareHttp = {};
+    if (ANCHORS) {
+      for (const k of ['httpBarePipe', 'httpBareJson']) {
+        const proc = spawnNode([BARE, TARGETS[k].anchor, everythingUrl], /bare proxy listening on (http:\/\/[^\s]+)/, { label: `bare proxy (${TARGETS[k].anchor})` });
+        procs.push(proc);
+        proc.url = await proc.ready;
+        bareHttp[k] = proc;
+      }
+    }
 
     // Clients: one session per target, used sequentially and by all concurrent loops.
     const sd = await stdioClient([EVERYTHING, 'stdio'], 'server-everything (stdio)');
@@ -376,8 +412,17 @@ async function main() {
         proc: wardenHttpStdio,
       };
     }
-    // Warden's own stdio upstream is its child process.
-    for (const t of [targets.stdioWarden, targets.httpWardenStdio]) if (t) t.upstreamPid = childrenOf(t.wardenPid)[0];
+    if (ANCHORS) {
+      for (const k of ['stdioBarePipe', 'stdioBareJson']) {
+        const c = await stdioClient([BARE, TARGETS[k].anchor, process.execPath, EVERYTHING, 'stdio'], `bare proxy (${TARGETS[k].anchor})`);
+        targets[k] = { ...TARGETS[k], ...c, wardenPid: c.pid };
+      }
+      for (const [k, proc] of Object.entries(bareHttp)) {
+        targets[k] = { ...TARGETS[k], ...(await httpClient(`${proc.url}/mcp`)), wardenPid: proc.child.pid, upstreamPid: everythingHttp.child.pid };
+      }
+    }
+    // Warden's own stdio upstream is its child process; so is a stdio anchor's.
+    for (const t of [targets.stdioWarden, targets.httpWardenStdio, targets.stdioBarePipe, targets.stdioBareJson]) if (t) t.upstreamPid = childrenOf(t.wardenPid)[0];
 
     const order = Object.keys(TARGETS).filter((k) => targets[k]);
     for (const k of order) Object.assign(targets[k], { calls: 0, seq: [], conc: [] });
@@ -386,12 +431,13 @@ async function main() {
     for (const k of order) await warmUp(targets[k]);
 
     const perRoundCalls = Math.ceil(CALLS / ROUNDS);
+    const perRoundAnchorCalls = Math.ceil(ANCHOR_CALLS / ROUNDS);
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate the order each round so no target always runs right after the same one.
       const roundOrder = r % 2 === 0 ? order : [...order].reverse();
       for (const k of roundOrder) {
         const t = targets[k];
-        const xs = await sequential(t, perRoundCalls);
+        const xs = await sequential(t, t.anchor ? perRoundAnchorCalls : perRoundCalls);
         t.seq.push(xs);
         const c = await concurrent(t, CONCURRENT_S / ROUNDS);
         t.conc.push(c);
@@ -466,19 +512,28 @@ async function main() {
         'Bearer), upstream the same server-everything process over Streamable HTTP' +
         `${STDIO_UPSTREAM_HTTP ? ', or (a second `warden serve`) `server-everything stdio` spawned by Warden' : ''}. ` +
         'Each Warden: default config (decision cache off, `audit.durable_reads: false`, no rate limits), its own SQLite decision log, one policy rule ' +
-        `(\`allow echo when 'bench' in agent.roles\`).`,
+        `(\`allow echo when 'bench' in agent.roles\`).` +
+        (ANCHORS
+          ? ' Anchors (bench/mcp/bare-proxy.js; no policy, no SDK, no logging), each its own process where Warden would be: over stdio the client spawns the ' +
+            'bare proxy, which spawns `server-everything stdio` and copies its traffic either as bytes (stream.pipe both ways, nothing read) or per message ' +
+            '(lines split, each JSON.parse\'d, method and arguments read, JSON.stringify\'d back, one write per direction per event-loop turn); over HTTP a ' +
+            'node:http server forwards each POST / GET / DELETE on /mcp to the same server-everything process with undici\'s pooled `request` (keep-alive), ' +
+            'copying mcp-session-id, mcp-protocol-version, accept, content-type, last-event-id (no authorization) and streaming the answer (JSON or SSE) back, ' +
+            'the POST body passed on as received or first JSON.parse\'d (method and arguments read; the original bytes sent on).'
+          : ''),
       `Call: \`tools/call\` of \`echo\` with \`{ message: "bench <n>" }\`; every answer checked (\`Echo: bench <n>\`, not isError). ` +
         `Method: per target one session, ${WARMUP_CALLS} sequential + ${WARMUP_S} s concurrent warm-up calls; then ${ROUNDS} rounds, the targets interleaved ` +
         '(order reversed every other round), each round per target: ' +
         `${fmtInt(Math.ceil(CALLS / ROUNDS))} sequential calls (each timed with process.hrtime.bigint() around \`client.callTool\`) then ` +
         `${(CONCURRENT_S / ROUNDS).toFixed(1)} s with ${CONCURRENCY} calls in flight (closed loops on the one session; calls/s = answered ÷ elapsed). ` +
-        `Per target in all: ${fmtInt(Math.ceil(CALLS / ROUNDS) * ROUNDS)} sequential calls, ${CONCURRENT_S} s concurrent.`,
+        `Per target in all: ${fmtInt(Math.ceil(CALLS / ROUNDS) * ROUNDS)} sequential calls` +
+        `${ANCHORS ? ` (an anchor: ${fmtInt(Math.ceil(ANCHOR_CALLS / ROUNDS) * ROUNDS)})` : ''}, ${CONCURRENT_S} s concurrent.`,
       '',
     ];
 
     const table = [
       '| target | sequential p50 ms | p90 ms | p99 ms | max ms | calls | ' +
-        `${CONCURRENCY} in flight: calls/s | calls/s per round | p50 / p99 ms under load | CPU µs per call: client / Warden / upstream |`,
+        `${CONCURRENCY} in flight: calls/s | calls/s per round | p50 / p99 ms under load | CPU µs per call: client / Warden or proxy / upstream |`,
       '|---|---:|---:|---:|---:|---:|---:|---|---|---|',
     ];
     for (const k of order) {
@@ -510,6 +565,76 @@ async function main() {
       targetLines.push(`- ${name}: ${mark(ms(a50) < TARGET_P50_MS)} added p50 < ${TARGET_P50_MS} ms (${fmtSigned(a50)} ms); ` +
         `${mark(ms(a99) < TARGET_P99_MS)} added p99 < ${TARGET_P99_MS} ms (${fmtSigned(a99)} ms); ` +
         `${mark(ratio >= TARGET_RATIO)} throughput ≥ ${TARGET_RATIO}x direct (${ratio.toFixed(2)}x)`);
+    }
+
+    const anchorRows = [
+      '| path | anchor | p50 direct → anchor | added p50 | p99 direct → anchor | added p99 | calls/s direct → anchor | throughput ratio | ratio per round | proxy CPU µs per call |',
+      '|---|---|---|---:|---|---:|---|---:|---|---:|',
+    ];
+    /** Per-round throughput ratio of target `k` to target `d` (the same round's concurrent phases). */
+    const roundRatios = (k, d) => targets[k].summary.roundRps.map((x, i) => x / targets[d].summary.roundRps[i]);
+    const reachLines = [];
+    for (const { name, direct, anchors, warden, target } of REACH) {
+      const D = targets[direct]?.summary;
+      const present = anchors.filter((k) => targets[k]);
+      if (!D || present.length === 0) continue;
+      for (const k of present) {
+        const A = targets[k].summary;
+        anchorRows.push(
+          `| ${name} | ${TARGETS[k].anchor} | ${fmtMs(D.p50)} → ${fmtMs(A.p50)} | ${fmtSigned(A.p50 - D.p50)} | ${fmtMs(D.p99)} → ${fmtMs(A.p99)} | ${fmtSigned(A.p99 - D.p99)} | ` +
+            `${fmtInt(D.rps)} → ${fmtInt(A.rps)} | ${(A.rps / D.rps).toFixed(2)}x | ${roundRatios(k, direct).map((x) => x.toFixed(2)).join(', ')} | ${fmtUsPerCall(A.cpu.warden, A.cdone)} |`,
+        );
+      }
+      const best = present.reduce((a, b) => (targets[b].summary.rps > targets[a].summary.rps ? b : a));
+      const B = targets[best].summary;
+      const bestRatio = B.rps / D.rps;
+      const W = targets[warden]?.summary;
+      const pathCpu = (S) => (S.cpu.client + S.cpu.warden + S.cpu.upstream) / S.cdone;
+      const directCpu = (D.cpu.client + D.cpu.upstream) / D.cdone;
+      const ceiling = (perCall) => (cpus.length / perCall);
+      const parts = [
+        `- **${name}**: the best bare proxy (${TARGETS[best].anchor}) reaches **${bestRatio.toFixed(2)}x** direct (${fmtInt(B.rps)} ÷ ${fmtInt(D.rps)} calls/s; ` +
+          `per round ${roundRatios(best, direct).map((x) => x.toFixed(2)).join(', ')}), adding ${fmtSigned(B.p50 - D.p50)} ms at p50 and ${fmtSigned(B.p99 - D.p99)} ms at p99` +
+          (W ? `; Warden reaches **${(W.rps / B.rps).toFixed(2)}x** of that proxy (${fmtInt(W.rps)} ÷ ${fmtInt(B.rps)} calls/s), ${(W.rps / D.rps).toFixed(2)}x direct.` : '.'),
+      ];
+      const bestRounds = roundRatios(best, direct);
+      const lowRound = Math.min(...bestRounds);
+      const highRound = Math.max(...bestRounds);
+      for (const [who, ratio] of [[`issue 17, ≥ ${target}x direct`, target], [`issue 5, ≥ ${TARGET_RATIO}x direct`, TARGET_RATIO]]) {
+        const w = W ? W.rps / D.rps : NaN;
+        const wardenPart = W ? `Warden ${mark(w >= ratio)} (${w.toFixed(2)}x)` : 'Warden not run';
+        const need = `${(ratio / bestRatio).toFixed(2)}x the bare proxy's throughput${W ? ` (Warden has ${(W.rps / B.rps).toFixed(2)}x)` : ''}`;
+        let verdict;
+        if (bestRatio < ratio) {
+          verdict =
+            `the bare pass-through proxy reaches only ${bestRatio.toFixed(2)}x — **the target is out of reach of a bare pass-through proxy on this machine**` +
+            `${highRound >= ratio ? ` (though ${bestRounds.filter((x) => x >= ratio).length} of ${bestRounds.length} rounds reached it)` : ''}; a proxy would need ${need}.`;
+        } else if (lowRound < ratio) {
+          verdict =
+            `a bare pass-through proxy reaches it only just (${bestRatio.toFixed(2)}x; its rounds ${lowRound.toFixed(2)}–${highRound.toFixed(2)} straddle it) — ` +
+            `**the target is at the limit of a bare pass-through proxy on this machine**; Warden would need ≥ ${need}.`;
+        } else {
+          verdict = `a bare pass-through proxy reaches it in every round (${lowRound.toFixed(2)}–${highRound.toFixed(2)}x), so **a proxy can meet it on this machine**; Warden needs ≥ ${need}.`;
+        }
+        parts.push(`  - Target ${who}: ${wardenPart}; ${verdict}`);
+      }
+      parts.push(
+        `  - CPU per call of the whole path (client + proxy + upstream, concurrent phase): direct ${fmtInt(directCpu * 1e6)} µs, bare proxy ${fmtInt(pathCpu(B) * 1e6)} µs` +
+          `${W ? `, Warden ${fmtInt(pathCpu(W) * 1e6)} µs` : ''}; ${cpus.length} cores ÷ that = at most ${fmtInt(ceiling(directCpu))} / ${fmtInt(ceiling(pathCpu(B)))}` +
+          `${W ? ` / ${fmtInt(ceiling(pathCpu(W)))}` : ''} calls/s with every core busy on this path alone (measured: ${fmtInt(D.rps)} / ${fmtInt(B.rps)}${W ? ` / ${fmtInt(W.rps)}` : ''}).`,
+      );
+      // The proxy's CPU budget at issue 17's target: the cores' time per call at that rate, less
+      // what the client and the upstream spent per call on the bare proxy's path.
+      const rateAtTarget = target * D.rps;
+      const pathBudget = cpus.length / rateAtTarget;
+      const othersOnBare = (B.cpu.client + B.cpu.upstream) / B.cdone;
+      parts.push(
+        `  - At issue 17's target (${fmtInt(rateAtTarget)} calls/s) the whole path may use ${cpus.length} cores ÷ that = ${fmtInt(pathBudget * 1e6)} µs of CPU per call; ` +
+          `less the client's and the upstream's ${fmtInt(othersOnBare * 1e6)} µs (bare-proxy row) that leaves ${pathBudget > othersOnBare ? `≤ ${fmtInt((pathBudget - othersOnBare) * 1e6)} µs` : 'nothing'} ` +
+          `for the proxy, and its one event loop can give at most ${fmtInt(1e6 / rateAtTarget)} µs per call; the bare proxy spent ${fmtUsPerCall(B.cpu.warden, B.cdone)} µs` +
+          `${W ? `, Warden ${fmtUsPerCall(W.cpu.warden, W.cdone)} µs` : ''}.`,
+      );
+      reachLines.push(...parts);
     }
 
     const lost = [
@@ -566,6 +691,23 @@ async function main() {
       '',
       ...targetLines,
       '',
+      ...(reachLines.length
+        ? [
+            '## What a proxy can reach on this machine (same run)',
+            '',
+            'The anchors are the least a proxy can be in Node: a process of its own between the same client and the same server, copying the traffic ' +
+              '(bytes, or messages parsed so that method and arguments could be read), with no policy, SDK or logging. Throughput ratios are ' +
+              `calls/s with ${CONCURRENCY} in flight ÷ the direct target's, interleaved in the same rounds. "Best" is the faster of the two anchors in this run ` +
+              '(the larger of two noisy figures, so if anything it flatters the proxy). An anchor path runs three processes on the shared cores as a Warden path ' +
+              'does, so its ratio to direct already carries the cost of a third process; Warden\'s ratio to the anchor is what Warden costs beyond that. ' +
+              'The HTTP path with a stdio upstream has no anchor (a bare HTTP → stdio bridge would need sessions of its own) and no issue-17 target.',
+            '',
+            ...reachLines,
+            '',
+            ...anchorRows,
+            '',
+          ]
+        : []),
       '## Zero lost: calls against decision records',
       '',
       'After the clients closed, each Warden stopped (stdio: its stdin closed; HTTP: SIGTERM) and wrote its decision log; the `decisions` table was then read ' +
