@@ -4,13 +4,15 @@ import { asksTheUser, NO_INJECTION, scanArgs, scanPrompt, scanResult, type Injec
 import { flowOf, pushBounded, SOURCES_LIMIT, withDenial, withExecutedCall } from '../../guards/sequence.js';
 import { newCounterparties } from '../../guards/counterparty.js';
 import type { ExternalVerdict } from '../../guards/external-classifier.js';
-import { counterpartyTokens, hasExternalEffect, isUntrustedSource, readsPrivateData, rememberHashes, resultHashes, sensitiveArgNames, taintedArguments, taintHashes, tokenHash } from '../../guards/taint.js';
+import { counterpartyTokens, hasExternalEffect, isUntrustedSource, readsPrivateData, hashSet, rememberHashes, resultHashes, sensitiveArgNames, taintedArguments, taintHashes, tokenHash } from '../../guards/taint.js';
 import { lethalTrifecta } from '../../guards/trifecta.js';
 import type { ActionRequest } from '../../model/action-request.js';
 import type { JsonObject, JsonValue } from '../../model/json.js';
 import type { SessionRecord } from '../../store/records.js';
 import type { Exchange } from '../exchange.js';
 import { withExternalFindings } from './external-classifier.js';
+
+const NOTHING_TRUSTED: ReadonlySet<string> = new Set();
 
 /**
  * Stage 6: signals. The guards look at the call (the user prompt, the arguments, the session's
@@ -31,14 +33,16 @@ export function addSignals(x: Exchange, request: ActionRequest, session: Session
   const argsScan = scanArgs(request.args, config, asksTheUser(request.action, x.tool?.entry));
 
   const flow = flowOf(session);
-  const remembered = new Set(flow.taint);
+  const remembered = hashSet(flow.taint);
   const promptHashes = prompt ? taintHashes(prompt) : [];
   // A trusted prompt's values are trusted data; an untrusted one's are tainted.
   const promptTrusted = config.taint.user_prompt === 'trusted';
-  const trusted = new Set([...(flow.trusted ?? []), ...(promptTrusted ? promptHashes : [])]);
-  const fromPrompt = new Set(promptTrusted ? [] : promptHashes);
+  const trustedMemory = flow.trusted ? hashSet(flow.trusted) : NOTHING_TRUSTED;
+  const fromPrompt = new Set(promptHashes);
+  const isTrusted = (h: string) => trustedMemory.has(h) || (promptTrusted && fromPrompt.has(h));
+  const isTainted = (h: string) => remembered.has(h) || (!promptTrusted && fromPrompt.has(h));
   const sensitive = sensitiveArgNames(x.tool, config);
-  const taintedArgs = sensitive.size ? taintedArguments(request.args, sensitive, (h) => fromPrompt.has(h) || remembered.has(h), (h) => trusted.has(h)) : [];
+  const taintedArgs = sensitive.size ? taintedArguments(request.args, sensitive, isTainted, isTrusted) : [];
 
   const external = x.externalVerdict;
   const newSources: string[] = [];
@@ -50,7 +54,7 @@ export function addSignals(x: Exchange, request: ActionRequest, session: Session
   const privateData = flow.privateReads.length > 0;
   // After untrusted content, an external effect towards an identifier never seen in trusted data.
   const actsOutside = tainted && hasExternalEffect(request.tool, config);
-  const counterparties = actsOutside ? newCounterparties(request.args, (h) => trusted.has(h)) : [];
+  const counterparties = actsOutside ? newCounterparties(request.args, isTrusted) : [];
   const destinationTrusted = actsOutside && counterparties.length === 0 && counterpartyTokens(request.args).length > 0;
   const trifecta = lethalTrifecta({ privateData, untrustedContent: tainted, tool: request.tool, destinationTrusted }, config);
 
@@ -69,9 +73,10 @@ export function addSignals(x: Exchange, request: ActionRequest, session: Session
 
   if (!session || (promptHashes.length === 0 && newSources.length === 0)) return session;
   const taint = promptTrusted ? flow.taint : rememberHashes(flow.taint, promptHashes, config.taint.max_values);
-  const trustedMemory = promptTrusted ? rememberHashes(flow.trusted ?? [], promptHashes, config.taint.max_values) : flow.trusted;
-  if (taint === flow.taint && trustedMemory === flow.trusted && sources.length === flow.untrusted.length && tainted === session.tainted) return session;
-  return { ...session, tainted, flow: { ...flow, taint: [...taint], untrusted: sources, ...(trustedMemory ? { trusted: [...trustedMemory] } : {}) } };
+  const trusted = promptTrusted ? rememberHashes(flow.trusted ?? [], promptHashes, config.taint.max_values) : flow.trusted;
+  if (taint === flow.taint && trusted === flow.trusted && sources.length === flow.untrusted.length && tainted === session.tainted) return session;
+  // The memories are not copied: a copy would lose the set rememberHashes handed on (taint.ts hashSet).
+  return { ...session, tainted, flow: { ...flow, taint: taint as string[], untrusted: sources, ...(trusted ? { trusted: trusted as string[] } : {}) } };
 }
 
 /** Only what was found, for the decision log: nothing when the guards saw nothing. */
@@ -147,7 +152,7 @@ export function withExecution(x: Exchange, stored: SessionRecord, lesson: Result
       tainted: true,
       flow: {
         ...flow,
-        taint: [...rememberHashes(flow.taint, lesson.hashes, config.taint.max_values)],
+        taint: rememberHashes(flow.taint, lesson.hashes, config.taint.max_values) as string[],
         untrusted: pushBounded(flow.untrusted, lesson.source, SOURCES_LIMIT, true),
         ...(lesson.scan.suspicious ? { injected: pushBounded(flow.injected ?? [], lesson.source, SOURCES_LIMIT, true) } : {}),
       },
@@ -156,7 +161,7 @@ export function withExecution(x: Exchange, stored: SessionRecord, lesson: Result
   if (lesson.trusted.length) {
     const f = flowOf(session);
     const trusted = rememberHashes(f.trusted ?? [], lesson.trusted, config.taint.max_values);
-    if (trusted !== f.trusted) session = { ...session, flow: { ...f, trusted: [...trusted] } };
+    if (trusted !== f.trusted) session = { ...session, flow: { ...f, trusted: trusted as string[] } };
   }
   if (readsPrivateData(entry, config)) {
     const f = flowOf(session);
