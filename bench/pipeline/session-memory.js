@@ -13,7 +13,8 @@
  * round ÷ calls; each call is followed by a yield to the event loop (setImmediate), as in
  * bench:pipeline, so the decision log's group commit runs as it would under I/O.
  *
- * Environment knobs: BENCH_ROUNDS=6, BENCH_CALLS=1500 (per round, per row and build).
+ * Environment knobs: BENCH_ROUNDS=6, BENCH_CALLS=1500 (per round, per row and build),
+ * BENCH_MEMORY_SIZES=512,10000 (the max_values of the rows).
  * Output: Markdown on stdout (not written to a file).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CALLS = Number(process.env.BENCH_CALLS ?? 1_500);
-const MEMORY_SIZES = [512, 10_000];
+const MEMORY_SIZES = (process.env.BENCH_MEMORY_SIZES ?? '512,10000').split(',').map(Number);
 const builds = [resolve('dist'), ...process.argv.slice(2).map((d) => resolve(d))];
 
 async function startWarden(dist, maxValues) {
