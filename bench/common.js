@@ -12,6 +12,15 @@ export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
 }
 
+/** 95 % Wilson score interval [low, high] of k successes in n trials (sound at 0 and n, unlike k/n ± 1.96·se). */
+export function wilson(k, n, z = 1.96) {
+  if (n === 0) return [NaN, NaN];
+  const p = k / n;
+  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
+  const half = (z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
 /** The installed version of a package, or of Warden itself. */
 export function versionOf(pkg) {
   try {

@@ -12,16 +12,17 @@
  * Output: Markdown on stdout (not written to a file).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { checkInjection, checkJailbreak } from 'llm_guardrail';
 
+import { versionOf, wilson } from '../common.js';
+
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
 const { scanText } = await import(pathToFileURL(join(repoRoot, 'dist', 'guards', 'injection', 'index.js')).href);
-const guardrailVersion = createRequire(import.meta.url)('llm_guardrail/package.json').version;
+const guardrailVersion = versionOf('llm_guardrail');
 
 /** The kind of filter a team writes first: the phrases every injection tutorial shows. */
 const KEYWORDS = /ignore (all |any )?(previous|prior|above) (instructions|prompts?)|disregard (all |any )?(previous|prior|above)|system prompt|you are now|jailbreak|do anything now|developer mode/i;
@@ -53,14 +54,7 @@ const add = (t, malicious, flagged) => {
   else t.tn++;
 };
 const fmt = (x) => (Number.isFinite(x) ? x.toFixed(3) : '–');
-/** 95 % Wilson score interval of k in n. */
-function wilson(k, n, z = 1.96) {
-  if (n === 0) return '–';
-  const p = k / n;
-  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
-  const half = (z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
-  return `${fmt(Math.max(0, centre - half))}–${fmt(Math.min(1, centre + half))}`;
-}
+const interval = (k, n) => wilson(k, n).map(fmt).join('–');
 
 const results = [];
 for (const d of detectors) {
@@ -94,7 +88,7 @@ for (const r of results) {
     return t.tp + t.fn > 0 ? `recall ${fmt(t.tp / (t.tp + t.fn))}` : `FPR ${fmt(t.fp / (t.fp + t.tn))}`;
   });
   line(
-    `| ${r.name} | ${fmt(p.tp / (p.tp + p.fp))} | ${fmt(p.tp / (p.tp + p.fn))} (${wilson(p.tp, p.tp + p.fn)}) | ${fmt(p.fp / (p.fp + p.tn))} (${wilson(p.fp, p.fp + p.tn)}) | ${fmt(r.textual.tp / (r.textual.tp + r.textual.fn))} | ${per.join(' | ')} |`,
+    `| ${r.name} | ${fmt(p.tp / (p.tp + p.fp))} | ${fmt(p.tp / (p.tp + p.fn))} (${interval(p.tp, p.tp + p.fn)}) | ${fmt(p.fp / (p.fp + p.tn))} (${interval(p.fp, p.fp + p.tn)}) | ${fmt(r.textual.tp / (r.textual.tp + r.textual.fn))} | ${per.join(' | ')} |`,
   );
 }
 process.stdout.write(out.join('\n') + '\n');

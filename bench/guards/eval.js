@@ -15,6 +15,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { wilson } from '../common.js';
+
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
 const modulePath = process.env.WARDEN_GUARDS_MODULE ?? join(repoRoot, 'dist', 'guards', 'injection', 'index.js');
@@ -55,14 +57,6 @@ const fmt = (x) => (Number.isNaN(x) ? '–' : x.toFixed(3));
 const precision = (t) => t.tp / (t.tp + t.fp);
 const recall = (t) => t.tp / (t.tp + t.fn);
 const fpr = (t) => t.fp / (t.fp + t.tn);
-/** 95 % Wilson score interval of k successes in n trials (sound at 0 and n, unlike k/n ± 1.96·se). */
-function wilson(k, n, z = 1.96) {
-  if (n === 0) return [NaN, NaN];
-  const p = k / n;
-  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
-  const half = (z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
-}
 const interval = ([lo, hi]) => `${fmt(lo)}–${fmt(hi)}`;
 
 const rows = [];

@@ -23,6 +23,8 @@ import { join, resolve } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 
+import { percentile } from '../common.js';
+
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CALLS = Number(process.env.BENCH_CALLS ?? 1_500);
 const MEMORY_SIZES = (process.env.BENCH_MEMORY_SIZES ?? '512,10000').split(',').map(Number);
@@ -110,10 +112,7 @@ async function main() {
   }
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const median = (xs) => percentile([...xs].sort((a, b) => a - b), 50);
 
 main().catch((err) => {
   console.error(err);

@@ -16,12 +16,12 @@ import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 import { DecisionLog } from '../../dist/audit/decision-log.js';
+import { percentile } from '../common.js';
 import { AGENT, TENANT, TOOL, argumentSets, startBenchWarden } from './setup.js';
 
 const SECONDS = Number(process.env.BENCH_S ?? 8);
 const SLOW_US = Number(process.env.BENCH_SLOW_US ?? 100);
 
-const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const fmt = (us) => us.toFixed(1);
 
 /** Times `fn` (awaited) in a loop with a yield after each call; returns [start, end, ...extra] per call, ms. */
@@ -40,7 +40,7 @@ async function timed(seconds, fn) {
 
 function summary(calls) {
   const us = calls.map(([a, b]) => (b - a) * 1000).sort((x, y) => x - y);
-  return { n: us.length, p50: quantile(us, 0.5), p99: quantile(us, 0.99), p999: quantile(us, 0.999) };
+  return { n: us.length, p50: percentile(us, 50), p99: percentile(us, 99), p999: percentile(us, 99.9) };
 }
 
 async function main() {

@@ -192,9 +192,9 @@ export function rememberHashes(memory: readonly string[], hashes: readonly strin
   const next = forgotten ? all.slice(forgotten) : all;
   // The old array's set becomes the new one's: when every hash in `all` is distinct, adding the
   // fresh ones and deleting the forgotten ones leaves exactly the hashes of `next`. A memory with
-  // repeats (only a store's row could hold one) keeps no set: the next lookup builds one.
-  memorySets.delete(memory);
+  // repeats (only a store's row could hold one) keeps its set, and `next` gets one when looked up.
   if (known.size !== memory.length) return next;
+  memorySets.delete(memory);
   for (const h of fresh) known.add(h);
   for (let i = 0; i < forgotten; i++) known.delete(all[i]!);
   memorySets.set(next, known);
