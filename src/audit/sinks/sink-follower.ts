@@ -150,7 +150,10 @@ export class SinkFollower {
       try {
         if (this.o.leases) {
           let next: { ms: number; wakeable: boolean } = { ms: this.o.pollMs, wakeable: false };
+          // Leader from the moment the lease is held, not once the step returns: what the step
+          // delivers may be seen (and status() read) before it does.
           this.leader = await this.o.leases.whileLeader(`sink:${this.o.name}`, async () => {
+            this.leader = true;
             next = await this.step();
           });
           if (!this.leader) await this.follow();
