@@ -177,7 +177,7 @@ export interface SessionRecord {
 /** The guards' per-session memory, kept up to date as calls happen (never rebuilt from the log). */
 export interface SessionFlow {
   /** Hashes of tainted value tokens (src/guards/taint.ts), oldest first, bounded. */
-  taint: string[];
+  taint: readonly string[];
   /** Where untrusted content came from: `prompt`, `args`, `result:<tool>` (the last few). */
   untrusted: string[];
   /** Tools that read private data in this session (the last few). */
@@ -187,7 +187,7 @@ export interface SessionFlow {
   /** Every distinct tool executed in the session (bounded). */
   tools: string[];
   /** Hashes of values from trusted data (a trusted prompt; counterparties in trusted tools' results), oldest first, bounded. */
-  trusted?: string[];
+  trusted?: readonly string[];
   /** When the session's last denials happened (ISO 8601, the last few). */
   denials: string[];
 }

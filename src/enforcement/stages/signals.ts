@@ -76,7 +76,7 @@ export function addSignals(x: Exchange, request: ActionRequest, session: Session
   const trusted = promptTrusted ? rememberHashes(flow.trusted ?? [], promptHashes, config.taint.max_values) : flow.trusted;
   if (taint === flow.taint && trusted === flow.trusted && sources.length === flow.untrusted.length && tainted === session.tainted) return session;
   // The memories are not copied: a copy would lose the set rememberHashes handed on (taint.ts hashSet).
-  return { ...session, tainted, flow: { ...flow, taint: taint as string[], untrusted: sources, ...(trusted ? { trusted: trusted as string[] } : {}) } };
+  return { ...session, tainted, flow: { ...flow, taint, untrusted: sources, ...(trusted ? { trusted } : {}) } };
 }
 
 /** Only what was found, for the decision log: nothing when the guards saw nothing. */
@@ -152,7 +152,7 @@ export function withExecution(x: Exchange, stored: SessionRecord, lesson: Result
       tainted: true,
       flow: {
         ...flow,
-        taint: rememberHashes(flow.taint, lesson.hashes, config.taint.max_values) as string[],
+        taint: rememberHashes(flow.taint, lesson.hashes, config.taint.max_values),
         untrusted: pushBounded(flow.untrusted, lesson.source, SOURCES_LIMIT, true),
         ...(lesson.scan.suspicious ? { injected: pushBounded(flow.injected ?? [], lesson.source, SOURCES_LIMIT, true) } : {}),
       },
@@ -161,7 +161,7 @@ export function withExecution(x: Exchange, stored: SessionRecord, lesson: Result
   if (lesson.trusted.length) {
     const f = flowOf(session);
     const trusted = rememberHashes(f.trusted ?? [], lesson.trusted, config.taint.max_values);
-    if (trusted !== f.trusted) session = { ...session, flow: { ...f, trusted: trusted as string[] } };
+    if (trusted !== f.trusted) session = { ...session, flow: { ...f, trusted } };
   }
   if (readsPrivateData(entry, config)) {
     const f = flowOf(session);
