@@ -42,7 +42,12 @@ export class HumanAuthenticator {
     if (typeof subject !== 'string' || subject === '') throw new AuthenticationError(`the token has no "${oidc.subject_claim}" claim`);
     const rawRoles = payload[oidc.roles_claim];
     const roles = Array.isArray(rawRoles) ? rawRoles.filter((r): r is string => typeof r === 'string') : typeof rawRoles === 'string' ? rawRoles.split(/\s+/).filter(Boolean) : [];
+    // A person acts within one tenant, or every tenant only when the token says so ("*"): a token
+    // without a usable tenant is refused rather than read as "every tenant".
     const tenant = payload[oidc.tenant_claim];
-    return { kind: 'human', id: subject, roles, tenant: typeof tenant === 'string' && tenant ? tenant : '*' };
+    if (typeof tenant !== 'string' || tenant.trim() === '') {
+      throw new AuthenticationError(`the token has no "${oidc.tenant_claim}" claim naming the person's tenant (a string; "*" for an operator of every tenant)`);
+    }
+    return { kind: 'human', id: subject, roles, tenant };
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Agent JWTs (authentication.agent_jwt) and people's OIDC JWTs (humans.oidc) must expire, and not
  * too late: no `exp` → 401; a lifetime (`exp - iat`, or `exp - now` without `iat`) beyond the
- * configured max_lifetime → 401. A real JWKS endpoint on 127.0.0.1, tokens signed with jose.
+ * configured max_lifetime → 401. A person's token must name their tenant (`*`: every tenant), or
+ * it is refused. A real JWKS endpoint on 127.0.0.1, tokens signed with jose.
  */
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -100,5 +101,45 @@ describe('people’s OIDC JWTs: exp required, lifetime at most humans.oidc.max_l
     const long = await me(await token(person, 'warden-ui', { exp: 3600 }));
     expect(long.status).toBe(401);
     expect(long.json.detail).toContain('longer than the 30m accepted (humans.oidc.max_lifetime)');
+  });
+});
+
+describe('people’s OIDC JWTs: the tenant claim is required', () => {
+  const audit = async (bearer: string) => {
+    const response = await fetch(`${base}/v1/audit?limit=100`, { headers: { authorization: `Bearer ${bearer}` } });
+    return { status: response.status, json: (await response.json()) as unknown };
+  };
+
+  beforeAll(async () => {
+    // One record of competitor-corp in the log: what a person of acme-corp must never see.
+    await h.warden.decisions.decide({ kind: 'human', id: 'root', roles: ['admin'], tenant: '*' }, { tenant: 'competitor-corp', actor: { agent: { id: 'other-tenant-agent' } }, action: 'tool.call', resource: { type: 'tool', id: 'read_orders' }, args: {} }, 'http');
+    await h.warden.audit.flush();
+  });
+
+  // Each of these used to make the person an operator of every tenant (tenant "*").
+  for (const [label, claims] of [
+    ['no tenant claim', {}],
+    ['an empty tenant claim', { tenant: '' }],
+    ['a blank tenant claim', { tenant: '  ' }],
+    ['a tenant claim that is an array', { tenant: ['acme-corp'] }],
+    ['a tenant claim that is an object', { tenant: { id: '*' } }],
+  ] as const) {
+    it(`refuses a token with ${label}, saying why`, async () => {
+      const bearer = await token({ sub: 'vera', roles: ['admin'], ...claims }, 'warden-ui', { exp: 600 });
+      const who = await me(bearer);
+      expect(who.status).toBe(401);
+      expect(who.json.detail).toContain('the token has no "tenant" claim naming the person\'s tenant');
+      expect((await audit(bearer)).status).toBe(401);
+    });
+  }
+
+  it('a person of one tenant sees only that tenant; "*" in the claim makes an operator of every tenant', async () => {
+    const tenantsSeen = async (tenant: string) => {
+      const seen = await audit(await token({ sub: 'vera', roles: ['viewer'], tenant }, 'warden-ui', { exp: 600 }));
+      expect(seen.status).toBe(200);
+      return new Set((seen.json as Array<{ tenant?: string }>).map((r) => r.tenant));
+    };
+    expect(await tenantsSeen('acme-corp')).not.toContain('competitor-corp');
+    expect(await tenantsSeen('*')).toContain('competitor-corp');
   });
 });
