@@ -5,13 +5,13 @@ import type { Redactor } from '../audit/redact.js';
 import { sha256 } from '../auth/credentials.js';
 import type { GuardsConfig, WardenConfig } from '../config/index.js';
 import { durationMs } from '../lib/duration.js';
-import { parseActionRequest, type ActionRequest } from '../model/action-request.js';
+import { parseActionRequest, type ActionRequest, type ToolEntry } from '../model/action-request.js';
 import { canonicalJson } from '../model/canonical-json.js';
 import type { Decision } from '../model/decision.js';
 import { copyJson, type JsonObject, type JsonValue } from '../model/json.js';
 import { decide } from '../policy/decide.js';
 import type { ApprovalStore, DecisionLogStore, RelationshipStore } from '../store/ports.js';
-import type { ApprovalRecord, Outcome } from '../store/records.js';
+import type { ApprovalRecord, Outcome, SessionRecord } from '../store/records.js';
 import type { Executor } from '../upstream/executor.js';
 import type { ToolRegistry } from '../upstream/tool-registry.js';
 import { auditRecord, deferredAuditRecord } from './audit-record.js';
@@ -37,6 +37,10 @@ import { guardTenant } from './stages/tenant-guard.js';
 import { RetryQuery } from './retry-query.js';
 import type { Telemetry } from './telemetry.js';
 import { timeOrderedId } from '../lib/time-ordered-id.js';
+import { sessionView } from '../guards/sequence.js';
+
+/** Fields of an ActionRequest only Warden fills in; what a caller sends there is dropped and recorded as `details.ignored`. */
+const CALLERS_CANNOT_SAY = ['tool', 'session', 'relationships'] as const;
 
 export type DecideOnly = { ok: true; decision: Decision; auditId: string } | { ok: false; errors: string[]; auditId?: string };
 
@@ -168,7 +172,7 @@ export class Pipeline {
     const request: ActionRequest = Object.assign({}, input);
     request.requestId = input.requestId ?? timeOrderedId('req_');
     const tool = this.d.tools.get(request.resource.id);
-    if (!request.tool && request.action === 'tool.call') request.tool = tool?.entry;
+    const stored = await this.settleFacts(request, tool?.entry);
     const x = this.exchange(
       {
         agentId: request.actor.agent.id,
@@ -191,12 +195,14 @@ export class Pipeline {
     x.tenant = request.tenant;
     Object.assign(x.details, details);
     x.tool = tool;
+    const ignored = CALLERS_CANNOT_SAY.filter((field) => input[field] !== undefined);
+    if (ignored.length) x.details.ignored = ignored;
     // The guards look at this request as they would at a call; their findings replace any the
     // caller sent under the same names (a caller cannot vouch for its own input).
     const sent = request.signals;
     return this.d.telemetry.span('warden.decision', exchangeAttributes(x), async (span) => {
       if (this.d.classifier) x.externalVerdict = await classifyCall(x, request.context, this.d.classifier, this.d.guards);
-      addSignals(x, request, undefined, this.d.guards, this.d.redactor);
+      addSignals(x, request, stored, this.d.guards, this.d.redactor);
       if (sent) request.signals = { ...sent, ...request.signals };
       const decision = decide(this.d.policy.policies.current, request, { now: new Date(x.now) });
       const outcome: Outcome = decision.effect === 'allow' ? 'allowed' : decision.effect === 'deny' ? 'denied' : 'pending';
@@ -205,6 +211,25 @@ export class Pipeline {
       this.measure(x, 'decision', decision, 'decided');
       return { ok: true, decision, auditId: record.id };
     });
+  }
+
+  /**
+   * What a request says of the tool, the session and relationships is Warden's to fill in, never
+   * the caller's (README "The ActionRequest"): the registry's entry of a called tool, the session
+   * as stored (read, not changed: a decision executes nothing), the relationship store's tuples.
+   * Returns the stored session, for the guards.
+   */
+  private async settleFacts(request: ActionRequest, entry: ToolEntry | undefined): Promise<SessionRecord | undefined> {
+    delete request.tool;
+    delete request.session;
+    delete request.relationships;
+    if (entry && request.action === 'tool.call') request.tool = entry;
+    const stored = request.sessionId ? await this.d.sessions.read(request.tenant, request.sessionId) : undefined;
+    if (stored) request.session = sessionView(stored);
+    if (this.d.policy.policies.current.usesRelationships) {
+      request.relationships = await this.d.relationships.relationshipsOf(relationshipSubjects(request.actor.agent.id, request.actor.user?.id));
+    }
+    return stored;
   }
 
   /**

@@ -4,7 +4,9 @@
  * not have; an agent giving the user it acts for any roles; effects and records across tenants.
  * The user tokens come from a real JWKS endpoint on 127.0.0.1 (an identity provider).
  */
+import { rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/auth/credentials.js';
@@ -99,6 +101,70 @@ describe('the decision API believes the registry, not the caller (defect 1)', ()
     const r = await post('/v1/decisions', h.keys['refund-agent']!, decisionRequest({ id: 'refund-agent' }, 'read_orders', {}, { actor: { agent: { id: 'refund-agent' }, user: { id: 'mallory', roles: ['support_role'] } } }));
     expect(r.status).toBe(200);
     expect(r.json.effect).toBe('deny');
+  });
+});
+
+describe('the decision API fills in the tool, the session and relationships itself (README "The ActionRequest")', () => {
+  const recordOf = async (auditId: string | null) => {
+    await h.warden.audit.flush();
+    return h.warden.store.getDecision(auditId!);
+  };
+
+  it('ignores a tool entry the caller sends: a policy on tool.risk sees the registry’s', async () => {
+    writeFileSync(
+      join(h.dir, 'policies', 'high-risk.yaml'),
+      `id: high-risk
+version: 1
+rules:
+  - id: high-risk-needs-admin-trust
+    effect: deny
+    actions: [tool.call]
+    when: "has(tool.risk) && tool.risk == 'high' && !trust_at_least('admin')"
+`,
+    );
+    expect((await h.warden.policies.reload('test')).ok).toBe(true);
+    try {
+      const honest = decisionRequest({ id: 'refund-agent' }, 'issue_refund', { order_id: 'o-1', amount: 50 });
+      expect((await post('/v1/decisions', h.keys['refund-agent']!, honest)).json.rule).toBe('high-risk-needs-admin-trust');
+      const spoofed = await post('/v1/decisions', h.keys['refund-agent']!, { ...honest, tool: { name: 'issue_refund', effect: 'read', risk: 'low', tags: [] } });
+      expect(spoofed.status).toBe(200);
+      expect(spoofed.json).toMatchObject({ effect: 'deny', rule: 'high-risk-needs-admin-trust' });
+      expect((await recordOf(spoofed.auditId))?.details).toMatchObject({ ignored: ['tool'] });
+    } finally {
+      rmSync(join(h.dir, 'policies', 'high-risk.yaml'));
+      expect((await h.warden.policies.reload('test')).ok).toBe(true);
+    }
+  });
+
+  it('ignores relationships the caller sends, and reads the relationship store', async () => {
+    const read = (user: string, extra: Record<string, unknown> = {}) =>
+      post('/v1/decisions', h.keys['support-agent']!, decisionRequest({ id: 'support-agent' }, 'read_file', { path: '/workspace/atlas/plan.md' }, { actor: { agent: { id: 'support-agent' }, user: { id: user } }, ...extra }));
+    const claimed = await read('mallory', { relationships: [{ subject: 'user:mallory', relation: 'member', object: 'project:atlas' }] });
+    expect(claimed.status).toBe(200);
+    expect(claimed.json.effect).toBe('deny');
+    expect((await recordOf(claimed.auditId))?.details).toMatchObject({ ignored: ['relationships'] });
+
+    await h.warden.store.addRelationship({ subject: 'user:bea', relation: 'member', object: 'project:atlas' });
+    expect((await read('bea')).json).toMatchObject({ effect: 'allow', rule: 'members-read' });
+  });
+
+  it('ignores a session the caller sends, and decides on the stored one', async () => {
+    // A session in which an injection was found in a tool's result: effectful calls wait for a human.
+    await h.warden.store.putSession({
+      id: 'run-injected',
+      tenant: 'acme-corp',
+      callsUsed: 2,
+      spend: 0,
+      tainted: true,
+      recent: [],
+      flow: { taint: [], untrusted: ['result:fetch_page'], privateReads: [], injected: ['result:fetch_page'], tools: ['fetch_page'], denials: [] },
+      updatedAt: Date.now(),
+    });
+    const clean = { callsUsed: 0, spend: 0, tainted: false, recent: [] };
+    const r = await post('/v1/decisions', h.keys['support-agent']!, decisionRequest({ id: 'support-agent' }, 'create_support_ticket', { subject: 'hi' }, { sessionId: 'run-injected', session: clean }));
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ effect: 'require_approval', rule: 'act-after-injection' });
+    expect((await recordOf(r.auditId))?.details).toMatchObject({ ignored: ['session'] });
   });
 });
 
