@@ -65,12 +65,16 @@ export class ToolService {
 
   /**
    * Trusts the definition an MCP upstream serves now for `<upstream>/<tool>` (a changed, new or
-   * flagged one), audited as `tool.pin.approve`. Admins only.
+   * flagged one), audited as `tool.pin.approve`. An upstream serves every tenant, so only an admin
+   * of every tenant may: a tenant's admin would unblock the tool for tenants they cannot see.
    */
   async approveDefinition(principal: Principal, key: string, reason: string): Promise<ToolPin> {
     const human = requireHuman(principal, 'admin', 'approving tool definitions');
+    if (human.tenant !== '*') {
+      throw new ServiceError('forbidden', `${human.id} is an admin of ${human.tenant}; a tool definition is trusted for every tenant, so only an admin of every tenant may approve it`, { problem: 'other-tenant' });
+    }
     if (!(await this.d.pins.getToolPin(key))) throw new ServiceError('not_found', `no pinned tool "${key}"; GET /v1/tools lists them as <upstream>/<tool>`);
-    const pin = await this.approve(key, human.id, reason, human.tenant === '*' ? '' : human.tenant);
+    const pin = await this.approve(key, human.id, reason);
     if (!pin) throw new ServiceError('conflict', `${key} has nothing waiting for approval`);
     return pin;
   }

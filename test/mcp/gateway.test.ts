@@ -18,7 +18,7 @@ const FILESYSTEM = pkg('@modelcontextprotocol/server-filesystem/dist/index.js');
 const RUG_PULL = fileURLToPath(new URL('./fixtures/rug-pull-server.mjs', import.meta.url));
 const CLI = fileURLToPath(new URL('../../dist/surfaces/cli/main.js', import.meta.url));
 
-const TOKENS = { admin: 'admin-token-0123456789', approver: 'approver-token-0123456789' };
+const TOKENS = { admin: 'admin-token-0123456789', approver: 'approver-token-0123456789', acmeAdmin: 'acme-admin-token-0123456789' };
 
 /** Policies written for these tests: what each agent may do through the gateway. */
 const policy = (sandbox: string) => `id: mcp-gateway
@@ -92,6 +92,7 @@ humans:
   tokens:
     - { id: ada, token_hash: "${sha256(TOKENS.admin)}", roles: [admin] }
     - { id: abe, token_hash: "${sha256(TOKENS.approver)}", roles: [approver], tenant: acme }
+    - { id: tess, token_hash: "${sha256(TOKENS.acmeAdmin)}", roles: [admin], tenant: acme }
     - { id: alice, token_hash: "${sha256('alice-token-0123456789')}", roles: [viewer], tenant: acme }
 agents:
   - { id: files-agent, roles: [files], tenant: acme, trust: medium, credentials: [${credential('files-agent')}] }
@@ -343,6 +344,11 @@ describe('the MCP gateway over Streamable HTTP, in front of server-filesystem an
     expect(catalog.json.pins.find((p: { tool: string }) => p.tool === 'weather/get_weather')).toMatchObject({ status: 'changed' });
 
     expect((await api(s, 'POST', '/v1/tools/approve', TOKENS.approver, { tool: 'weather/get_weather', reason: 'x' })).status).toBe(403);
+    // The upstream serves every tenant: an admin of one tenant would unblock it for the others.
+    const tenantAdmin = await api(s, 'POST', '/v1/tools/approve', TOKENS.acmeAdmin, { tool: 'weather/get_weather', reason: 'x' });
+    expect(tenantAdmin.status).toBe(403);
+    expect(tenantAdmin.json.detail).toContain('tess is an admin of acme; a tool definition is trusted for every tenant, so only an admin of every tenant may approve it');
+    expect((await client.callTool({ name: 'get_weather', arguments: { city: 'Oslo' } })).isError).toBe(true);
     const approved = await api(s, 'POST', '/v1/tools/approve', TOKENS.admin, { tool: 'weather/get_weather', reason: 'reviewed the new description' });
     expect(approved.status).toBe(200);
     expect(text(await client.callTool({ name: 'get_weather', arguments: { city: 'Oslo' } }))).toBe('Sunny in Oslo');
