@@ -92,7 +92,8 @@ export class ApprovalService {
   /** A human's vote on a pending approval; reaching the quorum executes the action exactly once. */
   async vote(id: string, approver: Approver, vote: 'approve' | 'deny', reason: string): Promise<ApprovalAction> {
     const approval = await this.d.approvals.getApproval(id);
-    if (!approval) return { ok: false, code: 'not_found', message: `no approval "${id}"`, httpStatus: 404 };
+    // Another tenant's approval looks like none at all, as it does to GET (README "Tenancy").
+    if (!approval || (approver.tenant !== '*' && approver.tenant !== approval.tenant)) return { ok: false, code: 'not_found', message: `no approval "${id}"`, httpStatus: 404 };
     const refusal = approverRefusal(approval, approver);
     if (refusal) return { ok: false, code: 'forbidden', message: refusal, httpStatus: 403 };
     const now = this.d.clock();

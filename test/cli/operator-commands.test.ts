@@ -104,7 +104,8 @@ describe('warden approvals and break-glass', () => {
     expect(wrongRole.code).toBe(1);
     const otherTenant = await warden(['approvals', 'approve', forApprove, '--reason', 'x'], as('olga'));
     expect(otherTenant.code).toBe(1);
-    expect(otherTenant.stderr).toContain('belongs to tenant competitor-corp');
+    // Another tenant's approval is, to olga, no approval at all.
+    expect(otherTenant.stderr).toBe(`error: refused (404 approval-not-found): no approval "${forApprove}"\n  code: not_found\n`);
     const self = await warden(['approvals', 'approve', fionasOwn, '--reason', 'mine'], as('fiona'));
     expect(self.code).toBe(1);
     expect(self.stderr).toContain('fiona asked for this action and may not approve it themselves');

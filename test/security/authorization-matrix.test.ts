@@ -273,14 +273,15 @@ const CASES: Record<string, Case> = {
   'GET /v1/events/decisions': { call: () => ({ path: '/v1/events/decisions', headersOnly: true }), passed: people(200) },
 
   // A fresh pending approval for each voter: abe (support lead of acme) decides it; olga is of
-  // another tenant and ada, an admin of every tenant, is not a support lead (the service refuses).
+  // another tenant (to her it does not exist) and ada, an admin of every tenant, is not a support
+  // lead (the service refuses).
   'POST /v1/approvals/:id/approve': {
     call: async (who) => ({ path: `/v1/approvals/${rankOf[who] ? await pendingApproval() : fx.approvalOfSupport}/approve`, body: { reason: 'matrix' } }),
-    passed: { approver: 200, rivalApprover: 403, admin: 403 },
+    passed: { approver: 200, rivalApprover: 404, admin: 403 },
   },
   'POST /v1/approvals/:id/deny': {
     call: async (who) => ({ path: `/v1/approvals/${rankOf[who] ? await pendingApproval() : fx.approvalOfSupport}/deny`, body: { reason: 'matrix' } }),
-    passed: { approver: 200, rivalApprover: 403, admin: 403 },
+    passed: { approver: 200, rivalApprover: 404, admin: 403 },
   },
 
   'POST /v1/tools/approve': { call: () => ({ path: '/v1/tools/approve', body: { tool: 'no-upstream/no-tool', reason: 'matrix' } }), passed: { admin: 404 } },

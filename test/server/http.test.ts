@@ -83,8 +83,10 @@ describe('POST /v1/tools/call', () => {
     expect((await http('POST', `/v1/approvals/${id}/approve`, { token: h.keys['refund-agent'], body: { reason: 'me' } })).status).toBe(403);
     expect((await http('POST', `/v1/approvals/${id}/approve`, { token: TOKENS.viewer, body: { reason: 'ok' } })).status).toBe(403);
     const olga = await http('POST', `/v1/approvals/${id}/approve`, { token: TOKENS.olga, body: { reason: 'ok' } });
-    expect(olga.status).toBe(403);
-    expect(olga.json.detail).toMatch(/belongs to tenant competitor-corp/);
+    // To another tenant's approver the approval does not exist, as it does not to GET.
+    expect(olga.status).toBe(404);
+    expect(olga.json.detail).toBe(`no approval "${id}"`);
+    expect((await http('GET', `/v1/approvals/${id}`, { token: TOKENS.olga })).status).toBe(404);
     const list = await http('GET', '/v1/approvals?status=pending', { token: TOKENS.fiona });
     expect((list.json as unknown as Array<{ id: string; canDecide: boolean }>).find((a) => a.id === id)?.canDecide).toBe(true);
     const approved = await http('POST', `/v1/approvals/${id}/approve`, { token: TOKENS.fiona, body: { reason: 'verified with the customer' } });
