@@ -241,9 +241,31 @@ describe('the MCP gateway over Streamable HTTP, in front of server-filesystem an
     expect(text(retried)).toContain('Successfully moved');
     const twice = (await client.callTool({ name: 'move_file', arguments: args, _meta: { 'warden/approval': approval } })) as CallToolResult;
     expect(text(twice)).toBe(text(retried)); // the stored result, not a second move
+
+    // Naming the approval gives a call with other arguments nothing: it is decided as itself (held anew).
+    const elsewhere = join(s.sandbox, 'allowed', 'elsewhere.txt');
+    const other = (await client.callTool({ name: 'move_file', arguments: { source: to, destination: elsewhere }, _meta: { 'warden/approval': approval } })) as CallToolResult;
+    expect(other.isError).toBe(true);
+    expect((other._meta?.['warden/approval'] as { id: string }).id).not.toBe(approval);
+    expect(text(other)).not.toContain('Successfully moved');
+    expect(existsSync(to)).toBe(true);
+    const opened = (other._meta?.['warden/approval'] as { id: string }).id;
+    expect((await api(s, 'POST', `/v1/approvals/${opened}/deny`, TOKENS.approver, { reason: 'not asked for' })).status).toBe(200);
+    // Nor does it serve a suspended agent the approved call's result.
+    expect((await api(s, 'POST', '/v1/agents/files-agent/suspend', TOKENS.admin, { reason: 'test' })).status).toBe(200);
+    try {
+      const suspended = (await client.callTool({ name: 'move_file', arguments: args, _meta: { 'warden/approval': approval } })) as CallToolResult;
+      expect(suspended.isError).toBe(true);
+      expect(text(suspended)).toContain('suspended');
+    } finally {
+      expect((await api(s, 'POST', '/v1/agents/files-agent/resume', TOKENS.admin, { reason: 'test over' })).status).toBe(200);
+    }
+
+    // One execution; each retry recorded as served from the approval.
     const records = await api(s, 'GET', `/v1/audit?tool=move_file&limit=50`, TOKENS.admin);
-    const executed = (records.json as unknown as Array<{ outcome: string; approvalId?: string }>).filter((r) => r.outcome === 'executed' && r.approvalId === approval);
-    expect(executed).toHaveLength(1);
+    const executed = (records.json as unknown as Array<{ outcome: string; approvalId?: string; details?: { servedFromApproval?: string } }>).filter((r) => r.outcome === 'executed' && r.approvalId === approval);
+    expect(executed.filter((r) => r.details?.servedFromApproval === undefined)).toHaveLength(1);
+    expect(executed.filter((r) => r.details?.servedFromApproval === approval)).toHaveLength(2);
     await client.close();
   });
 

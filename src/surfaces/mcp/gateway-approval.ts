@@ -72,21 +72,6 @@ async function decidedElsewhere(id: string, ctx: HoldContext, signal: AbortSigna
   return undefined;
 }
 
-/**
- * A retry that names its approval (`_meta` {"warden/approval": id}): that approval, settled or
- * waited on again. Undefined: no such approval of this agent and tool. A retry with the same
- * arguments and no `_meta` (what a model does) needs nothing here: the pipeline resolves it to its
- * approval, whatever its state (idempotent approvals, `Pipeline.answerRetry`).
- */
-export async function resumeApproval(ctx: HoldContext, call: { agentId: string; tool: string; approvalId?: string }): Promise<Settled | undefined> {
-  if (!call.approvalId) return undefined;
-  const approval = await ctx.warden.store.getApproval(call.approvalId);
-  if (!approval || approval.agentId !== call.agentId || approval.tool !== call.tool) return undefined;
-  const pending = heldResult(approval);
-  if (approval.status === 'pending') return settleHeld(pending, ctx);
-  return waitForApprover(pending, ctx);
-}
-
 async function waitForApprover(held: CallResult, ctx: HoldContext): Promise<Settled> {
   const id = held.approvalId!;
   const started = Date.now();
@@ -145,30 +130,6 @@ function fromSettledApproval(approval: ApprovalRecord, held: CallResult): CallRe
     default:
       return undefined;
   }
-}
-
-/** The pipeline's "held" answer, rebuilt from the approval a retry refers to. */
-function heldResult(approval: ApprovalRecord): CallResult {
-  return {
-    status: 'pending_approval',
-    success: false,
-    decision: {
-      requestId: approval.requestId,
-      effect: 'require_approval',
-      reason: approval.reason,
-      policy: approval.policy,
-      rule: approval.rule,
-      bundle: '',
-      obligations: [],
-      advice: [],
-      matched: [],
-      shadow: [],
-      approval: approval.requirement,
-    },
-    approvalId: approval.id,
-    auditId: approval.decisionId,
-    httpStatus: 202,
-  };
 }
 
 function elicitationMessage(approval: ApprovalRecord): string {

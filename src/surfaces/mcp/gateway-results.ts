@@ -69,7 +69,7 @@ export function pendingResult(result: CallResult, waitedMs: number): CallToolRes
   const text =
     `Not executed yet: this call needs approval by ${approvers} (${result.decision.reason}). ` +
     `Approval ${id} is pending${waitedMs > 0 ? ` after waiting ${Math.round(waitedMs / 1000)} s` : ''}. ` +
-    `Once it is approved, call the same tool again with the same arguments (or with _meta {"${META_APPROVAL}": "${id}"}) to get the result; it runs exactly once.`;
+    `Once it is approved, call the same tool again with the same arguments to get the result; it runs exactly once.`;
   return {
     content: [{ type: 'text', text }],
     isError: true,

@@ -25,9 +25,9 @@ import { listDecision } from '../../policy/list-decision.js';
 import type { AgentRecord } from '../../store/records.js';
 import { promptEntryName, resourceEntryName } from '../../upstream/mcp-catalog.js';
 import type { Warden } from '../../services/warden.js';
-import { resumeApproval, settleHeld, type HoldContext, type Settled } from './gateway-approval.js';
+import { settleHeld, type HoldContext, type Settled } from './gateway-approval.js';
 import { mcpSpan } from './mcp-span.js';
-import { executedResult, META_APPROVAL, pendingResult, refusedResult } from './gateway-results.js';
+import { executedResult, pendingResult, refusedResult } from './gateway-results.js';
 import { coazError } from './coaz-jsonrpc-errors.js';
 import { callChannel, installPassthrough, instructionsAtInitialize, mergedInstructions, passthroughCapabilities } from './gateway-passthrough.js';
 import { isPassthroughEntry, type UpstreamChannel } from '../../upstream/upstream-requests.js';
@@ -169,9 +169,9 @@ export function createGatewayServer(warden: Warden, caller: GatewayCaller): Serv
       signal: extra.signal,
       ...(extra._meta?.progressToken !== undefined ? { progress: progressSender(extra) } : {}),
     };
-    const approvalId = typeof meta?.[META_APPROVAL] === 'string' ? (meta[META_APPROVAL] as string) : undefined;
-    const resumed = await resumeApproval(hold, { agentId: caller.agentId, tool, approvalId });
-    if (resumed) return resumed;
+    // A retry of a held call is a call like any other: the pipeline (authentication, suspension,
+    // the same arguments, user and tenant) finds its approval and records the retry. Naming the
+    // approval in `_meta` once skipped all of that, so it no longer means anything.
     const context = isJsonObject(meta?.['warden/context']) ? (meta['warden/context'] as JsonObject) : undefined;
     const result = await warden.call(
       {
