@@ -31,7 +31,7 @@ import { resolveFrom } from '../config/load-config.js';
 import { durationMs } from '../lib/duration.js';
 import { fetch as undiciFetch } from 'undici';
 import { traceparentFor } from './http-tool.js';
-import type { SecretResolver } from './secrets.js';
+import { maskSecrets, maskSecretsIn, type SecretResolver } from './secrets.js';
 import type { ClientMethod, DownstreamSession, UpstreamChannel } from './upstream-requests.js';
 import type { JsonObject } from '../model/json.js';
 import type { Writable } from 'node:stream';
@@ -97,6 +97,12 @@ export class McpUpstream {
   /** Sessions subscribed to each resource URI, through Warden's one connection. */
   private readonly subscriptions = new Map<string, number>();
   private readonly notificationListeners = new Set<(notification: ServerNotification) => void>();
+  /**
+   * The secret values given to the upstream (`${secret:…}` in its env or headers): masked in
+   * whatever it sends back — results, errors, notifications, requests to the agent's client, its
+   * stderr in the log — as an HTTP tool's are, so an upstream that echoes one leaks nothing.
+   */
+  private readonly injected = new Set<string>();
   /** The server's capabilities and instructions from its last initialize answer. */
   serverCapabilities?: ServerCapabilities;
   instructions?: string;
@@ -168,7 +174,18 @@ export class McpUpstream {
   }
 
   async complete(params: CompleteRequest['params'], channel?: UpstreamChannel): Promise<CompleteResult> {
-    return this.inSession((client) => client.complete(params, this.requestOptions({}, channel)));
+    return this.masked(() => this.inSession((client) => client.complete(params, this.requestOptions({}, channel))));
+  }
+
+  /** What `run` answers or throws, with the injected secrets masked (see `injected`). */
+  private async masked<T>(run: () => Promise<T>): Promise<T> {
+    if (this.injected.size === 0) return run();
+    try {
+      return maskSecretsIn(await run(), this.injected);
+    } catch (error) {
+      if (error instanceof Error) error.message = maskSecrets(error.message, this.injected);
+      throw error;
+    }
   }
 
   async setLoggingLevel(level: LoggingLevel): Promise<void> {
@@ -221,12 +238,12 @@ export class McpUpstream {
 
   /** Keeps the call's session reachable for the requests the upstream sends while it runs. */
   private async tracked<T>(channel: UpstreamChannel | undefined, run: () => Promise<T>): Promise<T> {
-    if (!channel?.session) return run();
+    if (!channel?.session) return this.masked(run);
     const id = ++this.callSeq;
     this.calls.set(id, channel.session);
     channel.session.used?.(this.name);
     try {
-      return await run();
+      return await this.masked(run);
     } finally {
       this.calls.delete(id);
     }
@@ -253,7 +270,7 @@ export class McpUpstream {
     // Several calls of the one session: the latest still running carries the request.
     const session = calls[calls.length - 1]!;
     if (!session.supports(method)) throw new McpError(ErrorCode.MethodNotFound, `the agent's client does not support ${method}`);
-    return (await session.ask(this.name, method, params, signal)) as Record<string, unknown>;
+    return (await session.ask(this.name, method, this.injected.size ? maskSecretsIn(params, this.injected) : params, signal)) as Record<string, unknown>;
   }
 
   /**
@@ -306,7 +323,8 @@ export class McpUpstream {
     client.setRequestHandler(CreateMessageRequestSchema, (request, extra) => this.fromUpstream('sampling/createMessage', request.params as JsonObject, extra.signal) as never);
     client.setRequestHandler(ElicitRequestSchema, (request, extra) => this.fromUpstream('elicitation/create', request.params as JsonObject, extra.signal) as never);
     client.setRequestHandler(ListRootsRequestSchema, (request, extra) => this.fromUpstream('roots/list', (request.params ?? {}) as JsonObject, extra.signal) as never);
-    const relay = (notification: ServerNotification) => {
+    const relay = (sent: ServerNotification) => {
+      const notification = this.injected.size ? maskSecretsIn(sent, this.injected) : sent;
       for (const listener of this.notificationListeners) listener(notification);
     };
     client.setNotificationHandler(LoggingMessageNotificationSchema, relay);
@@ -349,7 +367,7 @@ export class McpUpstream {
     const { stdio, http } = this.config;
     if (stdio) {
       const env: Record<string, string> = { ...getDefaultEnvironment() };
-      for (const [key, value] of Object.entries(stdio.env)) env[key] = await this.deps.secrets.interpolate(value);
+      for (const [key, value] of Object.entries(stdio.env)) env[key] = await this.deps.secrets.interpolate(value, this.injected);
       const transport = new StdioClientTransport({
         command: stdio.command,
         args: stdio.args,
@@ -358,11 +376,11 @@ export class McpUpstream {
         stderr: 'pipe',
       });
       // The server's own diagnostics: kept out of Warden's stdout (which may be an MCP stream).
-      transport.stderr?.on('data', (chunk: Buffer) => this.deps.log('info', `upstream "${this.name}" stderr: ${chunk.toString('utf8').trimEnd().slice(0, 2000)}`));
+      transport.stderr?.on('data', (chunk: Buffer) => this.deps.log('info', `upstream "${this.name}" stderr: ${maskSecrets(chunk.toString('utf8').trimEnd(), this.injected).slice(0, 2000)}`));
       return transport;
     }
     const headers: Record<string, string> = {};
-    for (const [key, value] of Object.entries(http!.headers)) headers[key] = await this.deps.secrets.interpolate(value);
+    for (const [key, value] of Object.entries(http!.headers)) headers[key] = await this.deps.secrets.interpolate(value, this.injected);
     // undici's own fetch rather than Node 20's global one: measured in bench/mcp, the global fetch
     // keeps an abort listener per request on the transport's shared signal and scans them all on
     // every request (~180 µs per call after a few thousand calls).

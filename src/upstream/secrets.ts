@@ -150,3 +150,13 @@ export function maskSecrets(text: string, secrets: ReadonlySet<string>): string 
   for (const secret of secrets) if (secret.length >= 6) out = out.split(secret).join('[REDACTED:secret]');
   return out;
 }
+
+/** maskSecrets over every string of a JSON-like value (an MCP result, a notification's params). */
+export function maskSecretsIn<T>(value: T, secrets: ReadonlySet<string>): T {
+  if (typeof value === 'string') return maskSecrets(value, secrets) as T;
+  if (Array.isArray(value)) return value.map((v) => maskSecretsIn(v, secrets)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = maskSecretsIn(v, secrets);
+  return out as T;
+}
