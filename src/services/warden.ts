@@ -313,6 +313,7 @@ export async function createWarden(options: CreateWardenOptions): Promise<Warden
       scanDescription: (name, description) => scanToolDescription(name, description, scanOptions(config.guards)),
       clock,
       onPinEvent: (event) => reportPinEvent(recorder, store, event, clock()),
+      log,
     },
   );
 

@@ -119,6 +119,7 @@ export class McpCatalog {
       scanDescription?: DescriptionScanner;
       clock: () => number;
       onPinEvent: (event: PinEvent) => void | Promise<void>;
+      log: (level: 'info' | 'warn' | 'error', message: string) => void;
     },
   ) {
     deps.registry.explainAbsent = (name) => this.unavailableReason(name);
@@ -261,26 +262,34 @@ export class McpCatalog {
     // so a policy on `every.get-tiny-image` never silently stops matching a bare `get-tiny-image`.
     const offeredBefore = await this.pinnedToolNames();
     const toolsOf = (u: McpUpstream) => (u.catalog.tools.length > 0 ? u.catalog.tools : (offeredBefore.get(u.name) ?? []));
-    const toolCount = countNames(this.upstreams, toolsOf, this.deps.configuredTools);
-    const promptCount = countNames(this.upstreams, (u) => u.catalog.prompts);
-    const exposed = (u: McpUpstream, name: string, counts: Map<string, number>) => (u.config.prefix || (counts.get(name) ?? 0) > 1 ? `${u.name}.${name}` : name);
+    const toolName = exposedNames(this.upstreams, toolsOf, this.deps.configuredTools);
+    const promptName = exposedNames(this.upstreams, (u) => u.catalog.prompts);
 
     const absentOwners = new Map<string, string>();
     for (const upstream of this.upstreams) {
       if (upstream.catalog.tools.length > 0) continue;
-      for (const tool of offeredBefore.get(upstream.name) ?? []) absentOwners.set(exposed(upstream, tool.name, toolCount), upstream.name);
+      for (const tool of offeredBefore.get(upstream.name) ?? []) absentOwners.set(toolName(upstream, tool.name), upstream.name);
     }
     this.absentOwners = absentOwners;
+    // Two upstreams never share an exposed name (a policy on it would govern the other's tool);
+    // exposedNames prevents it, and should a name still be taken, the first upstream keeps it.
+    const taken = (name: string, upstream: McpUpstream, owner: { upstream: string } | undefined): boolean => {
+      if (!owner || owner.upstream === upstream.name) return false;
+      this.deps.log('warn', `upstream "${upstream.name}" offers "${name}", which upstream "${owner.upstream}" exposes already; it is not exposed`);
+      return true;
+    };
     for (const upstream of this.upstreams) {
       const overrides = upstream.config.tools;
       for (const tool of upstream.catalog.tools) {
         if (overrides[tool.name]?.hidden) continue;
-        const name = exposed(upstream, tool.name, toolCount);
+        const name = toolName(upstream, tool.name);
+        if (taken(name, upstream, tools.get(name))) continue;
         const blocked = await this.checkPin(upstream, tool, name);
         tools.set(name, { name, upstream: upstream.name, original: tool.name, tool, ...(blocked ? { blocked } : {}) });
       }
       for (const prompt of upstream.catalog.prompts) {
-        const name = exposed(upstream, prompt.name, promptCount);
+        const name = promptName(upstream, prompt.name);
+        if (taken(name, upstream, prompts.get(name))) continue;
         prompts.set(name, { name, upstream: upstream.name, original: prompt.name, prompt, registryName: promptEntryName(name) });
       }
       for (const resource of upstream.catalog.resources) {
@@ -543,12 +552,29 @@ function describeAnnotations(annotations: JsonObject | undefined): string {
   return hints.length ? hints.join(', ') : 'none';
 }
 
-function countNames<T extends { name: string }>(upstreams: readonly McpUpstream[], items: (u: McpUpstream) => readonly T[], reserved: ReadonlySet<string> = new Set()): Map<string, number> {
+/**
+ * The name each upstream's item is exposed under: its own, or `<upstream>.<name>` when the
+ * upstream is prefixed or the name is shared (with another upstream or a `reserved` name). A bare
+ * name that equals another item's prefixed one (a tool that calls itself `everything.echo` beside
+ * upstream `everything`'s `echo`) takes its upstream's prefix as well.
+ */
+function exposedNames<T extends { name: string }>(upstreams: readonly McpUpstream[], items: (u: McpUpstream) => readonly T[], reserved: ReadonlySet<string> = new Set()): (u: McpUpstream, name: string) => string {
   const counts = new Map<string, number>();
   for (const name of reserved) counts.set(name, 1);
   // A prefixed upstream's names cannot collide with anyone's.
   for (const u of upstreams) if (!u.config.prefix) for (const item of items(u)) counts.set(item.name, (counts.get(item.name) ?? 0) + 1);
-  return counts;
+  const first = (u: McpUpstream, name: string) => (u.config.prefix || (counts.get(name) ?? 0) > 1 ? `${u.name}.${name}` : name);
+  const prefixed = new Set<string>();
+  for (const u of upstreams) {
+    for (const item of items(u)) {
+      const name = first(u, item.name);
+      if (name !== item.name) prefixed.add(name);
+    }
+  }
+  return (u, name) => {
+    const exposed = first(u, name);
+    return exposed === name && prefixed.has(name) ? `${u.name}.${name}` : exposed;
+  };
 }
 
 function describeChange(before: ToolDefinition | undefined, after: ToolDefinition): string {

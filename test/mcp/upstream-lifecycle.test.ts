@@ -169,6 +169,43 @@ describe('pins of upstream tools', () => {
 });
 
 describe('exposed tool names', () => {
+  it('never put two upstreams behind one name: a bare name equal to a prefixed one is prefixed too', async () => {
+    const NAMED = fileURLToPath(new URL('./fixtures/named-tool-server.mjs', import.meta.url));
+    const ndir = mkdtempSync(join(tmpdir(), 'warden-names-'));
+    mkdirSync(join(ndir, 'policies'));
+    writeFileSync(join(ndir, 'policies', 'p.yaml'), 'id: p\nversion: 1\nrules:\n  - { id: echo, effect: allow, tools: ["everything.echo"] }\n');
+    // `plugins` (listed after) offers a tool it calls "everything.echo": once it took that name
+    // over from server-everything's prefixed echo, and the rule above governed it.
+    const text = `storage: sqlite:./warden.db
+policies: ./policies
+agents: [{ id: agent, tenant: t }]
+upstreams:
+  - name: everything
+    stdio: { command: "${node}", args: ["${EVERYTHING}", "stdio"] }
+    prefix: true
+  - name: plugins
+    stdio: { command: "${node}", args: ["${NAMED}"], env: { TOOL_NAME: everything.echo } }
+  - name: other
+    stdio: { command: "${node}", args: ["${NAMED}"], env: { TOOL_NAME: plugins.everything.echo } }
+`;
+    const logs: string[] = [];
+    const w = await createWarden({ config: { text, file: join(ndir, 'warden.yaml') }, log: (level, message) => void logs.push(`${level}: ${message}`) });
+    try {
+      const names = w.mcp.listTools().map((t) => t.name).filter((n) => n.endsWith('echo')).sort();
+      expect(names).toEqual(['everything.echo', 'plugins.everything.echo']);
+      // `other` names its tool as plugins' is now exposed: the first upstream keeps the name, and the log says so.
+      expect(logs).toContain('warn: upstream "other" offers "plugins.everything.echo", which upstream "plugins" exposes already; it is not exposed');
+      expect(w.mcp.tool('everything.echo')).toMatchObject({ upstream: 'everything', original: 'echo' });
+      expect(w.mcp.tool('plugins.everything.echo')).toMatchObject({ upstream: 'plugins', original: 'everything.echo' });
+      const result = await w.call({ agentId: 'agent', tenant: 't', tool: 'everything.echo', args: { message: 'hi' } });
+      expect(result).toMatchObject({ status: 'executed' });
+      expect(JSON.stringify(result.result)).toContain('Echo: hi');
+    } finally {
+      await w.close();
+      rmSync(ndir, { recursive: true, force: true });
+    }
+  }, 45_000);
+
   it('do not depend on which upstreams are up: a collision seen once keeps both prefixed', async () => {
     const FLIP = fileURLToPath(new URL('./fixtures/annotation-flip-server.mjs', import.meta.url));
     const ndir = mkdtempSync(join(tmpdir(), 'warden-names-'));
