@@ -19,7 +19,7 @@ import type { DecisionRecorder } from './decision-recorder.js';
 import { EnforcementError } from './errors.js';
 import type { CallResult, Credentials, Exchange, ToolCall } from './exchange.js';
 import { incidentForDeny, type IncidentRecorder } from './incidents.js';
-import { treatResult } from './result-treatment.js';
+import { treatResult, treatStoredResult, type TreatedResult } from './result-treatment.js';
 import { applyToArguments, applyToResult, ObligationError, type AppliedObligations } from './obligations/apply-obligations.js';
 import { buildActionRequest, relationshipSubjects } from './request-builder.js';
 import { emptySession, type SessionState } from './session-state.js';
@@ -405,8 +405,15 @@ export class Pipeline {
     switch (approval.status) {
       case 'executed': {
         x.details.servedFromApproval = approval.id;
+        const served = this.servedResult(approval.tool, approval.result ?? null);
+        if (served.effect === 'withhold') {
+          x.details.resultTreatment = { treatment: 'withheld', kinds: served.kinds, critical: served.critical };
+          return respond({ ...base, effect: 'deny', reason: served.reason, stage: 'result' }, 'denied', { status: 'denied', success: false, httpStatus: 403 });
+        }
+        const note = served.effect === 'deliver' ? served.note : undefined;
+        if (note) x.details.resultTreatment = { treatment: note.treatment, kinds: note.kinds, critical: note.critical, removed: note.removed };
         const decision = { ...base, reason: `served from approval ${approval.id} (approved by ${approvers.join(', ') || 'an approver'}: ${approval.reason}); executed once at ${new Date(approval.settledAt ?? approval.createdAt).toISOString()}, not run again` };
-        return respond(decision, 'executed', { status: 'executed', success: true, result: approval.result ?? null, httpStatus: 200 });
+        return respond(decision, 'executed', { status: 'executed', success: true, result: served.result, httpStatus: 200, ...(note ? { resultNote: note } : {}) });
       }
       case 'denied': {
         const vote = approval.votes.find((v) => v.vote === 'deny');
@@ -420,6 +427,11 @@ export class Pipeline {
         return respond(decision, 'pending', { status: 'pending_approval', success: false, httpStatus: 202 });
       }
     }
+  }
+
+  /** An approved call's stored result, served again: treated as a fresh result is (result-treatment.ts). */
+  servedResult(tool: string, stored: JsonValue): TreatedResult {
+    return treatStoredResult(tool, stored, this.d.guards);
   }
 
   /** Whether an approval still answers a retry of its call at `now` (see `approvalForRetry`). */

@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateApiKey } from '../../src/auth/credentials.js';
+import { generateApiKey, sha256 } from '../../src/auth/credentials.js';
 import { serve, type RunningServer } from '../../src/surfaces/http/serve.js';
 
 /**
@@ -18,6 +18,7 @@ import { serve, type RunningServer } from '../../src/surfaces/http/serve.js';
 const node = process.execPath;
 const PAGES = fileURLToPath(new URL('./fixtures/injected-results-server.mjs', import.meta.url));
 const EXFIL_HOST = 'collect.evil.example';
+const APPROVER = 'approver-token-0123456789';
 
 let dir: string;
 let server: RunningServer;
@@ -27,7 +28,10 @@ let client: Client;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'warden-results-'));
   mkdirSync(join(dir, 'policies'));
-  writeFileSync(join(dir, 'policies', 'p.yaml'), 'id: p\nversion: 1\nrules:\n  - { id: pages, effect: allow, tools: ["pages.*", "strict.*"] }\n');
+  writeFileSync(
+    join(dir, 'policies', 'p.yaml'),
+    'id: p\nversion: 1\nrules:\n  - { id: pages, effect: allow, tools: ["pages.*", "strict.*"] }\n  - { id: held, effect: require_approval, tools: ["held.*"], approval: { approvers: ["role:approver"], expires: 10m } }\n',
+  );
   const k = generateApiKey();
   key = k.key;
   writeFileSync(
@@ -37,6 +41,10 @@ policies: ./policies
 server: { watch_policies: false }
 agents:
   - { id: reader, roles: [reader], tenant: acme, trust: medium, credentials: [{ key_id: ${k.keyId}, api_key_hash: "${k.hash}" }] }
+humans:
+  tokens:
+    - { id: abe, token_hash: "${sha256(APPROVER)}", roles: [approver], tenant: acme }
+mcp: { approval_wait: 20s }
 guards:
   injection:
     results:
@@ -47,6 +55,9 @@ upstreams:
     stdio: { command: "${node}", args: ["${PAGES}"] }
     prefix: true
   - name: strict
+    stdio: { command: "${node}", args: ["${PAGES}"] }
+    prefix: true
+  - name: held
     stdio: { command: "${node}", args: ["${PAGES}"] }
     prefix: true
 `,
@@ -141,4 +152,31 @@ describe('the same upstream tools over POST /v1/tools/call', () => {
     expect(JSON.stringify(json.result)).not.toContain(EXFIL_HOST);
     expect(json.result_warning).toMatchObject({ treatment: 'stripped', critical: true, warning: expect.stringMatching(/^Warning from Warden/) });
   });
+});
+
+describe('the result of a call held for approval', () => {
+  it('carries the same warning and _meta flag when the held call is answered, and on a retry', async () => {
+    // Held open (mcp.approval_wait) until abe approves it on the API; the approval executes it.
+    const waiting = client.callTool({ name: 'held.fetch_page', arguments: {} }, undefined, { timeout: 30_000 }) as Promise<CallToolResult>;
+    let pending: Array<{ id: string; tool: string }> = [];
+    for (let i = 0; i < 100 && pending.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      pending = (await server.warden.store.listApprovals({ status: 'pending' })).filter((a) => a.tool === 'held.fetch_page');
+    }
+    expect(pending).toHaveLength(1);
+    const vote = await fetch(`${server.url}/v1/approvals/${pending[0]!.id}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${APPROVER}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'fine' }),
+    });
+    expect(vote.status).toBe(200);
+
+    for (const result of [await waiting, await call('held.fetch_page')]) {
+      expect(result.isError).toBeFalsy();
+      expect((result.content[0] as { text: string }).text).toMatch(/^Warning from Warden: this result from held\.fetch_page contains content that looks like a prompt injection/);
+      expect(texts(result)).not.toContain(EXFIL_HOST); // stripped when it ran, and stays so
+      expect(texts(result)).toContain('Quarterly report: revenue grew 4%.');
+      expect(result._meta?.['warden/result']).toMatchObject({ treatment: 'annotated', kinds: expect.arrayContaining(['instruction_override']) });
+    }
+  }, 40_000);
 });

@@ -225,7 +225,8 @@ describe('the pipeline, end to end against a real HTTP tool service and a SQLite
       const id = await pendingRefund(250, { id: 'fiona', roles: ['finance_manager'] });
       expect(await h.warden.approvals.approve(id, { id: 'sam', roles: ['support'], tenant: 'acme-corp' }, 'x')).toMatchObject({ ok: false, code: 'forbidden', httpStatus: 403 });
       const otherTenant = await h.warden.approvals.approve(id, { id: 'olga', roles: ['finance_manager'], tenant: 'competitor-corp' }, 'x');
-      expect(otherTenant).toMatchObject({ ok: false, code: 'forbidden' });
+      // Another tenant's approval is no approval at all to olga (as GET says).
+      expect(otherTenant).toMatchObject({ ok: false, code: 'not_found', httpStatus: 404, message: `no approval "${id}"` });
       const self = await h.warden.approvals.approve(id, fiona, 'mine');
       expect(self).toMatchObject({ ok: false, code: 'forbidden', message: 'fiona asked for this action and may not approve it themselves' });
       expect((await h.warden.approvals.get(id))?.status).toBe('pending');

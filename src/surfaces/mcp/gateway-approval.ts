@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Decision } from '../../model/decision.js';
 import { approverRefusal, type Approver } from '../../enforcement/approvers.js';
 import type { CallResult } from '../../enforcement/exchange.js';
+import type { Pipeline } from '../../enforcement/pipeline.js';
 import type { ApprovalRecord } from '../../store/records.js';
 import type { Warden } from '../../services/warden.js';
 
@@ -90,7 +91,7 @@ async function waitForApprover(held: CallResult, ctx: HoldContext): Promise<Sett
       }
       sawApproved = true;
     }
-    const settled = fromSettledApproval(approval, held);
+    const settled = fromSettledApproval(approval, held, ctx.warden.pipeline);
     if (settled) return { kind: 'final', result: settled };
     const waited = Date.now() - started;
     if (waited >= ctx.waitMs || ctx.signal.aborted) return { kind: 'pending', result: held, waitedMs: waited };
@@ -103,20 +104,25 @@ async function waitForApprover(held: CallResult, ctx: HoldContext): Promise<Sett
 }
 
 /** The answer for an approval that reached an end: its execution's result, or why it will not run. */
-function fromSettledApproval(approval: ApprovalRecord, held: CallResult): CallResult | undefined {
+function fromSettledApproval(approval: ApprovalRecord, held: CallResult, pipeline: Pick<Pipeline, 'servedResult'>): CallResult | undefined {
   const approvers = approval.votes.filter((v) => v.vote === 'approve').map((v) => v.approver);
   const base: Decision = { ...held.decision, approval: undefined };
   switch (approval.status) {
-    case 'executed':
+    case 'executed': {
+      // The result as the approved execution stored it, with the warning a fresh one would carry.
+      const served = pipeline.servedResult(approval.tool, approval.result ?? null);
+      if (served.effect === 'withhold') return { ...held, status: 'denied', decision: { ...base, effect: 'deny', reason: served.reason, stage: 'result' }, httpStatus: 403 };
       return {
         status: 'executed',
         success: true,
-        result: approval.result,
+        result: served.result,
         decision: { ...base, effect: 'allow', reason: `approved by ${approvers.join(', ')}: ${approval.reason}` },
         approvalId: approval.id,
         auditId: held.auditId,
         httpStatus: 200,
+        ...(served.effect === 'deliver' ? { resultNote: served.note } : {}),
       };
+    }
     case 'failed': {
       const why = (approval.result as { reason?: string } | undefined)?.reason ?? 'the tool failed';
       return { ...held, status: 'error', decision: { ...base, effect: 'deny', reason: `approved, but the execution failed: ${why}` }, httpStatus: 502 };
