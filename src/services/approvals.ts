@@ -92,20 +92,11 @@ export class ApprovalService {
   /** A human's vote on a pending approval; reaching the quorum executes the action exactly once. */
   async vote(id: string, approver: Approver, vote: 'approve' | 'deny', reason: string): Promise<ApprovalAction> {
     const approval = await this.d.approvals.getApproval(id);
-    if (!approval) return { ok: false, code: 'not_found', message: `no approval "${id}"`, httpStatus: 404 };
+    // Another tenant's approval looks like none at all, as it does to GET (README "Tenancy").
+    if (!approval || (approver.tenant !== '*' && approver.tenant !== approval.tenant)) return { ok: false, code: 'not_found', message: `no approval "${id}"`, httpStatus: 404 };
+    const refusal = approverRefusal(approval, approver);
+    if (refusal) return { ok: false, code: 'forbidden', message: refusal, httpStatus: 403 };
     const now = this.d.clock();
-    // Another tenant's approval looks like none at all, as it does to GET (README "Tenancy"); the
-    // attempt is its tenant's record, as every refused vote is.
-    const otherTenant = approver.tenant !== '*' && approver.tenant !== approval.tenant;
-    const refusal = otherTenant ? `${approver.id} (tenant ${approver.tenant}) may not vote on another tenant's approval` : approverRefusal(approval, approver);
-    if (refusal) {
-      this.recordSettlement(approval, `approval.${vote}`, { id: approver.id, roles: approver.roles }, now, {
-        detail: { vote: { approver: approver.id, vote, reason: this.d.redactor.redactText(reason), refused: refusal } },
-        message: `the vote of ${approver.id} was refused: ${refusal}`,
-        allowed: false,
-      });
-      return otherTenant ? { ok: false, code: 'not_found', message: `no approval "${id}"`, httpStatus: 404 } : { ok: false, code: 'forbidden', message: refusal, httpStatus: 403 };
-    }
     const outcome = await this.d.approvals.vote(id, { approver: approver.id, approverRoles: approver.roles, vote, reason, at: now }, now);
     if (!outcome.ok) {
       const current = outcome.approval ?? (await this.d.approvals.getApproval(id));

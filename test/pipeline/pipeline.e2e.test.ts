@@ -231,13 +231,6 @@ describe('the pipeline, end to end against a real HTTP tool service and a SQLite
       expect(self).toMatchObject({ ok: false, code: 'forbidden', message: 'fiona asked for this action and may not approve it themselves' });
       expect((await h.warden.approvals.get(id))?.status).toBe('pending');
       expect(callsTo('issue_refund')).toHaveLength(0);
-      // Each refused vote is a deny in the approval's tenant, saying who tried and why.
-      const refused = (await records()).filter((r) => r.approvalId === id && r.action === 'approval.approve');
-      expect(refused.map((r) => [r.effect, r.userId, r.tenant, (r.details.vote as { refused: string }).refused])).toEqual([
-        ['deny', 'sam', 'acme-corp', 'sam is not an approver for this request (needs role:finance_manager)'],
-        ['deny', 'olga', 'acme-corp', "olga (tenant competitor-corp) may not vote on another tenant's approval"],
-        ['deny', 'fiona', 'acme-corp', 'fiona asked for this action and may not approve it themselves'],
-      ]);
     });
 
     it('refuses an expired approval and marks it expired', async () => {
